@@ -1,0 +1,420 @@
+//! Signed 80.48 fixed point (`I80F48`) over `i128`, with directed rounding.
+//!
+//! Every operation is checked and returns `None` on overflow or division by zero; nothing
+//! panics. Multiplication and division take an explicit [`Round`] mode so that callers can
+//! round in the protocol's favour (deposits and payouts down, borrows and fees up).
+//! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
+
+use core::fmt;
+
+/// Rounding direction for multiplication, division and conversion to integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// Toward negative infinity.
+    Floor,
+    /// Toward positive infinity.
+    Ceil,
+}
+
+/// Signed fixed point number with 48 fractional bits: `value = bits / 2^48`.
+/// Range about +-6.0e23, resolution 2^-48 (about 3.55e-15).
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct I80F48(i128);
+
+const FRAC: u32 = 48;
+const FRAC_MASK: u128 = (1u128 << FRAC) - 1;
+
+/// Full 128x128 -> 256 bit unsigned product as (hi, lo).
+#[inline]
+fn mul_u128_wide(a: u128, b: u128) -> (u128, u128) {
+    const M: u128 = u64::MAX as u128;
+    if a <= M && b <= M {
+        return (0, a * b);
+    }
+    let (a1, a0) = (a >> 64, a & M);
+    let (b1, b0) = (b >> 64, b & M);
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    // middle = p01 + p10 + (p00 >> 64), may exceed 128 bits: track its carry.
+    let (mid, c1) = p01.overflowing_add(p10);
+    let (mid, c2) = mid.overflowing_add(p00 >> 64);
+    let carry = (c1 as u128 + c2 as u128) << 64;
+    let lo = (mid << 64) | (p00 & M);
+    let hi = p11 + (mid >> 64) + carry;
+    (hi, lo)
+}
+
+/// (hi:lo) / d for hi < d, returning (quotient, remainder). Bounded: 128 iterations.
+#[inline]
+fn div_u256_by_u128(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
+    if d == 0 || hi >= d {
+        return None;
+    }
+    if hi == 0 {
+        return Some((lo / d, lo % d));
+    }
+    let mut r = hi;
+    let mut q = 0u128;
+    let mut i = 128;
+    while i > 0 {
+        i -= 1;
+        let carry = r >> 127;
+        r = (r << 1) | ((lo >> i) & 1);
+        q <<= 1;
+        if carry != 0 || r >= d {
+            r = r.wrapping_sub(d);
+            q |= 1;
+        }
+    }
+    Some((q, r))
+}
+
+/// Apply sign and rounding to a truncated magnitude with a nonzero-remainder flag.
+#[inline]
+fn signed_rounded(mag: u128, inexact: bool, negative: bool, round: Round) -> Option<i128> {
+    let bump = inexact
+        && match round {
+            Round::Floor => negative,
+            Round::Ceil => !negative,
+        };
+    let mag = if bump { mag.checked_add(1)? } else { mag };
+    if negative {
+        if mag > (i128::MAX as u128) + 1 {
+            None
+        } else {
+            Some((mag as i128).wrapping_neg())
+        }
+    } else if mag > i128::MAX as u128 {
+        None
+    } else {
+        Some(mag as i128)
+    }
+}
+
+impl I80F48 {
+    /// Number of fractional bits.
+    pub const FRAC_BITS: u32 = FRAC;
+    /// 0.
+    pub const ZERO: Self = Self(0);
+    /// 1.
+    pub const ONE: Self = Self(1 << FRAC);
+    /// Largest value.
+    pub const MAX: Self = Self(i128::MAX);
+    /// Smallest value.
+    pub const MIN: Self = Self(i128::MIN);
+    /// Smallest positive value, 2^-48.
+    pub const DELTA: Self = Self(1);
+
+    /// From raw bits (`value = bits / 2^48`).
+    pub const fn from_bits(bits: i128) -> Self {
+        Self(bits)
+    }
+    /// Raw bits.
+    pub const fn to_bits(self) -> i128 {
+        self.0
+    }
+    /// From an `i64`; always exact.
+    pub const fn from_i64(v: i64) -> Self {
+        Self((v as i128) << FRAC)
+    }
+    /// From a `u64`; always exact.
+    pub const fn from_u64(v: u64) -> Self {
+        Self((v as i128) << FRAC)
+    }
+    /// From an `i128` integer; `None` when out of range.
+    pub fn checked_from_i128(v: i128) -> Option<Self> {
+        if !((i128::MIN >> FRAC)..=(i128::MAX >> FRAC)).contains(&v) {
+            None
+        } else {
+            Some(Self(v << FRAC))
+        }
+    }
+    /// `num / den` rounded as asked; `None` on zero denominator or overflow.
+    pub fn from_ratio(num: i128, den: i128, round: Round) -> Option<Self> {
+        Self::checked_from_i128(num)?.div_round(Self::checked_from_i128(den)?, round)
+    }
+    /// Parts per million to fixed point, rounded down (`ppm / 1_000_000`).
+    pub fn from_ppm(ppm: u64) -> Self {
+        // ppm < 2^64, so ppm << 48 fits in i128; division by a positive constant.
+        Self(((ppm as i128) << FRAC) / 1_000_000)
+    }
+
+    /// True when < 0.
+    pub const fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+    /// True when > 0.
+    pub const fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+    /// True when == 0.
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Checked addition.
+    pub fn checked_add(self, rhs: Self) -> Option<Self> {
+        self.0.checked_add(rhs.0).map(Self)
+    }
+    /// Checked subtraction.
+    pub fn checked_sub(self, rhs: Self) -> Option<Self> {
+        self.0.checked_sub(rhs.0).map(Self)
+    }
+    /// Checked negation.
+    pub fn checked_neg(self) -> Option<Self> {
+        self.0.checked_neg().map(Self)
+    }
+    /// Checked absolute value.
+    pub fn checked_abs(self) -> Option<Self> {
+        self.0.checked_abs().map(Self)
+    }
+    /// Smaller of two.
+    pub fn min(self, rhs: Self) -> Self {
+        if self <= rhs {
+            self
+        } else {
+            rhs
+        }
+    }
+    /// Larger of two.
+    pub fn max(self, rhs: Self) -> Self {
+        if self >= rhs {
+            self
+        } else {
+            rhs
+        }
+    }
+
+    /// Product rounded as asked.
+    pub fn mul_round(self, rhs: Self, round: Round) -> Option<Self> {
+        let negative = (self.0 < 0) != (rhs.0 < 0);
+        let (hi, lo) = mul_u128_wide(self.0.unsigned_abs(), rhs.0.unsigned_abs());
+        // shift right by FRAC bits
+        if hi >> FRAC != 0 {
+            return None;
+        }
+        let mag = (hi << (128 - FRAC)) | (lo >> FRAC);
+        let inexact = lo & FRAC_MASK != 0;
+        signed_rounded(mag, inexact, negative, round).map(Self)
+    }
+    /// Quotient rounded as asked; `None` when dividing by zero or on overflow.
+    pub fn div_round(self, rhs: Self, round: Round) -> Option<Self> {
+        if rhs.0 == 0 {
+            return None;
+        }
+        let negative = (self.0 < 0) != (rhs.0 < 0);
+        let a = self.0.unsigned_abs();
+        // numerator = a << FRAC as 256 bits
+        let hi = a >> (128 - FRAC);
+        let lo = a << FRAC;
+        let (q, r) = div_u256_by_u128(hi, lo, rhs.0.unsigned_abs())?;
+        signed_rounded(q, r != 0, negative, round).map(Self)
+    }
+    /// Product rounded down (toward negative infinity).
+    pub fn checked_mul(self, rhs: Self) -> Option<Self> {
+        self.mul_round(rhs, Round::Floor)
+    }
+    /// Quotient rounded down (toward negative infinity).
+    pub fn checked_div(self, rhs: Self) -> Option<Self> {
+        self.div_round(rhs, Round::Floor)
+    }
+    /// Product with an integer, exact or `None`.
+    pub fn checked_mul_int(self, rhs: i64) -> Option<Self> {
+        self.0.checked_mul(rhs as i128).map(Self)
+    }
+
+    /// Largest integer <= self, as `i128`.
+    pub const fn floor_int(self) -> i128 {
+        self.0 >> FRAC
+    }
+    /// Smallest integer >= self, as `i128`.
+    pub const fn ceil_int(self) -> i128 {
+        let f = self.0 >> FRAC;
+        if self.0 & (FRAC_MASK as i128) != 0 {
+            f + 1
+        } else {
+            f
+        }
+    }
+    /// Round to an integer in the given direction.
+    pub const fn round_int(self, round: Round) -> i128 {
+        match round {
+            Round::Floor => self.floor_int(),
+            Round::Ceil => self.ceil_int(),
+        }
+    }
+    /// Round to `u64`, `None` when negative or too large.
+    pub fn to_u64(self, round: Round) -> Option<u64> {
+        u64::try_from(self.round_int(round)).ok()
+    }
+    /// Round to `i64`, `None` when out of range.
+    pub fn to_i64(self, round: Round) -> Option<i64> {
+        i64::try_from(self.round_int(round)).ok()
+    }
+    /// Fractional part, in [0, 1).
+    pub const fn frac(self) -> Self {
+        Self(self.0 & (FRAC_MASK as i128))
+    }
+}
+
+impl fmt::Debug for I80F48 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // integer part and 12 decimals of the fraction, without floats
+        let neg = self.0 < 0;
+        let mag = self.0.unsigned_abs();
+        let int = mag >> FRAC;
+        let frac = ((mag & FRAC_MASK) * 1_000_000_000_000) >> FRAC;
+        write!(f, "{}{}.{:012}", if neg { "-" } else { "" }, int, frac)
+    }
+}
+impl fmt::Display for I80F48 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Storage form of [`I80F48`] for zero-copy accounts: two little-endian `u64` words
+/// (low word first), alignment 8 on every target (unlike `i128`, which is 16 on x86-64
+/// and 8 on SBF).
+#[repr(C)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct I80F48Bytes(pub [u64; 2]);
+
+const _: () = assert!(core::mem::size_of::<I80F48Bytes>() == 16);
+const _: () = assert!(core::mem::align_of::<I80F48Bytes>() == 8);
+
+impl From<I80F48> for I80F48Bytes {
+    fn from(v: I80F48) -> Self {
+        let b = v.0 as u128;
+        Self([b as u64, (b >> 64) as u64])
+    }
+}
+impl From<I80F48Bytes> for I80F48 {
+    fn from(v: I80F48Bytes) -> Self {
+        I80F48(((v.0[0] as u128) | ((v.0[1] as u128) << 64)) as i128)
+    }
+}
+impl I80F48 {
+    /// Storage words (low, high), as in [`I80F48Bytes`].
+    pub fn to_words(self) -> [u64; 2] {
+        I80F48Bytes::from(self).0
+    }
+    /// From storage words (low, high).
+    pub fn from_words(w: [u64; 2]) -> Self {
+        I80F48Bytes(w).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn f(v: i64) -> I80F48 {
+        I80F48::from_i64(v)
+    }
+
+    #[test]
+    fn basics() {
+        assert_eq!(f(3).checked_mul(f(4)), Some(f(12)));
+        assert_eq!(f(12).checked_div(f(4)), Some(f(3)));
+        assert_eq!(f(-7).checked_div(f(2)).unwrap().floor_int(), -4);
+        assert_eq!(f(-7).div_round(f(2), Round::Ceil).unwrap().ceil_int(), -3);
+        let third = f(1).checked_div(f(3)).unwrap();
+        let third_up = f(1).div_round(f(3), Round::Ceil).unwrap();
+        assert_eq!(third_up.to_bits() - third.to_bits(), 1);
+        assert_eq!(f(1).checked_div(I80F48::ZERO), None);
+        assert_eq!(I80F48::MAX.checked_mul(f(2)), None);
+        assert_eq!(I80F48::MIN.checked_neg(), None);
+        assert_eq!(I80F48::from_ppm(250_000), f(1).checked_div(f(4)).unwrap());
+        assert_eq!(
+            I80F48::from_bits(-1).to_words(),
+            [u64::MAX, u64::MAX],
+            "two's complement words"
+        );
+        let x = I80F48::from_bits(-123456789012345678901234567);
+        assert_eq!(I80F48::from_words(x.to_words()), x);
+        assert_eq!(f(5).to_u64(Round::Floor), Some(5));
+        assert_eq!(f(-1).to_u64(Round::Floor), None);
+        assert_eq!(I80F48::from_bits(1).ceil_int(), 1);
+        assert_eq!(I80F48::from_bits(-1).floor_int(), -1);
+        assert_eq!(I80F48::from_bits(-1).ceil_int(), 0);
+    }
+
+    #[test]
+    fn wide_values() {
+        // 1e18 * 1e5 = 1e23 fits (max ~6e23); needs the 256-bit path.
+        let a = I80F48::from_u64(1_000_000_000_000_000_000);
+        let b = f(100_000);
+        let p = a.checked_mul(b).unwrap();
+        assert_eq!(p.floor_int(), 100_000_000_000_000_000_000_000);
+        assert_eq!(p.checked_div(b).unwrap(), a);
+        assert_eq!(p.checked_div(a).unwrap(), b);
+        assert_eq!(a.checked_mul(a), None);
+    }
+
+    proptest! {
+        #[test]
+        fn mul_matches_reference(a in -(1i128 << 60)..(1i128 << 60), b in -(1i128 << 40)..(1i128 << 40), k in 0u32..27) {
+            // x_bits = a << k (up to 2^87: the 256-bit path), y_bits = b;
+            // exact product bits = (a * b << k) / 2^48, which fits i128 here.
+            let x = I80F48::from_bits(a << k);
+            let y = I80F48::from_bits(b);
+            let exact = (a * b) << k;
+            let floor = exact >> 48;
+            let ceil = -((-exact) >> 48);
+            prop_assert_eq!(x.mul_round(y, Round::Floor).unwrap().to_bits(), floor);
+            prop_assert_eq!(x.mul_round(y, Round::Ceil).unwrap().to_bits(), ceil);
+            prop_assert_eq!(y.mul_round(x, Round::Floor).unwrap().to_bits(), floor);
+            prop_assert_eq!(y.mul_round(x, Round::Ceil).unwrap().to_bits(), ceil);
+        }
+
+        #[test]
+        fn div_matches_reference(n in -(1i128 << 70)..(1i128 << 70), d in 1i64..i64::MAX, neg in any::<bool>()) {
+            // (n_bits << 48) / (d << 48) = n_bits / d exactly as integer division of bits.
+            let d = if neg { -d } else { d };
+            let x = I80F48::from_bits(n);
+            let y = I80F48::from_i64(d);
+            let q = n.div_euclid(d as i128);
+            let (floor, ceil) = if d > 0 {
+                (q, if n.rem_euclid(d as i128) == 0 { q } else { q + 1 })
+            } else {
+                // n / negative d: floor = -ceil(n / |d|)
+                let ad = -(d as i128);
+                let qf = n.div_euclid(ad);
+                let qc = if n.rem_euclid(ad) == 0 { qf } else { qf + 1 };
+                (-qc, -qf)
+            };
+            prop_assert_eq!(x.div_round(y, Round::Floor).unwrap().to_bits(), floor);
+            prop_assert_eq!(x.div_round(y, Round::Ceil).unwrap().to_bits(), ceil);
+        }
+
+        #[test]
+        fn div_then_mul_brackets(n in 0u64..u64::MAX, d in 1u64..u64::MAX) {
+            // floor(n/d)*d <= n <= ceil(n/d)*d in fixed point
+            let n = I80F48::from_u64(n);
+            let d = I80F48::from_u64(d);
+            let qf = n.div_round(d, Round::Floor).unwrap();
+            let qc = n.div_round(d, Round::Ceil).unwrap();
+            prop_assert!(qf.mul_round(d, Round::Floor).unwrap() <= n);
+            prop_assert!(qc.mul_round(d, Round::Ceil).unwrap() >= n);
+            prop_assert!(qc.to_bits() - qf.to_bits() <= 1);
+        }
+
+        #[test]
+        fn words_roundtrip(bits in any::<i128>()) {
+            let x = I80F48::from_bits(bits);
+            prop_assert_eq!(I80F48::from_words(x.to_words()), x);
+        }
+
+        #[test]
+        fn small_mul_exact(a in -1_000_000i64..1_000_000, b in -1_000_000i64..1_000_000) {
+            prop_assert_eq!(f(a).checked_mul(f(b)), Some(f(a * b)));
+            if b != 0 && a % b == 0 {
+                prop_assert_eq!(f(a).checked_div(f(b)), Some(f(a / b)));
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Health: one cross-margin figure, built as a sum of terms.
+//!
+//! `health = sum(token terms) + sum(perp terms)`, in quote-native units (fixed point).
+//! A token term is `balance * asset_price * asset_weight` for a deposit and
+//! `balance * liab_price * liab_weight` for a borrow (balance negative, so the term is
+//! negative); asset prices are `min(oracle, stable)`, liability prices `max(oracle, stable)`.
+//! Initial health (>= 0 required to add risk or withdraw) and maintenance health (< 0 means
+//! liquidatable) differ only in the weights.
+//!
+//! Perp positions (with their unsettled PnL haircut and open orders margined as if filled on
+//! their worse side) are added by the perp issue as [`PerpTerm`]s: each contributes its own
+//! precomputed init and maint values, so the sum stays a plain fold over terms.
+
+use crate::error::{MathError, OrOverflow};
+use crate::fixed::{Round, I80F48};
+
+/// Capacity of the token term list (>= the margin account's token slots).
+pub const MAX_TOKEN_TERMS: usize = 16;
+/// Capacity of the perp term list (>= the margin account's perp slots).
+pub const MAX_PERP_TERMS: usize = 16;
+
+/// Which health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthType {
+    /// Initial: gates withdrawals, borrows and new risk.
+    Init,
+    /// Maintenance: below zero the account may be liquidated.
+    Maint,
+}
+
+/// Risk weights of one token, fractions (1.0 = full value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Weights {
+    /// Initial asset weight (<= maint asset weight).
+    pub init_asset: I80F48,
+    /// Maintenance asset weight (<= 1).
+    pub maint_asset: I80F48,
+    /// Initial liability weight (>= maint liab weight).
+    pub init_liab: I80F48,
+    /// Maintenance liability weight (>= 1).
+    pub maint_liab: I80F48,
+}
+
+impl Weights {
+    /// From parts per million.
+    pub fn from_ppm(init_asset: u32, maint_asset: u32, init_liab: u32, maint_liab: u32) -> Self {
+        Self {
+            init_asset: I80F48::from_ppm(init_asset as u64),
+            maint_asset: I80F48::from_ppm(maint_asset as u64),
+            init_liab: I80F48::from_ppm(init_liab as u64),
+            maint_liab: I80F48::from_ppm(maint_liab as u64),
+        }
+    }
+    /// `0 <= init_asset <= maint_asset <= 1 <= maint_liab <= init_liab`.
+    pub fn is_valid(&self) -> bool {
+        !self.init_asset.is_negative()
+            && self.init_asset <= self.maint_asset
+            && self.maint_asset <= I80F48::ONE
+            && I80F48::ONE <= self.maint_liab
+            && self.maint_liab <= self.init_liab
+    }
+    fn asset(&self, t: HealthType) -> I80F48 {
+        match t {
+            HealthType::Init => self.init_asset,
+            HealthType::Maint => self.maint_asset,
+        }
+    }
+    fn liab(&self, t: HealthType) -> I80F48 {
+        match t {
+            HealthType::Init => self.init_liab,
+            HealthType::Maint => self.maint_liab,
+        }
+    }
+}
+
+/// One token balance as health sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TokenTerm {
+    /// Bank token index (identifies the term).
+    pub token_index: u16,
+    /// Signed native balance (deposits rounded down, debts rounded up).
+    pub balance: I80F48,
+    /// Quote-native per token-native used for a positive balance.
+    pub asset_price: I80F48,
+    /// Quote-native per token-native used for a negative balance.
+    pub liab_price: I80F48,
+    /// Risk weights.
+    pub weights: Weights,
+}
+
+impl TokenTerm {
+    /// This term's contribution, rounded down (against the account).
+    pub fn contribution(&self, t: HealthType) -> Result<I80F48, MathError> {
+        let (price, weight) = if self.balance.is_negative() {
+            (self.liab_price, self.weights.liab(t))
+        } else {
+            (self.asset_price, self.weights.asset(t))
+        };
+        self.balance
+            .mul_round(price, Round::Floor)
+            .ovf()?
+            .mul_round(weight, Round::Floor)
+            .ovf()
+    }
+}
+
+/// One perp position's precomputed contribution (filled in by the perp issue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PerpTerm {
+    /// Perp market index.
+    pub market_index: u16,
+    /// Contribution to initial health.
+    pub init: I80F48,
+    /// Contribution to maintenance health.
+    pub maint: I80F48,
+}
+
+/// Fixed-capacity list of health terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthTerms {
+    tokens: [TokenTerm; MAX_TOKEN_TERMS],
+    n_tokens: usize,
+    perps: [PerpTerm; MAX_PERP_TERMS],
+    n_perps: usize,
+}
+
+impl Default for HealthTerms {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HealthTerms {
+    /// Empty list.
+    pub const fn new() -> Self {
+        Self {
+            tokens: [TokenTerm {
+                token_index: 0,
+                balance: I80F48::ZERO,
+                asset_price: I80F48::ZERO,
+                liab_price: I80F48::ZERO,
+                weights: Weights {
+                    init_asset: I80F48::ZERO,
+                    maint_asset: I80F48::ZERO,
+                    init_liab: I80F48::ZERO,
+                    maint_liab: I80F48::ZERO,
+                },
+            }; MAX_TOKEN_TERMS],
+            n_tokens: 0,
+            perps: [PerpTerm {
+                market_index: 0,
+                init: I80F48::ZERO,
+                maint: I80F48::ZERO,
+            }; MAX_PERP_TERMS],
+            n_perps: 0,
+        }
+    }
+    /// Add a token term.
+    pub fn push_token(&mut self, t: TokenTerm) -> Result<(), MathError> {
+        let slot = self
+            .tokens
+            .get_mut(self.n_tokens)
+            .ok_or(MathError::CapacityExceeded)?;
+        *slot = t;
+        self.n_tokens += 1;
+        Ok(())
+    }
+    /// Add a perp term.
+    pub fn push_perp(&mut self, t: PerpTerm) -> Result<(), MathError> {
+        let slot = self
+            .perps
+            .get_mut(self.n_perps)
+            .ok_or(MathError::CapacityExceeded)?;
+        *slot = t;
+        self.n_perps += 1;
+        Ok(())
+    }
+    /// Token terms pushed so far.
+    pub fn tokens(&self) -> &[TokenTerm] {
+        &self.tokens[..self.n_tokens]
+    }
+    /// Perp terms pushed so far.
+    pub fn perps(&self) -> &[PerpTerm] {
+        &self.perps[..self.n_perps]
+    }
+    /// Sum of all terms.
+    pub fn health(&self, t: HealthType) -> Result<I80F48, MathError> {
+        let mut h = I80F48::ZERO;
+        for term in self.tokens() {
+            h = h.checked_add(term.contribution(t)?).ovf()?;
+        }
+        for p in self.perps() {
+            let c = match t {
+                HealthType::Init => p.init,
+                HealthType::Maint => p.maint,
+            };
+            h = h.checked_add(c).ovf()?;
+        }
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn w() -> Weights {
+        Weights::from_ppm(800_000, 900_000, 1_200_000, 1_100_000)
+    }
+
+    #[test]
+    fn sums_terms() {
+        let mut h = HealthTerms::new();
+        // 10 SOL-native at asset 2 / liab 3; -5 USDC-native at price 1
+        h.push_token(TokenTerm {
+            token_index: 1,
+            balance: I80F48::from_i64(10),
+            asset_price: I80F48::from_i64(2),
+            liab_price: I80F48::from_i64(3),
+            weights: w(),
+        })
+        .unwrap();
+        h.push_token(TokenTerm {
+            token_index: 0,
+            balance: I80F48::from_i64(-5),
+            asset_price: I80F48::ONE,
+            liab_price: I80F48::ONE,
+            weights: w(),
+        })
+        .unwrap();
+        let init = h.health(HealthType::Init).unwrap();
+        let maint = h.health(HealthType::Maint).unwrap();
+        // init: 20*0.8 - 5*1.2 = 10; maint: 20*0.9 - 5*1.1 = 12.5
+        assert!((init.to_bits() - I80F48::from_i64(10).to_bits()).abs() < 1 << 10);
+        assert!(
+            (maint.to_bits() - I80F48::from_ratio(25, 2, Round::Floor).unwrap().to_bits()).abs()
+                < 1 << 10
+        );
+        h.push_perp(PerpTerm {
+            market_index: 0,
+            init: I80F48::from_i64(-10),
+            maint: I80F48::from_i64(-1),
+        })
+        .unwrap();
+        assert!(h.health(HealthType::Init).unwrap() < I80F48::ZERO);
+        assert!(w().is_valid());
+        for i in 0..MAX_TOKEN_TERMS - 2 {
+            h.push_token(TokenTerm {
+                token_index: i as u16,
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            h.push_token(TokenTerm::default()),
+            Err(MathError::CapacityExceeded)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn init_never_above_maint(bals in proptest::collection::vec(-1_000_000_000i64..1_000_000_000, 0..8), p in 1i64..1000, q in 1i64..1000) {
+            let mut h = HealthTerms::new();
+            for (i, b) in bals.iter().enumerate() {
+                h.push_token(TokenTerm { token_index: i as u16, balance: I80F48::from_i64(*b), asset_price: I80F48::from_i64(p.min(q)), liab_price: I80F48::from_i64(p.max(q)), weights: w() }).unwrap();
+            }
+            prop_assert!(h.health(HealthType::Init).unwrap() <= h.health(HealthType::Maint).unwrap());
+        }
+    }
+}
