@@ -1,0 +1,144 @@
+//! Named errors of the margin program.
+
+use anchor_lang::prelude::*;
+use carry_math::MathError;
+
+/// Every refusal of the margin program has its own name.
+#[error_code]
+pub enum CarryError {
+    /// The signer is not the exchange admin.
+    #[msg("signer is not the exchange admin")]
+    NotAdmin,
+    /// The signer is not the margin account's owner.
+    #[msg("signer is not the account owner")]
+    NotOwner,
+    /// The signer is neither owner nor delegate.
+    #[msg("signer is neither the account owner nor its delegate")]
+    NotOwnerOrDelegate,
+    /// A delegate tried to withdraw.
+    #[msg("a delegate may trade but never withdraw")]
+    DelegateCannotWithdraw,
+    /// The exchange is paused.
+    #[msg("exchange is paused")]
+    ExchangePaused,
+    /// Amount is zero.
+    #[msg("amount must be positive")]
+    ZeroAmount,
+    /// A computation overflowed.
+    #[msg("math overflow")]
+    MathOverflow,
+    /// Division by zero.
+    #[msg("division by zero")]
+    DivisionByZero,
+    /// A parameter is out of range.
+    #[msg("invalid parameter")]
+    InvalidParameter,
+    /// The exchange already has the maximum number of banks.
+    #[msg("too many banks")]
+    TooManyBanks,
+    /// Bank does not belong to this exchange or is not the expected bank.
+    #[msg("wrong bank")]
+    BankMismatch,
+    /// Token account is not the bank's vault.
+    #[msg("wrong vault")]
+    VaultMismatch,
+    /// Mint or token account mint does not match the bank's mint.
+    #[msg("wrong mint")]
+    MintMismatch,
+    /// Margin account does not belong to this exchange.
+    #[msg("wrong exchange")]
+    ExchangeMismatch,
+    /// Insurance vault is not the exchange's.
+    #[msg("wrong insurance vault")]
+    InsuranceVaultMismatch,
+    /// Oracle account is not the bank's oracle.
+    #[msg("wrong oracle account")]
+    OracleMismatch,
+    /// Oracle account cannot be read as a Pyth price account.
+    #[msg("oracle account is not a valid Pyth price account")]
+    OracleInvalid,
+    /// Oracle price is older than the bank's maximum age.
+    #[msg("oracle price is stale")]
+    OracleStale,
+    /// Oracle confidence is wider than the bank's maximum.
+    #[msg("oracle confidence too wide")]
+    OracleConfidence,
+    /// Oracle price is zero or negative.
+    #[msg("oracle price not positive")]
+    OracleNonPositive,
+    /// Oracle exponent cannot be represented.
+    #[msg("oracle exponent out of range")]
+    OracleExponent,
+    /// Withdrawal exceeds the balance and borrowing was not asked for.
+    #[msg("insufficient balance")]
+    InsufficientBalance,
+    /// The vault does not hold enough lendable cash.
+    #[msg("insufficient cash in vault")]
+    InsufficientVaultCash,
+    /// Deposit would exceed the bank's deposit limit.
+    #[msg("deposit limit exceeded")]
+    DepositLimitExceeded,
+    /// Borrow would exceed the bank's net-borrow limit.
+    #[msg("net borrow limit exceeded")]
+    NetBorrowLimitExceeded,
+    /// Initial health would be negative.
+    #[msg("initial health would be negative")]
+    HealthBelowZero,
+    /// All token slots of the account are in use.
+    #[msg("no free token slot")]
+    NoFreeTokenSlot,
+    /// Health accounts (bank, oracle pairs) do not match the account's balances.
+    #[msg("health accounts do not match the account's balances")]
+    HealthAccountsMismatch,
+    /// Account still holds balances.
+    #[msg("account is not empty")]
+    AccountNotEmpty,
+    /// Token is opted out of lending: it cannot be borrowed through this account.
+    #[msg("token lending is disabled for this account: cannot borrow it")]
+    LendingDisabled,
+    /// Cannot opt out of lending while borrowing the token.
+    #[msg("cannot opt out of lending while borrowing the token")]
+    BorrowOutstanding,
+    /// A health term list is full.
+    #[msg("too many health terms")]
+    HealthCapacity,
+    /// The bank is not in the settlement token.
+    #[msg("bank is not the settlement token bank")]
+    NotSettlementBank,
+}
+
+impl From<MathError> for CarryError {
+    fn from(e: MathError) -> Self {
+        match e {
+            MathError::Overflow => CarryError::MathOverflow,
+            MathError::DivisionByZero => CarryError::DivisionByZero,
+            MathError::InsufficientBalance => CarryError::InsufficientBalance,
+            MathError::OracleNonPositive => CarryError::OracleNonPositive,
+            MathError::OracleStale => CarryError::OracleStale,
+            MathError::OracleConfidence => CarryError::OracleConfidence,
+            MathError::OracleExponent => CarryError::OracleExponent,
+            MathError::CapacityExceeded => CarryError::HealthCapacity,
+        }
+    }
+}
+
+/// `Result<T, MathError>` -> anchor `Result<T>` with the named error.
+pub trait MathResultExt<T> {
+    /// Map the math error to its named program error.
+    fn named(self) -> Result<T>;
+}
+impl<T> MathResultExt<T> for core::result::Result<T, MathError> {
+    fn named(self) -> Result<T> {
+        self.map_err(|e| error!(CarryError::from(e)))
+    }
+}
+/// `Option<T>` (checked math) -> `Result<T>` with `MathOverflow`.
+pub trait OptionExt<T> {
+    /// `None` becomes `MathOverflow`.
+    fn ovf(self) -> Result<T>;
+}
+impl<T> OptionExt<T> for Option<T> {
+    fn ovf(self) -> Result<T> {
+        self.ok_or_else(|| error!(CarryError::MathOverflow))
+    }
+}

@@ -1,0 +1,57 @@
+//! `accrue_interest`: permissionless crank; accrues a bank's interest and, when its oracle is
+//! valid, advances its stable price.
+
+use anchor_lang::prelude::*;
+use carry_math::interest::Accrual;
+
+use crate::error::CarryError;
+use crate::events::InterestAccrualEvent;
+use crate::oracle::{bank_oracle_price, update_stable_price};
+use crate::state::*;
+
+/// Accounts of `accrue_interest`.
+#[derive(Accounts)]
+pub struct AccrueInterest<'info> {
+    /// Exchange.
+    pub exchange: AccountLoader<'info, Exchange>,
+    /// Bank of this exchange.
+    #[account(mut, has_one = exchange @ CarryError::BankMismatch, has_one = oracle @ CarryError::OracleMismatch)]
+    pub bank: AccountLoader<'info, Bank>,
+    /// The bank's oracle.
+    /// CHECK: key checked against the bank; read with pyth-sdk-solana.
+    pub oracle: UncheckedAccount<'info>,
+}
+
+/// Emit the accrual event.
+pub fn emit_accrual(bank: &Bank, bank_key: Pubkey, a: &Accrual, dt: u64) {
+    emit!(InterestAccrualEvent {
+        bank: bank_key,
+        token_index: bank.token_index,
+        elapsed_secs: dt,
+        deposit_index_bits: a.deposit_index.to_bits(),
+        borrow_index_bits: a.borrow_index.to_bits(),
+        borrow_rate_bits: a.borrow_rate.to_bits(),
+        utilization_bits: a.utilization.to_bits(),
+        borrow_interest_bits: a.borrow_interest.to_bits(),
+        deposit_interest_bits: a.deposit_interest.to_bits(),
+        reserve_bits: a.reserve.to_bits(),
+    });
+}
+
+/// Accrue up to now. Runs while paused too (it moves no tokens). A stale or uncertain oracle
+/// does not stop the accrual; the stable price is then left as is (logged).
+pub fn handle_accrue_interest(ctx: Context<AccrueInterest>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let quote_decimals = ctx.accounts.exchange.load()?.settlement_decimals;
+    let bank_key = ctx.accounts.bank.key();
+    let mut bank = ctx.accounts.bank.load_mut()?;
+    let (a, dt) = bank.accrue(now)?;
+    if dt > 0 {
+        emit_accrual(&bank, bank_key, &a, dt);
+    }
+    match bank_oracle_price(&bank, &ctx.accounts.oracle, now, quote_decimals) {
+        Ok(price) => update_stable_price(&mut bank, price, now)?,
+        Err(e) => msg!("stable price not updated: {}", e),
+    }
+    Ok(())
+}

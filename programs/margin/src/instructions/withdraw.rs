@@ -1,0 +1,165 @@
+//! `withdraw`: tokens out of the margin account to a token account of the owner's choice.
+//! Beyond the deposit it is a borrow (only with `allow_borrow`). Owner only.
+//!
+//! Remaining accounts: one `(bank, oracle)` pair per token slot in use after the withdrawal,
+//! in slot order (see `health.rs`); initial health must stay >= 0.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use carry_math::I80F48;
+
+use crate::error::{CarryError, MathResultExt, OptionExt};
+use crate::events::{BorrowEvent, WithdrawEvent};
+use crate::health::compute_health;
+use crate::state::*;
+
+/// Accounts of `withdraw`.
+#[derive(Accounts)]
+pub struct Withdraw<'info> {
+    /// Owner of the account (a delegate is refused with `DelegateCannotWithdraw`).
+    pub owner: Signer<'info>,
+    /// Exchange (not paused).
+    #[account(constraint = !exchange.load()?.is_paused() @ CarryError::ExchangePaused)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    /// Margin account of this exchange.
+    #[account(
+        mut,
+        has_one = exchange @ CarryError::ExchangeMismatch,
+        constraint = account.load()?.owner == owner.key() @ if account.load()?.delegate == owner.key() { CarryError::DelegateCannotWithdraw } else { CarryError::NotOwner }
+    )]
+    pub account: AccountLoader<'info, MarginAccount>,
+    /// Bank of this exchange.
+    #[account(
+        mut,
+        has_one = exchange @ CarryError::BankMismatch,
+        has_one = vault @ CarryError::VaultMismatch,
+        has_one = mint @ CarryError::MintMismatch
+    )]
+    pub bank: AccountLoader<'info, Bank>,
+    /// The bank's vault.
+    #[account(mut)]
+    pub vault: Account<'info, TokenAccount>,
+    /// The bank's mint.
+    pub mint: Account<'info, Mint>,
+    /// Destination token account (mint = bank mint).
+    #[account(mut, constraint = user_token.mint == mint.key() @ CarryError::MintMismatch)]
+    pub user_token: Account<'info, TokenAccount>,
+    /// SPL Token.
+    pub token_program: Program<'info, Token>,
+}
+
+/// Withdraw `amount` native units (> 0). Accrues the bank first. Refused when the vault lacks
+/// lendable cash (`InsufficientVaultCash`), past the balance without `allow_borrow`
+/// (`InsufficientBalance`), past the net-borrow limit, for opted-out tokens beyond their
+/// balance (`LendingDisabled`), or when initial health ends < 0 (`HealthBelowZero`).
+pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) -> Result<()> {
+    require!(amount > 0, CarryError::ZeroAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let account_key = ctx.accounts.account.key();
+    let bank_key = ctx.accounts.bank.key();
+    let exchange_key = ctx.accounts.exchange.key();
+    let vault_amount = ctx.accounts.vault.amount;
+    let (token_index, from_deposit, borrowed, non_lendable) = {
+        let mut bank = ctx.accounts.bank.load_mut()?;
+        let mut acc = ctx.accounts.account.load_mut()?;
+        let (accrual, dt) = bank.accrue(now)?;
+        if dt > 0 {
+            crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
+        }
+        let slot = match acc.find_token(bank.token_index) {
+            Some(s) => s,
+            None if allow_borrow => acc.find_or_create_token(bank.token_index)?,
+            None => return err!(CarryError::InsufficientBalance),
+        };
+        let pos = &mut acc.tokens[slot];
+        let r = if pos.lending_disabled != 0 {
+            if amount > pos.non_lendable {
+                return if allow_borrow {
+                    err!(CarryError::LendingDisabled)
+                } else {
+                    err!(CarryError::InsufficientBalance)
+                };
+            }
+            require!(amount <= vault_amount, CarryError::InsufficientVaultCash);
+            pos.non_lendable -= amount;
+            bank.non_lendable_deposits = bank.non_lendable_deposits.checked_sub(amount).ovf()?;
+            (bank.token_index, amount, 0, true)
+        } else {
+            require!(
+                amount <= bank.lendable_cash(vault_amount),
+                CarryError::InsufficientVaultCash
+            );
+            let mut pool = bank.pool();
+            let mut shares = pos.indexed_position.get();
+            let out = pool.withdraw(&mut shares, amount, allow_borrow).named()?;
+            pos.indexed_position.set(shares);
+            bank.set_pool(&pool);
+            if out.borrowed > 0 {
+                let total = bank.total_borrows_native()?;
+                require!(
+                    total <= I80F48::from_u64(bank.net_borrow_limit),
+                    CarryError::NetBorrowLimitExceeded
+                );
+            }
+            (bank.token_index, out.from_deposit, out.borrowed, false)
+        };
+        acc.release_if_empty(slot);
+        r
+    };
+
+    let (quote_decimals, signer_seeds) = {
+        let ex = ctx.accounts.exchange.load()?;
+        (
+            ex.settlement_decimals,
+            (ex.creator, ex.exchange_num.to_le_bytes(), ex.bump),
+        )
+    };
+    let health = {
+        let acc = ctx.accounts.account.load()?;
+        compute_health(
+            &acc,
+            &exchange_key,
+            quote_decimals,
+            ctx.remaining_accounts,
+            now,
+            true,
+        )?
+    };
+    require!(!health.init.is_negative(), CarryError::HealthBelowZero);
+
+    if from_deposit > 0 {
+        emit!(WithdrawEvent {
+            account: account_key,
+            bank: bank_key,
+            token_index,
+            amount: from_deposit,
+            non_lendable,
+        });
+    }
+    if borrowed > 0 {
+        emit!(BorrowEvent {
+            account: account_key,
+            bank: bank_key,
+            token_index,
+            amount: borrowed,
+            init_health_bits: health.init.to_bits(),
+        });
+    }
+
+    let (creator, num, bump) = signer_seeds;
+    let seeds: &[&[u8]] = &[EXCHANGE_SEED, creator.as_ref(), &num, &[bump]];
+    token::transfer_checked(
+        CpiContext::new_with_signer(
+            ctx.accounts.token_program.to_account_info(),
+            TransferChecked {
+                from: ctx.accounts.vault.to_account_info(),
+                mint: ctx.accounts.mint.to_account_info(),
+                to: ctx.accounts.user_token.to_account_info(),
+                authority: ctx.accounts.exchange.to_account_info(),
+            },
+            &[seeds],
+        ),
+        amount,
+        ctx.accounts.mint.decimals,
+    )
+}

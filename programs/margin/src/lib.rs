@@ -1,0 +1,105 @@
+//! Carry margin program, part I: exchange config, banks (the lending vaults), margin
+//! accounts, oracles and health. This file lists the instructions only; each lives in
+//! `instructions/<name>.rs` with its accounts struct. See `programs/margin/README.md`.
+
+// Anchor's macros expand to cfgs and conversions this lint set does not know about.
+#![allow(unexpected_cfgs)]
+#![allow(clippy::result_large_err)]
+// Anchor 0.31.1's generated IDL-account code calls `AccountInfo::realloc`, deprecated in
+// solana-program 2.3; an item-level allow does not reach it.
+#![allow(deprecated)]
+
+use anchor_lang::prelude::*;
+
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod instructions;
+pub mod oracle;
+pub mod state;
+
+pub use instructions::*;
+pub use state::BankParams;
+
+declare_id!("5JEgHZmX3zRUKHwi2oBAZX8vWLiVMxgKhnsCm3eNiqBa");
+
+/// Instructions of the margin program.
+#[program]
+pub mod carry_margin {
+    use super::*;
+
+    /// Create an exchange (creator = admin) and its insurance vault.
+    pub fn create_exchange(ctx: Context<CreateExchange>, exchange_num: u32) -> Result<()> {
+        instructions::create_exchange::handle_create_exchange(ctx, exchange_num)
+    }
+
+    /// Admin: turn the pause switch on or off.
+    pub fn set_paused(ctx: Context<ExchangeAdmin>, paused: bool) -> Result<()> {
+        instructions::admin::handle_set_paused(ctx, paused)
+    }
+
+    /// Admin: hand over the admin role.
+    pub fn set_admin(ctx: Context<ExchangeAdmin>, new_admin: Pubkey) -> Result<()> {
+        instructions::admin::handle_set_admin(ctx, new_admin)
+    }
+
+    /// Admin: register a collateral token (bank + vault) with its Pyth oracle.
+    pub fn register_bank(ctx: Context<RegisterBank>, params: BankParams) -> Result<()> {
+        instructions::register_bank::handle_register_bank(ctx, params)
+    }
+
+    /// Admin: change a bank's parameters.
+    pub fn edit_bank(ctx: Context<EditBank>, params: BankParams) -> Result<()> {
+        instructions::edit_bank::handle_edit_bank(ctx, params)
+    }
+
+    /// Create a margin account PDA for (owner, account_num).
+    pub fn create_margin_account(
+        ctx: Context<CreateMarginAccount>,
+        account_num: u32,
+    ) -> Result<()> {
+        instructions::create_margin_account::handle_create_margin_account(ctx, account_num)
+    }
+
+    /// Close an empty margin account, returning the rent to the owner.
+    pub fn close_margin_account(ctx: Context<CloseMarginAccount>) -> Result<()> {
+        instructions::close_margin_account::handle_close_margin_account(ctx)
+    }
+
+    /// Owner: set or clear (default key) the delegate.
+    pub fn set_delegate(ctx: Context<SetDelegate>, delegate: Pubkey) -> Result<()> {
+        instructions::set_delegate::handle_set_delegate(ctx, delegate)
+    }
+
+    /// Owner: opt a token out of lending (`lend = false`) or back in.
+    pub fn set_token_lending(ctx: Context<SetTokenLending>, lend: bool) -> Result<()> {
+        instructions::set_token_lending::handle_set_token_lending(ctx, lend)
+    }
+
+    /// Owner or delegate: deposit native `amount`; repays a borrow first.
+    pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
+        instructions::deposit::handle_deposit(ctx, amount)
+    }
+
+    /// Owner: withdraw native `amount`; beyond the balance it borrows if `allow_borrow`.
+    /// Remaining accounts: (bank, oracle) per token slot in use.
+    pub fn withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) -> Result<()> {
+        instructions::withdraw::handle_withdraw(ctx, amount, allow_borrow)
+    }
+
+    /// Permissionless: accrue a bank's interest, advance its stable price.
+    pub fn accrue_interest(ctx: Context<AccrueInterest>) -> Result<()> {
+        instructions::accrue_interest::handle_accrue_interest(ctx)
+    }
+
+    /// Read-only: log and return init and maint health.
+    /// Remaining accounts: (bank, oracle) per token slot in use.
+    pub fn compute_health(ctx: Context<ComputeHealth>) -> Result<HealthInfo> {
+        instructions::compute_health::handle_compute_health(ctx)
+    }
+
+    /// Permissionless: move the settlement bank's collected reserve to the insurance fund.
+    pub fn sweep_reserve(ctx: Context<SweepReserve>) -> Result<()> {
+        instructions::sweep_reserve::handle_sweep_reserve(ctx)
+    }
+}

@@ -1,0 +1,57 @@
+//! The exchange config account.
+
+use anchor_lang::prelude::*;
+
+/// PDA seed prefix: `[EXCHANGE_SEED, creator, exchange_num (u32 LE)]`.
+pub const EXCHANGE_SEED: &[u8] = b"exchange";
+/// PDA seed prefix of the insurance vault: `[INSURANCE_SEED, exchange]`.
+pub const INSURANCE_SEED: &[u8] = b"insurance";
+/// Maximum banks per exchange (token indices 0..MAX_BANKS).
+pub const MAX_BANKS: u16 = 32;
+
+/// Exchange configuration. Also the authority of every bank vault and of the insurance vault
+/// (it signs token transfers with its PDA seeds).
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Exchange {
+    /// Key that may run admin-only instructions (register banks, pause, change admin).
+    pub admin: Pubkey,
+    /// Key that created the exchange (part of the PDA seeds).
+    pub creator: Pubkey,
+    /// Settlement token mint (USDC-like); health is in its native units.
+    pub settlement_mint: Pubkey,
+    /// Insurance fund token account (PDA, settlement mint, authority = this exchange).
+    pub insurance_vault: Pubkey,
+    /// Number in the PDA seeds so one creator can run several exchanges.
+    pub exchange_num: u32,
+    /// Banks registered so far; the next bank gets token index `bank_count`.
+    pub bank_count: u16,
+    /// 1 = paused: deposits, withdrawals, account creation/closing and settings are refused.
+    pub paused: u8,
+    /// PDA bump of this account.
+    pub bump: u8,
+    /// PDA bump of the insurance vault.
+    pub insurance_vault_bump: u8,
+    /// Decimals of the settlement mint (quote decimals of all prices).
+    pub settlement_decimals: u8,
+    /// Explicit padding, zero.
+    pub padding: [u8; 6],
+    /// Reserved for future fields, zero.
+    pub reserved: [u8; 128],
+}
+
+/// Size of `Exchange` without the 8-byte discriminator.
+pub const EXCHANGE_SIZE: usize = 272;
+const _: () = assert!(core::mem::size_of::<Exchange>() == EXCHANGE_SIZE);
+const _: () = assert!(core::mem::align_of::<Exchange>() <= 8);
+
+impl Exchange {
+    /// Whether the pause switch is on.
+    pub fn is_paused(&self) -> bool {
+        self.paused != 0
+    }
+    /// Signer seeds of the exchange PDA (without the bump).
+    pub fn seeds_num(&self) -> [u8; 4] {
+        self.exchange_num.to_le_bytes()
+    }
+}

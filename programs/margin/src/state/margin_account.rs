@@ -1,0 +1,141 @@
+//! Margin accounts: one per (owner, account number), cross-margined over all balances.
+
+use anchor_lang::prelude::*;
+use carry_math::I80F48;
+
+use super::FixedBytes;
+use crate::error::CarryError;
+
+/// PDA seed prefix: `[ACCOUNT_SEED, exchange, owner, account_num (u32 LE)]`.
+pub const ACCOUNT_SEED: &[u8] = b"account";
+/// Token balance slots per account.
+pub const MAX_TOKEN_POSITIONS: usize = 8;
+/// Perp position slots per account (used by the perp issue).
+pub const MAX_PERP_POSITIONS: usize = 8;
+
+/// One token balance.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TokenPosition {
+    /// Signed index-scaled shares, I80F48: > 0 deposit shares (value = shares *
+    /// deposit_index), < 0 borrow shares (debt = -shares * borrow_index).
+    /// Always zero while `lending_disabled` is set.
+    pub indexed_position: FixedBytes,
+    /// Opted-out (non-lendable) balance, native units; earns nothing, never lent.
+    pub non_lendable: u64,
+    /// Bank token index this slot refers to (meaningful when `in_use`).
+    pub token_index: u16,
+    /// 1 when the slot is taken.
+    pub in_use: u8,
+    /// 1 when this account opted this token out of lending.
+    pub lending_disabled: u8,
+    /// Explicit padding, zero.
+    pub padding: [u8; 4],
+    /// Reserved, zero.
+    pub reserved: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<TokenPosition>() == 48);
+
+/// One perp position. Unused in this issue: always zero.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PerpPosition {
+    /// Perp market index.
+    pub market_index: u16,
+    /// 1 when the slot is taken.
+    pub in_use: u8,
+    /// Explicit padding, zero.
+    pub padding: [u8; 5],
+    /// Base position in lots (signed).
+    pub base_lots: i64,
+    /// Quote position (cost basis incl. fees and funding), quote native, I80F48.
+    pub quote_native: FixedBytes,
+    /// Cumulative funding index snapshot, I80F48.
+    pub funding_snapshot: FixedBytes,
+    /// Base lots on resting bids.
+    pub bids_base_lots: i64,
+    /// Base lots on resting asks.
+    pub asks_base_lots: i64,
+    /// Reserved, zero.
+    pub reserved: [u8; 32],
+}
+const _: () = assert!(core::mem::size_of::<PerpPosition>() == 96);
+
+/// A trader's cross-margin account.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct MarginAccount {
+    /// Exchange.
+    pub exchange: Pubkey,
+    /// Owner: the only key that may withdraw, close, set the delegate or lending.
+    pub owner: Pubkey,
+    /// Delegate: may deposit and (next issue) trade, never withdraw. Default key = none.
+    pub delegate: Pubkey,
+    /// Account number in the PDA seeds.
+    pub account_num: u32,
+    /// PDA bump.
+    pub bump: u8,
+    /// Explicit padding, zero.
+    pub padding: [u8; 3],
+    /// Reserved, zero.
+    pub reserved: [u8; 64],
+    /// Token balances. A slot is in use while it has a balance or lending is disabled.
+    pub tokens: [TokenPosition; MAX_TOKEN_POSITIONS],
+    /// Perp positions (next issue).
+    pub perps: [PerpPosition; MAX_PERP_POSITIONS],
+}
+
+/// Size of `MarginAccount` without the 8-byte discriminator.
+pub const MARGIN_ACCOUNT_SIZE: usize = 1320;
+const _: () = assert!(core::mem::size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);
+const _: () = assert!(core::mem::align_of::<MarginAccount>() == 8);
+
+impl MarginAccount {
+    /// True when `key` is the owner or the delegate.
+    pub fn is_owner_or_delegate(&self, key: &Pubkey) -> bool {
+        *key == self.owner || (self.delegate != Pubkey::default() && *key == self.delegate)
+    }
+    /// Slot index holding `token_index`.
+    pub fn find_token(&self, token_index: u16) -> Option<usize> {
+        self.tokens
+            .iter()
+            .position(|t| t.in_use != 0 && t.token_index == token_index)
+    }
+    /// Slot holding `token_index`, taking a free slot if there is none.
+    pub fn find_or_create_token(&mut self, token_index: u16) -> Result<usize> {
+        if let Some(i) = self.find_token(token_index) {
+            return Ok(i);
+        }
+        let i = self
+            .tokens
+            .iter()
+            .position(|t| t.in_use == 0)
+            .ok_or_else(|| error!(CarryError::NoFreeTokenSlot))?;
+        let t = &mut self.tokens[i];
+        *t = TokenPosition::default();
+        t.token_index = token_index;
+        t.in_use = 1;
+        Ok(i)
+    }
+    /// Free the slot when it holds nothing and has no lending preference.
+    pub fn release_if_empty(&mut self, slot: usize) {
+        let t = &mut self.tokens[slot];
+        if t.indexed_position.get() == I80F48::ZERO
+            && t.non_lendable == 0
+            && t.lending_disabled == 0
+        {
+            *t = TokenPosition::default();
+        }
+    }
+    /// True when no token or perp slot holds anything (lending preferences do not count).
+    pub fn is_empty(&self) -> bool {
+        self.tokens
+            .iter()
+            .all(|t| t.indexed_position.get() == I80F48::ZERO && t.non_lendable == 0)
+            && self.perps.iter().all(|p| p.in_use == 0)
+    }
+    /// Number of token slots in use (each needs a (bank, oracle) pair for health).
+    pub fn active_token_count(&self) -> usize {
+        self.tokens.iter().filter(|t| t.in_use != 0).count()
+    }
+}
