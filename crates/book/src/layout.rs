@@ -1,0 +1,188 @@
+//! The byte layout of a book. Every type is `#[repr(C)]`, `Pod`, align <= 8, with its size
+//! asserted, so the same bytes read alike on the host and on SBF.
+//!
+//! ```text
+//! BookHeader
+//! [Order; cap]  [InnerNode; cap]     bids
+//! [Order; cap]  [InnerNode; cap]     asks
+//! [u32; index]                       client-id and owner index (index = next_pow2(8 * cap))
+//! [FillEvent; events]                maker fill queue (ring buffer)
+//! ```
+//! Each region starts at a multiple of 8 bytes.
+
+use bytemuck::{Pod, Zeroable};
+
+/// A handle that points nowhere.
+pub const NIL: u32 = u32::MAX;
+/// Marks a tree child handle as a leaf (an order slot) rather than an inner node.
+pub const LEAF: u32 = 1 << 31;
+/// Value of [`BookHeader::magic`] once initialized ("CARRYBK1").
+pub const BOOK_MAGIC: u64 = u64::from_le_bytes(*b"CARRYBK1");
+
+/// Per-side bookkeeping.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct SideHeader {
+    /// Root handle of the fixed-price tree, or [`NIL`].
+    pub fixed_root: u32,
+    /// Root handle of the oracle-pegged tree, or [`NIL`].
+    pub pegged_root: u32,
+    /// Resting orders on this side (both trees).
+    pub order_count: u32,
+    /// Order slots below this index have been used at least once.
+    pub order_bump: u32,
+    /// Head of the free order-slot list (linked through `Order::owner_next`), or [`NIL`].
+    pub order_free: u32,
+    /// Inner nodes below this index have been used at least once.
+    pub inner_bump: u32,
+    /// Head of the free inner-node list (linked through `children[0]`), or [`NIL`].
+    pub inner_free: u32,
+    pub _padding: u32,
+}
+const _: () = assert!(core::mem::size_of::<SideHeader>() == 32);
+
+/// The fixed-size head of a book buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct BookHeader {
+    /// [`BOOK_MAGIC`] once initialized.
+    pub magic: u64,
+    /// Sequence number the next placed order gets (time priority).
+    pub order_seq: u64,
+    /// Sequence number of the next fill event pushed.
+    pub event_seq: u64,
+    /// Order slots per side.
+    pub order_capacity: u32,
+    /// Slots of the fill event queue.
+    pub event_capacity: u32,
+    /// Entries of the index (a power of two).
+    pub index_capacity: u32,
+    /// Queue position of the oldest unconsumed event.
+    pub event_head: u32,
+    /// Unconsumed events in the queue.
+    pub event_count: u32,
+    pub _padding: u32,
+    /// Bids at 0, asks at 1.
+    pub sides: [SideHeader; 2],
+}
+const _: () = assert!(core::mem::size_of::<BookHeader>() == 112);
+const _: () = assert!(core::mem::align_of::<BookHeader>() == 8);
+
+/// A resting order (a critbit leaf).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// The trader that owns it.
+    pub owner: [u8; 32],
+    /// `OrderId::hi`: the tree key's high word (price or biased offset).
+    pub key_hi: u64,
+    /// `OrderId::lo`: side and pegged tags, sequence number.
+    pub key_lo: u64,
+    /// Remaining base lots; always > 0 while resting.
+    pub quantity: u64,
+    /// Caller's id, 0 = none.
+    pub client_order_id: u64,
+    /// Unix seconds after which it no longer trades; 0 = never.
+    pub expires_at: u64,
+    /// Pegged orders: the peg limit in ticks (0 = none). Fixed orders: 0.
+    pub peg_limit: u64,
+    /// Unix seconds when it was placed.
+    pub placed_at: u64,
+    /// Previous order of the same owner (an index handle), or [`NIL`].
+    pub owner_prev: u32,
+    /// Next order of the same owner, or [`NIL`]; links the free list while the slot is free.
+    pub owner_next: u32,
+}
+const _: () = assert!(core::mem::size_of::<Order>() == 96);
+const _: () = assert!(core::mem::align_of::<Order>() == 8);
+
+/// A critbit inner node: the index of the first bit where its two subtrees differ.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct InnerNode {
+    /// Critical bit, 0 = most significant bit of the 128-bit key.
+    pub crit_bit: u32,
+    /// Child handles: `children[0]` holds keys with the bit clear (better orders first).
+    pub children: [u32; 2],
+}
+const _: () = assert!(core::mem::size_of::<InnerNode>() == 12);
+
+/// One maker fill, queued for the authority to apply and pop.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct FillEvent {
+    /// Owner of the resting order.
+    pub maker: [u8; 32],
+    /// Owner of the incoming order.
+    pub taker: [u8; 32],
+    /// Maker's `OrderId::hi`.
+    pub maker_order_id_hi: u64,
+    /// Maker's `OrderId::lo`.
+    pub maker_order_id_lo: u64,
+    /// Maker's client order id (0 = none).
+    pub maker_client_order_id: u64,
+    /// Taker's client order id (0 = none).
+    pub taker_client_order_id: u64,
+    /// Fill price in ticks.
+    pub price: u64,
+    /// Base lots filled.
+    pub quantity: u64,
+    /// Unix seconds of the fill.
+    pub timestamp: u64,
+    /// Event sequence number in this market.
+    pub seq: u64,
+    /// Side of the taker: 0 bid, 1 ask.
+    pub taker_side: u8,
+    /// 1 when the maker order left the book with this fill.
+    pub maker_out: u8,
+    pub _padding: [u8; 6],
+}
+const _: () = assert!(core::mem::size_of::<FillEvent>() == 136);
+const _: () = assert!(core::mem::align_of::<FillEvent>() == 8);
+
+/// Byte offsets of each region for given capacities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub order_capacity: usize,
+    pub event_capacity: usize,
+    pub index_capacity: usize,
+    pub orders: [usize; 2],
+    pub inners: [usize; 2],
+    pub index: usize,
+    pub events: usize,
+    /// Total bytes.
+    pub size: usize,
+}
+
+#[inline(always)]
+const fn align8(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+impl Layout {
+    /// The layout of a book with `order_capacity` orders per side and `event_capacity` queued
+    /// fill events.
+    pub const fn new(order_capacity: u32, event_capacity: u32) -> Layout {
+        let cap = order_capacity as usize;
+        let index_capacity = (8 * cap).next_power_of_two();
+        let order_bytes = cap * core::mem::size_of::<Order>();
+        let inner_bytes = align8(cap * core::mem::size_of::<InnerNode>());
+        let bid_orders = core::mem::size_of::<BookHeader>();
+        let bid_inners = bid_orders + order_bytes;
+        let ask_orders = bid_inners + inner_bytes;
+        let ask_inners = ask_orders + order_bytes;
+        let index = ask_inners + inner_bytes;
+        let events = align8(index + index_capacity * 4);
+        let size = events + event_capacity as usize * core::mem::size_of::<FillEvent>();
+        Layout {
+            order_capacity: cap,
+            event_capacity: event_capacity as usize,
+            index_capacity,
+            orders: [bid_orders, ask_orders],
+            inners: [bid_inners, ask_inners],
+            index,
+            events,
+            size,
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Carry's central limit order book matching engine.
+//!
+//! `no_std`, no Solana types, no allocation, no panics on valid or invalid input: every fallible
+//! step returns a [`BookError`]. The same code runs inside `programs/orderbook` and inside the SBF
+//! compute-unit harness in `bench/sbf`.
+//!
+//! A book lives in one caller-provided byte buffer (an account's data): a [`BookHeader`], then
+//! per side a slab of [`Order`] slots and a slab of critbit [`InnerNode`]s, a hash index of
+//! client order ids and owners, and a ring buffer of maker [`FillEvent`]s. See [`layout`].
+//!
+//! Units: prices are in ticks (quote lots per base lot), quantities in base lots, timestamps in
+//! unix seconds. A fill's quote amount is `price * quantity` in quote lots.
+//!
+//! Matching is price-time priority over two trees per side: fixed-price orders, and
+//! oracle-pegged orders keyed by their offset to the oracle price. A place is planned read-only
+//! first and committed only when it cannot fail, so an error leaves the book unchanged.
+#![cfg_attr(not(test), no_std)]
+
+pub mod arith;
+mod book;
+mod error;
+mod index;
+pub mod layout;
+mod order;
+mod tree;
+
+pub use book::{Book, BookListener, NoopListener, OrderView};
+pub use error::BookError;
+pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader};
+pub use order::{
+    CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind, OutReason, PlaceOutcome,
+    SelfTradeBehavior, Side,
+};
+
+/// Most fills one place may produce (callers pass a lower `max_fills` to bound compute).
+pub const MAX_FILLS_PER_PLACE: u32 = 32;
+/// Most expired or self-trade-cancelled makers one place may remove on its way.
+pub const MAX_REMOVALS_PER_PLACE: u32 = 8;
+/// Largest order capacity of one side (order slots are addressed with 29 bits).
+pub const MAX_ORDER_CAPACITY: u32 = 1 << 20;

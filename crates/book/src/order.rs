@@ -1,0 +1,266 @@
+//! The engine's public value types: sides, order kinds, ids, inputs and outcomes.
+
+/// Side of an order. `Bid` buys base, `Ask` sells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Side {
+    Bid = 0,
+    Ask = 1,
+}
+
+impl Side {
+    /// The side an order of this side matches against.
+    #[inline(always)]
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Bid => Side::Ask,
+            Side::Ask => Side::Bid,
+        }
+    }
+    /// Decodes 0 = bid, 1 = ask.
+    pub fn from_u8(v: u8) -> Option<Side> {
+        match v {
+            0 => Some(Side::Bid),
+            1 => Some(Side::Ask),
+            _ => None,
+        }
+    }
+}
+
+/// How an order meets the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OrderKind {
+    /// Takes what crosses `price`, rests the rest at `price`.
+    Limit = 0,
+    /// Rests at `price`; refused with `PostOnlyWouldCross` if it would take.
+    PostOnly = 1,
+    /// Rests; if `price` would cross, it is moved to one tick behind the best opposite price.
+    PostOnlySlide = 2,
+    /// Takes what crosses `price`; the rest is cancelled.
+    ImmediateOrCancel = 3,
+    /// Takes its whole quantity at `price` or better, or is refused with `FillOrKillNotFilled`.
+    FillOrKill = 4,
+    /// Takes what it can down to the worst price `price`; the rest is cancelled.
+    Market = 5,
+    /// Priced at oracle price + `peg_offset`; takes what crosses, rests the rest in the pegged
+    /// tree. `price` is the peg limit (0 = none): a bid never trades above it, an ask never
+    /// below it; a resting pegged order beyond its limit is skipped by matching until the
+    /// oracle comes back.
+    OraclePegged = 6,
+}
+
+impl OrderKind {
+    /// Decodes the `repr(u8)` value.
+    pub fn from_u8(v: u8) -> Option<OrderKind> {
+        Some(match v {
+            0 => OrderKind::Limit,
+            1 => OrderKind::PostOnly,
+            2 => OrderKind::PostOnlySlide,
+            3 => OrderKind::ImmediateOrCancel,
+            4 => OrderKind::FillOrKill,
+            5 => OrderKind::Market,
+            6 => OrderKind::OraclePegged,
+            _ => return None,
+        })
+    }
+    /// Whether the unfilled remainder may rest on the book.
+    #[inline(always)]
+    pub fn may_rest(self) -> bool {
+        matches!(
+            self,
+            OrderKind::Limit
+                | OrderKind::PostOnly
+                | OrderKind::PostOnlySlide
+                | OrderKind::OraclePegged
+        )
+    }
+}
+
+/// What happens when an order would match a resting order of the same owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SelfTradeBehavior {
+    /// Both orders are reduced by the overlapping quantity; nothing trades.
+    DecrementTake = 0,
+    /// The resting order is cancelled and matching continues.
+    CancelResting = 1,
+    /// The whole place is refused with `SelfTrade`.
+    Abort = 2,
+}
+
+impl SelfTradeBehavior {
+    /// Decodes the `repr(u8)` value.
+    pub fn from_u8(v: u8) -> Option<SelfTradeBehavior> {
+        Some(match v {
+            0 => SelfTradeBehavior::DecrementTake,
+            1 => SelfTradeBehavior::CancelResting,
+            2 => SelfTradeBehavior::Abort,
+            _ => return None,
+        })
+    }
+}
+
+/// Bit of `OrderId::lo` set for bids.
+pub(crate) const BID_TAG: u64 = 1 << 63;
+/// Bit of `OrderId::lo` set for oracle-pegged orders.
+pub(crate) const PEGGED_TAG: u64 = 1 << 62;
+/// Bits of `OrderId::lo` holding the sequence number.
+pub(crate) const SEQ_MASK: u64 = PEGGED_TAG - 1;
+
+/// An order's id: its 128-bit key in its side's tree, split in two words.
+///
+/// `hi` orders by price (asks: the price in ticks; bids: `!price`, so better bids sort first;
+/// pegged orders: the offset biased by 2^63, negated for bids). `lo` holds the side tag (bit
+/// 63), the pegged tag (bit 62) and the market's sequence number (time priority).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct OrderId {
+    pub hi: u64,
+    pub lo: u64,
+}
+
+impl OrderId {
+    pub(crate) fn new(side: Side, pegged: bool, price_or_offset: u64, seq: u64) -> OrderId {
+        let mut lo = seq & SEQ_MASK;
+        if pegged {
+            lo |= PEGGED_TAG;
+        }
+        let hi = match side {
+            Side::Bid => {
+                lo |= BID_TAG;
+                !price_or_offset
+            }
+            Side::Ask => price_or_offset,
+        };
+        OrderId { hi, lo }
+    }
+    /// The id as one `u128` (`hi << 64 | lo`), the form instructions and events carry.
+    pub fn to_u128(self) -> u128 {
+        ((self.hi as u128) << 64) | self.lo as u128
+    }
+    /// Inverse of [`OrderId::to_u128`].
+    pub fn from_u128(v: u128) -> OrderId {
+        OrderId {
+            hi: (v >> 64) as u64,
+            lo: v as u64,
+        }
+    }
+    /// The side of the order.
+    #[inline(always)]
+    pub fn side(self) -> Side {
+        if self.lo & BID_TAG != 0 {
+            Side::Bid
+        } else {
+            Side::Ask
+        }
+    }
+    /// Whether the order is oracle-pegged.
+    #[inline(always)]
+    pub fn is_pegged(self) -> bool {
+        self.lo & PEGGED_TAG != 0
+    }
+    /// The market sequence number the order got when placed.
+    pub fn seq(self) -> u64 {
+        self.lo & SEQ_MASK
+    }
+    /// Fixed orders: the price in ticks. Pegged orders: the offset to the oracle, in ticks.
+    pub fn price_or_offset(self) -> i128 {
+        let raw = match self.side() {
+            Side::Bid => !self.hi,
+            Side::Ask => self.hi,
+        };
+        if self.is_pegged() {
+            (raw ^ (1 << 63)) as i64 as i128
+        } else {
+            raw as i128
+        }
+    }
+}
+
+/// Order-preserving map of a signed offset onto `u64`.
+#[inline(always)]
+pub(crate) fn bias_offset(offset: i64) -> u64 {
+    (offset as u64) ^ (1 << 63)
+}
+
+/// Inverse of [`bias_offset`].
+#[inline(always)]
+pub(crate) fn unbias_offset(v: u64) -> i64 {
+    (v ^ (1 << 63)) as i64
+}
+
+/// An order to place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    /// The trader (for perps: the margin account's address).
+    pub owner: [u8; 32],
+    pub side: Side,
+    pub kind: OrderKind,
+    /// Limit price in ticks; the worst price for `Market`; the peg limit for `OraclePegged`
+    /// (0 = none). Must be at least 1 for every other kind.
+    pub price: u64,
+    /// Oracle-pegged orders only: ticks added to the oracle price.
+    pub peg_offset: i64,
+    /// Base lots, at least 1.
+    pub quantity: u64,
+    /// Caller's id for the order, unique among the owner's resting orders; 0 = none.
+    pub client_order_id: u64,
+    /// Unix seconds after which the order no longer trades; 0 = never.
+    pub expires_at: u64,
+    /// Most makers this order may fill, 1..=[`crate::MAX_FILLS_PER_PLACE`].
+    pub max_fills: u32,
+    pub self_trade: SelfTradeBehavior,
+}
+
+/// What the caller knows about the world when matching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MatchContext {
+    /// Unix seconds now; orders with `0 < expires_at <= now` are expired.
+    pub now: u64,
+    /// Oracle price in ticks, needed to place or match oracle-pegged orders.
+    pub oracle_price: Option<u64>,
+}
+
+/// The result of a place: the taker's fills in one summary, and what rested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PlaceOutcome {
+    /// The id the order got (valid as a resting id only when `posted_quantity > 0`).
+    pub order_id: OrderId,
+    /// Price the remainder rests at, in ticks (after a slide); for pegged orders the oracle
+    /// price plus offset at placing.
+    pub posted_price: u64,
+    /// Base lots resting on the book.
+    pub posted_quantity: u64,
+    /// Base lots the taker bought or sold.
+    pub base_filled: u64,
+    /// Sum of `price * quantity` over the fills, in quote lots.
+    pub quote_filled: u64,
+    /// Number of maker fills (events appended to the queue).
+    pub fills: u32,
+    /// Base lots neither filled nor resting: IOC/market remainder, self-trade decrement, or a
+    /// remainder dropped because the fill limit stopped matching while the book still crossed.
+    pub cancelled_quantity: u64,
+    /// Resting makers removed on the way: expired or cancelled by self-trade prevention.
+    pub makers_removed: u32,
+}
+
+/// Why a resting order left the book other than by being filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OutReason {
+    /// Cancelled by its owner (through the authority).
+    Cancelled = 0,
+    /// Met by matching after its expiry.
+    Expired = 1,
+    /// Cancelled by self-trade prevention (`CancelResting`), or decremented to zero.
+    SelfTrade = 2,
+}
+
+/// A resting order removed by a cancel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CancelledOrder {
+    pub order_id: OrderId,
+    pub client_order_id: u64,
+    /// Base lots that were still resting.
+    pub quantity: u64,
+}

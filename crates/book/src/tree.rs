@@ -1,0 +1,226 @@
+//! Critbit trees over one side's slabs: a tree orders its leaves (order slots) by the 128-bit
+//! key `(Order::key_hi, Order::key_lo)`, smallest (best) first. Insert, remove and find walk one
+//! root-to-leaf path: O(key bits) worst case, O(log n) for spread keys.
+
+use crate::error::BookError;
+use crate::layout::{InnerNode, Order, LEAF, NIL};
+
+/// Deepest possible path: one inner node per key bit.
+const MAX_DEPTH: usize = 128;
+
+#[inline(always)]
+fn key(orders: &[Order], slot: u32) -> Result<(u64, u64), BookError> {
+    let o = orders.get(slot as usize).ok_or(BookError::Corrupt)?;
+    Ok((o.key_hi, o.key_lo))
+}
+
+/// Bit `b` of the key, counting from the most significant bit of `hi`.
+#[inline(always)]
+fn bit(k: (u64, u64), b: u32) -> usize {
+    if b < 64 {
+        ((k.0 >> (63 - b)) & 1) as usize
+    } else {
+        ((k.1 >> (127 - (b & 127))) & 1) as usize
+    }
+}
+
+/// Index of the first differing bit, 128 when equal.
+#[inline(always)]
+fn crit_bit(a: (u64, u64), b: (u64, u64)) -> u32 {
+    if a.0 != b.0 {
+        (a.0 ^ b.0).leading_zeros()
+    } else {
+        64 + (a.1 ^ b.1).leading_zeros()
+    }
+}
+
+#[inline(always)]
+fn inner(inners: &[InnerNode], h: u32) -> Result<&InnerNode, BookError> {
+    inners.get(h as usize).ok_or(BookError::Corrupt)
+}
+
+/// Slab allocator state of a side's inner nodes.
+pub(crate) struct InnerAlloc<'h> {
+    pub bump: &'h mut u32,
+    pub free: &'h mut u32,
+}
+
+impl InnerAlloc<'_> {
+    fn alloc(&mut self, inners: &mut [InnerNode]) -> Result<u32, BookError> {
+        if *self.free != NIL {
+            let h = *self.free;
+            *self.free = inner(inners, h)?.children[0];
+            Ok(h)
+        } else if (*self.bump as usize) < inners.len() {
+            let h = *self.bump;
+            *self.bump += 1;
+            Ok(h)
+        } else {
+            Err(BookError::SideFull)
+        }
+    }
+    fn release(&mut self, inners: &mut [InnerNode], h: u32) -> Result<(), BookError> {
+        let n = inners.get_mut(h as usize).ok_or(BookError::Corrupt)?;
+        n.children = [*self.free, NIL];
+        *self.free = h;
+        Ok(())
+    }
+}
+
+/// Inserts the order in `slot` (its key already written) into the tree at `root`.
+pub(crate) fn insert(
+    root: &mut u32,
+    alloc: &mut InnerAlloc,
+    inners: &mut [InnerNode],
+    orders: &[Order],
+    slot: u32,
+) -> Result<(), BookError> {
+    let k = key(orders, slot)?;
+    if *root == NIL {
+        *root = LEAF | slot;
+        return Ok(());
+    }
+    // The leaf sharing the longest prefix with k is where k's own path ends.
+    let mut h = *root;
+    while h & LEAF == 0 {
+        let n = inner(inners, h)?;
+        h = n.children[bit(k, n.crit_bit)];
+    }
+    let crit = crit_bit(k, key(orders, h & !LEAF)?);
+    if crit >= 128 {
+        return Err(BookError::Corrupt); // keys hold a unique sequence number
+    }
+    let new = alloc.alloc(inners)?;
+    // The new inner node goes above the first node that splits below `crit`.
+    let mut parent = NIL;
+    let mut dir = 0;
+    let mut h = *root;
+    while h & LEAF == 0 {
+        let n = inner(inners, h)?;
+        if n.crit_bit > crit {
+            break;
+        }
+        parent = h;
+        dir = bit(k, n.crit_bit);
+        h = n.children[dir];
+    }
+    let children = if bit(k, crit) == 0 {
+        [LEAF | slot, h]
+    } else {
+        [h, LEAF | slot]
+    };
+    *inners.get_mut(new as usize).ok_or(BookError::Corrupt)? = InnerNode {
+        crit_bit: crit,
+        children,
+    };
+    if parent == NIL {
+        *root = new;
+    } else {
+        inners
+            .get_mut(parent as usize)
+            .ok_or(BookError::Corrupt)?
+            .children[dir] = new;
+    }
+    Ok(())
+}
+
+/// Removes the leaf `slot` from the tree at `root`.
+pub(crate) fn remove(
+    root: &mut u32,
+    alloc: &mut InnerAlloc,
+    inners: &mut [InnerNode],
+    orders: &[Order],
+    slot: u32,
+) -> Result<(), BookError> {
+    let k = key(orders, slot)?;
+    let target = LEAF | slot;
+    if *root == target {
+        *root = NIL;
+        return Ok(());
+    }
+    let (mut grand, mut grand_dir) = (NIL, 0);
+    let (mut parent, mut dir) = (NIL, 0);
+    let mut h = *root;
+    while h & LEAF == 0 {
+        let n = inner(inners, h)?;
+        grand = parent;
+        grand_dir = dir;
+        parent = h;
+        dir = bit(k, n.crit_bit);
+        h = n.children[dir];
+    }
+    if h != target || parent == NIL {
+        return Err(BookError::Corrupt);
+    }
+    let sibling = inner(inners, parent)?.children[1 - dir];
+    if grand == NIL {
+        *root = sibling;
+    } else {
+        inners
+            .get_mut(grand as usize)
+            .ok_or(BookError::Corrupt)?
+            .children[grand_dir] = sibling;
+    }
+    alloc.release(inners, parent)
+}
+
+/// The slot whose key is exactly `k`, if any.
+pub(crate) fn find(
+    root: u32,
+    inners: &[InnerNode],
+    orders: &[Order],
+    k: (u64, u64),
+) -> Result<Option<u32>, BookError> {
+    if root == NIL {
+        return Ok(None);
+    }
+    let mut h = root;
+    while h & LEAF == 0 {
+        let n = inner(inners, h)?;
+        h = n.children[bit(k, n.crit_bit)];
+    }
+    let slot = h & !LEAF;
+    Ok(if key(orders, slot)? == k {
+        Some(slot)
+    } else {
+        None
+    })
+}
+
+/// In-order (best first) walk of one tree without allocating: a stack of the right subtrees
+/// still to visit.
+pub(crate) struct TreeIter {
+    stack: [u32; MAX_DEPTH],
+    len: usize,
+}
+
+impl TreeIter {
+    pub(crate) fn new(root: u32) -> TreeIter {
+        let mut it = TreeIter {
+            stack: [NIL; MAX_DEPTH],
+            len: 0,
+        };
+        if root != NIL {
+            it.stack[0] = root;
+            it.len = 1;
+        }
+        it
+    }
+
+    /// The next order slot, best first.
+    #[inline]
+    pub(crate) fn next(&mut self, inners: &[InnerNode]) -> Result<Option<u32>, BookError> {
+        if self.len == 0 {
+            return Ok(None);
+        }
+        self.len -= 1;
+        let mut h = self.stack[self.len];
+        while h & LEAF == 0 {
+            let n = inner(inners, h)?;
+            *self.stack.get_mut(self.len).ok_or(BookError::Corrupt)? = n.children[1];
+            self.len += 1;
+            h = n.children[0];
+        }
+        Ok(Some(h & !LEAF))
+    }
+}

@@ -1,0 +1,84 @@
+//! Shared helpers for the engine's tests: an aligned buffer and a recording listener.
+#![allow(dead_code)]
+
+use carry_book::*;
+
+/// An 8-byte aligned buffer sized for a book.
+pub struct Buffer(pub Vec<u64>);
+
+impl Buffer {
+    pub fn new(order_capacity: u32, event_capacity: u32) -> Buffer {
+        let n = Book::size_of(order_capacity, event_capacity).div_ceil(8);
+        let mut b = Buffer(vec![0u64; n]);
+        Book::init(b.bytes(), order_capacity, event_capacity).unwrap();
+        b
+    }
+    pub fn bytes(&mut self) -> &mut [u8] {
+        bytemuck::cast_slice_mut(&mut self.0)
+    }
+    pub fn book(&mut self) -> Book<'_> {
+        Book::load(self.bytes()).unwrap()
+    }
+}
+
+pub fn owner(n: u8) -> [u8; 32] {
+    let mut o = [0u8; 32];
+    o[0] = n;
+    o[31] = n.wrapping_mul(7);
+    o
+}
+
+pub fn order(owner_n: u8, side: Side, kind: OrderKind, price: u64, quantity: u64) -> NewOrder {
+    NewOrder {
+        owner: owner(owner_n),
+        side,
+        kind,
+        price,
+        peg_offset: 0,
+        quantity,
+        client_order_id: 0,
+        expires_at: 0,
+        max_fills: MAX_FILLS_PER_PLACE,
+        self_trade: SelfTradeBehavior::Abort,
+    }
+}
+
+/// Everything the engine reported, in call order.
+#[derive(Default, Debug)]
+pub struct Recorder {
+    pub fills: Vec<FillEvent>,
+    pub outs: Vec<(Order, OutReason)>,
+    pub posts: Vec<Order>,
+    pub decrements: Vec<(Order, u64)>,
+    /// Maker order ids in the order matching touched them.
+    pub touched: Vec<OrderId>,
+}
+
+impl BookListener for Recorder {
+    fn on_fill(&mut self, e: &FillEvent) {
+        self.fills.push(*e);
+        self.touched.push(OrderId {
+            hi: e.maker_order_id_hi,
+            lo: e.maker_order_id_lo,
+        });
+    }
+    fn on_out(&mut self, o: &Order, r: OutReason) {
+        self.outs.push((*o, r));
+        if r != OutReason::Cancelled {
+            self.touched.push(OrderId {
+                hi: o.key_hi,
+                lo: o.key_lo,
+            });
+        }
+    }
+    fn on_post(&mut self, o: &Order) {
+        self.posts.push(*o);
+    }
+    fn on_decrement(&mut self, o: &Order, q: u64) {
+        self.decrements.push((*o, q));
+        self.touched.push(OrderId {
+            hi: o.key_hi,
+            lo: o.key_lo,
+        });
+    }
+}
