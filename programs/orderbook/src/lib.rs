@@ -1,9 +1,83 @@
+//! Carry order book: a standalone central limit order book whose matching engine is the
+//! `no_std` crate `carry-book`. A market's `authority` (for perp markets, the margin program's
+//! PDA) alone places, cancels and consumes fill events for traders; the book holds no tokens.
+//!
+//! Units at this interface: prices are quote native units per base lot and must be multiples
+//! of the market's `tick_size`; quantities are base native units and must be multiples of its
+//! `base_lot_size`. Inside, the engine works in ticks and lots.
+//!
+//! This file lists the instructions; each lives in `instructions/<name>.rs` with its accounts.
+
+// Anchor's macros expand to cfgs and conversions these lints do not know about, and 0.31.1's
+// generated IDL code calls `AccountInfo::realloc`, deprecated in solana-program 2.3.
+#![allow(unexpected_cfgs)]
+#![allow(clippy::result_large_err)]
+#![allow(deprecated)]
+
 use anchor_lang::prelude::*;
+
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod state;
+
+pub use instructions::*;
+pub use state::*;
+
 declare_id!("CtR77MV4DLmwNfxKtGrXjBuMasypNphUx2T5dGD4s7V9");
+
 #[program]
 pub mod carry_orderbook {
     use super::*;
-    pub fn noop(_ctx: Context<Noop>) -> Result<()> { Ok(()) }
+
+    /// Initializes a market in an account the caller created with [`Market::space`] bytes,
+    /// owned by this program. Anyone may create a market; `authority` is the only key that
+    /// may trade on it afterwards.
+    pub fn create_market(ctx: Context<CreateMarket>, params: CreateMarketParams) -> Result<()> {
+        instructions::create_market::handle(ctx, params)
+    }
+
+    /// Authority only: places an order for `args.owner`. Returns the taker's fill summary
+    /// (also as return data) so the caller can settle it atomically; maker fills go to the
+    /// market's event queue.
+    pub fn place_order(
+        ctx: Context<MarketAuthority>,
+        args: PlaceOrderArgs,
+    ) -> Result<PlaceOrderSummary> {
+        instructions::place_order::handle(ctx, args)
+    }
+
+    /// Authority only: cancels `owner`'s order by its order id.
+    pub fn cancel_order(
+        ctx: Context<MarketAuthority>,
+        owner: Pubkey,
+        order_id: u128,
+    ) -> Result<CancelSummary> {
+        instructions::cancel_order::handle(ctx, owner, order_id)
+    }
+
+    /// Authority only: cancels `owner`'s order by its client order id.
+    pub fn cancel_order_by_client_id(
+        ctx: Context<MarketAuthority>,
+        owner: Pubkey,
+        client_order_id: u64,
+    ) -> Result<CancelSummary> {
+        instructions::cancel_order_by_client_id::handle(ctx, owner, client_order_id)
+    }
+
+    /// Authority only: cancels up to `limit` of `owner`'s orders on `side` (or both sides).
+    /// Returns how many were cancelled; call again while it equals `limit`.
+    pub fn cancel_all_orders(
+        ctx: Context<MarketAuthority>,
+        owner: Pubkey,
+        side: Option<OrderSide>,
+        limit: u8,
+    ) -> Result<u32> {
+        instructions::cancel_all_orders::handle(ctx, owner, side, limit)
+    }
+
+    /// Authority only: pops the `count` oldest fill events after the authority applied them.
+    pub fn consume_events(ctx: Context<MarketAuthority>, count: u32) -> Result<()> {
+        instructions::consume_events::handle(ctx, count)
+    }
 }
-#[derive(Accounts)]
-pub struct Noop {}

@@ -1,0 +1,12 @@
+//! One module per instruction: its handler, and its accounts struct unless shared.
+
+pub mod cancel_all_orders;
+pub mod cancel_order;
+pub mod cancel_order_by_client_id;
+pub mod consume_events;
+pub mod create_market;
+pub mod market_authority;
+pub mod place_order;
+
+pub use create_market::*;
+pub use market_authority::*;

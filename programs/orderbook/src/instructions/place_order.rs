@@ -1,0 +1,98 @@
+use crate::error::{book_err, OrderbookError};
+use crate::events::{EmitListener, OrderPlaced};
+use crate::instructions::MarketAuthority;
+use crate::state::*;
+use anchor_lang::prelude::*;
+use carry_book::{MatchContext, NewOrder, OrderKind};
+
+pub fn handle(ctx: Context<MarketAuthority>, args: PlaceOrderArgs) -> Result<PlaceOrderSummary> {
+    let now = Clock::get()?.unix_timestamp;
+    let key = ctx.accounts.market.key();
+    let info = ctx.accounts.market.to_account_info();
+    let mut data = info.try_borrow_mut_data()?;
+    let (market, mut book) = split_market(&mut data)?;
+    let kind = OrderKind::from(args.order_type);
+    let pegged = kind == OrderKind::OraclePegged;
+
+    // Native units -> ticks and lots, refusing prices and sizes off the grid.
+    let price = if pegged && args.price == 0 {
+        0
+    } else {
+        market.to_ticks(args.price)?
+    };
+    let peg_offset = if pegged {
+        let ticks = market
+            .to_ticks(args.peg_offset.unsigned_abs())
+            .or_else(|e| if args.peg_offset == 0 { Ok(0) } else { Err(e) })?;
+        let ticks = i64::try_from(ticks).map_err(|_| error!(OrderbookError::Overflow))?;
+        if args.peg_offset < 0 {
+            -ticks
+        } else {
+            ticks
+        }
+    } else {
+        0
+    };
+    let quantity = market.to_lots(args.quantity)?;
+    require!(args.expires_at >= 0, OrderbookError::AlreadyExpired);
+    let ctx_match = MatchContext {
+        now: now.max(0) as u64,
+        oracle_price: args
+            .oracle_price
+            .map(|p| p / market.tick_size)
+            .filter(|p| *p > 0),
+    };
+    let order = NewOrder {
+        owner: args.owner.to_bytes(),
+        side: args.side.into(),
+        kind,
+        price,
+        peg_offset,
+        quantity,
+        client_order_id: args.client_order_id,
+        expires_at: args.expires_at as u64,
+        max_fills: args.max_fills as u32,
+        self_trade: args.self_trade.into(),
+    };
+    let (tick, lot) = (market.tick_size, market.base_lot_size);
+    let mut listener = EmitListener {
+        market: key,
+        tick_size: tick,
+        base_lot_size: lot,
+    };
+    let out = book
+        .place(&order, &ctx_match, &mut listener)
+        .map_err(book_err)?;
+
+    let native = |v: u64, unit: u64| v.checked_mul(unit).ok_or(error!(OrderbookError::Overflow));
+    let summary = PlaceOrderSummary {
+        order_id: out.order_id.to_u128(),
+        posted_price: if out.posted_quantity > 0 {
+            native(out.posted_price, tick)?
+        } else {
+            0
+        },
+        posted_quantity: native(out.posted_quantity, lot)?,
+        base_filled: native(out.base_filled, lot)?,
+        quote_filled: native(out.quote_filled, tick)?,
+        fills: out.fills,
+        cancelled_quantity: native(out.cancelled_quantity, lot)?,
+        makers_removed: out.makers_removed,
+    };
+    emit!(OrderPlaced {
+        market: key,
+        owner: args.owner,
+        order_id: summary.order_id,
+        client_order_id: args.client_order_id,
+        side: order.side as u8,
+        order_type: args.order_type as u8,
+        posted_price: summary.posted_price,
+        posted_quantity: summary.posted_quantity,
+        base_filled: summary.base_filled,
+        quote_filled: summary.quote_filled,
+        fills: summary.fills,
+        cancelled_quantity: summary.cancelled_quantity,
+        expires_at: args.expires_at,
+    });
+    Ok(summary)
+}

@@ -1,0 +1,145 @@
+//! Instruction arguments and return values, with their engine conversions.
+
+use anchor_lang::prelude::*;
+use carry_book::{OrderKind, SelfTradeBehavior, Side};
+
+/// Side of an order.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderSide {
+    Bid,
+    Ask,
+}
+
+impl From<OrderSide> for Side {
+    fn from(s: OrderSide) -> Side {
+        match s {
+            OrderSide::Bid => Side::Bid,
+            OrderSide::Ask => Side::Ask,
+        }
+    }
+}
+
+/// How an order meets the book (see `carry_book::OrderKind`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderType {
+    /// Takes what crosses `price`, rests the rest.
+    Limit,
+    /// Rests at `price`; refused with `PostOnlyWouldCross` if it would take.
+    PostOnly,
+    /// Rests; moved to one tick behind the best opposite price if `price` would cross.
+    PostOnlySlide,
+    /// Takes what crosses `price`; the rest is cancelled.
+    ImmediateOrCancel,
+    /// Fills entirely at `price` or better, or is refused.
+    FillOrKill,
+    /// Takes down to the worst price `price`; the rest is cancelled.
+    Market,
+    /// Priced at `oracle_price + peg_offset`; `price` is the peg limit (0 = none).
+    OraclePegged,
+}
+
+impl From<OrderType> for OrderKind {
+    fn from(t: OrderType) -> OrderKind {
+        match t {
+            OrderType::Limit => OrderKind::Limit,
+            OrderType::PostOnly => OrderKind::PostOnly,
+            OrderType::PostOnlySlide => OrderKind::PostOnlySlide,
+            OrderType::ImmediateOrCancel => OrderKind::ImmediateOrCancel,
+            OrderType::FillOrKill => OrderKind::FillOrKill,
+            OrderType::Market => OrderKind::Market,
+            OrderType::OraclePegged => OrderKind::OraclePegged,
+        }
+    }
+}
+
+/// Self-trade prevention mode.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfTradeMode {
+    /// Both orders are reduced by the overlap; nothing trades.
+    DecrementTake,
+    /// The resting order is cancelled; matching continues.
+    CancelResting,
+    /// The whole instruction fails with `SelfTrade`.
+    Abort,
+}
+
+impl From<SelfTradeMode> for SelfTradeBehavior {
+    fn from(m: SelfTradeMode) -> SelfTradeBehavior {
+        match m {
+            SelfTradeMode::DecrementTake => SelfTradeBehavior::DecrementTake,
+            SelfTradeMode::CancelResting => SelfTradeBehavior::CancelResting,
+            SelfTradeMode::Abort => SelfTradeBehavior::Abort,
+        }
+    }
+}
+
+/// Market creation parameters.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreateMarketParams {
+    /// The key that alone may trade on the market.
+    pub authority: Pubkey,
+    /// Quote native units per base lot per tick (>= 1).
+    pub tick_size: u64,
+    /// Base native units per lot (>= 1).
+    pub base_lot_size: u64,
+    /// Orders per side, 1..=`MAX_ORDER_CAPACITY`.
+    pub order_capacity: u32,
+    /// Fill event queue slots, 1..=`MAX_EVENT_CAPACITY`.
+    pub event_capacity: u32,
+}
+
+/// An order to place for a trader.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlaceOrderArgs {
+    /// The trader (the margin account, for perp markets).
+    pub owner: Pubkey,
+    pub side: OrderSide,
+    pub order_type: OrderType,
+    /// Quote native units per base lot, a multiple of `tick_size`: the limit price; the
+    /// worst price for `Market`; the peg limit for `OraclePegged` (0 = none).
+    pub price: u64,
+    /// `OraclePegged` only: quote native units per base lot added to the oracle price, a
+    /// multiple of `tick_size`.
+    pub peg_offset: i64,
+    /// Base native units, a positive multiple of `base_lot_size`.
+    pub quantity: u64,
+    /// Caller's id, unique among the owner's resting orders; 0 = none.
+    pub client_order_id: u64,
+    /// Unix seconds after which the order stops trading; 0 = never.
+    pub expires_at: i64,
+    /// Most makers to fill, 1..=32: bounds the instruction's compute.
+    pub max_fills: u8,
+    pub self_trade: SelfTradeMode,
+    /// Oracle price in quote native units per base lot (rounded down to a tick): required to
+    /// place a pegged order, and lets resting pegged orders trade.
+    pub oracle_price: Option<u64>,
+}
+
+/// What a place did, in native units (returned as the instruction's return data).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PlaceOrderSummary {
+    pub order_id: u128,
+    /// Quote native units per base lot of the resting remainder (0 if none rested).
+    pub posted_price: u64,
+    /// Base native units resting.
+    pub posted_quantity: u64,
+    /// Base native units bought or sold.
+    pub base_filled: u64,
+    /// Quote native units paid or received (fees not included).
+    pub quote_filled: u64,
+    /// Makers filled.
+    pub fills: u32,
+    /// Base native units neither filled nor resting.
+    pub cancelled_quantity: u64,
+    /// Makers removed on the way (expired, self-trade cancelled).
+    pub makers_removed: u32,
+}
+
+/// A cancelled order, in native units.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CancelSummary {
+    pub order_id: u128,
+    pub client_order_id: u64,
+    /// Base native units that were resting.
+    pub quantity: u64,
+}

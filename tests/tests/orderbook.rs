@@ -1,0 +1,644 @@
+//! Integration tests of the order book program through solana-program-test: every instruction,
+//! and the refusals, each of which must leave the market account byte-for-byte unchanged.
+
+use anchor_lang::error::ErrorCode as AnchorError;
+use carry_book::{OrderId, Side};
+use carry_orderbook::error::OrderbookError;
+use carry_orderbook::{
+    accounts, instruction, CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderSummary,
+    SelfTradeMode,
+};
+use carry_tests::orderbook::{ix, limit, TestMarket};
+use carry_tests::{assert_error, TestContext};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+const TICK: u64 = 10; // quote native units per base lot per tick
+const LOT: u64 = 1_000; // base native units per lot
+
+async fn setup(cap: u32, events: u32) -> (TestContext, TestMarket) {
+    let mut t = TestContext::new().await;
+    let m = TestMarket::create(&mut t, TICK, LOT, cap, events).await;
+    (t, m)
+}
+
+/// Runs `refusal`, asserts it failed with `code`, and that the market did not change.
+macro_rules! refused_unchanged {
+    ($t:expr, $m:expr, $code:expr, $refusal:expr) => {{
+        let before = $m.snapshot(&mut $t).await;
+        assert_error($refusal.await, $code);
+        assert_eq!(
+            before,
+            $m.snapshot(&mut $t).await,
+            "a refusal changed the market"
+        );
+    }};
+}
+
+#[tokio::test]
+async fn create_market_writes_header_and_empty_book() {
+    let (mut t, m) = setup(64, 16).await;
+    let (market, bids, asks, events) = m
+        .read(&mut t, |mk, b| {
+            (
+                *mk,
+                b.order_count(Side::Bid),
+                b.order_count(Side::Ask),
+                b.event_count(),
+            )
+        })
+        .await;
+    assert_eq!(market.authority, m.authority.pubkey());
+    assert_eq!(market.creator, t.payer().pubkey());
+    assert_eq!((market.tick_size, market.base_lot_size), (TICK, LOT));
+    assert_eq!((market.order_capacity, market.event_capacity), (64, 16));
+    assert_eq!((bids, asks, events), (0, 0, 0));
+    assert_eq!(t.data(&m.market).await.len(), Market::space(64, 16));
+}
+
+#[tokio::test]
+async fn create_market_refusals() {
+    let mut t = TestContext::new().await;
+    let payer = t.payer();
+    let params = |cap, ev, tick, lot| CreateMarketParams {
+        authority: Pubkey::new_unique(),
+        tick_size: tick,
+        base_lot_size: lot,
+        order_capacity: cap,
+        event_capacity: ev,
+    };
+    let create = |market: Pubkey, p: CreateMarketParams| {
+        ix(
+            accounts::CreateMarket {
+                creator: payer.pubkey(),
+                market,
+            },
+            instruction::CreateMarket { params: p },
+        )
+    };
+    // Size that does not match the capacities.
+    let acc = t
+        .create_account(Market::space(64, 16) + 8, &carry_orderbook::ID)
+        .await;
+    assert_error(
+        t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[])
+            .await,
+        OrderbookError::InvalidAccountSize,
+    );
+    // Zero tick or lot.
+    let acc = t
+        .create_account(Market::space(64, 16), &carry_orderbook::ID)
+        .await;
+    assert_error(
+        t.send(&[create(acc.pubkey(), params(64, 16, 0, LOT))], &[])
+            .await,
+        OrderbookError::InvalidMarketParams,
+    );
+    assert_error(
+        t.send(&[create(acc.pubkey(), params(64, 16, TICK, 0))], &[])
+            .await,
+        OrderbookError::InvalidMarketParams,
+    );
+    // Capacities out of range.
+    assert_error(
+        t.send(&[create(acc.pubkey(), params(0, 16, TICK, LOT))], &[])
+            .await,
+        OrderbookError::InvalidCapacity,
+    );
+    assert_error(
+        t.send(&[create(acc.pubkey(), params(64, 0, TICK, LOT))], &[])
+            .await,
+        OrderbookError::InvalidCapacity,
+    );
+    assert_error(
+        t.send(&[create(acc.pubkey(), params(9000, 16, TICK, LOT))], &[])
+            .await,
+        OrderbookError::InvalidCapacity,
+    );
+    assert!(
+        t.data(&acc.pubkey()).await.iter().all(|b| *b == 0),
+        "refusals wrote to the account"
+    );
+    // An account another program owns.
+    let foreign = t
+        .create_account(Market::space(64, 16), &Pubkey::new_unique())
+        .await;
+    assert_error(
+        t.send(&[create(foreign.pubkey(), params(64, 16, TICK, LOT))], &[])
+            .await,
+        AnchorError::AccountOwnedByWrongProgram,
+    );
+    // Works once, then refuses to initialize again.
+    t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[])
+        .await
+        .unwrap();
+    let before = t.data(&acc.pubkey()).await;
+    assert_error(
+        t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[])
+            .await,
+        AnchorError::AccountDiscriminatorAlreadySet,
+    );
+    assert_eq!(before, t.data(&acc.pubkey()).await);
+}
+
+#[tokio::test]
+async fn limit_orders_rest_match_and_queue_fill_events() {
+    let (mut t, m) = setup(64, 16).await;
+    let (maker, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    // Two asks: 5 lots at 100 ticks, 5 lots at 101 ticks.
+    let a1 = m
+        .place(&mut t, limit(maker, OrderSide::Ask, 100 * TICK, 5 * LOT))
+        .await
+        .unwrap();
+    assert_eq!(
+        (a1.posted_quantity, a1.posted_price, a1.fills),
+        (5 * LOT, 100 * TICK, 0)
+    );
+    m.place(&mut t, limit(maker, OrderSide::Ask, 101 * TICK, 5 * LOT))
+        .await
+        .unwrap();
+    // A bid for 7 lots up to 101 takes 5 @100 and 2 @101, nothing rests.
+    let out = m
+        .place_outcome(&mut t, limit(taker, OrderSide::Bid, 101 * TICK, 7 * LOT))
+        .await
+        .unwrap();
+    let s: PlaceOrderSummary = out.decode();
+    assert_eq!(s.base_filled, 7 * LOT);
+    assert_eq!(s.quote_filled, (5 * 100 + 2 * 101) * TICK);
+    assert_eq!(
+        (s.fills, s.posted_quantity, s.cancelled_quantity),
+        (2, 0, 0)
+    );
+    assert_eq!(
+        out.logs
+            .iter()
+            .filter(|l| l.starts_with("Program data:"))
+            .count(),
+        3,
+        "two fills and the place are emitted"
+    );
+    // The maker's fills wait in the queue, oldest first.
+    let fills = m
+        .read(&mut t, |_, b| {
+            (0..b.event_count())
+                .map(|i| *b.event(i).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .await;
+    assert_eq!(fills.len(), 2);
+    assert_eq!(
+        (fills[0].price, fills[0].quantity, fills[0].maker_out),
+        (100, 5, 1)
+    );
+    assert_eq!(
+        (fills[1].price, fills[1].quantity, fills[1].maker_out),
+        (101, 2, 0)
+    );
+    assert_eq!(fills[0].maker, maker.to_bytes());
+    assert_eq!(fills[0].taker, taker.to_bytes());
+    assert_eq!(
+        OrderId {
+            hi: fills[0].maker_order_id_hi,
+            lo: fills[0].maker_order_id_lo
+        }
+        .to_u128(),
+        a1.order_id
+    );
+    // The authority consumes them.
+    m.consume_events(&mut t, 2).await.unwrap();
+    assert_eq!(m.read(&mut t, |_, b| b.event_count()).await, 0);
+    let best_ask = m
+        .read(&mut t, |_, b| {
+            b.best_price(Side::Ask, &Default::default()).unwrap()
+        })
+        .await;
+    assert_eq!(best_ask, Some(101));
+}
+
+#[tokio::test]
+async fn order_types_through_the_program() {
+    let (mut t, m) = setup(64, 32).await;
+    let (mm, trader) = (Pubkey::new_unique(), Pubkey::new_unique());
+    m.place(&mut t, limit(mm, OrderSide::Ask, 100 * TICK, 10 * LOT))
+        .await
+        .unwrap();
+    m.place(&mut t, limit(mm, OrderSide::Bid, 95 * TICK, 10 * LOT))
+        .await
+        .unwrap();
+
+    // Post-only that would cross is refused; the slide variant rests one tick behind.
+    let mut po = limit(trader, OrderSide::Bid, 100 * TICK, LOT);
+    po.order_type = OrderType::PostOnly;
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::PostOnlyWouldCross,
+        m.place(&mut t, po)
+    );
+    po.order_type = OrderType::PostOnlySlide;
+    let s = m.place(&mut t, po).await.unwrap();
+    assert_eq!((s.posted_price, s.base_filled), (99 * TICK, 0));
+
+    // Fill-or-kill beyond the book's depth is refused; within it, it fills.
+    let mut fok = limit(trader, OrderSide::Bid, 100 * TICK, 11 * LOT);
+    fok.order_type = OrderType::FillOrKill;
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::FillOrKillNotFilled,
+        m.place(&mut t, fok)
+    );
+    fok.quantity = 4 * LOT;
+    assert_eq!(m.place(&mut t, fok).await.unwrap().base_filled, 4 * LOT);
+
+    // IOC and market: the rest is cancelled, nothing rests.
+    let mut ioc = limit(trader, OrderSide::Bid, 100 * TICK, 8 * LOT);
+    ioc.order_type = OrderType::ImmediateOrCancel;
+    let s = m.place(&mut t, ioc).await.unwrap();
+    assert_eq!(
+        (s.base_filled, s.cancelled_quantity, s.posted_quantity),
+        (6 * LOT, 2 * LOT, 0)
+    );
+    // A market sell meets the trader's own slid bid at 99 first: abort refuses the whole
+    // order, cancel-resting removes the own bid and fills against the market maker's.
+    let mut mkt = limit(trader, OrderSide::Ask, 90 * TICK, 3 * LOT);
+    mkt.order_type = OrderType::Market;
+    refused_unchanged!(t, m, OrderbookError::SelfTrade, m.place(&mut t, mkt));
+    mkt.self_trade = SelfTradeMode::CancelResting;
+    let s = m.place(&mut t, mkt).await.unwrap();
+    assert_eq!(
+        (s.base_filled, s.quote_filled, s.makers_removed),
+        (3 * LOT, 3 * 95 * TICK, 1)
+    );
+    // Decrement-and-cancel: both sides shrink by the overlap, nothing trades.
+    let mut dec = limit(mm, OrderSide::Bid, 100 * TICK, 2 * LOT);
+    dec.self_trade = SelfTradeMode::DecrementTake;
+    let s = m.place(&mut t, dec).await.unwrap();
+    assert_eq!(
+        (s.base_filled, s.cancelled_quantity, s.posted_quantity),
+        (0, 2 * LOT, 0)
+    );
+    let best_ask_qty = m
+        .read(&mut t, |_, b| {
+            let mut q = 0;
+            b.visit_tradable(Side::Ask, &Default::default(), |o| {
+                q = o.order.quantity;
+                false
+            })
+            .unwrap();
+            q
+        })
+        .await;
+    assert_eq!(
+        best_ask_qty,
+        10 - 4 - 6 + 10 - 10,
+        "the ask at 100 was consumed; see below"
+    );
+}
+
+#[tokio::test]
+async fn oracle_pegged_orders_follow_the_oracle() {
+    let (mut t, m) = setup(64, 32).await;
+    let (mm, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    // A pegged ask 2 ticks above the oracle, never below 99 ticks.
+    let mut peg = limit(mm, OrderSide::Ask, 99 * TICK, 5 * LOT);
+    peg.order_type = OrderType::OraclePegged;
+    peg.peg_offset = 2 * TICK as i64;
+    // Without an oracle price it is refused.
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::MissingOraclePrice,
+        m.place(&mut t, peg)
+    );
+    peg.oracle_price = Some(100 * TICK);
+    let s = m.place(&mut t, peg).await.unwrap();
+    assert_eq!((s.posted_price, s.posted_quantity), (102 * TICK, 5 * LOT));
+    // An offset off the tick grid is refused.
+    let mut bad = peg;
+    bad.peg_offset = 15;
+    refused_unchanged!(t, m, OrderbookError::InvalidTick, m.place(&mut t, bad));
+    // The oracle moved to 105: the ask now sits at 107, so a bid at 104 does not trade.
+    let mut bid = limit(taker, OrderSide::Bid, 104 * TICK, 2 * LOT);
+    bid.order_type = OrderType::ImmediateOrCancel;
+    bid.oracle_price = Some(105 * TICK);
+    assert_eq!(m.place(&mut t, bid).await.unwrap().base_filled, 0);
+    // At oracle 95 the ask is at 97, below its peg limit of 99: skipped, not matched.
+    bid.oracle_price = Some(95 * TICK);
+    assert_eq!(m.place(&mut t, bid).await.unwrap().base_filled, 0);
+    // At oracle 101 it sits at 103 and trades at that price.
+    bid.oracle_price = Some(101 * TICK);
+    let s = m.place(&mut t, bid).await.unwrap();
+    assert_eq!((s.base_filled, s.quote_filled), (2 * LOT, 2 * 103 * TICK));
+}
+
+#[tokio::test]
+async fn expired_orders_are_skipped_and_removed_when_met() {
+    let (mut t, m) = setup(64, 32).await;
+    let (mm, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let now = t.clock().await.unix_timestamp;
+    let mut a = limit(mm, OrderSide::Ask, 100 * TICK, LOT);
+    a.expires_at = now; // not in the future
+    refused_unchanged!(t, m, OrderbookError::AlreadyExpired, m.place(&mut t, a));
+    a.expires_at = now + 60;
+    let short = m.place(&mut t, a).await.unwrap();
+    m.place(&mut t, limit(mm, OrderSide::Ask, 101 * TICK, LOT))
+        .await
+        .unwrap();
+    t.warp_seconds(61).await;
+    let out = m
+        .place_outcome(&mut t, limit(taker, OrderSide::Bid, 101 * TICK, LOT))
+        .await
+        .unwrap();
+    let s: PlaceOrderSummary = out.decode();
+    assert_eq!(
+        (s.base_filled, s.quote_filled, s.makers_removed),
+        (LOT, 101 * TICK, 1)
+    );
+    assert!(
+        m.read(&mut t, |_, b| b
+            .find(OrderId::from_u128(short.order_id))
+            .unwrap()
+            .is_none())
+            .await
+    );
+}
+
+#[tokio::test]
+async fn cancels_by_id_client_id_and_all() {
+    let (mut t, m) = setup(64, 32).await;
+    let (alice, bob) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let mut ids = Vec::new();
+    for i in 0..6u64 {
+        let mut o = limit(
+            alice,
+            if i % 2 == 0 {
+                OrderSide::Bid
+            } else {
+                OrderSide::Ask
+            },
+            (90 + 20 * (i % 2)) * TICK + i * TICK,
+            LOT,
+        );
+        o.client_order_id = 100 + i;
+        ids.push(m.place(&mut t, o).await.unwrap().order_id);
+    }
+    let bob_order = m
+        .place(&mut t, limit(bob, OrderSide::Bid, 80 * TICK, LOT))
+        .await
+        .unwrap();
+    // By order id: only the owner's order, and only once.
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OrderNotFound,
+        m.cancel(&mut t, bob, ids[0])
+    );
+    let c = m.cancel(&mut t, alice, ids[0]).await.unwrap();
+    assert_eq!((c.client_order_id, c.quantity), (100, LOT));
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OrderNotFound,
+        m.cancel(&mut t, alice, ids[0])
+    );
+    // By client id.
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OrderNotFound,
+        m.cancel_by_client_id(&mut t, bob, 101)
+    );
+    let c = m.cancel_by_client_id(&mut t, alice, 101).await.unwrap();
+    assert_eq!(c.order_id, ids[1]);
+    // A client id in use is refused for a new resting order, and free again once cancelled.
+    let mut dup = limit(alice, OrderSide::Bid, 50 * TICK, LOT);
+    dup.client_order_id = 102;
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::DuplicateClientOrderId,
+        m.place(&mut t, dup)
+    );
+    dup.client_order_id = 101;
+    m.place(&mut t, dup).await.unwrap();
+    // Cancel-all, bounded: bids only first, then the rest in two calls.
+    assert_eq!(
+        m.cancel_all(&mut t, alice, Some(OrderSide::Bid), 10)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(m.cancel_all(&mut t, alice, None, 1).await.unwrap(), 1);
+    assert_eq!(m.cancel_all(&mut t, alice, None, 10).await.unwrap(), 1);
+    assert_eq!(m.cancel_all(&mut t, alice, None, 10).await.unwrap(), 0);
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLimit,
+        m.cancel_all(&mut t, bob, None, 0)
+    );
+    // Bob's order is untouched.
+    let (bids, asks) = m
+        .read(&mut t, |_, b| {
+            (b.order_count(Side::Bid), b.order_count(Side::Ask))
+        })
+        .await;
+    assert_eq!((bids, asks), (1, 0));
+    assert!(
+        m.read(&mut t, |_, b| b
+            .find(OrderId::from_u128(bob_order.order_id))
+            .unwrap()
+            .is_some())
+            .await
+    );
+}
+
+#[tokio::test]
+async fn authority_and_market_refusals_change_nothing() {
+    let (mut t, m) = setup(64, 16).await;
+    let other = TestMarket::create(&mut t, TICK, LOT, 64, 16).await;
+    let trader = Pubkey::new_unique();
+    m.place(&mut t, limit(trader, OrderSide::Bid, 90 * TICK, LOT))
+        .await
+        .unwrap();
+    let o = limit(trader, OrderSide::Ask, 100 * TICK, LOT);
+    // A signer that is not the authority.
+    let intruder = Keypair::new();
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongAuthority,
+        m.place_as(&mut t, &intruder, o)
+    );
+    // Another market's authority.
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongAuthority,
+        m.place_as(&mut t, &other.authority, o)
+    );
+    // The authority's key without its signature.
+    let mut unsigned = m.place_ix(&m.authority, o);
+    unsigned.accounts[0].is_signer = false;
+    refused_unchanged!(
+        t,
+        m,
+        AnchorError::AccountNotSigner,
+        t.send(&[unsigned], &[])
+    );
+    // Not a market: an account of another program, and a program account of another type.
+    let foreign = t
+        .create_account(Market::space(64, 16), &Pubkey::new_unique())
+        .await;
+    let mut wrong = m.place_ix(&m.authority, o);
+    wrong.accounts[1].pubkey = foreign.pubkey();
+    refused_unchanged!(
+        t,
+        m,
+        AnchorError::AccountOwnedByWrongProgram,
+        t.send(&[wrong], &[&m.authority])
+    );
+    let blank = t
+        .create_account(Market::space(64, 16), &carry_orderbook::ID)
+        .await;
+    let mut wrong = m.place_ix(&m.authority, o);
+    wrong.accounts[1].pubkey = blank.pubkey();
+    refused_unchanged!(
+        t,
+        m,
+        AnchorError::AccountDiscriminatorMismatch,
+        t.send(&[wrong], &[&m.authority])
+    );
+    // Cancels and consume by a wrong authority.
+    let i = ix(
+        accounts::MarketAuthority {
+            authority: intruder.pubkey(),
+            market: m.market,
+        },
+        instruction::CancelAllOrders {
+            owner: trader,
+            side: None,
+            limit: 5,
+        },
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongAuthority,
+        t.send(&[i], &[&intruder])
+    );
+    let i = ix(
+        accounts::MarketAuthority {
+            authority: intruder.pubkey(),
+            market: m.market,
+        },
+        instruction::ConsumeEvents { count: 1 },
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongAuthority,
+        t.send(&[i], &[&intruder])
+    );
+}
+
+#[tokio::test]
+async fn amount_refusals_change_nothing() {
+    let (mut t, m) = setup(4, 2).await;
+    let (mm, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let base = limit(mm, OrderSide::Ask, 100 * TICK, LOT);
+    let with = |f: &dyn Fn(&mut carry_orderbook::PlaceOrderArgs)| {
+        let mut o = base;
+        f(&mut o);
+        o
+    };
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidTick,
+        m.place(&mut t, with(&|o| o.price = 100 * TICK + 3))
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidTick,
+        m.place(&mut t, with(&|o| o.price = 0))
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLot,
+        m.place(&mut t, with(&|o| o.quantity = LOT + 1))
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLot,
+        m.place(&mut t, with(&|o| o.quantity = 0))
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidFillLimit,
+        m.place(&mut t, with(&|o| o.max_fills = 0))
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidFillLimit,
+        m.place(&mut t, with(&|o| o.max_fills = 33))
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::AlreadyExpired,
+        m.place(&mut t, with(&|o| o.expires_at = -5))
+    );
+    // A quote amount beyond u64: a huge ask filled by a huge bid.
+    let huge_price = (u64::MAX / 2) / TICK * TICK;
+    m.place(
+        &mut t,
+        with(&|o| {
+            o.price = huge_price;
+            o.quantity = 4 * LOT
+        }),
+    )
+    .await
+    .unwrap();
+    let mut big_bid = limit(taker, OrderSide::Bid, huge_price, 4 * LOT);
+    big_bid.order_type = OrderType::ImmediateOrCancel;
+    refused_unchanged!(t, m, OrderbookError::Overflow, m.place(&mut t, big_bid));
+    // Full side: capacity 4.
+    for i in 0..3 {
+        m.place(&mut t, with(&|o| o.price = (200 + i) * TICK))
+            .await
+            .unwrap();
+    }
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::SideFull,
+        m.place(&mut t, with(&|o| o.price = 300 * TICK))
+    );
+    // Full queue: capacity 2; two fills fill it, the next taker is refused until consumed.
+    let mut take = limit(taker, OrderSide::Bid, 201 * TICK, 2 * LOT);
+    take.order_type = OrderType::ImmediateOrCancel;
+    let s = m.place(&mut t, take).await.unwrap();
+    assert_eq!(s.fills, 2);
+    refused_unchanged!(t, m, OrderbookError::EventQueueFull, m.place(&mut t, take));
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::NotEnoughEvents,
+        m.consume_events(&mut t, 3)
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLimit,
+        m.consume_events(&mut t, 0)
+    );
+    m.consume_events(&mut t, 2).await.unwrap();
+    assert_eq!(m.place(&mut t, take).await.unwrap().fills, 1);
+}
