@@ -114,6 +114,11 @@ pub fn assert_error<T: std::fmt::Debug>(result: Result<T, TxError>, code: impl I
 impl TestContext {
     /// Starts a bank with both Carry programs and the clock at [`START_TIME`].
     pub async fn new() -> TestContext {
+        // The runtime logs every instruction at debug level; keep test output readable
+        // unless the caller asks for it with RUST_LOG.
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
         let mut pt = ProgramTest::default();
         pt.prefer_bpf(false);
         pt.add_program(
