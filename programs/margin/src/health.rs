@@ -1,10 +1,10 @@
 //! Accounts -> `carry_math::health` inputs.
 //!
-//! Health needs every balance's bank and oracle. They are passed as remaining accounts, one
-//! `(bank, oracle)` pair per token slot in use, in slot order, and nothing else. Each bank must
-//! be owned by this program with the `Bank` discriminator, belong to the account's exchange and
-//! have the slot's token index; each oracle must be that bank's oracle and pass its age and
-//! confidence limits. Banks passed writable get their stable price advanced and stored.
+//! Health needs every balance's bank and oracle. They are passed as remaining accounts,
+//! `(bank, oracle)` pairs, at least one per token slot in use (see [`health_terms`]). Each bank
+//! must be owned by this program with the `Bank` discriminator and belong to the account's
+//! exchange; each oracle must be that bank's oracle and pass its age and confidence limits.
+//! Banks passed writable get their stable price advanced and stored.
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
@@ -16,7 +16,7 @@ use core::cell::{Ref, RefMut};
 
 use crate::error::{CarryError, MathResultExt};
 use crate::oracle::{advanced_stable_price, bank_oracle_price};
-use crate::state::{Bank, MarginAccount, BANK_SIZE};
+use crate::state::{Bank, MarginAccount, BANK_SIZE, MAX_TOKEN_POSITIONS};
 
 fn check_bank_account(ai: &AccountInfo) -> Result<()> {
     require_keys_eq!(*ai.owner, crate::ID, CarryError::HealthAccountsMismatch);
@@ -55,8 +55,16 @@ pub struct HealthResult {
     pub maint: I80F48,
 }
 
+/// Most `(bank, oracle)` pairs a health computation accepts.
+pub const MAX_HEALTH_PAIRS: usize = MAX_TOKEN_POSITIONS + 2;
+
 /// Build the health terms of `account` from `(bank, oracle)` pairs.
-/// With `persist_stable`, writable banks get their advanced stable price stored.
+///
+/// Pairs may come in any order; every token slot in use needs exactly one pair whose bank has
+/// its token index (else `HealthAccountsMismatch`); pairs of banks the account does not hold are
+/// ignored (so a client may pass the union of its banks before and after an instruction), but
+/// they must still be banks of this exchange. With `persist_stable`, writable banks of used
+/// pairs get their advanced stable price stored.
 pub fn health_terms(
     account: &MarginAccount,
     exchange: &Pubkey,
@@ -65,22 +73,23 @@ pub fn health_terms(
     now: i64,
     persist_stable: bool,
 ) -> Result<HealthTerms> {
-    let active = account.active_token_count();
     require!(
-        pairs.len() == 2 * active,
+        pairs.len().is_multiple_of(2) && pairs.len() <= 2 * MAX_HEALTH_PAIRS,
         CarryError::HealthAccountsMismatch
     );
+    let mut matched = [false; MAX_TOKEN_POSITIONS];
     let mut terms = HealthTerms::new();
-    for (k, slot) in account.tokens.iter().filter(|t| t.in_use != 0).enumerate() {
-        let bank_ai = &pairs[2 * k];
-        let oracle_ai = &pairs[2 * k + 1];
+    for pair in pairs.chunks_exact(2) {
+        let (bank_ai, oracle_ai) = (&pair[0], &pair[1]);
         let (term, stable) = {
             let bank = load_bank(bank_ai)?;
             require_keys_eq!(bank.exchange, *exchange, CarryError::HealthAccountsMismatch);
-            require!(
-                bank.token_index == slot.token_index,
-                CarryError::HealthAccountsMismatch
-            );
+            let Some(slot_idx) = account.find_token(bank.token_index) else {
+                continue;
+            };
+            require!(!matched[slot_idx], CarryError::HealthAccountsMismatch);
+            matched[slot_idx] = true;
+            let slot = &account.tokens[slot_idx];
             let oracle = bank_oracle_price(&bank, oracle_ai, now, quote_decimals)?;
             let stable = advanced_stable_price(&bank, oracle, now)?;
             let balance = if slot.lending_disabled != 0 {
@@ -109,6 +118,12 @@ pub fn health_terms(
         }
         terms.push_token(term).named()?;
     }
+    let all_matched = account
+        .tokens
+        .iter()
+        .zip(matched.iter())
+        .all(|(t, m)| t.in_use == 0 || *m);
+    require!(all_matched, CarryError::HealthAccountsMismatch);
     Ok(terms)
 }
 

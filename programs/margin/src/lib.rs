@@ -82,7 +82,7 @@ pub mod carry_margin {
     }
 
     /// Owner: withdraw native `amount`; beyond the balance it borrows if `allow_borrow`.
-    /// Remaining accounts: (bank, oracle) per token slot in use.
+    /// Remaining accounts: (bank, oracle) pairs covering every token slot in use.
     pub fn withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) -> Result<()> {
         instructions::withdraw::handle_withdraw(ctx, amount, allow_borrow)
     }
@@ -93,7 +93,7 @@ pub mod carry_margin {
     }
 
     /// Read-only: log and return init and maint health.
-    /// Remaining accounts: (bank, oracle) per token slot in use.
+    /// Remaining accounts: (bank, oracle) pairs covering every token slot in use.
     pub fn compute_health(ctx: Context<ComputeHealth>) -> Result<HealthInfo> {
         instructions::compute_health::handle_compute_health(ctx)
     }

@@ -1,6 +1,6 @@
 //! `compute_health`: read-only; logs init and maint health and returns them.
 //!
-//! Remaining accounts: one `(bank, oracle)` pair per token slot in use, in slot order.
+//! Remaining accounts: `(bank, oracle)` pairs covering every token slot in use (any order).
 
 use anchor_lang::prelude::*;
 

@@ -1,8 +1,8 @@
 //! `withdraw`: tokens out of the margin account to a token account of the owner's choice.
 //! Beyond the deposit it is a borrow (only with `allow_borrow`). Owner only.
 //!
-//! Remaining accounts: one `(bank, oracle)` pair per token slot in use after the withdrawal,
-//! in slot order (see `health.rs`); initial health must stay >= 0.
+//! Remaining accounts: `(bank, oracle)` pairs covering every token slot in use after the
+//! withdrawal, any order, extra banks ignored (see `health.rs`); initial health must stay >= 0.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};

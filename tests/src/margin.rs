@@ -1,0 +1,737 @@
+//! Helpers for the margin program's integration tests (`tests/tests/margin_*.rs`): an exchange
+//! with banks and Pyth oracles, users with wallets and margin accounts, instruction builders,
+//! decoders and the conservation check.
+
+use std::collections::HashMap;
+
+use anchor_lang::{InstructionData, ToAccountMetas};
+use carry_margin::state::{
+    Bank, BankParams, Exchange, MarginAccount, ACCOUNT_SEED, BANK_SEED, EXCHANGE_SEED,
+    INSURANCE_SEED, VAULT_SEED,
+};
+use carry_math::bank_math::position_native;
+use carry_math::I80F48;
+use solana_sdk::account::Account;
+use solana_sdk::instruction::{AccountMeta, Instruction};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::pyth::price_account_bytes;
+use crate::{TestContext, TxError};
+
+/// Decimals of the settlement token.
+pub const USDC_DECIMALS: u8 = 6;
+
+/// One registered bank and what tests need to drive it.
+#[derive(Clone, Debug)]
+pub struct BankInfo {
+    /// Token mint.
+    pub mint: Pubkey,
+    /// Bank PDA.
+    pub bank: Pubkey,
+    /// Vault PDA.
+    pub vault: Pubkey,
+    /// Oracle account key.
+    pub oracle: Pubkey,
+    /// Mint decimals.
+    pub decimals: u8,
+    /// Token index.
+    pub token_index: u16,
+    /// Last oracle mantissa written (expo -8).
+    pub price: i64,
+    /// Last oracle confidence written.
+    pub conf: u64,
+}
+
+/// A trader: wallet keypair, margin account, one token account per mint.
+pub struct User {
+    /// Wallet.
+    pub kp: Keypair,
+    /// Margin account PDA (account number 0).
+    pub account: Pubkey,
+    /// Token accounts by mint.
+    pub wallets: HashMap<Pubkey, Pubkey>,
+}
+
+impl User {
+    /// The user's token account of `mint`.
+    pub fn wallet(&self, mint: &Pubkey) -> Pubkey {
+        self.wallets[mint]
+    }
+}
+
+/// Default bank parameters: weights 0.8/0.9/1.2/1.1, curve 1% base, kink 80% (+9%),
+/// +90% above, cap 200%, reserve factor 10%, no limits, oracle 60 s / 1%, stable 10%/h.
+pub fn default_params() -> BankParams {
+    BankParams {
+        init_asset_weight_ppm: 800_000,
+        maint_asset_weight_ppm: 900_000,
+        init_liab_weight_ppm: 1_200_000,
+        maint_liab_weight_ppm: 1_100_000,
+        base_rate_ppm: 10_000,
+        optimal_util_ppm: 800_000,
+        slope1_ppm: 90_000,
+        slope2_ppm: 900_000,
+        max_rate_ppm: 2_000_000,
+        reserve_factor_ppm: 100_000,
+        deposit_limit: u64::MAX,
+        net_borrow_limit: u64::MAX,
+        oracle_max_age_secs: 60,
+        oracle_max_conf_ppm: 10_000,
+        stable_max_move_ppm_per_hour: 100_000,
+    }
+}
+
+/// An exchange under test.
+pub struct MarginEnv {
+    /// The shared harness.
+    pub t: TestContext,
+    /// Exchange admin (the payer).
+    pub admin: Keypair,
+    /// Exchange PDA.
+    pub exchange: Pubkey,
+    /// Insurance vault PDA.
+    pub insurance_vault: Pubkey,
+    /// Registered banks, by token index.
+    pub banks: Vec<BankInfo>,
+}
+
+/// Exchange PDA.
+pub fn exchange_pda(creator: &Pubkey, num: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[EXCHANGE_SEED, creator.as_ref(), &num.to_le_bytes()],
+        &carry_margin::ID,
+    )
+    .0
+}
+/// Bank PDA.
+pub fn bank_pda(exchange: &Pubkey, mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[BANK_SEED, exchange.as_ref(), mint.as_ref()],
+        &carry_margin::ID,
+    )
+    .0
+}
+/// Vault PDA.
+pub fn vault_pda(bank: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[VAULT_SEED, bank.as_ref()], &carry_margin::ID).0
+}
+/// Margin account PDA.
+pub fn account_pda(exchange: &Pubkey, owner: &Pubkey, num: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[
+            ACCOUNT_SEED,
+            exchange.as_ref(),
+            owner.as_ref(),
+            &num.to_le_bytes(),
+        ],
+        &carry_margin::ID,
+    )
+    .0
+}
+
+/// Instruction from Anchor accounts and data.
+pub fn ix(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    remaining: Vec<AccountMeta>,
+) -> Instruction {
+    let mut metas = accounts.to_account_metas(None);
+    metas.extend(remaining);
+    Instruction {
+        program_id: carry_margin::ID,
+        accounts: metas,
+        data: data.data(),
+    }
+}
+
+/// Anchor error code of a margin error.
+pub fn code(e: carry_margin::error::CarryError) -> u32 {
+    e.into()
+}
+
+impl MarginEnv {
+    /// Harness + exchange (number 0, admin = payer) with a USDC bank (token index 0, $1).
+    pub async fn new() -> MarginEnv {
+        let mut t = TestContext::new().await;
+        let admin = t.payer();
+        let usdc = t.create_mint(USDC_DECIMALS).await;
+        let exchange = exchange_pda(&admin.pubkey(), 0);
+        let insurance_vault =
+            Pubkey::find_program_address(&[INSURANCE_SEED, exchange.as_ref()], &carry_margin::ID).0;
+        let i = ix(
+            carry_margin::accounts::CreateExchange {
+                creator: admin.pubkey(),
+                exchange,
+                settlement_mint: usdc,
+                insurance_vault,
+                token_program: spl_token::ID,
+                system_program: solana_sdk::system_program::ID,
+            },
+            carry_margin::instruction::CreateExchange { exchange_num: 0 },
+            vec![],
+        );
+        t.send(&[i], &[]).await.expect("create exchange");
+        let mut env = MarginEnv {
+            t,
+            admin,
+            exchange,
+            insurance_vault,
+            banks: vec![],
+        };
+        env.add_bank_with_mint(usdc, USDC_DECIMALS, 100_000_000, default_params())
+            .await;
+        env
+    }
+
+    /// Current unix time of the test clock.
+    pub async fn now(&mut self) -> i64 {
+        self.t.clock().await.unix_timestamp
+    }
+
+    /// Write a bank's oracle: `price * 1e-8` USD per whole token, confidence `conf`,
+    /// published at `publish_time`.
+    pub fn write_oracle(&mut self, oracle: &Pubkey, price: i64, conf: u64, publish_time: i64) {
+        let data = price_account_bytes(price, conf, -8, publish_time);
+        let acc = Account {
+            lamports: 1_000_000_000,
+            data,
+            owner: Pubkey::new_unique(),
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.t.set_account(oracle, &acc);
+    }
+
+    /// Set the price of bank `idx` (published now).
+    pub async fn set_price(&mut self, idx: usize, price: i64) {
+        let now = self.now().await;
+        self.banks[idx].price = price;
+        let (oracle, conf) = (self.banks[idx].oracle, self.banks[idx].conf);
+        self.write_oracle(&oracle, price, conf, now);
+    }
+
+    /// Re-publish every oracle at the current time (after a clock warp).
+    pub async fn refresh_oracles(&mut self) {
+        let now = self.now().await;
+        for b in self.banks.clone() {
+            self.write_oracle(&b.oracle, b.price, b.conf, now);
+        }
+    }
+
+    /// Warp the clock and refresh the oracles.
+    pub async fn warp(&mut self, secs: i64) {
+        self.t.warp_seconds(secs).await;
+        self.refresh_oracles().await;
+        self.fresh_blockhash().await;
+    }
+
+    /// Take the bank's latest blockhash. Long tests need it: program-test keeps producing
+    /// slots in the background, and a transaction with an expired blockhash is dropped
+    /// silently (the client then times out with `DeadlineExceeded`).
+    pub async fn fresh_blockhash(&mut self) {
+        let h = self
+            .t
+            .context
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .unwrap();
+        self.t.context.last_blockhash = h;
+    }
+
+    /// Instruction registering a bank for `mint` with `oracle`.
+    pub fn register_bank_ix(
+        &self,
+        admin: &Pubkey,
+        mint: &Pubkey,
+        oracle: &Pubkey,
+        params: BankParams,
+    ) -> Instruction {
+        let bank = bank_pda(&self.exchange, mint);
+        ix(
+            carry_margin::accounts::RegisterBank {
+                admin: *admin,
+                exchange: self.exchange,
+                mint: *mint,
+                bank,
+                vault: vault_pda(&bank),
+                oracle: *oracle,
+                token_program: spl_token::ID,
+                system_program: solana_sdk::system_program::ID,
+            },
+            carry_margin::instruction::RegisterBank { params },
+            vec![],
+        )
+    }
+
+    /// Register a bank for an existing mint; oracle at `price` (expo -8), conf 0.
+    pub async fn add_bank_with_mint(
+        &mut self,
+        mint: Pubkey,
+        decimals: u8,
+        price: i64,
+        params: BankParams,
+    ) -> usize {
+        let oracle = Pubkey::new_unique();
+        let now = self.now().await;
+        self.write_oracle(&oracle, price, 0, now);
+        let i = self.register_bank_ix(&self.admin.pubkey(), &mint, &oracle, params);
+        self.t.send(&[i], &[]).await.expect("register bank");
+        let bank = bank_pda(&self.exchange, &mint);
+        let token_index = self.banks.len() as u16;
+        self.banks.push(BankInfo {
+            mint,
+            bank,
+            vault: vault_pda(&bank),
+            oracle,
+            decimals,
+            token_index,
+            price,
+            conf: 0,
+        });
+        self.banks.len() - 1
+    }
+
+    /// New mint + bank.
+    pub async fn add_bank(&mut self, decimals: u8, price: i64, params: BankParams) -> usize {
+        let mint = self.t.create_mint(decimals).await;
+        self.add_bank_with_mint(mint, decimals, price, params).await
+    }
+
+    /// A user with SOL, a margin account (number 0) and a wallet per bank holding `fund`
+    /// native units of every bank's token.
+    pub async fn user(&mut self, fund: u64) -> User {
+        let kp = self.t.funded_keypair(10_000_000_000).await;
+        let mut wallets = HashMap::new();
+        for b in self.banks.clone() {
+            let w = self.t.create_token_account(&b.mint, &kp.pubkey()).await;
+            if fund > 0 {
+                self.t.mint_to(&b.mint, &w, fund).await;
+            }
+            wallets.insert(b.mint, w);
+        }
+        let account = account_pda(&self.exchange, &kp.pubkey(), 0);
+        let i = self.create_account_ix(&kp.pubkey(), 0);
+        self.t
+            .send(&[i], &[&kp])
+            .await
+            .expect("create margin account");
+        User {
+            kp,
+            account,
+            wallets,
+        }
+    }
+
+    /// Instruction creating margin account `num` for `owner`.
+    pub fn create_account_ix(&self, owner: &Pubkey, num: u32) -> Instruction {
+        ix(
+            carry_margin::accounts::CreateMarginAccount {
+                owner: *owner,
+                exchange: self.exchange,
+                account: account_pda(&self.exchange, owner, num),
+                system_program: solana_sdk::system_program::ID,
+            },
+            carry_margin::instruction::CreateMarginAccount { account_num: num },
+            vec![],
+        )
+    }
+
+    /// Deposit instruction (signer may be owner or delegate; `from` is the source wallet).
+    pub fn deposit_ix(
+        &self,
+        signer: &Pubkey,
+        account: &Pubkey,
+        idx: usize,
+        from: &Pubkey,
+        amount: u64,
+    ) -> Instruction {
+        let b = &self.banks[idx];
+        ix(
+            carry_margin::accounts::Deposit {
+                signer: *signer,
+                exchange: self.exchange,
+                account: *account,
+                bank: b.bank,
+                vault: b.vault,
+                mint: b.mint,
+                user_token: *from,
+                token_program: spl_token::ID,
+            },
+            carry_margin::instruction::Deposit { amount },
+            vec![],
+        )
+    }
+
+    /// `(bank, oracle)` metas for every bank of the exchange (a superset of any account's
+    /// slots; extra pairs are ignored by the program). Banks writable.
+    pub fn all_health_metas(&self) -> Vec<AccountMeta> {
+        self.banks
+            .iter()
+            .flat_map(|b| {
+                [
+                    AccountMeta::new(b.bank, false),
+                    AccountMeta::new_readonly(b.oracle, false),
+                ]
+            })
+            .collect()
+    }
+
+    /// Withdraw instruction with every bank as health accounts.
+    pub fn withdraw_ix(
+        &self,
+        owner: &Pubkey,
+        account: &Pubkey,
+        idx: usize,
+        to: &Pubkey,
+        amount: u64,
+        allow_borrow: bool,
+    ) -> Instruction {
+        let b = &self.banks[idx];
+        ix(
+            carry_margin::accounts::Withdraw {
+                owner: *owner,
+                exchange: self.exchange,
+                account: *account,
+                bank: b.bank,
+                vault: b.vault,
+                mint: b.mint,
+                user_token: *to,
+                token_program: spl_token::ID,
+            },
+            carry_margin::instruction::Withdraw {
+                amount,
+                allow_borrow,
+            },
+            self.all_health_metas(),
+        )
+    }
+
+    /// Accrue-interest crank instruction.
+    pub fn accrue_ix(&self, idx: usize) -> Instruction {
+        let b = &self.banks[idx];
+        ix(
+            carry_margin::accounts::AccrueInterest {
+                exchange: self.exchange,
+                bank: b.bank,
+                oracle: b.oracle,
+            },
+            carry_margin::instruction::AccrueInterest {},
+            vec![],
+        )
+    }
+
+    /// Set-token-lending instruction.
+    pub fn lending_ix(
+        &self,
+        owner: &Pubkey,
+        account: &Pubkey,
+        idx: usize,
+        lend: bool,
+    ) -> Instruction {
+        let b = &self.banks[idx];
+        ix(
+            carry_margin::accounts::SetTokenLending {
+                owner: *owner,
+                exchange: self.exchange,
+                account: *account,
+                bank: b.bank,
+                vault: b.vault,
+            },
+            carry_margin::instruction::SetTokenLending { lend },
+            vec![],
+        )
+    }
+
+    /// Sweep-reserve instruction for the settlement bank.
+    pub fn sweep_ix(&self) -> Instruction {
+        self.sweep_ix_for(0)
+    }
+
+    /// Sweep-reserve instruction naming bank `idx`.
+    pub fn sweep_ix_for(&self, idx: usize) -> Instruction {
+        let b = &self.banks[idx];
+        ix(
+            carry_margin::accounts::SweepReserve {
+                exchange: self.exchange,
+                bank: b.bank,
+                vault: b.vault,
+                mint: b.mint,
+                insurance_vault: self.insurance_vault,
+                token_program: spl_token::ID,
+            },
+            carry_margin::instruction::SweepReserve {},
+            vec![],
+        )
+    }
+
+    /// Set-delegate instruction.
+    pub fn set_delegate_ix(
+        &self,
+        owner: &Pubkey,
+        account: &Pubkey,
+        delegate: &Pubkey,
+    ) -> Instruction {
+        ix(
+            carry_margin::accounts::SetDelegate {
+                owner: *owner,
+                exchange: self.exchange,
+                account: *account,
+            },
+            carry_margin::instruction::SetDelegate {
+                delegate: *delegate,
+            },
+            vec![],
+        )
+    }
+
+    /// Close-account instruction.
+    pub fn close_ix(&self, owner: &Pubkey, account: &Pubkey) -> Instruction {
+        ix(
+            carry_margin::accounts::CloseMarginAccount {
+                owner: *owner,
+                exchange: self.exchange,
+                account: *account,
+            },
+            carry_margin::instruction::CloseMarginAccount {},
+            vec![],
+        )
+    }
+
+    /// Pause-switch instruction signed by `admin`.
+    pub fn set_paused_ix(&self, admin: &Pubkey, paused: bool) -> Instruction {
+        ix(
+            carry_margin::accounts::ExchangeAdmin {
+                admin: *admin,
+                exchange: self.exchange,
+            },
+            carry_margin::instruction::SetPaused { paused },
+            vec![],
+        )
+    }
+
+    /// Set-admin instruction signed by `admin`.
+    pub fn set_admin_ix(&self, admin: &Pubkey, new_admin: &Pubkey) -> Instruction {
+        ix(
+            carry_margin::accounts::ExchangeAdmin {
+                admin: *admin,
+                exchange: self.exchange,
+            },
+            carry_margin::instruction::SetAdmin {
+                new_admin: *new_admin,
+            },
+            vec![],
+        )
+    }
+
+    /// Edit-bank instruction signed by `admin`.
+    pub fn edit_bank_ix(&self, admin: &Pubkey, idx: usize, params: BankParams) -> Instruction {
+        ix(
+            carry_margin::accounts::EditBank {
+                admin: *admin,
+                exchange: self.exchange,
+                bank: self.banks[idx].bank,
+            },
+            carry_margin::instruction::EditBank { params },
+            vec![],
+        )
+    }
+
+    /// Compute-health instruction with the given remaining accounts.
+    pub fn health_ix(&self, account: &Pubkey, remaining: Vec<AccountMeta>) -> Instruction {
+        ix(
+            carry_margin::accounts::ComputeHealth {
+                exchange: self.exchange,
+                account: *account,
+            },
+            carry_margin::instruction::ComputeHealth {},
+            remaining,
+        )
+    }
+
+    /// Deposit from the user's own wallet.
+    pub async fn deposit(&mut self, u: &User, idx: usize, amount: u64) -> Result<(), TxError> {
+        let i = self.deposit_ix(
+            &u.kp.pubkey(),
+            &u.account,
+            idx,
+            &u.wallet(&self.banks[idx].mint),
+            amount,
+        );
+        self.t.send(&[i], &[&u.kp]).await
+    }
+
+    /// Withdraw to the user's own wallet.
+    pub async fn withdraw(
+        &mut self,
+        u: &User,
+        idx: usize,
+        amount: u64,
+        allow_borrow: bool,
+    ) -> Result<(), TxError> {
+        let i = self.withdraw_ix(
+            &u.kp.pubkey(),
+            &u.account,
+            idx,
+            &u.wallet(&self.banks[idx].mint),
+            amount,
+            allow_borrow,
+        );
+        self.t.send(&[i], &[&u.kp]).await
+    }
+
+    /// Crank a bank.
+    pub async fn accrue(&mut self, idx: usize) -> Result<(), TxError> {
+        let i = self.accrue_ix(idx);
+        self.t.send(&[i], &[]).await
+    }
+
+    /// Health (init, maint) through the read-only instruction's return data.
+    pub async fn health(&mut self, account: &Pubkey) -> Result<(I80F48, I80F48), TxError> {
+        let i = ix(
+            carry_margin::accounts::ComputeHealth {
+                exchange: self.exchange,
+                account: *account,
+            },
+            carry_margin::instruction::ComputeHealth {},
+            self.all_health_metas(),
+        );
+        let data = self.t.simulate_return_data(&[i], &[]).await?;
+        assert_eq!(data.len(), 32, "return data is two i128");
+        let init = i128::from_le_bytes(data[..16].try_into().unwrap());
+        let maint = i128::from_le_bytes(data[16..].try_into().unwrap());
+        Ok((I80F48::from_bits(init), I80F48::from_bits(maint)))
+    }
+
+    /// Decoded bank.
+    pub async fn bank(&mut self, idx: usize) -> Bank {
+        let k = self.banks[idx].bank;
+        self.t.zero_copy::<Bank>(&k).await
+    }
+    /// Decoded exchange.
+    pub async fn exchange_state(&mut self) -> Exchange {
+        let k = self.exchange;
+        self.t.zero_copy::<Exchange>(&k).await
+    }
+    /// Decoded margin account.
+    pub async fn margin(&mut self, account: &Pubkey) -> MarginAccount {
+        self.t.zero_copy::<MarginAccount>(account).await
+    }
+
+    /// Native balance of `account` in bank `idx` as the program values it (deposits rounded
+    /// down, debts up, non-lendable included), fixed point.
+    pub async fn balance(&mut self, account: &Pubkey, idx: usize) -> I80F48 {
+        let bank = self.bank(idx).await;
+        let acc = self.margin(account).await;
+        let ti = self.banks[idx].token_index;
+        match acc
+            .tokens
+            .iter()
+            .find(|t| t.in_use != 0 && t.token_index == ti)
+        {
+            None => I80F48::ZERO,
+            Some(t) => position_native(
+                t.indexed_position.get(),
+                bank.deposit_index.get(),
+                bank.borrow_index.get(),
+            )
+            .unwrap()
+            .checked_add(I80F48::from_u64(t.non_lendable))
+            .unwrap(),
+        }
+    }
+
+    /// Token balance of a token account.
+    pub async fn tokens(&mut self, key: &Pubkey) -> u64 {
+        self.t.token_balance(key).await
+    }
+
+    /// Raw bytes of several accounts (for "nothing changed" checks).
+    pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Vec<Vec<u8>> {
+        let mut out = vec![];
+        for k in keys {
+            let a = self.t.account(k).await;
+            out.push(
+                a.map(|a| {
+                    let mut v = a.data;
+                    v.extend_from_slice(&a.lamports.to_le_bytes());
+                    v
+                })
+                .unwrap_or_default(),
+            );
+        }
+        out
+    }
+
+    /// Conservation check of bank `idx` over `accounts` (every margin account that may hold
+    /// it). Returns the rounding-dust term. Asserts:
+    /// 1. exact identity with the bank's tracked dust (fixed point, within 1e-6 native):
+    ///    `vault = sum(account values) + non_lendable + collected_reserve + dust`, where
+    ///    the account values are the program's valuations (deposits down, debts up), and
+    ///    the bank's share totals equal the sum of the accounts' shares exactly;
+    /// 2. to the unit: `vault - (sum floor(deposits) - sum ceil(debts) + non_lendable +
+    ///    floor(reserve))` is the rounding-dust term, `0 <= dust_term <= accounts + 1 + dust`.
+    pub async fn check_conservation(&mut self, idx: usize, accounts: &[Pubkey]) -> i128 {
+        self.fresh_blockhash().await;
+        let bank = self.bank(idx).await;
+        let vault = self.tokens(&self.banks[idx].vault.clone()).await as i128;
+        let ti = self.banks[idx].token_index;
+        let (di, bi) = (bank.deposit_index.get(), bank.borrow_index.get());
+        let mut dep_shares = I80F48::ZERO;
+        let mut bor_shares = I80F48::ZERO;
+        let mut value = I80F48::ZERO;
+        let mut units: i128 = 0;
+        let mut non_lendable = 0u64;
+        for a in accounts {
+            let acc = self.margin(a).await;
+            for t in acc
+                .tokens
+                .iter()
+                .filter(|t| t.in_use != 0 && t.token_index == ti)
+            {
+                let s = t.indexed_position.get();
+                if s.is_negative() {
+                    bor_shares = bor_shares.checked_sub(s).unwrap();
+                } else {
+                    dep_shares = dep_shares.checked_add(s).unwrap();
+                }
+                let v = position_native(s, di, bi).unwrap();
+                value = value.checked_add(v).unwrap();
+                units += v.floor_int(); // floor of a debt = debt rounded up
+                non_lendable += t.non_lendable;
+            }
+        }
+        assert_eq!(
+            dep_shares,
+            bank.indexed_deposits.get(),
+            "deposit shares sum"
+        );
+        assert_eq!(bor_shares, bank.indexed_borrows.get(), "borrow shares sum");
+        assert_eq!(non_lendable, bank.non_lendable_deposits, "non-lendable sum");
+        let rhs = value
+            .checked_add(I80F48::from_u64(non_lendable))
+            .unwrap()
+            .checked_add(bank.collected_reserve.get())
+            .unwrap()
+            .checked_add(bank.dust.get())
+            .unwrap();
+        let diff = rhs.checked_sub(I80F48::from_i64(vault as i64)).unwrap();
+        assert!(
+            diff.checked_abs().unwrap()
+                < I80F48::from_ratio(1, 1_000_000, carry_math::Round::Floor).unwrap(),
+            "bank {idx}: vault {vault} vs accounted {rhs} (diff {diff})"
+        );
+        let dust_term =
+            vault - (units + non_lendable as i128 + bank.collected_reserve.get().floor_int());
+        assert!(
+            dust_term >= 0,
+            "bank {idx}: protocol owes more than the vault holds ({dust_term})"
+        );
+        assert!(
+            dust_term <= accounts.len() as i128 + 1 + bank.dust.get().ceil_int(),
+            "bank {idx}: dust term {dust_term} too large"
+        );
+        dust_term
+    }
+}

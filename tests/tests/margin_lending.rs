@@ -1,0 +1,575 @@
+//! Lending vault behaviour: interest against the closed form, token conservation over a
+//! randomized sequence, health and cash limits, opt-out balances, reserve sweep, delegate and
+//! close.
+
+use carry_margin::error::CarryError;
+use carry_math::{Round, I80F48};
+use carry_tests::margin::*;
+use carry_tests::TxError;
+use solana_sdk::signature::Signer;
+
+const YEAR: f64 = 31_536_000.0;
+
+fn f(x: I80F48) -> f64 {
+    x.to_bits() as f64 / (1u128 << 48) as f64
+}
+
+#[track_caller]
+fn assert_err(r: Result<(), TxError>, e: CarryError) {
+    match r {
+        Ok(()) => panic!("expected {e:?}, got Ok"),
+        Err(err) => assert_eq!(
+            err.custom_code(),
+            Some(code(e)),
+            "expected {e:?}, got {err:?}"
+        ),
+    }
+}
+
+/// Rate of the default curve at utilization `u` (closed form, floats are fine off-chain).
+fn default_rate(u: f64) -> f64 {
+    let p = default_params();
+    let base = p.base_rate_ppm as f64 / 1e6;
+    let opt = p.optimal_util_ppm as f64 / 1e6;
+    let s1 = p.slope1_ppm as f64 / 1e6;
+    let s2 = p.slope2_ppm as f64 / 1e6;
+    let r = if u <= opt {
+        base + s1 * u / opt
+    } else {
+        base + s1 + s2 * (u - opt) / (1.0 - opt)
+    };
+    r.min(p.max_rate_ppm as f64 / 1e6)
+}
+
+#[tokio::test]
+async fn interest_matches_closed_form() {
+    let mut env = MarginEnv::new().await;
+    let usdc = 0;
+    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let eth = env.add_bank(8, 3000_00000000, default_params()).await;
+    let lender = env.user(10_000_000_000_000).await;
+    let lender2 = env.user(10_000_000_000_000).await;
+    let saver = env.user(10_000_000_000_000).await;
+    let borrower = env.user(10_000_000_000_000).await;
+    let borrower2 = env.user(10_000_000_000_000).await;
+    let all = [
+        lender.account,
+        lender2.account,
+        saver.account,
+        borrower.account,
+        borrower2.account,
+    ];
+
+    // deposit-only bank: ETH
+    env.deposit(&lender, eth, 123_456_789).await.unwrap();
+    // borrow bank: USDC, 1000 lent, 500 borrowed -> utilization 0.5
+    env.deposit(&lender, usdc, 1_000_000_000).await.unwrap();
+    env.deposit(&borrower, sol, 10_000_000_000).await.unwrap(); // 10 SOL = $1500
+    env.withdraw(&borrower, usdc, 500_000_000, true)
+        .await
+        .unwrap();
+    // mixed bank: SOL, two lenders (lender2 7 SOL, borrower's 10 SOL collateral is lent too),
+    // one opted-out saver (5 SOL, never lent), borrower2 borrows 3 SOL against USDC
+    env.deposit(&lender2, sol, 7_000_000_000).await.unwrap();
+    env.t
+        .send(
+            &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, false)],
+            &[&saver.kp],
+        )
+        .await
+        .unwrap();
+    env.deposit(&saver, sol, 5_000_000_000).await.unwrap();
+    env.deposit(&borrower2, usdc, 2_000_000_000).await.unwrap();
+    env.withdraw(&borrower2, sol, 3_000_000_000, true)
+        .await
+        .unwrap();
+
+    let t0 = [
+        env.bank(usdc).await.last_accrual_ts,
+        env.bank(sol).await.last_accrual_ts,
+        env.bank(eth).await.last_accrual_ts,
+    ];
+    let bal0: Vec<Vec<I80F48>> = {
+        let mut v = vec![];
+        for a in all {
+            let mut row = vec![];
+            for b in [usdc, sol, eth] {
+                row.push(env.balance(&a, b).await);
+            }
+            v.push(row);
+        }
+        v
+    };
+    env.warp(30 * 86_400 + 12_345).await;
+    for b in [usdc, sol, eth] {
+        env.accrue(b).await.unwrap();
+    }
+    let now = env.now().await;
+
+    // deposit-only: nothing moves, to the bit
+    let e = env.bank(eth).await;
+    assert_eq!(e.deposit_index.get(), I80F48::ONE);
+    assert_eq!(e.borrow_index.get(), I80F48::ONE);
+    assert_eq!(env.balance(&lender.account, eth).await, bal0[0][2]);
+    assert_eq!(e.collected_reserve.get(), I80F48::ZERO);
+
+    let rf = default_params().reserve_factor_ppm as f64 / 1e6;
+    // borrow bank (USDC): util 0.5
+    {
+        let dt = (now - t0[0]) as f64;
+        assert_eq!(dt as i64, 30 * 86_400 + 12_345);
+        let lent = 1_000_000_000.0 + 2_000_000_000.0; // lender + borrower2's USDC collateral
+        let borrowed = 500_000_000.0;
+        let r = default_rate(borrowed / lent);
+        let interest = borrowed * r * dt / YEAR;
+        let debt = -f(env.balance(&borrower.account, usdc).await);
+        let want_debt = borrowed + interest;
+        assert!(
+            (debt.ceil() - want_debt.ceil()).abs() <= 1.0,
+            "debt {debt} vs closed form {want_debt}"
+        );
+        let dep_interest = interest * (1.0 - rf);
+        for (i, amount) in [(0usize, 1_000_000_000.0), (4, 2_000_000_000.0)] {
+            let got = f(env.balance(&all[i], usdc).await);
+            let want = amount + dep_interest * amount / lent;
+            assert!(
+                (got.floor() - want.floor()).abs() <= 1.0,
+                "deposit {got} vs closed form {want}"
+            );
+        }
+        // depositor earnings + reserve = borrower payments, less protocol-favoured rounding
+        let bank = env.bank(usdc).await;
+        let paid = env
+            .balance(&borrower.account, usdc)
+            .await
+            .checked_sub(bal0[3][0])
+            .unwrap()
+            .checked_neg()
+            .unwrap();
+        let earned = env
+            .balance(&lender.account, usdc)
+            .await
+            .checked_sub(bal0[0][0])
+            .unwrap()
+            .checked_add(
+                env.balance(&borrower2.account, usdc)
+                    .await
+                    .checked_sub(bal0[4][0])
+                    .unwrap(),
+            )
+            .unwrap();
+        let reserve = bank.collected_reserve.get();
+        let gap = paid
+            .checked_sub(earned)
+            .unwrap()
+            .checked_sub(reserve)
+            .unwrap();
+        assert!(
+            !gap.is_negative() || gap.to_bits() > -(1 << 8),
+            "payments < earnings + reserve: {gap}"
+        );
+        assert!(gap < I80F48::from_i64(2), "rounding gap {gap}");
+        let r_want = interest * rf;
+        assert!(
+            (f(reserve) - r_want).abs() < 1.0,
+            "reserve {} vs {r_want}",
+            f(reserve)
+        );
+    }
+    // mixed bank (SOL): lendable deposits 17 SOL, borrows 3 SOL, opt-out 5 SOL never lent
+    {
+        let dt = (now - t0[1]) as f64;
+        let lent = 17_000_000_000.0;
+        let borrowed = 3_000_000_000.0;
+        let r = default_rate(borrowed / lent);
+        let interest = borrowed * r * dt / YEAR;
+        let debt = -f(env.balance(&borrower2.account, sol).await);
+        assert!(
+            (debt.ceil() - (borrowed + interest).ceil()).abs() <= 1.0,
+            "debt {debt}"
+        );
+        for (i, amount) in [(1usize, 7_000_000_000.0), (3, 10_000_000_000.0)] {
+            let got = f(env.balance(&all[i], sol).await);
+            let want = amount + interest * (1.0 - rf) * amount / lent;
+            assert!(
+                (got.floor() - want.floor()).abs() <= 1.0,
+                "deposit {got} vs {want}"
+            );
+        }
+        // the opted-out saver earns nothing, to the unit
+        assert_eq!(
+            env.balance(&saver.account, sol).await,
+            I80F48::from_u64(5_000_000_000)
+        );
+        assert_eq!(env.bank(sol).await.non_lendable_deposits, 5_000_000_000);
+    }
+    for b in [usdc, sol, eth] {
+        env.check_conservation(b, &all).await;
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[tokio::test]
+async fn conservation_randomized() {
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let btc = env.add_bank(8, 60_000_00000000, default_params()).await;
+    let banks = [0usize, sol, btc];
+    let fund = 1_000_000_000_000_000u64;
+    let mut users = vec![];
+    for _ in 0..4 {
+        users.push(env.user(fund).await);
+    }
+    let accounts: Vec<_> = users.iter().map(|u| u.account).collect();
+    let mut rng = Rng(0x5eed_c0ff_ee12_3457);
+    let scale = [1_000_000u64, 10_000_000, 100_000]; // ~$1, $1.5, $60 per unit of randomness
+    let (mut ok, mut failed, mut borrows) = (0, 0, 0);
+    for step in 0..120 {
+        let u = rng.below(users.len() as u64) as usize;
+        let b = banks[rng.below(3) as usize];
+        let op = rng.below(10);
+        let amount = 1 + rng.below(1000) * scale[b] + rng.below(scale[b]);
+        let res = match op {
+            0..=3 => env.deposit(&users[u], b, amount).await,
+            4..=6 => {
+                let borrow = rng.below(3) != 0;
+                let before = env.balance(&users[u].account, b).await;
+                let r = env.withdraw(&users[u], b, amount / 2 + 1, borrow).await;
+                if r.is_ok()
+                    && env.balance(&users[u].account, b).await.is_negative()
+                    && !before.is_negative()
+                {
+                    borrows += 1;
+                }
+                r
+            }
+            7 => {
+                env.warp(1 + rng.below(20 * 86_400) as i64).await;
+                for b in banks {
+                    env.accrue(b).await.unwrap();
+                }
+                Ok(())
+            }
+            8 => {
+                let lend = rng.below(3) != 0;
+                let i = env.lending_ix(&users[u].kp.pubkey(), &users[u].account, b, lend);
+                env.t.send(&[i], &[&users[u].kp]).await
+            }
+            _ => {
+                let i = env.sweep_ix();
+                env.t.send(&[i], &[]).await
+            }
+        };
+        match res {
+            Ok(()) => ok += 1,
+            Err(e) => {
+                failed += 1;
+                let c = e
+                    .custom_code()
+                    .unwrap_or_else(|| panic!("step {step}: {e:?}"));
+                let allowed = [
+                    CarryError::HealthBelowZero,
+                    CarryError::InsufficientVaultCash,
+                    CarryError::InsufficientBalance,
+                    CarryError::LendingDisabled,
+                    CarryError::BorrowOutstanding,
+                ];
+                assert!(
+                    allowed.iter().any(|a| code(*a) == c),
+                    "step {step}: unexpected error {c}"
+                );
+            }
+        }
+        // after every step: each bank's vault = deposits - borrows + reserve (+ tracked dust)
+        for b in banks {
+            env.check_conservation(b, &accounts).await;
+        }
+        // and no token appears or disappears anywhere
+        for b in banks {
+            let mint = env.banks[b].mint;
+            let mut total = env.tokens(&env.banks[b].vault.clone()).await as u128;
+            for u in &users {
+                total += env.tokens(&u.wallet(&mint)).await as u128;
+            }
+            if b == 0 {
+                total += env.tokens(&env.insurance_vault.clone()).await as u128;
+            }
+            assert_eq!(
+                total,
+                fund as u128 * users.len() as u128,
+                "step {step}: bank {b} tokens"
+            );
+        }
+    }
+    assert!(
+        ok > 60 && borrows > 3,
+        "sequence too dull: ok {ok} failed {failed} borrows {borrows}"
+    );
+    println!("randomized: {ok} ok, {failed} refused, {borrows} new borrows");
+}
+
+#[tokio::test]
+async fn borrow_limited_by_health_and_cash() {
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let lender = env.user(1_000_000_000_000).await;
+    let trader = env.user(1_000_000_000_000).await;
+    let whale = env.user(1_000_000_000_000_000).await;
+    env.deposit(&lender, 0, 1_000_000_000).await.unwrap(); // 1000 USDC lendable
+    env.deposit(&trader, sol, 1_000_000_000).await.unwrap(); // 1 SOL: init value $120
+                                                             // init health allows borrowing up to $100 (120 / 1.2)
+    env.withdraw(&trader, 0, 99_000_000, true).await.unwrap();
+    let watched = [
+        trader.account,
+        env.banks[0].bank,
+        env.banks[0].vault,
+        env.banks[sol].bank,
+    ];
+    let before = env.snapshot(&watched).await;
+    assert_err(
+        env.withdraw(&trader, 0, 2_000_000, true).await,
+        CarryError::HealthBelowZero,
+    );
+    // withdrawing collateral that backs the borrow is refused too
+    assert_err(
+        env.withdraw(&trader, sol, 100_000_000, false).await,
+        CarryError::HealthBelowZero,
+    );
+    assert_eq!(env.snapshot(&watched).await, before);
+    let (init, maint) = env.health(&trader.account).await.unwrap();
+    assert!(
+        init.is_positive() && init < I80F48::from_i64(1_300_000),
+        "init {init}"
+    );
+    // maint = 150e6 * 0.9 - 99e6 * 1.1 = 26.1e6
+    assert!((f(maint) - 26_100_000.0).abs() < 1.0, "maint {maint}");
+
+    // cash: 1000 lent, 99 out; a whale with ample collateral cannot take more than is there
+    env.deposit(&whale, sol, 1_000_000_000_000).await.unwrap();
+    let before = env.snapshot(&watched).await;
+    assert_err(
+        env.withdraw(&whale, 0, 902_000_000, true).await,
+        CarryError::InsufficientVaultCash,
+    );
+    assert_eq!(env.snapshot(&watched).await, before);
+    env.withdraw(&whale, 0, 901_000_000, true).await.unwrap();
+    assert_eq!(env.tokens(&env.banks[0].vault.clone()).await, 0);
+    // the lender cannot withdraw while the cash is lent out
+    assert_err(
+        env.withdraw(&lender, 0, 1, false).await,
+        CarryError::InsufficientVaultCash,
+    );
+    // repay (deposit repays first) frees cash again
+    env.deposit(&whale, 0, 950_000_000).await.unwrap();
+    let b = env.balance(&whale.account, 0).await;
+    assert!(
+        b.is_positive() && b < I80F48::from_u64(49_000_001),
+        "repaid first, rest deposited: {b}"
+    );
+    env.withdraw(&lender, 0, 500_000_000, false).await.unwrap();
+    env.check_conservation(0, &[lender.account, trader.account, whale.account])
+        .await;
+    env.check_conservation(sol, &[lender.account, trader.account, whale.account])
+        .await;
+}
+
+#[tokio::test]
+async fn opt_out_earns_nothing_and_is_never_lent() {
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let saver = env.user(100_000_000_000).await;
+    let lender = env.user(100_000_000_000).await;
+    let borrower = env.user(100_000_000_000_000).await;
+    let accounts = [saver.account, lender.account, borrower.account];
+    env.deposit(&saver, sol, 10_000_000_000).await.unwrap();
+    // opt out after depositing: the deposit moves out of the pool
+    env.t
+        .send(
+            &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, false)],
+            &[&saver.kp],
+        )
+        .await
+        .unwrap();
+    let bank = env.bank(sol).await;
+    assert_eq!(bank.non_lendable_deposits, 10_000_000_000);
+    assert_eq!(bank.indexed_deposits.get(), I80F48::ZERO);
+    env.deposit(&borrower, 0, 10_000_000_000_000).await.unwrap();
+    // all 10 SOL in the vault are non-lendable: nothing to borrow
+    assert_err(
+        env.withdraw(&borrower, sol, 1, true).await,
+        CarryError::InsufficientVaultCash,
+    );
+    env.deposit(&lender, sol, 5_000_000_000).await.unwrap();
+    env.withdraw(&borrower, sol, 4_000_000_000, true)
+        .await
+        .unwrap();
+    assert_err(
+        env.withdraw(&borrower, sol, 1_000_000_001, true).await,
+        CarryError::InsufficientVaultCash,
+    );
+    env.warp(365 * 86_400).await;
+    env.accrue(sol).await.unwrap();
+    assert_eq!(
+        env.balance(&saver.account, sol).await,
+        I80F48::from_u64(10_000_000_000)
+    );
+    assert!(env.balance(&lender.account, sol).await > I80F48::from_u64(5_100_000_000));
+    env.check_conservation(sol, &accounts).await;
+    // an opted-out token cannot be borrowed through that account
+    assert_err(
+        env.withdraw(&saver, sol, 10_000_000_001, true).await,
+        CarryError::LendingDisabled,
+    );
+    // the saver's tokens are always there
+    env.withdraw(&saver, sol, 10_000_000_000, false)
+        .await
+        .unwrap();
+    assert_eq!(env.bank(sol).await.non_lendable_deposits, 0);
+    // a borrower cannot opt out of the token it owes
+    let i = env.lending_ix(&borrower.kp.pubkey(), &borrower.account, sol, false);
+    assert_err(
+        env.t.send(&[i], &[&borrower.kp]).await,
+        CarryError::BorrowOutstanding,
+    );
+    // opting back in lends the balance again
+    env.deposit(&saver, sol, 1_000_000_000).await.unwrap();
+    env.t
+        .send(
+            &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, true)],
+            &[&saver.kp],
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.bank(sol).await.non_lendable_deposits, 0);
+    env.warp(86_400).await;
+    env.accrue(sol).await.unwrap();
+    assert!(env.balance(&saver.account, sol).await > I80F48::from_u64(1_000_000_000));
+    env.check_conservation(sol, &accounts).await;
+    env.check_conservation(0, &accounts).await;
+}
+
+#[tokio::test]
+async fn reserve_swept_to_insurance_fund() {
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let lender = env.user(1_000_000_000_000).await;
+    let borrower = env.user(1_000_000_000_000).await;
+    env.deposit(&lender, 0, 100_000_000_000).await.unwrap();
+    env.deposit(&borrower, sol, 1_000_000_000_000)
+        .await
+        .unwrap();
+    env.withdraw(&borrower, 0, 80_000_000_000, true)
+        .await
+        .unwrap();
+    env.warp(365 * 86_400).await;
+    env.accrue(0).await.unwrap();
+    let reserve = env.bank(0).await.collected_reserve.get();
+    assert!(reserve > I80F48::from_i64(100_000_000), "reserve {reserve}");
+    env.t.send(&[env.sweep_ix()], &[]).await.unwrap();
+    let swept = env.tokens(&env.insurance_vault.clone()).await;
+    assert_eq!(swept, reserve.to_u64(Round::Floor).unwrap());
+    let bank = env.bank(0).await;
+    assert_eq!(bank.reserve_swept, swept);
+    assert!(bank.collected_reserve.get() < I80F48::ONE);
+    env.check_conservation(0, &[lender.account, borrower.account])
+        .await;
+    // only the settlement bank sweeps
+    let i = env.sweep_ix_for(sol);
+    assert_err(env.t.send(&[i], &[]).await, CarryError::NotSettlementBank);
+}
+
+#[tokio::test]
+async fn delegate_deposits_but_never_withdraws_and_close_returns_rent() {
+    let mut env = MarginEnv::new().await;
+    let owner = env.user(1_000_000_000).await;
+    let delegate = env.user(1_000_000_000).await;
+    let i = env.set_delegate_ix(&owner.kp.pubkey(), &owner.account, &delegate.kp.pubkey());
+    env.t.send(&[i], &[&owner.kp]).await.unwrap();
+    assert_eq!(
+        env.margin(&owner.account).await.delegate,
+        delegate.kp.pubkey()
+    );
+    // the delegate deposits from its own wallet into the owner's account
+    let usdc = env.banks[0].mint;
+    let i = env.deposit_ix(
+        &delegate.kp.pubkey(),
+        &owner.account,
+        0,
+        &delegate.wallet(&usdc),
+        1_000,
+    );
+    env.t.send(&[i], &[&delegate.kp]).await.unwrap();
+    assert_eq!(
+        env.balance(&owner.account, 0).await,
+        I80F48::from_i64(1_000)
+    );
+    let i = env.withdraw_ix(
+        &delegate.kp.pubkey(),
+        &owner.account,
+        0,
+        &delegate.wallet(&usdc),
+        1_000,
+        false,
+    );
+    assert_err(
+        env.t.send(&[i], &[&delegate.kp]).await,
+        CarryError::DelegateCannotWithdraw,
+    );
+    // not empty: cannot close
+    let i = env.close_ix(&owner.kp.pubkey(), &owner.account);
+    assert_err(
+        env.t.send(&[i], &[&owner.kp]).await,
+        CarryError::AccountNotEmpty,
+    );
+    env.withdraw(&owner, 0, 1_000, false).await.unwrap();
+    assert_eq!(
+        env.margin(&owner.account).await.tokens[0].in_use,
+        0,
+        "slot freed"
+    );
+    let rent = env.t.account(&owner.account).await.unwrap().lamports;
+    let lamports_before = env.t.account(&owner.kp.pubkey()).await.unwrap().lamports;
+    let i = env.close_ix(&owner.kp.pubkey(), &owner.account);
+    env.t.send(&[i], &[&owner.kp]).await.unwrap();
+    assert!(env.t.account(&owner.account).await.is_none());
+    let lamports_after = env.t.account(&owner.kp.pubkey()).await.unwrap().lamports;
+    assert_eq!(
+        lamports_after,
+        lamports_before + rent,
+        "rent returned to the owner (payer paid fees)"
+    );
+}
+
+#[tokio::test]
+async fn eight_banks_and_eight_slots() {
+    let mut env = MarginEnv::new().await;
+    for i in 1..9 {
+        env.add_bank(6, 100_000_000 * i, default_params()).await;
+    }
+    assert_eq!(env.exchange_state().await.bank_count, 9);
+    let u = env.user(1_000_000).await;
+    for b in 0..8 {
+        env.deposit(&u, b, 1_000).await.unwrap();
+    }
+    assert_err(env.deposit(&u, 8, 1_000).await, CarryError::NoFreeTokenSlot);
+    let (init, _) = env.health(&u.account).await.unwrap();
+    // sum over banks 0..8 of 1000 native * price(i) * 0.8, price(0)=1, price(i)=i
+    let want = 800.0 * (1.0 + (1..8).sum::<i64>() as f64);
+    assert!((f(init) - want).abs() < 1e-6, "init {init} want {want}");
+    env.withdraw(&u, 3, 600, false).await.unwrap();
+    for b in 0..8 {
+        env.check_conservation(b, &[u.account]).await;
+    }
+}
