@@ -125,6 +125,9 @@ fn is_expired(o: &Order, now: u64) -> bool {
 }
 
 impl SideCursor {
+    // Not inlined, so the two tree stacks are written once, in the caller's frame, without
+    // temporaries that would push `place` over SBF's 4 KiB stack frame limit.
+    #[inline(never)]
     fn new(book: &Book, side: Side, oracle: Option<u64>) -> Result<SideCursor, BookError> {
         let sh = &book.header.sides[side as usize];
         let mut c = SideCursor {

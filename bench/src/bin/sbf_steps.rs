@@ -1,0 +1,562 @@
+//! Writes the steps files that `bench/sbf/run` feeds to the SBF harness (`bench/sbf/harness`)
+//! through `../shared/tools/sbf/cu`: one file per scenario, one instruction a line
+//! (`LABEL HEXDATA`). Setup steps are labelled `setup`; every other label is a measured row.
+//!
+//!     cargo run -p carry-bench --release --bin sbf_steps -- OUT_DIR
+//!
+//! Every step is also run here, on the host, against the same carry-book engine, so the
+//! generator knows the order ids the program will assign, checks that each scenario does what
+//! it says (a taker really fills k makers, a slide really rests), and writes the expected
+//! outcome into the instruction for the program to verify on SBF.
+//! Also writes `OUT_DIR/account_bytes`: the market account size to pass as `--account`.
+
+use carry_book::{
+    Book, MatchContext, NewOrder, NoopListener, OrderId, OrderKind, PlaceOutcome,
+    SelfTradeBehavior, Side, MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE,
+};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Order slots per side, as the issue asks.
+const CAPACITY: u32 = 4096;
+/// Fill event queue slots (programs/orderbook's default).
+const EVENTS: u32 = 512;
+/// Measured orders per scenario.
+const SAMPLES: usize = 250;
+/// Orders per setup batch instruction (kept well under the 200k CU default limit).
+const BATCH: usize = 16;
+/// Oracle price and the middle of the book, in ticks.
+const MID: u64 = 1_000_000;
+/// Resting orders sit 1..=SPREAD ticks away from MID (about two orders per level when full).
+const SPREAD: u64 = 2_000;
+/// Owners of the setup orders are 1..=MAKERS.
+const MAKERS: u32 = 64;
+/// Takers and measured orders use owners from here on (never a maker: no self-trade).
+const TAKER: u32 = 1_000;
+
+const OP_INIT: u8 = 0;
+const OP_PLACE: u8 = 1;
+const OP_CANCEL: u8 = 2;
+const OP_CANCEL_CID: u8 = 3;
+const OP_CANCEL_ALL: u8 = 4;
+const OP_POP: u8 = 5;
+const OP_BATCH: u8 = 6;
+
+/// Small deterministic PRNG (xorshift64*), so every run writes the same steps.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `lo..=hi` (bias irrelevant here).
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+}
+
+/// The 32-byte key the harness derives from owner number `n`.
+fn owner_key(n: u32) -> [u8; 32] {
+    let b = n.to_le_bytes();
+    core::array::from_fn(|i| b[i & 3])
+}
+
+/// A setup order, encoded as one 16-byte batch entry.
+#[derive(Clone, Copy)]
+struct Entry {
+    side: Side,
+    pegged: bool,
+    owner: u8,
+    quantity: u16,
+    /// Fixed: price in ticks. Pegged: offset to the oracle.
+    price: i64,
+    cid: u32,
+    expires_at: u32,
+}
+
+/// A resting setup order the generator may cancel later.
+#[derive(Clone, Copy)]
+struct Resting {
+    owner: u32,
+    id: OrderId,
+    cid: u64,
+}
+
+struct Sim {
+    /// The host copy of the market account (u64 words: 8-byte aligned like account data).
+    buf: Vec<u64>,
+    out: String,
+    rng: Rng,
+    now: u64,
+    next_cid: u64,
+    /// Resting setup orders per side (bid 0, ask 1), in placing order.
+    resting: [Vec<Resting>; 2],
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+impl Sim {
+    fn new(seed: u64) -> Sim {
+        let words = Book::size_of(CAPACITY, EVENTS).div_ceil(8);
+        let mut sim = Sim {
+            buf: vec![0; words],
+            out: String::new(),
+            rng: Rng(seed),
+            now: 1_000_000,
+            next_cid: 1,
+            resting: [Vec::new(), Vec::new()],
+        };
+        let mut data = vec![OP_INIT];
+        data.extend_from_slice(&CAPACITY.to_le_bytes());
+        data.extend_from_slice(&EVENTS.to_le_bytes());
+        sim.emit("setup", &data);
+        Book::init(sim.bytes(), CAPACITY, EVENTS).expect("init");
+        sim
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        let len = self.buf.len() * 8;
+        // SAFETY: a u64 buffer viewed as bytes (u8 has no alignment or validity requirement).
+        unsafe { std::slice::from_raw_parts_mut(self.buf.as_mut_ptr().cast::<u8>(), len) }
+    }
+
+    fn book(&mut self) -> Book<'_> {
+        Book::load(self.bytes()).expect("load")
+    }
+
+    fn ctx(&self) -> MatchContext {
+        MatchContext {
+            now: self.now,
+            oracle_price: Some(MID),
+        }
+    }
+
+    fn emit(&mut self, label: &str, data: &[u8]) {
+        let _ = writeln!(self.out, "{label} {}", hex(data));
+    }
+
+    fn cid(&mut self) -> u64 {
+        self.next_cid += 1;
+        self.next_cid - 1
+    }
+
+    /// A random non-crossing price for `side`: asks above MID, bids below.
+    fn price(&mut self, side: Side) -> u64 {
+        let d = self.rng.range(1, SPREAD);
+        match side {
+            Side::Bid => MID - d,
+            Side::Ask => MID + d,
+        }
+    }
+
+    fn entry(&mut self, side: Side, pegged: bool) -> Entry {
+        let price = if pegged {
+            let d = self.rng.range(1, SPREAD) as i64;
+            if side == Side::Bid {
+                -d
+            } else {
+                d
+            }
+        } else {
+            self.price(side) as i64
+        };
+        Entry {
+            side,
+            pegged,
+            owner: self.rng.range(1, MAKERS as u64) as u8,
+            quantity: self.rng.range(1, 1_000) as u16,
+            price,
+            cid: self.cid() as u32,
+            expires_at: 0,
+        }
+    }
+
+    /// Places setup orders in batch instructions (label `setup`).
+    fn batch(&mut self, entries: &[Entry]) {
+        for chunk in entries.chunks(BATCH) {
+            let mut data = vec![OP_BATCH];
+            data.extend_from_slice(&self.now.to_le_bytes());
+            data.extend_from_slice(&MID.to_le_bytes());
+            for e in chunk {
+                data.push(e.side as u8 | (e.pegged as u8) << 1);
+                data.push(e.owner);
+                data.extend_from_slice(&e.quantity.to_le_bytes());
+                data.extend_from_slice(&(e.price as i32 as u32).to_le_bytes());
+                data.extend_from_slice(&e.cid.to_le_bytes());
+                data.extend_from_slice(&e.expires_at.to_le_bytes());
+                let o = NewOrder {
+                    owner: owner_key(e.owner as u32),
+                    side: e.side,
+                    kind: if e.pegged {
+                        OrderKind::OraclePegged
+                    } else {
+                        OrderKind::PostOnly
+                    },
+                    price: if e.pegged { 0 } else { e.price as u64 },
+                    peg_offset: if e.pegged { e.price } else { 0 },
+                    quantity: e.quantity as u64,
+                    client_order_id: e.cid as u64,
+                    expires_at: e.expires_at as u64,
+                    max_fills: 1,
+                    self_trade: SelfTradeBehavior::Abort,
+                };
+                let ctx = self.ctx();
+                let out = self
+                    .book()
+                    .place(&o, &ctx, &mut NoopListener)
+                    .expect("setup place");
+                assert!(out.fills == 0 && out.posted_quantity == o.quantity);
+                self.resting[e.side as usize].push(Resting {
+                    owner: e.owner as u32,
+                    id: out.order_id,
+                    cid: e.cid as u64,
+                });
+            }
+            self.emit("setup", &data);
+        }
+    }
+
+    /// Fills each side with `n` random setup orders, `pegged` of them oracle-pegged.
+    fn fill(&mut self, n: usize, pegged: usize) {
+        let mut entries = Vec::new();
+        for i in 0..n {
+            for side in [Side::Bid, Side::Ask] {
+                let e = self.entry(side, i < pegged);
+                entries.push(e);
+            }
+        }
+        self.batch(&entries);
+    }
+
+    /// One place instruction; the outcome is checked on SBF (fills and whether it rested).
+    fn place(&mut self, label: &str, owner: u32, o: &NewOrder) -> Result<PlaceOutcome, ()> {
+        let ctx = self.ctx();
+        let r = self.book().place(o, &ctx, &mut NoopListener);
+        let must_fail = label.starts_with('!');
+        assert_eq!(r.is_err(), must_fail, "{label}: host outcome {r:?}");
+        let mut data = vec![
+            OP_PLACE,
+            o.side as u8,
+            o.kind as u8,
+            o.self_trade as u8,
+            o.max_fills as u8,
+        ];
+        data.extend_from_slice(&owner.to_le_bytes());
+        for v in [
+            o.price,
+            o.peg_offset as u64,
+            o.quantity,
+            o.client_order_id,
+            o.expires_at,
+            ctx.now,
+            ctx.oracle_price.unwrap_or(0),
+        ] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        match r {
+            Ok(out) => {
+                data.push(out.fills as u8);
+                data.push((out.posted_quantity > 0) as u8);
+            }
+            Err(_) => data.extend_from_slice(&[0xff, 0xff]),
+        }
+        self.emit(label, &data);
+        r.map_err(|_| ())
+    }
+
+    fn cancel(&mut self, label: &str, r: Resting) {
+        self.book()
+            .cancel(&owner_key(r.owner), r.id, &mut NoopListener)
+            .expect("cancel");
+        let mut data = vec![OP_CANCEL];
+        data.extend_from_slice(&r.owner.to_le_bytes());
+        data.extend_from_slice(&r.id.hi.to_le_bytes());
+        data.extend_from_slice(&r.id.lo.to_le_bytes());
+        self.emit(label, &data);
+    }
+
+    fn cancel_cid(&mut self, label: &str, owner: u32, cid: u64) {
+        self.book()
+            .cancel_by_client_id(&owner_key(owner), cid, &mut NoopListener)
+            .expect("cancel by client id");
+        let mut data = vec![OP_CANCEL_CID];
+        data.extend_from_slice(&owner.to_le_bytes());
+        data.extend_from_slice(&cid.to_le_bytes());
+        self.emit(label, &data);
+    }
+
+    fn cancel_all(&mut self, label: &str, owner: u32, limit: u32) {
+        let n = self
+            .book()
+            .cancel_all(&owner_key(owner), None, limit, &mut NoopListener)
+            .expect("cancel all");
+        let mut data = vec![OP_CANCEL_ALL];
+        data.extend_from_slice(&owner.to_le_bytes());
+        data.push(2);
+        data.extend_from_slice(&limit.to_le_bytes());
+        data.extend_from_slice(&n.to_le_bytes());
+        self.emit(label, &data);
+    }
+
+    fn pop_all(&mut self) {
+        let mut book = self.book();
+        let n = book.event_count();
+        book.pop_events(n).expect("pop");
+        let mut data = vec![OP_POP];
+        data.extend_from_slice(&u32::MAX.to_le_bytes());
+        self.emit("setup", &data);
+    }
+
+    /// Removes a random tracked setup order of `side` from the generator's list.
+    fn take_random(&mut self, side: Side) -> Resting {
+        let list = &mut self.resting[side as usize];
+        let i = self.rng.next() as usize % list.len();
+        list.swap_remove(i)
+    }
+
+    /// The top `n` tradable makers of `side`: (price, quantity, expired).
+    fn top(&mut self, side: Side, n: usize) -> Vec<(u64, u64, bool)> {
+        let ctx = MatchContext {
+            now: 0,
+            ..self.ctx()
+        };
+        let now = self.now;
+        let mut v = Vec::new();
+        self.book()
+            .visit_tradable(side, &ctx, |o| {
+                let exp = o.order.expires_at;
+                v.push((o.price.unwrap(), o.order.quantity, exp != 0 && exp <= now));
+                v.len() < n
+            })
+            .unwrap();
+        v
+    }
+
+    fn write(&self, dir: &Path, name: &str) {
+        std::fs::write(dir.join(format!("{name}.steps")), &self.out).expect("write steps");
+    }
+}
+
+fn order(side: Side, kind: OrderKind, price: u64, quantity: u64, cid: u64) -> NewOrder {
+    NewOrder {
+        owner: [0; 32],
+        side,
+        kind,
+        price,
+        peg_offset: 0,
+        quantity,
+        client_order_id: cid,
+        expires_at: 0,
+        max_fills: MAX_FILLS_PER_PLACE,
+        self_trade: SelfTradeBehavior::Abort,
+    }
+}
+
+fn side_of(i: usize) -> Side {
+    if i.is_multiple_of(2) {
+        Side::Bid
+    } else {
+        Side::Ask
+    }
+}
+
+/// A resting limit order into a side holding `n` orders (the other side holds `n` too);
+/// cancelled again by client id (setup) so every sample sees the same count.
+fn place_rest(dir: &Path, name: &str, n: usize) {
+    let mut sim = Sim::new(1);
+    sim.fill(n, 0);
+    for i in 0..SAMPLES {
+        let side = side_of(i);
+        let owner = TAKER + (i % 16) as u32;
+        let price = sim.price(side);
+        let qty = sim.rng.range(1, 1_000);
+        let cid = sim.cid();
+        let mut o = order(side, OrderKind::Limit, price, qty, cid);
+        o.owner = owner_key(owner);
+        let out = sim.place(name, owner, &o).unwrap();
+        assert!(out.posted_quantity == qty && out.fills == 0);
+        sim.cancel_cid("setup", owner, cid);
+    }
+    sim.write(dir, name);
+}
+
+/// An immediate-or-cancel taker that exactly consumes the best `k` makers of a full book;
+/// the side is refilled with `k` random makers and the events popped after each (setup).
+fn ioc(dir: &Path, name: &str, k: usize) {
+    let mut sim = Sim::new(2);
+    sim.fill(CAPACITY as usize, 0);
+    for i in 0..SAMPLES {
+        let side = side_of(i);
+        let maker_side = side.opposite();
+        let top = sim.top(maker_side, k);
+        let limit = top[k - 1].0;
+        let qty: u64 = top.iter().map(|t| t.1).sum();
+        let owner = TAKER + (i % 16) as u32;
+        let mut o = order(side, OrderKind::ImmediateOrCancel, limit, qty, 0);
+        o.owner = owner_key(owner);
+        let out = sim.place(name, owner, &o).unwrap();
+        assert!(out.fills as usize == k && out.posted_quantity == 0 && out.base_filled == qty);
+        sim.pop_all();
+        let refill: Vec<Entry> = (0..k).map(|_| sim.entry(maker_side, false)).collect();
+        sim.batch(&refill);
+    }
+    sim.write(dir, name);
+}
+
+/// Post-only orders priced through the best opposite price slide one tick behind it and rest
+/// (cancelled again, setup); a plain post-only at such a price must be refused.
+fn post_only_slide(dir: &Path, name: &str) {
+    let mut sim = Sim::new(3);
+    sim.fill(CAPACITY as usize - 1, 0);
+    for i in 0..SAMPLES {
+        let side = side_of(i);
+        let best = sim.top(side.opposite(), 1)[0].0;
+        let through = sim.rng.range(0, 20);
+        let price = match side {
+            Side::Bid => best + through,
+            Side::Ask => best - through,
+        };
+        let owner = TAKER + (i % 16) as u32;
+        let cid = sim.cid();
+        let mut o = order(side, OrderKind::PostOnlySlide, price, 100, cid);
+        o.owner = owner_key(owner);
+        let out = sim.place(name, owner, &o).unwrap();
+        assert!(out.posted_quantity == 100 && out.fills == 0);
+        sim.cancel_cid("setup", owner, cid);
+        if i.is_multiple_of(5) {
+            o.kind = OrderKind::PostOnly;
+            o.client_order_id = sim.cid();
+            let _ = sim.place("!post-only-cross", owner, &o);
+        }
+    }
+    sim.write(dir, name);
+}
+
+/// An oracle-pegged order resting into a side of 4,095 orders of which 1,000 are pegged (the
+/// opposite side alike, so matching walks both trees); cancelled again (setup).
+fn pegged(dir: &Path, name: &str) {
+    let mut sim = Sim::new(4);
+    sim.fill(CAPACITY as usize - 1, 1_000);
+    for i in 0..SAMPLES {
+        let side = side_of(i);
+        let d = sim.rng.range(1, SPREAD) as i64;
+        let owner = TAKER + (i % 16) as u32;
+        let cid = sim.cid();
+        let mut o = order(side, OrderKind::OraclePegged, 0, 100, cid);
+        o.peg_offset = if side == Side::Bid { -d } else { d };
+        o.owner = owner_key(owner);
+        let out = sim.place(name, owner, &o).unwrap();
+        assert!(out.posted_quantity == 100 && out.fills == 0);
+        sim.cancel_cid("setup", owner, cid);
+    }
+    sim.write(dir, name);
+}
+
+/// Cancels a random resting order of a full book (by order id, or by client order id), then
+/// places a random one on that side again (setup).
+fn cancel(dir: &Path, name: &str, by_cid: bool) {
+    let mut sim = Sim::new(5);
+    sim.fill(CAPACITY as usize, 0);
+    for i in 0..SAMPLES {
+        let side = side_of(i);
+        let r = sim.take_random(side);
+        if by_cid {
+            sim.cancel_cid(name, r.owner, r.cid);
+        } else {
+            sim.cancel(name, r);
+        }
+        let e = sim.entry(side, false);
+        sim.batch(&[e]);
+    }
+    sim.write(dir, name);
+}
+
+/// One owner's 20 resting orders (10 a side, placed as setup into a book that then holds
+/// 4,096 a side) cancelled with one cancel-all.
+fn cancel_all(dir: &Path, name: &str) {
+    let mut sim = Sim::new(6);
+    sim.fill(CAPACITY as usize - 10, 0);
+    for i in 0..SAMPLES {
+        let owner = 100 + (i % 100) as u8;
+        let mut entries: Vec<Entry> = (0..20).map(|j| sim.entry(side_of(j), false)).collect();
+        for e in &mut entries {
+            e.owner = owner;
+        }
+        sim.batch(&entries);
+        sim.cancel_all(name, owner as u32, 20);
+    }
+    sim.write(dir, name);
+}
+
+/// The most one place can do: a limit bid that meets 8 expired asks (removed) and fills 32
+/// makers (events), in a full book, with enough quantity left to rest when the next ask does
+/// not cross.
+fn worst(dir: &Path, name: &str) {
+    let fills = MAX_FILLS_PER_PLACE as usize;
+    let removals = MAX_REMOVALS_PER_PLACE as usize;
+    let mut sim = Sim::new(7);
+    // 4,088 a side; the 8 expiring asks fill the ask side to 4,096 before each sample.
+    sim.fill(CAPACITY as usize - removals, 0);
+    for i in 0..SAMPLES {
+        // Eight asks that expire one second from now, priced among the best 32.
+        let top = sim.top(Side::Ask, fills);
+        let (best, p32) = (top[0].0, top[fills - 1].0);
+        let mut expiring = Vec::new();
+        for _ in 0..removals {
+            let mut e = sim.entry(Side::Ask, false);
+            e.price = sim.rng.range(best, p32.saturating_sub(1).max(best)) as i64;
+            e.expires_at = (sim.now + 1) as u32;
+            expiring.push(e);
+        }
+        sim.batch(&expiring);
+        sim.now += 1;
+        let top = sim.top(Side::Ask, fills + removals);
+        let live: Vec<_> = top.iter().filter(|t| !t.2).take(fills).collect();
+        let limit = live[fills - 1].0;
+        let qty: u64 = live.iter().map(|t| t.1).sum::<u64>() + 500;
+        let owner = TAKER + (i % 16) as u32;
+        let cid = sim.cid();
+        let mut o = order(Side::Bid, OrderKind::Limit, limit, qty, cid);
+        o.owner = owner_key(owner);
+        let out = sim.place(name, owner, &o).unwrap();
+        assert_eq!(out.fills as usize, fills);
+        assert_eq!(out.makers_removed as usize, removals);
+        if out.posted_quantity > 0 {
+            sim.cancel_cid("setup", owner, cid);
+        }
+        sim.pop_all();
+        let refill: Vec<Entry> = (0..fills).map(|_| sim.entry(Side::Ask, false)).collect();
+        sim.batch(&refill);
+    }
+    sim.write(dir, name);
+}
+
+fn main() {
+    let dir = PathBuf::from(std::env::args().nth(1).expect("usage: sbf_steps OUT_DIR"));
+    std::fs::create_dir_all(&dir).expect("create OUT_DIR");
+    std::fs::write(
+        dir.join("account_bytes"),
+        format!("{}\n", Book::size_of(CAPACITY, EVENTS)),
+    )
+    .expect("write account_bytes");
+    let full = CAPACITY as usize - 1;
+    place_rest(&dir, "01-place-rest-side-0", 0);
+    place_rest(&dir, "02-place-rest-side-1000", 1_000);
+    place_rest(&dir, &format!("03-place-rest-side-{full}"), full);
+    ioc(&dir, "04-ioc-1-fill", 1);
+    ioc(&dir, "05-ioc-5-fills", 5);
+    ioc(&dir, "06-ioc-20-fills", 20);
+    post_only_slide(&dir, "07-post-only-slide");
+    pegged(&dir, "08-pegged-rest");
+    cancel(&dir, "09-cancel-by-id", false);
+    cancel(&dir, "10-cancel-by-client-id", true);
+    cancel_all(&dir, "11-cancel-all-20");
+    worst(&dir, "12-worst-32-fills-8-expired");
+}
