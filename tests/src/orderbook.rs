@@ -1,13 +1,14 @@
-//! Order book helpers: create markets, build and send authority instructions, read the book.
+//! Order book helpers: create markets, send authority instructions (built by the SDK), read
+//! the book.
 
 use crate::{TestContext, TxError, TxOutcome};
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::{InstructionData, ToAccountMetas};
 use carry_book::Book;
 use carry_orderbook::{
-    accounts, instruction, CancelSummary, CreateMarketParams, Market, OrderSide, OrderType,
-    PlaceOrderArgs, PlaceOrderSummary, SelfTradeMode,
+    CancelSummary, CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderArgs,
+    PlaceOrderSummary, SelfTradeMode,
 };
+use carry_sdk::orderbook as sdk;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -17,15 +18,6 @@ pub struct TestMarket {
     pub authority: Keypair,
     pub tick_size: u64,
     pub base_lot_size: u64,
-}
-
-/// The market's instruction with `accounts` and `data`.
-pub fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: carry_orderbook::ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
 }
 
 /// A limit order of `owner` with price and quantity in native units.
@@ -61,7 +53,6 @@ impl TestMarket {
                 &carry_orderbook::ID,
             )
             .await;
-        let payer = t.payer();
         let params = CreateMarketParams {
             authority: authority.pubkey(),
             tick_size,
@@ -69,18 +60,10 @@ impl TestMarket {
             order_capacity,
             event_capacity,
         };
-        t.send(
-            &[ix(
-                accounts::CreateMarket {
-                    creator: payer.pubkey(),
-                    market: account.pubkey(),
-                },
-                instruction::CreateMarket { params },
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
+        let payer = t.payer().pubkey();
+        t.send(&[sdk::create_market(payer, account.pubkey(), params)], &[])
+            .await
+            .unwrap();
         TestMarket {
             market: account.pubkey(),
             authority,
@@ -89,19 +72,19 @@ impl TestMarket {
         }
     }
 
-    fn authority_accounts(&self, authority: &Keypair) -> accounts::MarketAuthority {
-        accounts::MarketAuthority {
-            authority: authority.pubkey(),
-            market: self.market,
-        }
-    }
-
     /// The place instruction signed by `authority`.
     pub fn place_ix(&self, authority: &Keypair, args: PlaceOrderArgs) -> Instruction {
-        ix(
-            self.authority_accounts(authority),
-            instruction::PlaceOrder { args },
-        )
+        sdk::place_order(self.market, authority.pubkey(), args)
+    }
+
+    /// Sends `i` signed by the authority and returns the outcome.
+    async fn as_authority(
+        &self,
+        t: &mut TestContext,
+        i: Instruction,
+    ) -> Result<TxOutcome, TxError> {
+        let a = self.authority.insecure_clone();
+        t.execute(&[i], &[&a]).await
     }
 
     /// Places an order as the authority and returns its summary.
@@ -110,8 +93,7 @@ impl TestMarket {
         t: &mut TestContext,
         args: PlaceOrderArgs,
     ) -> Result<PlaceOrderSummary, TxError> {
-        self.place_as(t, &self.authority.insecure_clone(), args)
-            .await
+        Ok(self.place_outcome(t, args).await?.decode())
     }
 
     /// Places an order signed by `authority` (which may be the wrong key).
@@ -133,8 +115,8 @@ impl TestMarket {
         t: &mut TestContext,
         args: PlaceOrderArgs,
     ) -> Result<TxOutcome, TxError> {
-        let a = self.authority.insecure_clone();
-        t.execute(&[self.place_ix(&a, args)], &[&a]).await
+        let i = self.place_ix(&self.authority, args);
+        self.as_authority(t, i).await
     }
 
     pub async fn cancel(
@@ -143,12 +125,8 @@ impl TestMarket {
         owner: Pubkey,
         order_id: u128,
     ) -> Result<CancelSummary, TxError> {
-        let a = self.authority.insecure_clone();
-        let i = ix(
-            self.authority_accounts(&a),
-            instruction::CancelOrder { owner, order_id },
-        );
-        Ok(t.execute(&[i], &[&a]).await?.decode())
+        let i = sdk::cancel_order(self.market, self.authority.pubkey(), owner, order_id);
+        Ok(self.as_authority(t, i).await?.decode())
     }
 
     pub async fn cancel_by_client_id(
@@ -157,15 +135,13 @@ impl TestMarket {
         owner: Pubkey,
         client_order_id: u64,
     ) -> Result<CancelSummary, TxError> {
-        let a = self.authority.insecure_clone();
-        let i = ix(
-            self.authority_accounts(&a),
-            instruction::CancelOrderByClientId {
-                owner,
-                client_order_id,
-            },
+        let i = sdk::cancel_order_by_client_id(
+            self.market,
+            self.authority.pubkey(),
+            owner,
+            client_order_id,
         );
-        Ok(t.execute(&[i], &[&a]).await?.decode())
+        Ok(self.as_authority(t, i).await?.decode())
     }
 
     pub async fn cancel_all(
@@ -175,12 +151,8 @@ impl TestMarket {
         side: Option<OrderSide>,
         limit: u8,
     ) -> Result<u32, TxError> {
-        let a = self.authority.insecure_clone();
-        let i = ix(
-            self.authority_accounts(&a),
-            instruction::CancelAllOrders { owner, side, limit },
-        );
-        Ok(t.execute(&[i], &[&a]).await?.decode())
+        let i = sdk::cancel_all_orders(self.market, self.authority.pubkey(), owner, side, limit);
+        Ok(self.as_authority(t, i).await?.decode())
     }
 
     pub async fn consume_events(
@@ -188,12 +160,8 @@ impl TestMarket {
         t: &mut TestContext,
         count: u32,
     ) -> Result<TxOutcome, TxError> {
-        let a = self.authority.insecure_clone();
-        let i = ix(
-            self.authority_accounts(&a),
-            instruction::ConsumeEvents { count },
-        );
-        t.execute(&[i], &[&a]).await
+        let i = sdk::consume_events(self.market, self.authority.pubkey(), count);
+        self.as_authority(t, i).await
     }
 
     /// The market account's bytes.
@@ -204,16 +172,6 @@ impl TestMarket {
     /// Runs `f` on the market's header and book as they are now.
     pub async fn read<R>(&self, t: &mut TestContext, f: impl FnOnce(&Market, &Book) -> R) -> R {
         let data = self.snapshot(t).await;
-        read_market(&data, f)
+        sdk::read_market(&data, f).expect("market account")
     }
-}
-
-/// Runs `f` on a market's header and book decoded from account bytes.
-pub fn read_market<R>(data: &[u8], f: impl FnOnce(&Market, &Book) -> R) -> R {
-    let mut aligned = vec![0u64; data.len().div_ceil(8)];
-    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut aligned);
-    bytes[..data.len()].copy_from_slice(data);
-    let (market, book) = carry_orderbook::split_market(&mut bytes[..data.len()]).expect("market");
-    let market = *market;
-    f(&market, &book)
 }

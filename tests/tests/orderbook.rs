@@ -5,10 +5,10 @@ use anchor_lang::error::ErrorCode as AnchorError;
 use carry_book::{OrderId, Side};
 use carry_orderbook::error::OrderbookError;
 use carry_orderbook::{
-    accounts, instruction, CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderSummary,
-    SelfTradeMode,
+    CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderSummary, SelfTradeMode,
 };
-use carry_tests::orderbook::{ix, limit, TestMarket};
+use carry_sdk::orderbook as sdk;
+use carry_tests::orderbook::{limit, TestMarket};
 use carry_tests::{assert_error, TestContext};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -67,15 +67,8 @@ async fn create_market_refusals() {
         order_capacity: cap,
         event_capacity: ev,
     };
-    let create = |market: Pubkey, p: CreateMarketParams| {
-        ix(
-            accounts::CreateMarket {
-                creator: payer.pubkey(),
-                market,
-            },
-            instruction::CreateMarket { params: p },
-        )
-    };
+    let create =
+        |market: Pubkey, p: CreateMarketParams| sdk::create_market(payer.pubkey(), market, p);
     // Size that does not match the capacities.
     let acc = t
         .create_account(Market::space(64, 16) + 8, &carry_orderbook::ID)
@@ -506,30 +499,14 @@ async fn authority_and_market_refusals_change_nothing() {
         t.send(&[wrong], &[&m.authority])
     );
     // Cancels and consume by a wrong authority.
-    let i = ix(
-        accounts::MarketAuthority {
-            authority: intruder.pubkey(),
-            market: m.market,
-        },
-        instruction::CancelAllOrders {
-            owner: trader,
-            side: None,
-            limit: 5,
-        },
-    );
+    let i = sdk::cancel_all_orders(m.market, intruder.pubkey(), trader, None, 5);
     refused_unchanged!(
         t,
         m,
         OrderbookError::WrongAuthority,
         t.send(&[i], &[&intruder])
     );
-    let i = ix(
-        accounts::MarketAuthority {
-            authority: intruder.pubkey(),
-            market: m.market,
-        },
-        instruction::ConsumeEvents { count: 1 },
-    );
+    let i = sdk::consume_events(m.market, intruder.pubkey(), 1);
     refused_unchanged!(
         t,
         m,
@@ -636,4 +613,38 @@ async fn amount_refusals_change_nothing() {
     );
     m.consume_events(&mut t, 2).await.unwrap();
     assert_eq!(m.place(&mut t, take).await.unwrap().fills, 1);
+}
+
+#[tokio::test]
+async fn sdk_market_view_aggregates_levels_in_native_units() {
+    let (mut t, m) = setup(64, 16).await;
+    let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+    m.place(&mut t, limit(a, OrderSide::Ask, 101 * TICK, 2 * LOT))
+        .await
+        .unwrap();
+    m.place(&mut t, limit(b, OrderSide::Ask, 101 * TICK, 3 * LOT))
+        .await
+        .unwrap();
+    m.place(&mut t, limit(a, OrderSide::Ask, 103 * TICK, LOT))
+        .await
+        .unwrap();
+    m.place(&mut t, limit(b, OrderSide::Bid, 99 * TICK, 4 * LOT))
+        .await
+        .unwrap();
+    let data = m.snapshot(&mut t).await;
+    let now = t.clock().await.unix_timestamp;
+    let v = sdk::MarketView::decode(&data, now, None).unwrap();
+    let level = |price, quantity, orders| sdk::Level {
+        price,
+        quantity,
+        orders,
+    };
+    assert_eq!(
+        v.asks,
+        vec![level(101 * TICK, 5 * LOT, 2), level(103 * TICK, LOT, 1)]
+    );
+    assert_eq!(v.bids, vec![level(99 * TICK, 4 * LOT, 1)]);
+    assert_eq!(v.queued_events, 0);
+    assert!(v.ladder(5).contains("1010"));
+    assert!(sdk::MarketView::decode(&data[..100], now, None).is_err());
 }
