@@ -13,6 +13,8 @@
 #![allow(unexpected_cfgs)]
 #![allow(clippy::result_large_err)]
 #![allow(deprecated)]
+// `u64::is_multiple_of` is newer than the Rust of Solana's platform-tools that builds this for SBF.
+#![allow(clippy::manual_is_multiple_of)]
 
 use anchor_lang::prelude::*;
 
