@@ -19,6 +19,9 @@ use solana_sdk::signature::{Keypair, Signer};
 use crate::pyth::price_account_bytes;
 use crate::{TestContext, TxError};
 
+/// 10^8: oracle prices in the tests use exponent -8 (`150 * E8` = $150).
+pub const E8: i64 = 100_000_000;
+
 /// Decimals of the settlement token.
 pub const USDC_DECIMALS: u8 = 6;
 

@@ -45,8 +45,8 @@ fn default_rate(u: f64) -> f64 {
 async fn interest_matches_closed_form() {
     let mut env = MarginEnv::new().await;
     let usdc = 0;
-    let sol = env.add_bank(9, 150_00000000, default_params()).await;
-    let eth = env.add_bank(8, 3000_00000000, default_params()).await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
+    let eth = env.add_bank(8, 3000 * E8, default_params()).await;
     let lender = env.user(10_000_000_000_000).await;
     let lender2 = env.user(10_000_000_000_000).await;
     let saver = env.user(10_000_000_000_000).await;
@@ -224,8 +224,8 @@ impl Rng {
 #[tokio::test]
 async fn conservation_randomized() {
     let mut env = MarginEnv::new().await;
-    let sol = env.add_bank(9, 150_00000000, default_params()).await;
-    let btc = env.add_bank(8, 60_000_00000000, default_params()).await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
+    let btc = env.add_bank(8, 60_000 * E8, default_params()).await;
     let banks = [0usize, sol, btc];
     let fund = 1_000_000_000_000_000u64;
     let mut users = vec![];
@@ -323,7 +323,7 @@ async fn conservation_randomized() {
 #[tokio::test]
 async fn borrow_limited_by_health_and_cash() {
     let mut env = MarginEnv::new().await;
-    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
     let lender = env.user(1_000_000_000_000).await;
     let trader = env.user(1_000_000_000_000).await;
     let whale = env.user(1_000_000_000_000_000).await;
@@ -388,7 +388,7 @@ async fn borrow_limited_by_health_and_cash() {
 #[tokio::test]
 async fn opt_out_earns_nothing_and_is_never_lent() {
     let mut env = MarginEnv::new().await;
-    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
     let saver = env.user(100_000_000_000).await;
     let lender = env.user(100_000_000_000).await;
     let borrower = env.user(100_000_000_000_000).await;
@@ -463,7 +463,7 @@ async fn opt_out_earns_nothing_and_is_never_lent() {
 #[tokio::test]
 async fn reserve_swept_to_insurance_fund() {
     let mut env = MarginEnv::new().await;
-    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
     let lender = env.user(1_000_000_000_000).await;
     let borrower = env.user(1_000_000_000_000).await;
     env.deposit(&lender, 0, 100_000_000_000).await.unwrap();

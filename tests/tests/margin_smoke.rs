@@ -6,7 +6,7 @@ use solana_sdk::signature::Signer;
 #[tokio::test]
 async fn deposit_borrow_health() {
     let mut env = MarginEnv::new().await;
-    let sol = env.add_bank(9, 150_00000000, default_params()).await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
     let lender = env.user(1_000_000_000_000).await;
     let trader = env.user(1_000_000_000_000).await;
     env.deposit(&lender, 0, 1_000_000_000).await.unwrap();

@@ -85,13 +85,13 @@ pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) 
             bank.non_lendable_deposits = bank.non_lendable_deposits.checked_sub(amount).ovf()?;
             (bank.token_index, amount, 0, true)
         } else {
+            let mut pool = bank.pool();
+            let mut shares = pos.indexed_position.get();
+            let out = pool.withdraw(&mut shares, amount, allow_borrow).named()?;
             require!(
                 amount <= bank.lendable_cash(vault_amount),
                 CarryError::InsufficientVaultCash
             );
-            let mut pool = bank.pool();
-            let mut shares = pos.indexed_position.get();
-            let out = pool.withdraw(&mut shares, amount, allow_borrow).named()?;
             pos.indexed_position.set(shares);
             bank.set_pool(&pool);
             if out.borrowed > 0 {
