@@ -573,3 +573,152 @@ async fn eight_banks_and_eight_slots() {
         env.check_conservation(b, &[u.account]).await;
     }
 }
+
+#[tokio::test]
+async fn stable_price_values_assets_low_and_liabilities_high() {
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await; // stable moves <= 10%/h
+    let lender = env.user(1_000_000_000_000).await;
+    let long = env.user(1_000_000_000_000).await; // SOL collateral, USDC debt
+    let short = env.user(1_000_000_000_000).await; // USDC collateral, SOL debt
+    env.deposit(&lender, 0, 100_000_000_000).await.unwrap();
+    env.deposit(&lender, sol, 100_000_000_000).await.unwrap();
+    env.deposit(&long, sol, 1_000_000_000).await.unwrap();
+    env.withdraw(&long, 0, 50_000_000, true).await.unwrap();
+    env.deposit(&short, 0, 1_000_000_000).await.unwrap();
+    env.withdraw(&short, sol, 1_000_000_000, true)
+        .await
+        .unwrap();
+    let (long0, _) = env.health(&long.account).await.unwrap();
+    let (short0, _) = env.health(&short.account).await.unwrap();
+    // long: 150 * 0.8 - 50 * 1.2 = 60 USDC; short: 1000 * 0.8 - 150 * 1.2 = 620 USDC
+    assert!((f(long0) - 60e6).abs() < 2.0, "long {long0}");
+    assert!((f(short0) - 620e6).abs() < 2.0, "short {short0}");
+
+    // SOL doubles: the asset is still valued at the stable price, the liability at the oracle
+    env.set_price(sol, 300 * E8).await;
+    let (long1, _) = env.health(&long.account).await.unwrap();
+    let (short1, _) = env.health(&short.account).await.unwrap();
+    assert_eq!(long1, long0, "asset valued at min(oracle, stable)");
+    assert!(
+        (f(short1) - (800e6 - 300e6 * 1.2)).abs() < 2.0,
+        "liability at max: {short1}"
+    );
+    // an hour later the stable price has moved 10% toward the oracle (crank stores it)
+    env.warp(3600).await;
+    env.set_price(sol, 300 * E8).await;
+    env.accrue(sol).await.unwrap();
+    let stable = env.bank(sol).await.stable_price.get();
+    // 150 USD per SOL = 0.15 USDC-native per lamport; +10%
+    assert!((f(stable) - 0.165).abs() < 1e-9, "stable {stable}");
+    let (long2, _) = env.health(&long.account).await.unwrap();
+    let debt = -f(env.balance(&long.account, 0).await);
+    assert!(
+        (f(long2) - (165e6 * 0.8 - debt * 1.2)).abs() < 2.0,
+        "long {long2}"
+    );
+    // a crash applies at once to assets
+    env.set_price(sol, 100 * E8).await;
+    let (long3, _) = env.health(&long.account).await.unwrap();
+    assert!(
+        (f(long3) - (100e6 * 0.8 - debt * 1.2)).abs() < 2.0,
+        "long {long3}"
+    );
+    // a withdrawal (banks passed writable) stores the advanced stable price too
+    env.warp(1800).await;
+    env.set_price(sol, 100 * E8).await;
+    env.withdraw(&long, sol, 1, false).await.unwrap();
+    let b = env.bank(sol).await;
+    assert_eq!(b.stable_price_ts, env.now().await);
+    // 0.165 moves at most 5% in half an hour toward 0.10
+    assert!(
+        (f(b.stable_price.get()) - 0.165 * 0.95).abs() < 1e-9,
+        "stable {}",
+        f(b.stable_price.get())
+    );
+}
+
+#[tokio::test]
+async fn events_for_deposit_withdraw_borrow_repay_accrual() {
+    use carry_margin::events::*;
+    use carry_tests::margin::event_recorder::{events, install};
+    let mut env = MarginEnv::new().await;
+    install();
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
+    let lender = env.user(1_000_000_000_000).await;
+    let u = env.user(1_000_000_000_000).await;
+    let (acc, usdc_bank, sol_bank) = (u.account, env.banks[0].bank, env.banks[sol].bank);
+    env.deposit(&lender, 0, 1_000_000_000).await.unwrap();
+    env.deposit(&u, sol, 2_000_000_000).await.unwrap();
+    let d: Vec<DepositEvent> = events()
+        .into_iter()
+        .filter(|e: &DepositEvent| e.account == acc)
+        .collect();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0].bank, d[0].amount, d[0].non_lendable, d[0].signer),
+        (sol_bank, 2_000_000_000, false, u.kp.pubkey())
+    );
+    // withdraw 10 USDC with nothing deposited: a pure borrow
+    env.withdraw(&u, 0, 10_000_000, true).await.unwrap();
+    let b: Vec<BorrowEvent> = events()
+        .into_iter()
+        .filter(|e: &BorrowEvent| e.account == acc)
+        .collect();
+    assert_eq!(b.len(), 1);
+    assert_eq!((b[0].bank, b[0].amount), (usdc_bank, 10_000_000));
+    assert!(b[0].init_health_bits > 0);
+    assert!(events::<WithdrawEvent>().iter().all(|e| e.account != acc));
+    env.warp(86_400).await;
+    // a deposit of 20 USDC: accrues (event), repays the debt rounded up, deposits the rest
+    env.deposit(&u, 0, 20_000_000).await.unwrap();
+    let a: Vec<InterestAccrualEvent> = events()
+        .into_iter()
+        .filter(|e: &InterestAccrualEvent| e.bank == usdc_bank)
+        .collect();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].elapsed_secs, 86_400);
+    assert!(a[0].borrow_interest_bits > 0 && a[0].reserve_bits > 0);
+    let bank = env.bank(0).await;
+    assert_eq!(a[0].borrow_index_bits, bank.borrow_index.get().to_bits());
+    let rp: Vec<RepayEvent> = events()
+        .into_iter()
+        .filter(|e: &RepayEvent| e.account == acc)
+        .collect();
+    assert_eq!(rp.len(), 1);
+    assert!(
+        rp[0].closed && rp[0].amount > 10_000_000 && rp[0].amount < 10_010_000,
+        "repaid {}",
+        rp[0].amount
+    );
+    let d: Vec<DepositEvent> = events()
+        .into_iter()
+        .filter(|e: &DepositEvent| e.account == acc)
+        .collect();
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[1].amount, 20_000_000 - rp[0].amount);
+    // a withdrawal from the deposit
+    env.withdraw(&u, 0, 1_000, false).await.unwrap();
+    let w: Vec<WithdrawEvent> = events()
+        .into_iter()
+        .filter(|e: &WithdrawEvent| e.account == acc)
+        .collect();
+    assert_eq!((w.len(), w[0].amount, w[0].bank), (1, 1_000, usdc_bank));
+    assert_eq!(
+        events::<BorrowEvent>()
+            .iter()
+            .filter(|e| e.account == acc)
+            .count(),
+        1
+    );
+    // the crank emits an accrual event when time passed
+    env.warp(60).await;
+    env.accrue(0).await.unwrap();
+    let n = events::<InterestAccrualEvent>()
+        .iter()
+        .filter(|e| e.bank == usdc_bank)
+        .count();
+    assert_eq!(n, 2);
+    env.check_conservation(0, &[lender.account, u.account])
+        .await;
+}

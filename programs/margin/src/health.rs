@@ -74,7 +74,7 @@ pub fn health_terms(
     persist_stable: bool,
 ) -> Result<HealthTerms> {
     require!(
-        pairs.len().is_multiple_of(2) && pairs.len() <= 2 * MAX_HEALTH_PAIRS,
+        pairs.len() & 1 == 0 && pairs.len() <= 2 * MAX_HEALTH_PAIRS,
         CarryError::HealthAccountsMismatch
     );
     let mut matched = [false; MAX_TOKEN_POSITIONS];
