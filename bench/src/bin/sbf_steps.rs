@@ -113,9 +113,10 @@ impl Sim {
             next_cid: 1,
             resting: [Vec::new(), Vec::new()],
         };
-        let mut data = vec![OP_INIT];
+        let mut data = vec![OP_INIT, 0, 0, 0];
         data.extend_from_slice(&CAPACITY.to_le_bytes());
         data.extend_from_slice(&EVENTS.to_le_bytes());
+        data.extend_from_slice(&[0; 4]);
         sim.emit("setup", &data);
         Book::init(sim.bytes(), CAPACITY, EVENTS).expect("init");
         sim
@@ -181,7 +182,7 @@ impl Sim {
     /// Places setup orders in batch instructions (label `setup`).
     fn batch(&mut self, entries: &[Entry]) {
         for chunk in entries.chunks(BATCH) {
-            let mut data = vec![OP_BATCH];
+            let mut data = vec![OP_BATCH, 0, 0, 0, 0, 0, 0, 0];
             data.extend_from_slice(&self.now.to_le_bytes());
             data.extend_from_slice(&MID.to_le_bytes());
             for e in chunk {
@@ -241,32 +242,7 @@ impl Sim {
         let r = self.book().place(o, &ctx, &mut NoopListener);
         let must_fail = label.starts_with('!');
         assert_eq!(r.is_err(), must_fail, "{label}: host outcome {r:?}");
-        let mut data = vec![
-            OP_PLACE,
-            o.side as u8,
-            o.kind as u8,
-            o.self_trade as u8,
-            o.max_fills as u8,
-        ];
-        data.extend_from_slice(&owner.to_le_bytes());
-        for v in [
-            o.price,
-            o.peg_offset as u64,
-            o.quantity,
-            o.client_order_id,
-            o.expires_at,
-            ctx.now,
-            ctx.oracle_price.unwrap_or(0),
-        ] {
-            data.extend_from_slice(&v.to_le_bytes());
-        }
-        match r {
-            Ok(out) => {
-                data.push(out.fills as u8);
-                data.push((out.posted_quantity > 0) as u8);
-            }
-            Err(_) => data.extend_from_slice(&[0xff, 0xff]),
-        }
+        let data = place_ix(OP_PLACE, owner, o, &ctx, r.as_ref().ok());
         self.emit(label, &data);
         r.map_err(|_| ())
     }
@@ -275,7 +251,7 @@ impl Sim {
         self.book()
             .cancel(&owner_key(r.owner), r.id, &mut NoopListener)
             .expect("cancel");
-        let mut data = vec![OP_CANCEL];
+        let mut data = vec![OP_CANCEL, 0, 0, 0];
         data.extend_from_slice(&r.owner.to_le_bytes());
         data.extend_from_slice(&r.id.hi.to_le_bytes());
         data.extend_from_slice(&r.id.lo.to_le_bytes());
@@ -286,7 +262,7 @@ impl Sim {
         self.book()
             .cancel_by_client_id(&owner_key(owner), cid, &mut NoopListener)
             .expect("cancel by client id");
-        let mut data = vec![OP_CANCEL_CID];
+        let mut data = vec![OP_CANCEL_CID, 0, 0, 0];
         data.extend_from_slice(&owner.to_le_bytes());
         data.extend_from_slice(&cid.to_le_bytes());
         self.emit(label, &data);
@@ -297,9 +273,8 @@ impl Sim {
             .book()
             .cancel_all(&owner_key(owner), None, limit, &mut NoopListener)
             .expect("cancel all");
-        let mut data = vec![OP_CANCEL_ALL];
+        let mut data = vec![OP_CANCEL_ALL, 2, 0, 0];
         data.extend_from_slice(&owner.to_le_bytes());
-        data.push(2);
         data.extend_from_slice(&limit.to_le_bytes());
         data.extend_from_slice(&n.to_le_bytes());
         self.emit(label, &data);
@@ -309,7 +284,7 @@ impl Sim {
         let mut book = self.book();
         let n = book.event_count();
         book.pop_events(n).expect("pop");
-        let mut data = vec![OP_POP];
+        let mut data = vec![OP_POP, 0, 0, 0];
         data.extend_from_slice(&u32::MAX.to_le_bytes());
         self.emit("setup", &data);
     }
@@ -342,6 +317,37 @@ impl Sim {
     fn write(&self, dir: &Path, name: &str) {
         std::fs::write(dir.join(format!("{name}.steps")), &self.out).expect("write steps");
     }
+}
+
+/// A place instruction (`PlaceIx` in the harness), with the expected outcome when known.
+fn place_ix(
+    op: u8,
+    owner: u32,
+    o: &NewOrder,
+    ctx: &MatchContext,
+    expect: Option<&PlaceOutcome>,
+) -> Vec<u8> {
+    let mut data = vec![op, o.side as u8, o.kind as u8, o.self_trade as u8];
+    data.extend_from_slice(&owner.to_le_bytes());
+    for v in [
+        o.price,
+        o.peg_offset as u64,
+        o.quantity,
+        o.client_order_id,
+        o.expires_at,
+        ctx.now,
+        ctx.oracle_price.unwrap_or(0),
+    ] {
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    data.push(o.max_fills as u8);
+    match expect {
+        Some(out) => data.extend_from_slice(&[out.fills as u8, (out.posted_quantity > 0) as u8]),
+        None => data.extend_from_slice(&[0xff, 0xff]),
+    }
+    data.extend_from_slice(&[0; 5]);
+    assert_eq!(data.len(), 72);
+    data
 }
 
 fn order(side: Side, kind: OrderKind, price: u64, quantity: u64, cid: u64) -> NewOrder {
@@ -538,6 +544,37 @@ fn worst(dir: &Path, name: &str) {
     sim.write(dir, name);
 }
 
+/// Parts of an engine call measured alone in a full book (4,096 a side): the fixed cost of an
+/// instruction, of loading the book, of decoding a place, of one tree descent to the best
+/// order, of one critbit lookup by id and of one index probe by client id.
+fn profile(dir: &Path, name: &str) {
+    let mut sim = Sim::new(8);
+    sim.fill(CAPACITY as usize, 0);
+    for i in 0..SAMPLES {
+        let side = side_of(i);
+        if i < 50 {
+            sim.emit("p0-instruction-only", &[0x20, 0, 0, 0, 0, 0, 0, 0]);
+            sim.emit("p1-book-load", &[0x21, 0, 0, 0, 0, 0, 0, 0]);
+            let o = order(side, OrderKind::Limit, MID, 1, 1);
+            let data = place_ix(0x25, TAKER, &o, &sim.ctx(), None);
+            sim.emit("p2-decode-place", &data);
+        }
+        sim.emit("p3-best-price", &[0x22, side as u8, 0, 0, 0, 0, 0, 0]);
+        let list = &sim.resting[side as usize];
+        let r = list[sim.rng.next() as usize % list.len()];
+        let mut data = vec![0x23, 0, 0, 0];
+        data.extend_from_slice(&r.owner.to_le_bytes());
+        data.extend_from_slice(&r.id.hi.to_le_bytes());
+        data.extend_from_slice(&r.id.lo.to_le_bytes());
+        sim.emit("p4-find-by-id", &data);
+        let mut data = vec![0x24, 0, 0, 0];
+        data.extend_from_slice(&r.owner.to_le_bytes());
+        data.extend_from_slice(&r.cid.to_le_bytes());
+        sim.emit("p5-find-by-client-id", &data);
+    }
+    sim.write(dir, name);
+}
+
 fn main() {
     let dir = PathBuf::from(std::env::args().nth(1).expect("usage: sbf_steps OUT_DIR"));
     std::fs::create_dir_all(&dir).expect("create OUT_DIR");
@@ -559,4 +596,5 @@ fn main() {
     cancel(&dir, "10-cancel-by-client-id", true);
     cancel_all(&dir, "11-cancel-all-20");
     worst(&dir, "12-worst-32-fills-8-expired");
+    profile(&dir, "99-profile");
 }

@@ -2,24 +2,32 @@
 //!
 //! Accounts: the fee payer, then the market account whose data is the book
 //! (`Book::size_of(order_capacity, event_capacity)` bytes, zeroed until `init`).
-//! Instruction data: one op byte, then little-endian fields (see `bench/src/bin/sbf_steps.rs`,
-//! which writes them):
+//! Instruction data: one of the `#[repr(C)]` structs below, read in place (the runtime puts
+//! instruction data at an 8-byte aligned address): its first byte is the op.
+//! `bench/src/bin/sbf_steps.rs` writes them.
 //!
-//! | op | fields |
+//! | op | struct |
 //! |----|--------|
-//! | 0 init | order_capacity u32, event_capacity u32 |
-//! | 1 place | side u8, kind u8, self_trade u8, max_fills u8, owner u32, price u64, peg_offset i64, quantity u64, client_order_id u64, expires_at u64, now u64, oracle u64 (0 = none), expect_fills u8 (0xff = any), expect_posted u8 (0xff = any) |
-//! | 2 cancel | owner u32, id_hi u64, id_lo u64 |
-//! | 3 cancel by client id | owner u32, client_order_id u64 |
-//! | 4 cancel all | owner u32, side u8 (2 = both), limit u32, expect u32 (0xffff_ffff = any) |
-//! | 5 pop events | n u32 (0xffff_ffff = all) |
-//! | 6 batch place (setup) | now u64, oracle u64, then 16-byte entries: flags u8 (bit 0 ask, bit 1 pegged), owner u8, quantity u16, price u32 (pegged: offset i32), client_order_id u32, expires_at u32 |
+//! | 0 init | [`InitIx`] |
+//! | 1 place | [`PlaceIx`] (fills and whether it rested are checked against `expect_*`) |
+//! | 2 cancel | [`CancelIx`] |
+//! | 3 cancel by client id | [`CancelCidIx`] |
+//! | 4 cancel all | [`CancelAllIx`] |
+//! | 5 pop events | [`SmallIx`] (`value` = how many, 0xffff_ffff = all) |
+//! | 6 batch place (setup) | [`BatchIx`], then [`BatchEntry`]s (post-only or pegged, must rest) |
+//! | 0x20 profile: nothing | (returns after reading the accounts and the op) |
+//! | 0x21 profile: load | (`Book::load` only) |
+//! | 0x22 profile: best price | [`SmallIx`] (`side`; a tree cursor down to the best order) |
+//! | 0x23 profile: find | [`CancelIx`] (one critbit descent) |
+//! | 0x24 profile: find by client id | [`CancelCidIx`] (one index probe) |
+//! | 0x25 profile: decode place | [`PlaceIx`] (decode only, no engine call) |
 //!
 //! An owner number `n` stands for the 32-byte key `n.to_le_bytes()` repeated eight times.
 //! Return codes: 0 ok, 1 malformed instruction, 2 missing or short account, 3 an `expect`
 //! field did not match, 100 + `BookError` discriminant when the engine refused.
 #![no_std]
 
+use bytemuck::{Pod, Zeroable};
 use carry_book::{
     Book, BookError, MatchContext, NewOrder, NoopListener, OrderId, OrderKind, SelfTradeBehavior,
     Side,
@@ -31,54 +39,114 @@ const BAD_ACCOUNT: u64 = 2;
 const UNEXPECTED: u64 = 3;
 const ENGINE: u64 = 100;
 
-/// Little-endian reader over the instruction data; every read is bounds-checked.
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct InitIx {
+    pub op: u8,
+    pub _pad: [u8; 3],
+    pub order_capacity: u32,
+    pub event_capacity: u32,
+    pub _pad2: u32,
 }
 
-impl<'a> Reader<'a> {
-    #[inline(always)]
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let end = self.pos.checked_add(N)?;
-        let bytes = self.data.get(self.pos..end)?;
-        self.pos = end;
-        let mut out = [0u8; N];
-        out.copy_from_slice(bytes);
-        Some(out)
-    }
-    #[inline(always)]
-    fn u8(&mut self) -> Option<u8> {
-        self.take::<1>().map(|b| b[0])
-    }
-    #[inline(always)]
-    fn u16(&mut self) -> Option<u16> {
-        self.take().map(u16::from_le_bytes)
-    }
-    #[inline(always)]
-    fn u32(&mut self) -> Option<u32> {
-        self.take().map(u32::from_le_bytes)
-    }
-    #[inline(always)]
-    fn u64(&mut self) -> Option<u64> {
-        self.take().map(u64::from_le_bytes)
-    }
-    #[inline(always)]
-    fn remaining(&self) -> usize {
-        self.data.len().saturating_sub(self.pos)
-    }
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct PlaceIx {
+    pub op: u8,
+    pub side: u8,
+    pub kind: u8,
+    pub self_trade: u8,
+    pub owner: u32,
+    pub price: u64,
+    pub peg_offset: i64,
+    pub quantity: u64,
+    pub client_order_id: u64,
+    pub expires_at: u64,
+    pub now: u64,
+    /// 0 = none.
+    pub oracle: u64,
+    pub max_fills: u8,
+    /// 0xff = any.
+    pub expect_fills: u8,
+    /// 0 = must not rest, 1 = must rest, 0xff = any.
+    pub expect_posted: u8,
+    pub _pad: [u8; 5],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct CancelIx {
+    pub op: u8,
+    pub _pad: [u8; 3],
+    pub owner: u32,
+    pub id_hi: u64,
+    pub id_lo: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct CancelCidIx {
+    pub op: u8,
+    pub _pad: [u8; 3],
+    pub owner: u32,
+    pub client_order_id: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct CancelAllIx {
+    pub op: u8,
+    /// 0 bid, 1 ask, 2 both.
+    pub side: u8,
+    pub _pad: [u8; 2],
+    pub owner: u32,
+    pub limit: u32,
+    /// 0xffff_ffff = any.
+    pub expect: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct SmallIx {
+    pub op: u8,
+    pub side: u8,
+    pub _pad: [u8; 2],
+    pub value: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct BatchIx {
+    pub op: u8,
+    pub _pad: [u8; 7],
+    pub now: u64,
+    /// 0 = none.
+    pub oracle: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct BatchEntry {
+    /// Bit 0: ask. Bit 1: oracle-pegged.
+    pub flags: u8,
+    pub owner: u8,
+    pub quantity: u16,
+    /// Fixed orders: price in ticks. Pegged orders: offset to the oracle (as i32).
+    pub price: u32,
+    pub client_order_id: u32,
+    pub expires_at: u32,
+}
+
+/// The instruction as `T`, or `None` when too short or misaligned.
+#[inline(always)]
+fn ix<T: Pod>(data: &[u8]) -> Option<&T> {
+    bytemuck::try_from_bytes(data.get(..core::mem::size_of::<T>())?).ok()
 }
 
 #[inline(always)]
 fn owner_key(n: u32) -> [u8; 32] {
-    let b = n.to_le_bytes();
-    let mut key = [0u8; 32];
-    let mut i = 0;
-    while i < 32 {
-        key[i] = b[i & 3];
-        i += 1;
-    }
-    key
+    let w = n as u64 | (n as u64) << 32;
+    bytemuck::cast([w; 4])
 }
 
 #[inline(always)]
@@ -95,52 +163,56 @@ fn oracle(v: u64) -> Option<u64> {
     }
 }
 
-fn init(book: &mut [u8], r: &mut Reader) -> u64 {
-    let (Some(cap), Some(events)) = (r.u32(), r.u32()) else {
+macro_rules! load {
+    ($bytes:expr) => {
+        match Book::load($bytes) {
+            Ok(b) => b,
+            Err(e) => return engine(e),
+        }
+    };
+}
+
+fn init(book: &mut [u8], data: &[u8]) -> u64 {
+    let Some(i) = ix::<InitIx>(data) else {
         return BAD_INSTRUCTION;
     };
-    match Book::init(book, cap, events) {
+    match Book::init(book, i.order_capacity, i.event_capacity) {
         Ok(_) => OK,
         Err(e) => engine(e),
     }
 }
 
-fn place(book: &mut [u8], r: &mut Reader) -> u64 {
-    let decoded = (|| {
-        let side = Side::from_u8(r.u8()?)?;
-        let kind = OrderKind::from_u8(r.u8()?)?;
-        let self_trade = SelfTradeBehavior::from_u8(r.u8()?)?;
-        let max_fills = r.u8()? as u32;
-        let owner = owner_key(r.u32()?);
-        let order = NewOrder {
-            owner,
-            side,
-            kind,
-            price: r.u64()?,
-            peg_offset: r.u64()? as i64,
-            quantity: r.u64()?,
-            client_order_id: r.u64()?,
-            expires_at: r.u64()?,
-            max_fills,
-            self_trade,
-        };
-        let ctx = MatchContext {
-            now: r.u64()?,
-            oracle_price: oracle(r.u64()?),
-        };
-        Some((order, ctx, r.u8()?, r.u8()?))
-    })();
-    let Some((order, ctx, expect_fills, expect_posted)) = decoded else {
+#[inline(always)]
+fn decode_place(data: &[u8]) -> Option<(NewOrder, MatchContext, &PlaceIx)> {
+    let i = ix::<PlaceIx>(data)?;
+    let order = NewOrder {
+        owner: owner_key(i.owner),
+        side: Side::from_u8(i.side)?,
+        kind: OrderKind::from_u8(i.kind)?,
+        price: i.price,
+        peg_offset: i.peg_offset,
+        quantity: i.quantity,
+        client_order_id: i.client_order_id,
+        expires_at: i.expires_at,
+        max_fills: i.max_fills as u32,
+        self_trade: SelfTradeBehavior::from_u8(i.self_trade)?,
+    };
+    let ctx = MatchContext {
+        now: i.now,
+        oracle_price: oracle(i.oracle),
+    };
+    Some((order, ctx, i))
+}
+
+fn place(book: &mut [u8], data: &[u8]) -> u64 {
+    let Some((order, ctx, i)) = decode_place(data) else {
         return BAD_INSTRUCTION;
     };
-    let mut book = match Book::load(book) {
-        Ok(b) => b,
-        Err(e) => return engine(e),
-    };
+    let mut book = load!(book);
     match book.place(&order, &ctx, &mut NoopListener) {
         Ok(out) => {
-            if (expect_fills != 0xff && out.fills != expect_fills as u32)
-                || (expect_posted != 0xff && (out.posted_quantity > 0) != (expect_posted != 0))
+            if (i.expect_fills != 0xff && out.fills != i.expect_fills as u32)
+                || (i.expect_posted != 0xff && (out.posted_quantity > 0) != (i.expect_posted != 0))
             {
                 UNEXPECTED
             } else {
@@ -151,112 +223,103 @@ fn place(book: &mut [u8], r: &mut Reader) -> u64 {
     }
 }
 
-fn cancel(book: &mut [u8], r: &mut Reader) -> u64 {
-    let (Some(owner), Some(hi), Some(lo)) = (r.u32(), r.u64(), r.u64()) else {
+fn cancel(book: &mut [u8], data: &[u8]) -> u64 {
+    let Some(i) = ix::<CancelIx>(data) else {
         return BAD_INSTRUCTION;
     };
-    let mut book = match Book::load(book) {
-        Ok(b) => b,
-        Err(e) => return engine(e),
+    let id = OrderId {
+        hi: i.id_hi,
+        lo: i.id_lo,
     };
-    match book.cancel(&owner_key(owner), OrderId { hi, lo }, &mut NoopListener) {
+    match load!(book).cancel(&owner_key(i.owner), id, &mut NoopListener) {
         Ok(_) => OK,
         Err(e) => engine(e),
     }
 }
 
-fn cancel_by_client_id(book: &mut [u8], r: &mut Reader) -> u64 {
-    let (Some(owner), Some(cid)) = (r.u32(), r.u64()) else {
+fn cancel_by_client_id(book: &mut [u8], data: &[u8]) -> u64 {
+    let Some(i) = ix::<CancelCidIx>(data) else {
         return BAD_INSTRUCTION;
     };
-    let mut book = match Book::load(book) {
-        Ok(b) => b,
-        Err(e) => return engine(e),
-    };
-    match book.cancel_by_client_id(&owner_key(owner), cid, &mut NoopListener) {
+    let owner = owner_key(i.owner);
+    match load!(book).cancel_by_client_id(&owner, i.client_order_id, &mut NoopListener) {
         Ok(_) => OK,
         Err(e) => engine(e),
     }
 }
 
-fn cancel_all(book: &mut [u8], r: &mut Reader) -> u64 {
-    let (Some(owner), Some(side), Some(limit), Some(expect)) = (r.u32(), r.u8(), r.u32(), r.u32())
-    else {
+fn cancel_all(book: &mut [u8], data: &[u8]) -> u64 {
+    let Some(i) = ix::<CancelAllIx>(data) else {
         return BAD_INSTRUCTION;
     };
-    let side = match side {
+    let side = match i.side {
         2 => None,
         s => match Side::from_u8(s) {
             Some(s) => Some(s),
             None => return BAD_INSTRUCTION,
         },
     };
-    let mut book = match Book::load(book) {
-        Ok(b) => b,
-        Err(e) => return engine(e),
-    };
-    match book.cancel_all(&owner_key(owner), side, limit, &mut NoopListener) {
-        Ok(n) if expect == u32::MAX || n == expect => OK,
+    let owner = owner_key(i.owner);
+    match load!(book).cancel_all(&owner, side, i.limit, &mut NoopListener) {
+        Ok(n) if i.expect == u32::MAX || n == i.expect => OK,
         Ok(_) => UNEXPECTED,
         Err(e) => engine(e),
     }
 }
 
-fn pop_events(book: &mut [u8], r: &mut Reader) -> u64 {
-    let Some(n) = r.u32() else {
+fn pop_events(book: &mut [u8], data: &[u8]) -> u64 {
+    let Some(i) = ix::<SmallIx>(data) else {
         return BAD_INSTRUCTION;
     };
-    let mut book = match Book::load(book) {
-        Ok(b) => b,
-        Err(e) => return engine(e),
+    let mut book = load!(book);
+    let n = if i.value == u32::MAX {
+        book.event_count()
+    } else {
+        i.value
     };
-    let n = if n == u32::MAX { book.event_count() } else { n };
     match book.pop_events(n) {
         Ok(()) => OK,
         Err(e) => engine(e),
     }
 }
 
-fn batch_place(book: &mut [u8], r: &mut Reader) -> u64 {
-    let (Some(now), Some(oracle_price)) = (r.u64(), r.u64()) else {
+fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
+    let head = core::mem::size_of::<BatchIx>();
+    let Some(i) = ix::<BatchIx>(data) else {
+        return BAD_INSTRUCTION;
+    };
+    let Some(Ok(entries)) = data
+        .get(head..)
+        .map(bytemuck::try_cast_slice::<u8, BatchEntry>)
+    else {
         return BAD_INSTRUCTION;
     };
     let ctx = MatchContext {
-        now,
-        oracle_price: oracle(oracle_price),
+        now: i.now,
+        oracle_price: oracle(i.oracle),
     };
-    let mut book = match Book::load(book) {
-        Ok(b) => b,
-        Err(e) => return engine(e),
-    };
-    while r.remaining() > 0 {
-        let decoded = (|| {
-            let flags = r.u8()?;
-            let owner = owner_key(r.u8()? as u32);
-            let quantity = r.u16()? as u64;
-            let price = r.u32()?;
-            let cid = r.u32()? as u64;
-            let expires_at = r.u32()? as u64;
-            let pegged = flags & 2 != 0;
-            Some(NewOrder {
-                owner,
-                side: if flags & 1 != 0 { Side::Ask } else { Side::Bid },
-                kind: if pegged {
-                    OrderKind::OraclePegged
-                } else {
-                    OrderKind::PostOnly
-                },
-                price: if pegged { 0 } else { price as u64 },
-                peg_offset: if pegged { price as i32 as i64 } else { 0 },
-                quantity,
-                client_order_id: cid,
-                expires_at,
-                max_fills: 1,
-                self_trade: SelfTradeBehavior::Abort,
-            })
-        })();
-        let Some(order) = decoded else {
-            return BAD_INSTRUCTION;
+    let mut book = load!(book);
+    for e in entries {
+        let pegged = e.flags & 2 != 0;
+        let order = NewOrder {
+            owner: owner_key(e.owner as u32),
+            side: if e.flags & 1 != 0 {
+                Side::Ask
+            } else {
+                Side::Bid
+            },
+            kind: if pegged {
+                OrderKind::OraclePegged
+            } else {
+                OrderKind::PostOnly
+            },
+            price: if pegged { 0 } else { e.price as u64 },
+            peg_offset: if pegged { e.price as i32 as i64 } else { 0 },
+            quantity: e.quantity as u64,
+            client_order_id: e.client_order_id as u64,
+            expires_at: e.expires_at as u64,
+            max_fills: 1,
+            self_trade: SelfTradeBehavior::Abort,
         };
         match book.place(&order, &ctx, &mut NoopListener) {
             Ok(out) if out.fills == 0 && out.posted_quantity == order.quantity => {}
@@ -265,6 +328,56 @@ fn batch_place(book: &mut [u8], r: &mut Reader) -> u64 {
         }
     }
     OK
+}
+
+/// Profiling ops: parts of an engine call, measured alone (see the table in the module docs).
+fn profile(op: u8, book: &mut [u8], data: &[u8]) -> u64 {
+    if op == 0x20 {
+        return OK;
+    }
+    if op == 0x25 {
+        return match decode_place(data) {
+            Some((o, _, _)) if o.quantity != 0 => OK,
+            _ => BAD_INSTRUCTION,
+        };
+    }
+    let book = load!(book);
+    let found = match op {
+        0x21 => return OK,
+        0x22 => {
+            let Some(side) = ix::<SmallIx>(data).and_then(|i| Side::from_u8(i.side)) else {
+                return BAD_INSTRUCTION;
+            };
+            let ctx = MatchContext {
+                now: 0,
+                oracle_price: Some(1),
+            };
+            book.best_price(side, &ctx).map(|p| p.is_some())
+        }
+        0x23 => {
+            let Some(i) = ix::<CancelIx>(data) else {
+                return BAD_INSTRUCTION;
+            };
+            book.find(OrderId {
+                hi: i.id_hi,
+                lo: i.id_lo,
+            })
+            .map(|o| o.is_some())
+        }
+        0x24 => {
+            let Some(i) = ix::<CancelCidIx>(data) else {
+                return BAD_INSTRUCTION;
+            };
+            book.find_by_client_id(&owner_key(i.owner), i.client_order_id)
+                .map(|o| o.is_some())
+        }
+        _ => return BAD_INSTRUCTION,
+    };
+    match found {
+        Ok(true) => OK,
+        Ok(false) => UNEXPECTED,
+        Err(e) => engine(e),
+    }
 }
 
 /// The data of the second account (after the fee payer) and the instruction data, from the
@@ -301,22 +414,19 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
     let Some((book, data)) = market_and_data(input) else {
         return BAD_ACCOUNT;
     };
-    let mut r = Reader { data, pos: 1 };
     match data.first() {
-        Some(0) => init(book, &mut r),
-        Some(1) => place(book, &mut r),
-        Some(2) => cancel(book, &mut r),
-        Some(3) => cancel_by_client_id(book, &mut r),
-        Some(4) => cancel_all(book, &mut r),
-        Some(5) => pop_events(book, &mut r),
-        Some(6) => batch_place(book, &mut r),
+        Some(0) => init(book, data),
+        Some(1) => place(book, data),
+        Some(2) => cancel(book, data),
+        Some(3) => cancel_by_client_id(book, data),
+        Some(4) => cancel_all(book, data),
+        Some(5) => pop_events(book, data),
+        Some(6) => batch_place(book, data),
+        Some(&op) if (0x20..=0x25).contains(&op) => profile(op, book, data),
         _ => BAD_INSTRUCTION,
     }
 }
 
-// The memory builtins LLVM calls for struct copies and array fills, forwarded to the runtime's
-// syscalls as platform-tools' compiler-builtins does for `target_os = "solana"` (each costs
-// max(10, n / 250) CU, the same as in a program built with `cargo build-sbf`).
 #[cfg(target_os = "none")]
 mod mem {
     extern "C" {
