@@ -101,10 +101,18 @@ async fn interest_matches_closed_form() {
         v
     };
     env.warp(30 * 86_400 + 12_345).await;
+    // health accrues in memory: the same before and after the crank
+    let h_before = env.health(&borrower.account).await.unwrap();
     for b in [usdc, sol, eth] {
         env.accrue(b).await.unwrap();
     }
     let now = env.now().await;
+    let h_after = env.health(&borrower.account).await.unwrap();
+    assert!(
+        (f(h_before.0) - f(h_after.0)).abs() < 1e-6,
+        "{h_before:?} vs {h_after:?}"
+    );
+    assert!((f(h_before.1) - f(h_after.1)).abs() < 1e-6);
 
     // deposit-only: nothing moves, to the bit
     let e = env.bank(eth).await;
@@ -608,6 +616,7 @@ async fn stable_price_values_assets_low_and_liabilities_high() {
     env.warp(3600).await;
     env.set_price(sol, 300 * E8).await;
     env.accrue(sol).await.unwrap();
+    env.accrue(0).await.unwrap(); // so the stored debt below is the accrued one
     let stable = env.bank(sol).await.stable_price.get();
     // 150 USD per SOL = 0.15 USDC-native per lamport; +10%
     assert!((f(stable) - 0.165).abs() < 1e-9, "stable {stable}");

@@ -4,7 +4,9 @@
 //! `(bank, oracle)` pairs, at least one per token slot in use (see [`health_terms`]). Each bank
 //! must be owned by this program with the `Bank` discriminator and belong to the account's
 //! exchange; each oracle must be that bank's oracle and pass its age and confidence limits.
-//! Banks passed writable get their stable price advanced and stored.
+//! Banks passed writable get their stable price advanced and stored. Balances are valued with
+//! each bank's indices accrued to now in memory (`Bank::indices_at`), so health never lags
+//! behind a crank.
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
@@ -95,12 +97,8 @@ pub fn health_terms(
             let balance = if slot.lending_disabled != 0 {
                 I80F48::from_u64(slot.non_lendable)
             } else {
-                position_native(
-                    slot.indexed_position.get(),
-                    bank.deposit_index.get(),
-                    bank.borrow_index.get(),
-                )
-                .named()?
+                let (di, bi) = bank.indices_at(now)?;
+                position_native(slot.indexed_position.get(), di, bi).named()?
             };
             let term = TokenTerm {
                 token_index: slot.token_index,

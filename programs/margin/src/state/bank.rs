@@ -274,6 +274,27 @@ impl Bank {
         }
         Ok((a, dt))
     }
+    /// Deposit and borrow indices as they would be after accruing up to `now`, without
+    /// storing anything (health uses these, so a bank nobody cranked still charges its
+    /// borrowers the interest they owe).
+    pub fn indices_at(&self, now: i64) -> Result<(I80F48, I80F48)> {
+        let dt = now.saturating_sub(self.last_accrual_ts).max(0) as u64;
+        if dt == 0 {
+            return Ok((self.deposit_index.get(), self.borrow_index.get()));
+        }
+        let p = self.params();
+        let a = interest::accrue(
+            &p.curve(),
+            I80F48::from_ppm(p.reserve_factor_ppm as u64),
+            self.deposit_index.get(),
+            self.borrow_index.get(),
+            self.indexed_deposits.get(),
+            self.indexed_borrows.get(),
+            dt,
+        )
+        .named()?;
+        Ok((a.deposit_index, a.borrow_index))
+    }
     /// Whole native units of reserve that can be swept.
     pub fn sweepable_reserve(&self) -> u64 {
         self.collected_reserve
