@@ -10,6 +10,7 @@ use crate::order::{
 };
 use crate::tree::{self, InnerAlloc, TreeIter};
 use crate::{MAX_FILLS_PER_PLACE, MAX_ORDER_CAPACITY, MAX_REMOVALS_PER_PLACE};
+use core::mem::MaybeUninit;
 
 /// Receives what happens to orders, so a program can emit events for indexers. Every method
 /// has an empty default.
@@ -67,8 +68,11 @@ struct Step {
 const MAX_STEPS: usize = (MAX_FILLS_PER_PLACE + MAX_REMOVALS_PER_PLACE) as usize;
 
 /// What a place will do, decided before anything is written.
+///
+/// `steps` is left uninitialized (zeroing 40 steps cost about 120 CU per place on SBF); only
+/// `steps[..len]` is read, and each is written before `len` grows past it.
 struct Plan {
-    steps: [Step; MAX_STEPS],
+    steps: [MaybeUninit<Step>; MAX_STEPS],
     len: usize,
     fills: u32,
     removals: u32,
@@ -496,12 +500,9 @@ impl<'a> Book<'a> {
 
         let mut out = PlaceOutcome::default();
         let mut plan = Plan {
-            steps: [Step {
-                action: Action::Fill,
-                slot: 0,
-                quantity: 0,
-                price: 0,
-            }; MAX_STEPS],
+            // SAFETY: an array of `MaybeUninit` needs no initialization. (Written this way,
+            // not as `[MaybeUninit::uninit(); N]`, which LLVM turned into a memset.)
+            steps: unsafe { MaybeUninit::uninit().assume_init() },
             len: 0,
             fills: 0,
             removals: 0,
@@ -561,12 +562,12 @@ impl<'a> Book<'a> {
                         out.cancelled_quantity += quantity;
                     }
                 }
-                plan.steps[plan.len] = Step {
+                *plan.steps.get_mut(plan.len).ok_or(BookError::Corrupt)? = MaybeUninit::new(Step {
                     action,
                     slot,
                     quantity,
                     price,
-                };
+                });
                 plan.len += 1;
             }
         }
@@ -589,8 +590,10 @@ impl<'a> Book<'a> {
         out.order_id = OrderId::new(o.side, pegged, key_price, seq);
         out.fills = plan.fills;
         out.makers_removed = plan.removals;
-        for i in 0..plan.len {
-            self.apply(opposite, &plan.steps[i], o, ctx.now, listener)?;
+        for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
+            // SAFETY: the planning loop wrote every step below `plan.len`.
+            let step = unsafe { step.assume_init_ref() };
+            self.apply(opposite, step, o, ctx.now, listener)?;
         }
         if rest {
             self.rest(o, out.order_id, remaining, ctx.now, listener)?;
