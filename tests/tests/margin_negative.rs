@@ -6,7 +6,9 @@ use anchor_lang::error::ErrorCode as AnchorError;
 use carry_margin::error::CarryError;
 use carry_margin::state::BankParams;
 use carry_tests::margin::*;
+use carry_tests::TxError;
 use solana_sdk::instruction::Instruction;
+use solana_sdk::instruction::InstructionError;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -67,6 +69,24 @@ async fn fixture() -> Fx {
 
 /// Send, expect `code`, and check nothing watched changed.
 async fn refused(fx: &mut Fx, ixs: &[Instruction], signers: &[&Keypair], code: u32) {
+    refused_if(
+        fx,
+        ixs,
+        signers,
+        |e| e.custom_code() == Some(code),
+        &format!("error {code}"),
+    )
+    .await
+}
+
+/// Send, expect an error `ok` accepts, and check nothing watched changed.
+async fn refused_if(
+    fx: &mut Fx,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    ok: impl Fn(&TxError) -> bool,
+    what: &str,
+) {
     let mut watched = fx.watched.clone();
     for ix in ixs {
         watched.extend(
@@ -81,12 +101,8 @@ async fn refused(fx: &mut Fx, ixs: &[Instruction], signers: &[&Keypair], code: u
     watched.dedup();
     let before = fx.env.snapshot(&watched).await;
     match fx.env.t.send(ixs, signers).await {
-        Ok(()) => panic!("expected error {code}, got Ok"),
-        Err(e) => assert_eq!(
-            e.custom_code(),
-            Some(code),
-            "expected error {code}, got {e:?}"
-        ),
+        Ok(()) => panic!("expected {what}, got Ok"),
+        Err(e) => assert!(ok(&e), "expected {what}, got {e:?}"),
     }
     let after = fx.env.snapshot(&watched).await;
     for (i, k) in watched.iter().enumerate() {
@@ -370,6 +386,9 @@ async fn deposit_refusals() {
     refused(&mut fx, &[i], &[&alice], c(CarryError::MintMismatch)).await;
     let i = dep(&fx.env, &alice.pubkey(), &w_sol, 0, 10);
     refused(&mut fx, &[i], &[&alice], c(CarryError::MintMismatch)).await;
+    let vault = fx.env.banks[0].vault;
+    let i = dep(&fx.env, &alice.pubkey(), &vault, 0, 10);
+    refused(&mut fx, &[i], &[&alice], c(CarryError::VaultMismatch)).await;
     // bank of another exchange
     let (_, other) = other_exchange(&mut fx).await;
     let mut i = dep(&fx.env, &alice.pubkey(), &w_usdc, 0, 10);
@@ -462,6 +481,10 @@ async fn withdraw_refusals() {
     refused(&mut fx, &[i], &[&alice], c(CarryError::MintMismatch)).await;
     let i = wd(&fx.env, &alice.pubkey(), &w_usdc, sol, 10, false);
     refused(&mut fx, &[i], &[&alice], c(CarryError::MintMismatch)).await;
+    // the vault itself as destination would book a withdrawal while the tokens stay
+    let vault = fx.env.banks[sol].vault;
+    let i = wd(&fx.env, &alice.pubkey(), &vault, sol, 10, false);
+    refused(&mut fx, &[i], &[&alice], c(CarryError::VaultMismatch)).await;
     // health accounts: missing one, wrong oracle for a bank, odd count
     let mut i = wd(&fx.env, &alice.pubkey(), &w_sol, sol, 10, false);
     i.accounts.truncate(i.accounts.len() - 2);
@@ -578,4 +601,67 @@ async fn crank_health_and_sweep_refusals() {
     refused(&mut fx, &[i], &[], c(CarryError::InsuranceVaultMismatch)).await;
     let i = fx.env.sweep_ix_for(sol);
     refused(&mut fx, &[i], &[], c(CarryError::NotSettlementBank)).await;
+}
+
+#[tokio::test]
+async fn create_exchange_and_account_refusals() {
+    let mut fx = fixture().await;
+    let bob = fx.bob.kp.insecure_clone();
+    let usdc = fx.env.banks[0].mint;
+    let create = |creator: Pubkey, num: u32, mint: Pubkey| {
+        let exchange = exchange_pda(&creator, num);
+        let insurance = Pubkey::find_program_address(
+            &[carry_margin::state::INSURANCE_SEED, exchange.as_ref()],
+            &carry_margin::ID,
+        )
+        .0;
+        ix(
+            carry_margin::accounts::CreateExchange {
+                creator,
+                exchange,
+                settlement_mint: mint,
+                insurance_vault: insurance,
+                token_program: spl_token::ID,
+                system_program: solana_sdk::system_program::ID,
+            },
+            carry_margin::instruction::CreateExchange { exchange_num: num },
+            vec![],
+        )
+    };
+    let bob_ex = exchange_pda(&bob.pubkey(), 3);
+    fx.watched.push(bob_ex);
+    // creator not signing
+    let i = unsigned(create(bob.pubkey(), 3, usdc), &bob.pubkey());
+    refused(&mut fx, &[i], &[], a(AnchorError::AccountNotSigner)).await;
+    // exchange account that is not the PDA of (creator, number)
+    let mut i = create(bob.pubkey(), 3, usdc);
+    i.accounts[1].pubkey = exchange_pda(&bob.pubkey(), 4);
+    refused(&mut fx, &[i], &[&bob], a(AnchorError::ConstraintSeeds)).await;
+    // insurance vault that is not the exchange's PDA
+    let mut i = create(bob.pubkey(), 3, usdc);
+    i.accounts[3].pubkey =
+        Pubkey::find_program_address(&[b"insurance", bob.pubkey().as_ref()], &carry_margin::ID).0;
+    refused(&mut fx, &[i], &[&bob], a(AnchorError::ConstraintSeeds)).await;
+    // settlement "mint" that is a token account
+    let not_mint = fx.bob.wallet(&usdc);
+    let i = create(bob.pubkey(), 3, not_mint);
+    let bad_data =
+        |e: &TxError| e.instruction_error() == Some(InstructionError::InvalidAccountData);
+    refused_if(&mut fx, &[i], &[&bob], bad_data, "InvalidAccountData").await;
+    // the same exchange twice: the system program refuses to create the PDA again
+    let i = create(fx.env.admin.pubkey(), 0, usdc);
+    let before = fx.env.snapshot(&[fx.env.exchange]).await;
+    assert!(fx.env.t.send(&[i], &[]).await.is_err());
+    assert_eq!(fx.env.snapshot(&[fx.env.exchange]).await, before);
+    // margin account: owner not signing, address not the PDA of (exchange, owner, number)
+    let acc = account_pda(&fx.env.exchange, &bob.pubkey(), 5);
+    fx.watched.push(acc);
+    let i = unsigned(fx.env.create_account_ix(&bob.pubkey(), 5), &bob.pubkey());
+    refused(&mut fx, &[i], &[], a(AnchorError::AccountNotSigner)).await;
+    let mut i = fx.env.create_account_ix(&bob.pubkey(), 5);
+    i.accounts[2].pubkey = account_pda(&fx.env.exchange, &bob.pubkey(), 6);
+    refused(&mut fx, &[i], &[&bob], a(AnchorError::ConstraintSeeds)).await;
+    // the real thing works
+    let i = create(bob.pubkey(), 3, usdc);
+    fx.env.t.send(&[i], &[&bob]).await.unwrap();
 }

@@ -38,8 +38,12 @@ pub struct Deposit<'info> {
     pub vault: Account<'info, TokenAccount>,
     /// The bank's mint.
     pub mint: Account<'info, Mint>,
-    /// Source token account (mint = bank mint).
-    #[account(mut, constraint = user_token.mint == mint.key() @ CarryError::MintMismatch)]
+    /// Source token account (mint = bank mint; not the vault itself).
+    #[account(
+        mut,
+        constraint = user_token.mint == mint.key() @ CarryError::MintMismatch,
+        constraint = user_token.key() != vault.key() @ CarryError::VaultMismatch
+    )]
     pub user_token: Account<'info, TokenAccount>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,

@@ -41,8 +41,13 @@ pub struct Withdraw<'info> {
     pub vault: Account<'info, TokenAccount>,
     /// The bank's mint.
     pub mint: Account<'info, Mint>,
-    /// Destination token account (mint = bank mint).
-    #[account(mut, constraint = user_token.mint == mint.key() @ CarryError::MintMismatch)]
+    /// Destination token account (mint = bank mint; not the vault itself, which would book a
+    /// withdrawal while the tokens stay).
+    #[account(
+        mut,
+        constraint = user_token.mint == mint.key() @ CarryError::MintMismatch,
+        constraint = user_token.key() != vault.key() @ CarryError::VaultMismatch
+    )]
     pub user_token: Account<'info, TokenAccount>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,
