@@ -731,3 +731,46 @@ async fn events_for_deposit_withdraw_borrow_repay_accrual() {
     env.check_conservation(0, &[lender.account, u.account])
         .await;
 }
+
+#[tokio::test]
+async fn crank_accrues_even_with_a_stale_oracle() {
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
+    let lender = env.user(1_000_000_000_000).await;
+    let borrower = env.user(1_000_000_000_000).await;
+    env.deposit(&lender, 0, 1_000_000_000).await.unwrap();
+    env.deposit(&borrower, sol, 10_000_000_000).await.unwrap();
+    env.withdraw(&borrower, 0, 100_000_000, true).await.unwrap();
+    let before = env.bank(0).await;
+    // an hour passes, the USDC oracle is not republished (stale), SOL's moves to $200
+    env.t.warp_seconds(3600).await;
+    env.set_price(sol, 200 * E8).await;
+    env.accrue(0).await.unwrap();
+    env.accrue(sol).await.unwrap();
+    let after = env.bank(0).await;
+    assert!(
+        after.borrow_index.get() > before.borrow_index.get(),
+        "interest accrued"
+    );
+    assert_eq!(after.last_accrual_ts, before.last_accrual_ts + 3600);
+    assert_eq!(
+        after.stable_price.get(),
+        before.stable_price.get(),
+        "stale oracle: stable kept"
+    );
+    assert_eq!(after.stable_price_ts, before.stable_price_ts);
+    let s = env.bank(sol).await;
+    assert!(
+        f(s.stable_price.get()) > 0.15 && f(s.stable_price.get()) < 0.2,
+        "valid oracle: stable moved"
+    );
+    // a stale oracle blocks what needs health: the borrower cannot withdraw
+    assert_err(
+        env.withdraw(&borrower, sol, 1, false).await,
+        CarryError::OracleStale,
+    );
+    env.refresh_oracles().await;
+    env.withdraw(&borrower, sol, 1, false).await.unwrap();
+    env.check_conservation(0, &[lender.account, borrower.account])
+        .await;
+}
