@@ -15,14 +15,18 @@ fn key(orders: &[Order], slot: u32) -> Result<(u64, u64), BookError> {
     Ok((o.key_hi, o.key_lo))
 }
 
+/// [`LEAF`] as a 64-bit mask. Descents keep handles in 64-bit registers: SBF has no 32-bit
+/// ALU, so testing and indexing with a `u32` costs extra extensions at every level.
+const LEAF64: u64 = LEAF as u64;
+const NIL64: u64 = NIL as u64;
+
 /// Bit `b` of the key, counting from the most significant bit of `hi`.
 #[inline(always)]
 fn bit(k: (u64, u64), b: u32) -> usize {
-    if b < 64 {
-        ((k.0 >> (63 - b)) & 1) as usize
-    } else {
-        ((k.1 >> (127 - (b & 127))) & 1) as usize
-    }
+    let b = b as u64;
+    let word = if b < 64 { k.0 } else { k.1 };
+    // The shift is 63 - b for b < 64 and 127 - b for 64 <= b < 128.
+    ((word >> (!b & 63)) & 1) as usize
 }
 
 /// Index of the first differing bit, 128 when equal.
@@ -36,7 +40,7 @@ fn crit_bit(a: (u64, u64), b: (u64, u64)) -> u32 {
 }
 
 #[inline(always)]
-fn inner(inners: &[InnerNode], h: u32) -> Result<&InnerNode, BookError> {
+fn inner(inners: &[InnerNode], h: u64) -> Result<&InnerNode, BookError> {
     inners.get(h as usize).ok_or(BookError::Corrupt)
 }
 
@@ -50,7 +54,7 @@ impl InnerAlloc<'_> {
     fn alloc(&mut self, inners: &mut [InnerNode]) -> Result<u32, BookError> {
         if *self.free != NIL {
             let h = *self.free;
-            *self.free = inner(inners, h)?.children[0];
+            *self.free = inner(inners, h as u64)?.children[0];
             Ok(h)
         } else if (*self.bump as usize) < inners.len() {
             let h = *self.bump;
@@ -82,29 +86,30 @@ pub(crate) fn insert(
         return Ok(());
     }
     // The leaf sharing the longest prefix with k is where k's own path ends.
-    let mut h = *root;
-    while h & LEAF == 0 {
+    let mut h = *root as u64;
+    while h & LEAF64 == 0 {
         let n = inner(inners, h)?;
-        h = n.children[bit(k, n.crit_bit)];
+        h = n.children[bit(k, n.crit_bit)] as u64;
     }
-    let crit = crit_bit(k, key(orders, h & !LEAF)?);
+    let crit = crit_bit(k, key(orders, (h & !LEAF64) as u32)?);
     if crit >= 128 {
         return Err(BookError::Corrupt); // keys hold a unique sequence number
     }
     let new = alloc.alloc(inners)?;
     // The new inner node goes above the first node that splits below `crit`.
-    let mut parent = NIL;
+    let mut parent = NIL64;
     let mut dir = 0;
-    let mut h = *root;
-    while h & LEAF == 0 {
+    let mut h = *root as u64;
+    while h & LEAF64 == 0 {
         let n = inner(inners, h)?;
         if n.crit_bit > crit {
             break;
         }
         parent = h;
         dir = bit(k, n.crit_bit);
-        h = n.children[dir];
+        h = n.children[dir] as u64;
     }
+    let h = h as u32;
     let children = if bit(k, crit) == 0 {
         [LEAF | slot, h]
     } else {
@@ -114,7 +119,7 @@ pub(crate) fn insert(
         crit_bit: crit,
         children,
     };
-    if parent == NIL {
+    if parent == NIL64 {
         *root = new;
     } else {
         inners
@@ -139,22 +144,22 @@ pub(crate) fn remove(
         *root = NIL;
         return Ok(());
     }
-    let (mut grand, mut grand_dir) = (NIL, 0);
-    let (mut parent, mut dir) = (NIL, 0);
-    let mut h = *root;
-    while h & LEAF == 0 {
+    let (mut grand, mut grand_dir) = (NIL64, 0);
+    let (mut parent, mut dir) = (NIL64, 0);
+    let mut h = *root as u64;
+    while h & LEAF64 == 0 {
         let n = inner(inners, h)?;
         grand = parent;
         grand_dir = dir;
         parent = h;
         dir = bit(k, n.crit_bit);
-        h = n.children[dir];
+        h = n.children[dir] as u64;
     }
-    if h != target || parent == NIL {
+    if h != target as u64 || parent == NIL64 {
         return Err(BookError::Corrupt);
     }
     let sibling = inner(inners, parent)?.children[1 - dir];
-    if grand == NIL {
+    if grand == NIL64 {
         *root = sibling;
     } else {
         inners
@@ -162,7 +167,7 @@ pub(crate) fn remove(
             .ok_or(BookError::Corrupt)?
             .children[grand_dir] = sibling;
     }
-    alloc.release(inners, parent)
+    alloc.release(inners, parent as u32)
 }
 
 /// The slot whose key is exactly `k`, if any.
@@ -175,12 +180,12 @@ pub(crate) fn find(
     if root == NIL {
         return Ok(None);
     }
-    let mut h = root;
-    while h & LEAF == 0 {
+    let mut h = root as u64;
+    while h & LEAF64 == 0 {
         let n = inner(inners, h)?;
-        h = n.children[bit(k, n.crit_bit)];
+        h = n.children[bit(k, n.crit_bit)] as u64;
     }
-    let slot = h & !LEAF;
+    let slot = (h & !LEAF64) as u32;
     Ok(if key(orders, slot)? == k {
         Some(slot)
     } else {
@@ -224,14 +229,14 @@ impl TreeIter {
         let top = self.stack.get(self.len).ok_or(BookError::Corrupt)?;
         // SAFETY: `new` and the loop below write `stack[len]` before each `len += 1`, so every
         // entry below `len` is initialized.
-        let mut h = unsafe { top.assume_init() };
-        while h & LEAF == 0 {
+        let mut h = unsafe { top.assume_init() } as u64;
+        while h & LEAF64 == 0 {
             let n = inner(inners, h)?;
             *self.stack.get_mut(self.len).ok_or(BookError::Corrupt)? =
                 MaybeUninit::new(n.children[1]);
             self.len += 1;
-            h = n.children[0];
+            h = n.children[0] as u64;
         }
-        Ok(Some(h & !LEAF))
+        Ok(Some((h & !LEAF64) as u32))
     }
 }
