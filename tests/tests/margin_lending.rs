@@ -787,3 +787,35 @@ async fn crank_accrues_even_with_a_stale_oracle() {
     env.check_conservation(0, &[lender.account, borrower.account])
         .await;
 }
+
+#[tokio::test]
+async fn deposit_with_oracle_touches_the_stable_price() {
+    use solana_sdk::instruction::AccountMeta;
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
+    let u = env.user(100_000_000_000).await;
+    let sol_mint = env.banks[sol].mint;
+    let oracle = env.banks[sol].oracle;
+    env.warp(3600).await;
+    env.set_price(sol, 300 * E8).await;
+    let mut i = env.deposit_ix(&u.kp.pubkey(), &u.account, sol, &u.wallet(&sol_mint), 1_000);
+    i.accounts.push(AccountMeta::new_readonly(oracle, false));
+    env.t.send(&[i], &[&u.kp]).await.unwrap();
+    let b = env.bank(sol).await;
+    assert_eq!(b.stable_price_ts, env.now().await);
+    assert!(
+        (f(b.stable_price.get()) - 0.165).abs() < 1e-9,
+        "stable moved 10% toward $300"
+    );
+    // a stale oracle never blocks a deposit; the stable price is then left alone
+    env.t.warp_seconds(600).await;
+    let mut i = env.deposit_ix(&u.kp.pubkey(), &u.account, sol, &u.wallet(&sol_mint), 1_000);
+    i.accounts.push(AccountMeta::new_readonly(oracle, false));
+    env.t.send(&[i], &[&u.kp]).await.unwrap();
+    assert_eq!(env.bank(sol).await.stable_price_ts, b.stable_price_ts);
+    // another bank's oracle is refused
+    let mut i = env.deposit_ix(&u.kp.pubkey(), &u.account, sol, &u.wallet(&sol_mint), 1_000);
+    i.accounts
+        .push(AccountMeta::new_readonly(env.banks[0].oracle, false));
+    assert_err(env.t.send(&[i], &[&u.kp]).await, CarryError::OracleMismatch);
+}

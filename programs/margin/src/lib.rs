@@ -72,11 +72,13 @@ pub mod carry_margin {
     }
 
     /// Owner: opt a token out of lending (`lend = false`) or back in.
+    /// Optional remaining account: the bank's oracle (advances the stable price).
     pub fn set_token_lending(ctx: Context<SetTokenLending>, lend: bool) -> Result<()> {
         instructions::set_token_lending::handle_set_token_lending(ctx, lend)
     }
 
     /// Owner or delegate: deposit native `amount`; repays a borrow first.
+    /// Optional remaining account: the bank's oracle (advances the stable price).
     pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         instructions::deposit::handle_deposit(ctx, amount)
     }

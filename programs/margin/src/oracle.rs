@@ -65,3 +65,23 @@ pub fn update_stable_price(bank: &mut Bank, oracle_price: I80F48, now: i64) -> R
     bank.stable_price_ts = now;
     Ok(())
 }
+
+/// Optional stable-price touch for instructions that do not need a price (deposit,
+/// set_token_lending): when the first remaining account is given it must be the bank's oracle
+/// (`OracleMismatch`); a valid price advances and stores the stable price, an invalid one is
+/// skipped (it never blocks the instruction).
+pub fn touch_stable_price(
+    bank: &mut Bank,
+    remaining: &[AccountInfo],
+    now: i64,
+    quote_decimals: u8,
+) -> Result<()> {
+    let Some(oracle) = remaining.first() else {
+        return Ok(());
+    };
+    require_keys_eq!(*oracle.key, bank.oracle, CarryError::OracleMismatch);
+    if let Ok(price) = bank_oracle_price(bank, oracle, now, quote_decimals) {
+        update_stable_price(bank, price, now)?;
+    }
+    Ok(())
+}

@@ -1,6 +1,9 @@
 //! `deposit`: tokens from the signer's token account into the margin account. Repays a borrow
 //! first; the rest is a lendable deposit, or a non-lendable one if the account opted the token
 //! out. Owner or delegate may deposit.
+//!
+//! Optional remaining account: the bank's oracle, to advance the stable price (see
+//! `oracle::touch_stable_price`).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
@@ -63,6 +66,8 @@ pub fn handle_deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         if dt > 0 {
             crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
         }
+        let quote_decimals = ctx.accounts.exchange.load()?.settlement_decimals;
+        crate::oracle::touch_stable_price(&mut bank, ctx.remaining_accounts, now, quote_decimals)?;
         let slot = acc.find_or_create_token(bank.token_index)?;
         let pos = &mut acc.tokens[slot];
         let (repaid, deposited, closed, non_lendable) = if pos.lending_disabled != 0 {

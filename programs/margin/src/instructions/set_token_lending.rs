@@ -1,6 +1,7 @@
 //! `set_token_lending`: opt one token of an account out of (or back into) the lending pool.
 //! Opted out, the balance is held as native units outside the pool: it earns nothing and is
-//! never lent (lendable cash excludes it). Owner only.
+//! never lent (lendable cash excludes it). Owner only. Optional remaining account: the bank's
+//! oracle, to advance the stable price.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::TokenAccount;
@@ -47,6 +48,8 @@ pub fn handle_set_token_lending(ctx: Context<SetTokenLending>, lend: bool) -> Re
     if dt > 0 {
         crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
     }
+    let quote_decimals = ctx.accounts.exchange.load()?.settlement_decimals;
+    crate::oracle::touch_stable_price(&mut bank, ctx.remaining_accounts, now, quote_decimals)?;
     let slot = acc.find_or_create_token(bank.token_index)?;
     let pos = &mut acc.tokens[slot];
     let mut moved = 0u64;
