@@ -14,10 +14,14 @@
 use crate::error::{MathError, OrOverflow};
 use crate::fixed::{Round, I80F48};
 
-/// Capacity of the token term list (>= the margin account's token slots).
-pub const MAX_TOKEN_TERMS: usize = 16;
-/// Capacity of the perp term list (>= the margin account's perp slots).
-pub const MAX_PERP_TERMS: usize = 16;
+/// Capacity of the token term list (>= the margin account's 8 token slots). A term is 128
+/// bytes: programs keep the list boxed (SBF stack frames are 4 KiB).
+pub const MAX_TOKEN_TERMS: usize = 8;
+/// Capacity of the perp term list (>= the margin account's 8 perp slots).
+pub const MAX_PERP_TERMS: usize = 8;
+
+const _: () = assert!(core::mem::size_of::<TokenTerm>() <= 128);
+const _: () = assert!(core::mem::size_of::<HealthTerms>() <= 1536);
 
 /// Which health.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -74,13 +74,13 @@ pub fn health_terms(
     pairs: &[AccountInfo],
     now: i64,
     persist_stable: bool,
-) -> Result<HealthTerms> {
+) -> Result<Box<HealthTerms>> {
     require!(
         pairs.len() & 1 == 0 && pairs.len() <= 2 * MAX_HEALTH_PAIRS,
         CarryError::HealthAccountsMismatch
     );
     let mut matched = [false; MAX_TOKEN_POSITIONS];
-    let mut terms = HealthTerms::new();
+    let mut terms = Box::new(HealthTerms::new());
     for pair in pairs.chunks_exact(2) {
         let (bank_ai, oracle_ai) = (&pair[0], &pair[1]);
         let (term, stable) = {
