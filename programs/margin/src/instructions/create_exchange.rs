@@ -22,7 +22,7 @@ pub struct CreateExchange<'info> {
     )]
     pub exchange: AccountLoader<'info, Exchange>,
     /// Settlement token mint (USDC-like).
-    pub settlement_mint: Account<'info, Mint>,
+    pub settlement_mint: Box<Account<'info, Mint>>,
     /// Insurance fund vault PDA `[b"insurance", exchange]`, authority = exchange.
     #[account(
         init,
@@ -32,7 +32,7 @@ pub struct CreateExchange<'info> {
         token::mint = settlement_mint,
         token::authority = exchange,
     )]
-    pub insurance_vault: Account<'info, TokenAccount>,
+    pub insurance_vault: Box<Account<'info, TokenAccount>>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,
     /// System program.

@@ -38,16 +38,16 @@ pub struct Deposit<'info> {
     pub bank: AccountLoader<'info, Bank>,
     /// The bank's vault.
     #[account(mut)]
-    pub vault: Account<'info, TokenAccount>,
+    pub vault: Box<Account<'info, TokenAccount>>,
     /// The bank's mint.
-    pub mint: Account<'info, Mint>,
+    pub mint: Box<Account<'info, Mint>>,
     /// Source token account (mint = bank mint; not the vault itself).
     #[account(
         mut,
         constraint = user_token.mint == mint.key() @ CarryError::MintMismatch,
         constraint = user_token.key() != vault.key() @ CarryError::VaultMismatch
     )]
-    pub user_token: Account<'info, TokenAccount>,
+    pub user_token: Box<Account<'info, TokenAccount>>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,
 }

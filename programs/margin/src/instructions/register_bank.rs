@@ -18,7 +18,7 @@ pub struct RegisterBank<'info> {
     #[account(mut, has_one = admin @ CarryError::NotAdmin)]
     pub exchange: AccountLoader<'info, Exchange>,
     /// Token mint.
-    pub mint: Account<'info, Mint>,
+    pub mint: Box<Account<'info, Mint>>,
     /// Bank PDA `[b"bank", exchange, mint]`.
     #[account(
         init,
@@ -37,7 +37,7 @@ pub struct RegisterBank<'info> {
         token::mint = mint,
         token::authority = exchange,
     )]
-    pub vault: Account<'info, TokenAccount>,
+    pub vault: Box<Account<'info, TokenAccount>>,
     /// Pyth price account; read now (must pass the given limits) to seed the stable price.
     /// CHECK: validated by pyth-sdk-solana's loader; its key is stored in the bank.
     pub oracle: UncheckedAccount<'info>,

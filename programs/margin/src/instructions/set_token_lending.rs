@@ -30,7 +30,7 @@ pub struct SetTokenLending<'info> {
     #[account(mut, has_one = exchange @ CarryError::BankMismatch, has_one = vault @ CarryError::VaultMismatch)]
     pub bank: AccountLoader<'info, Bank>,
     /// The bank's vault (its cash must cover a balance moved out of the pool).
-    pub vault: Account<'info, TokenAccount>,
+    pub vault: Box<Account<'info, TokenAccount>>,
 }
 
 /// `lend = false`: move the deposit (rounded down) out of the pool; refused while borrowing the

@@ -28,12 +28,12 @@ pub struct SweepReserve<'info> {
     pub bank: AccountLoader<'info, Bank>,
     /// The bank's vault.
     #[account(mut)]
-    pub vault: Account<'info, TokenAccount>,
+    pub vault: Box<Account<'info, TokenAccount>>,
     /// Settlement mint.
-    pub mint: Account<'info, Mint>,
+    pub mint: Box<Account<'info, Mint>>,
     /// The exchange's insurance vault.
     #[account(mut)]
-    pub insurance_vault: Account<'info, TokenAccount>,
+    pub insurance_vault: Box<Account<'info, TokenAccount>>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,
 }

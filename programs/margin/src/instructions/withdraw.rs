@@ -38,9 +38,9 @@ pub struct Withdraw<'info> {
     pub bank: AccountLoader<'info, Bank>,
     /// The bank's vault.
     #[account(mut)]
-    pub vault: Account<'info, TokenAccount>,
+    pub vault: Box<Account<'info, TokenAccount>>,
     /// The bank's mint.
-    pub mint: Account<'info, Mint>,
+    pub mint: Box<Account<'info, Mint>>,
     /// Destination token account (mint = bank mint; not the vault itself, which would book a
     /// withdrawal while the tokens stay).
     #[account(
@@ -48,7 +48,7 @@ pub struct Withdraw<'info> {
         constraint = user_token.mint == mint.key() @ CarryError::MintMismatch,
         constraint = user_token.key() != vault.key() @ CarryError::VaultMismatch
     )]
-    pub user_token: Account<'info, TokenAccount>,
+    pub user_token: Box<Account<'info, TokenAccount>>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,
 }
