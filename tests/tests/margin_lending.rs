@@ -819,3 +819,50 @@ async fn deposit_with_oracle_touches_the_stable_price() {
         .push(AccountMeta::new_readonly(env.banks[0].oracle, false));
     assert_err(env.t.send(&[i], &[&u.kp]).await, CarryError::OracleMismatch);
 }
+
+#[tokio::test]
+async fn close_forfeits_sub_unit_deposits() {
+    use solana_sdk::instruction::AccountMeta;
+    let mut env = MarginEnv::new().await;
+    let sol = env.add_bank(9, 150 * E8, default_params()).await;
+    let lender = env.user(1_000_000_000_000).await;
+    let borrower = env.user(1_000_000_000_000).await;
+    let tiny = env.user(1_000_000).await;
+    env.deposit(&lender, 0, 1_000_000_000).await.unwrap();
+    env.deposit(&borrower, sol, 10_000_000_000).await.unwrap();
+    env.withdraw(&borrower, 0, 900_000_000, true).await.unwrap();
+    env.warp(365 * 86_400).await;
+    env.accrue(0).await.unwrap();
+    assert!(env.bank(0).await.deposit_index.get() > I80F48::ONE);
+    // 1 native unit at a deposit index above 1 is worth less than 1: it cannot be withdrawn
+    env.deposit(&tiny, 0, 1).await.unwrap();
+    let v = env.balance(&tiny.account, 0).await;
+    assert!(v < I80F48::ONE && v.is_positive(), "{v}");
+    assert_err(
+        env.withdraw(&tiny, 0, 1, false).await,
+        CarryError::InsufficientBalance,
+    );
+    // closing without the bank is refused, with it the dust is forfeited to the bank
+    let i = env.close_ix(&tiny.kp.pubkey(), &tiny.account);
+    assert_err(
+        env.t.send(&[i], &[&tiny.kp]).await,
+        CarryError::HealthAccountsMismatch,
+    );
+    let before = env.bank(0).await;
+    let mut i = env.close_ix(&tiny.kp.pubkey(), &tiny.account);
+    i.accounts.push(AccountMeta::new(env.banks[0].bank, false));
+    env.t.send(&[i], &[&tiny.kp]).await.unwrap();
+    assert!(env.t.account(&tiny.account).await.is_none());
+    let after = env.bank(0).await;
+    assert!(after.indexed_deposits.get() < before.indexed_deposits.get());
+    assert!(after.dust.get() > before.dust.get());
+    env.check_conservation(0, &[lender.account, borrower.account])
+        .await;
+    // a whole unit is not dust: the lender cannot close
+    let mut i = env.close_ix(&lender.kp.pubkey(), &lender.account);
+    i.accounts.push(AccountMeta::new(env.banks[0].bank, false));
+    assert_err(
+        env.t.send(&[i], &[&lender.kp]).await,
+        CarryError::AccountNotEmpty,
+    );
+}
