@@ -204,6 +204,65 @@ impl HealthTerms {
     }
 }
 
+impl HealthTerms {
+    /// Largest amount (native units, fixed point, rounded down) of token `token_index` that can
+    /// leave the account, first from its deposit then as a borrow, with initial health staying
+    /// >= 0. Does not know about vault cash or bank limits. A token without a term is treated
+    /// as a zero balance with weights and prices from `if_absent` (pass the bank's).
+    pub fn max_withdraw(
+        &self,
+        token_index: u16,
+        if_absent: Option<&TokenTerm>,
+    ) -> Result<I80F48, MathError> {
+        let h = self.health(HealthType::Init)?;
+        if !h.is_positive() {
+            return Ok(I80F48::ZERO);
+        }
+        let term = match self.tokens().iter().find(|t| t.token_index == token_index) {
+            Some(t) => *t,
+            None => match if_absent {
+                Some(t) => TokenTerm {
+                    balance: I80F48::ZERO,
+                    ..*t
+                },
+                None => return Ok(I80F48::ZERO),
+            },
+        };
+        let asset_unit = term
+            .asset_price
+            .mul_round(term.weights.init_asset, Round::Ceil)
+            .ovf()?;
+        let liab_unit = term
+            .liab_price
+            .mul_round(term.weights.init_liab, Round::Ceil)
+            .ovf()?;
+        let mut left = h;
+        let mut out = I80F48::ZERO;
+        if term.balance.is_positive() {
+            // each unit of deposit withdrawn costs asset_unit of health
+            if asset_unit.is_zero() {
+                out = term.balance;
+            } else {
+                let cap = left.div_round(asset_unit, Round::Floor).ovf()?;
+                if cap <= term.balance {
+                    return Ok(cap);
+                }
+                out = term.balance;
+                let used = term.balance.mul_round(asset_unit, Round::Ceil).ovf()?;
+                left = left.checked_sub(used).ovf()?;
+                if !left.is_positive() {
+                    return Ok(out);
+                }
+            }
+        }
+        if liab_unit.is_zero() {
+            return Ok(out);
+        }
+        let borrow = left.div_round(liab_unit, Round::Floor).ovf()?;
+        out.checked_add(borrow).ovf()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +321,76 @@ mod tests {
         );
     }
 
+    fn with_balance(h: &HealthTerms, idx: u16, delta: I80F48) -> HealthTerms {
+        let mut out = HealthTerms::new();
+        for t in h.tokens() {
+            let mut t = *t;
+            if t.token_index == idx {
+                t.balance = t.balance.checked_sub(delta).unwrap();
+            }
+            out.push_token(t).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn max_withdraw_examples() {
+        let mut h = HealthTerms::new();
+        // 100 USDC deposit (price 1) and 1 SOL-native unit worth 150 at 0.8/1.2
+        h.push_token(TokenTerm {
+            token_index: 0,
+            balance: I80F48::from_i64(100),
+            asset_price: I80F48::ONE,
+            liab_price: I80F48::ONE,
+            weights: w(),
+        })
+        .unwrap();
+        h.push_token(TokenTerm {
+            token_index: 1,
+            balance: I80F48::from_i64(1),
+            asset_price: I80F48::from_i64(150),
+            liab_price: I80F48::from_i64(150),
+            weights: w(),
+        })
+        .unwrap();
+        // init = 80 + 120 = 200: all 100 USDC (costs 80), then borrow 120/1.2 = 100 more
+        let m = h.max_withdraw(0, None).unwrap();
+        assert!(
+            (m.to_bits() - I80F48::from_i64(200).to_bits()).abs() < 1 << 12,
+            "{m}"
+        );
+        assert_eq!(h.max_withdraw(7, None).unwrap(), I80F48::ZERO);
+        let absent = TokenTerm {
+            token_index: 7,
+            asset_price: I80F48::from_i64(2),
+            liab_price: I80F48::from_i64(2),
+            weights: w(),
+            ..Default::default()
+        };
+        let m = h.max_withdraw(7, Some(&absent)).unwrap();
+        // 200 / (2 * 1.2) = 83.33
+        assert_eq!(m.floor_int(), 83);
+    }
+
     proptest! {
+        #[test]
+        fn max_withdraw_is_tight(b0 in -1_000_000i64..1_000_000_000, b1 in 0i64..1_000_000_000, p in 1i64..1000) {
+            let mut h = HealthTerms::new();
+            h.push_token(TokenTerm { token_index: 0, balance: I80F48::from_i64(b0), asset_price: I80F48::ONE, liab_price: I80F48::ONE, weights: w() }).unwrap();
+            h.push_token(TokenTerm { token_index: 1, balance: I80F48::from_i64(b1), asset_price: I80F48::from_i64(p), liab_price: I80F48::from_i64(p + 1), weights: w() }).unwrap();
+            for idx in [0u16, 1] {
+                let m = h.max_withdraw(idx, None).unwrap();
+                prop_assert!(!m.is_negative());
+                let after = with_balance(&h, idx, m).health(HealthType::Init).unwrap();
+                // never past zero (up to fixed-point noise of the products)
+                prop_assert!(after.to_bits() > -(1 << 24), "after {} (m {})", after, m);
+                if h.health(HealthType::Init).unwrap().is_positive() {
+                    let more = with_balance(&h, idx, m.checked_add(I80F48::ONE).unwrap()).health(HealthType::Init).unwrap();
+                    prop_assert!(more.is_negative() || more.to_bits() < 1 << 24, "one more unit keeps health {}", more);
+                }
+            }
+        }
+
         #[test]
         fn init_never_above_maint(bals in proptest::collection::vec(-1_000_000_000i64..1_000_000_000, 0..8), p in 1i64..1000, q in 1i64..1000) {
             let mut h = HealthTerms::new();
