@@ -206,9 +206,9 @@ impl HealthTerms {
 
 impl HealthTerms {
     /// Largest amount (native units, fixed point, rounded down) of token `token_index` that can
-    /// leave the account, first from its deposit then as a borrow, with initial health staying
-    /// >= 0. Does not know about vault cash or bank limits. A token without a term is treated
-    /// as a zero balance with weights and prices from `if_absent` (pass the bank's).
+    /// leave the account, first from its deposit then as a borrow, keeping initial health at
+    /// or above zero. Does not know about vault cash or bank limits. A token without a term is
+    /// treated as a zero balance with weights and prices from `if_absent` (pass the bank's).
     pub fn max_withdraw(
         &self,
         token_index: u16,
