@@ -1,8 +1,10 @@
 //! Accounts of every instruction only the market's authority may send.
 
 use crate::error::OrderbookError;
-use crate::state::Market;
+use crate::events::EmitListener;
+use crate::state::{split_market, Market};
 use anchor_lang::prelude::*;
+use carry_book::Book;
 
 /// The market and its authority's signature.
 #[derive(Accounts)]
@@ -12,4 +14,23 @@ pub struct MarketAuthority<'info> {
     /// The market (owned by this program, with a market discriminator).
     #[account(mut, has_one = authority @ OrderbookError::WrongAuthority)]
     pub market: AccountLoader<'info, Market>,
+}
+
+impl MarketAuthority<'_> {
+    /// Runs `f` on the market's header, its book, and a listener that emits what the book
+    /// reports as events in native units.
+    pub fn with_book<R>(
+        &self,
+        f: impl FnOnce(&Market, &mut Book, &mut EmitListener) -> Result<R>,
+    ) -> Result<R> {
+        let info = self.market.to_account_info();
+        let mut data = info.try_borrow_mut_data()?;
+        let (market, mut book) = split_market(&mut data)?;
+        let mut listener = EmitListener {
+            market: info.key(),
+            tick_size: market.tick_size,
+            base_lot_size: market.base_lot_size,
+        };
+        f(market, &mut book, &mut listener)
+    }
 }

@@ -3,14 +3,23 @@ use crate::events::{EmitListener, OrderPlaced};
 use crate::instructions::MarketAuthority;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use carry_book::{MatchContext, NewOrder, OrderKind};
+use carry_book::{Book, MatchContext, NewOrder, OrderKind};
 
 pub fn handle(ctx: Context<MarketAuthority>, args: PlaceOrderArgs) -> Result<PlaceOrderSummary> {
     let now = Clock::get()?.unix_timestamp;
     let key = ctx.accounts.market.key();
-    let info = ctx.accounts.market.to_account_info();
-    let mut data = info.try_borrow_mut_data()?;
-    let (market, mut book) = split_market(&mut data)?;
+    ctx.accounts
+        .with_book(|market, book, listener| place(key, now, market, book, listener, &args))
+}
+
+fn place(
+    key: Pubkey,
+    now: i64,
+    market: &Market,
+    book: &mut Book,
+    listener: &mut EmitListener,
+    args: &PlaceOrderArgs,
+) -> Result<PlaceOrderSummary> {
     let kind = OrderKind::from(args.order_type);
     let pegged = kind == OrderKind::OraclePegged;
 
@@ -55,14 +64,7 @@ pub fn handle(ctx: Context<MarketAuthority>, args: PlaceOrderArgs) -> Result<Pla
         self_trade: args.self_trade.into(),
     };
     let (tick, lot) = (market.tick_size, market.base_lot_size);
-    let mut listener = EmitListener {
-        market: key,
-        tick_size: tick,
-        base_lot_size: lot,
-    };
-    let out = book
-        .place(&order, &ctx_match, &mut listener)
-        .map_err(book_err)?;
+    let out = book.place(&order, &ctx_match, listener).map_err(book_err)?;
 
     let native = |v: u64, unit: u64| v.checked_mul(unit).ok_or(error!(OrderbookError::Overflow));
     let summary = PlaceOrderSummary {
