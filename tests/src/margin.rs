@@ -229,6 +229,13 @@ impl MarginEnv {
         self.fresh_blockhash().await;
     }
 
+    /// Send through the harness after taking a fresh blockhash (so long or slow runs never
+    /// send with an expired one).
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+        self.fresh_blockhash().await;
+        self.t.send(ixs, signers).await
+    }
+
     /// Take the bank's latest blockhash. Long tests need it: program-test keeps producing
     /// slots in the background, and a transaction with an expired blockhash is dropped
     /// silently (the client then times out with `DeadlineExceeded`).
@@ -276,11 +283,12 @@ impl MarginEnv {
         price: i64,
         params: BankParams,
     ) -> usize {
+        self.fresh_blockhash().await;
         let oracle = Pubkey::new_unique();
         let now = self.now().await;
         self.write_oracle(&oracle, price, 0, now);
         let i = self.register_bank_ix(&self.admin.pubkey(), &mint, &oracle, params);
-        self.t.send(&[i], &[]).await.expect("register bank");
+        self.send(&[i], &[]).await.expect("register bank");
         let bank = bank_pda(&self.exchange, &mint);
         let token_index = self.banks.len() as u16;
         self.banks.push(BankInfo {
@@ -305,6 +313,7 @@ impl MarginEnv {
     /// A user with SOL, a margin account (number 0) and a wallet per bank holding `fund`
     /// native units of every bank's token.
     pub async fn user(&mut self, fund: u64) -> User {
+        self.fresh_blockhash().await;
         let kp = self.t.funded_keypair(10_000_000_000).await;
         let mut wallets = HashMap::new();
         for b in self.banks.clone() {
@@ -316,8 +325,7 @@ impl MarginEnv {
         }
         let account = account_pda(&self.exchange, &kp.pubkey(), 0);
         let i = self.create_account_ix(&kp.pubkey(), 0);
-        self.t
-            .send(&[i], &[&kp])
+        self.send(&[i], &[&kp])
             .await
             .expect("create margin account");
         User {
@@ -562,7 +570,7 @@ impl MarginEnv {
             &u.wallet(&self.banks[idx].mint),
             amount,
         );
-        self.t.send(&[i], &[&u.kp]).await
+        self.send(&[i], &[&u.kp]).await
     }
 
     /// Withdraw to the user's own wallet.
@@ -581,13 +589,13 @@ impl MarginEnv {
             amount,
             allow_borrow,
         );
-        self.t.send(&[i], &[&u.kp]).await
+        self.send(&[i], &[&u.kp]).await
     }
 
     /// Crank a bank.
     pub async fn accrue(&mut self, idx: usize) -> Result<(), TxError> {
         let i = self.accrue_ix(idx);
-        self.t.send(&[i], &[]).await
+        self.send(&[i], &[]).await
     }
 
     /// Health (init, maint) through the read-only instruction's return data.

@@ -71,13 +71,12 @@ async fn interest_matches_closed_form() {
     // mixed bank: SOL, two lenders (lender2 7 SOL, borrower's 10 SOL collateral is lent too),
     // one opted-out saver (5 SOL, never lent), borrower2 borrows 3 SOL against USDC
     env.deposit(&lender2, sol, 7_000_000_000).await.unwrap();
-    env.t
-        .send(
-            &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, false)],
-            &[&saver.kp],
-        )
-        .await
-        .unwrap();
+    env.send(
+        &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, false)],
+        &[&saver.kp],
+    )
+    .await
+    .unwrap();
     env.deposit(&saver, sol, 5_000_000_000).await.unwrap();
     env.deposit(&borrower2, usdc, 2_000_000_000).await.unwrap();
     env.withdraw(&borrower2, sol, 3_000_000_000, true)
@@ -288,11 +287,11 @@ async fn conservation_run(seed: u64) -> (u32, u32) {
             8 => {
                 let lend = rng.below(3) != 0;
                 let i = env.lending_ix(&users[u].kp.pubkey(), &users[u].account, b, lend);
-                env.t.send(&[i], &[&users[u].kp]).await
+                env.send(&[i], &[&users[u].kp]).await
             }
             _ => {
                 let i = env.sweep_ix();
-                env.t.send(&[i], &[]).await
+                env.send(&[i], &[]).await
             }
         };
         match res {
@@ -416,13 +415,12 @@ async fn opt_out_earns_nothing_and_is_never_lent() {
     let accounts = [saver.account, lender.account, borrower.account];
     env.deposit(&saver, sol, 10_000_000_000).await.unwrap();
     // opt out after depositing: the deposit moves out of the pool
-    env.t
-        .send(
-            &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, false)],
-            &[&saver.kp],
-        )
-        .await
-        .unwrap();
+    env.send(
+        &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, false)],
+        &[&saver.kp],
+    )
+    .await
+    .unwrap();
     let bank = env.bank(sol).await;
     assert_eq!(bank.non_lendable_deposits, 10_000_000_000);
     assert_eq!(bank.indexed_deposits.get(), I80F48::ZERO);
@@ -461,18 +459,17 @@ async fn opt_out_earns_nothing_and_is_never_lent() {
     // a borrower cannot opt out of the token it owes
     let i = env.lending_ix(&borrower.kp.pubkey(), &borrower.account, sol, false);
     assert_err(
-        env.t.send(&[i], &[&borrower.kp]).await,
+        env.send(&[i], &[&borrower.kp]).await,
         CarryError::BorrowOutstanding,
     );
     // opting back in lends the balance again
     env.deposit(&saver, sol, 1_000_000_000).await.unwrap();
-    env.t
-        .send(
-            &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, true)],
-            &[&saver.kp],
-        )
-        .await
-        .unwrap();
+    env.send(
+        &[env.lending_ix(&saver.kp.pubkey(), &saver.account, sol, true)],
+        &[&saver.kp],
+    )
+    .await
+    .unwrap();
     assert_eq!(env.bank(sol).await.non_lendable_deposits, 0);
     env.warp(86_400).await;
     env.accrue(sol).await.unwrap();
@@ -498,7 +495,7 @@ async fn reserve_swept_to_insurance_fund() {
     env.accrue(0).await.unwrap();
     let reserve = env.bank(0).await.collected_reserve.get();
     assert!(reserve > I80F48::from_i64(100_000_000), "reserve {reserve}");
-    env.t.send(&[env.sweep_ix()], &[]).await.unwrap();
+    env.send(&[env.sweep_ix()], &[]).await.unwrap();
     let swept = env.tokens(&env.insurance_vault.clone()).await;
     assert_eq!(swept, reserve.to_u64(Round::Floor).unwrap());
     let bank = env.bank(0).await;
@@ -508,7 +505,7 @@ async fn reserve_swept_to_insurance_fund() {
         .await;
     // only the settlement bank sweeps
     let i = env.sweep_ix_for(sol);
-    assert_err(env.t.send(&[i], &[]).await, CarryError::NotSettlementBank);
+    assert_err(env.send(&[i], &[]).await, CarryError::NotSettlementBank);
 }
 
 #[tokio::test]
@@ -517,7 +514,7 @@ async fn delegate_deposits_but_never_withdraws_and_close_returns_rent() {
     let owner = env.user(1_000_000_000).await;
     let delegate = env.user(1_000_000_000).await;
     let i = env.set_delegate_ix(&owner.kp.pubkey(), &owner.account, &delegate.kp.pubkey());
-    env.t.send(&[i], &[&owner.kp]).await.unwrap();
+    env.send(&[i], &[&owner.kp]).await.unwrap();
     assert_eq!(
         env.margin(&owner.account).await.delegate,
         delegate.kp.pubkey()
@@ -531,7 +528,7 @@ async fn delegate_deposits_but_never_withdraws_and_close_returns_rent() {
         &delegate.wallet(&usdc),
         1_000,
     );
-    env.t.send(&[i], &[&delegate.kp]).await.unwrap();
+    env.send(&[i], &[&delegate.kp]).await.unwrap();
     assert_eq!(
         env.balance(&owner.account, 0).await,
         I80F48::from_i64(1_000)
@@ -545,13 +542,13 @@ async fn delegate_deposits_but_never_withdraws_and_close_returns_rent() {
         false,
     );
     assert_err(
-        env.t.send(&[i], &[&delegate.kp]).await,
+        env.send(&[i], &[&delegate.kp]).await,
         CarryError::DelegateCannotWithdraw,
     );
     // not empty: cannot close
     let i = env.close_ix(&owner.kp.pubkey(), &owner.account);
     assert_err(
-        env.t.send(&[i], &[&owner.kp]).await,
+        env.send(&[i], &[&owner.kp]).await,
         CarryError::AccountNotEmpty,
     );
     env.withdraw(&owner, 0, 1_000, false).await.unwrap();
@@ -563,7 +560,7 @@ async fn delegate_deposits_but_never_withdraws_and_close_returns_rent() {
     let rent = env.t.account(&owner.account).await.unwrap().lamports;
     let lamports_before = env.t.account(&owner.kp.pubkey()).await.unwrap().lamports;
     let i = env.close_ix(&owner.kp.pubkey(), &owner.account);
-    env.t.send(&[i], &[&owner.kp]).await.unwrap();
+    env.send(&[i], &[&owner.kp]).await.unwrap();
     assert!(env.t.account(&owner.account).await.is_none());
     let lamports_after = env.t.account(&owner.kp.pubkey()).await.unwrap().lamports;
     assert_eq!(
@@ -800,7 +797,7 @@ async fn deposit_with_oracle_touches_the_stable_price() {
     env.set_price(sol, 300 * E8).await;
     let mut i = env.deposit_ix(&u.kp.pubkey(), &u.account, sol, &u.wallet(&sol_mint), 1_000);
     i.accounts.push(AccountMeta::new_readonly(oracle, false));
-    env.t.send(&[i], &[&u.kp]).await.unwrap();
+    env.send(&[i], &[&u.kp]).await.unwrap();
     let b = env.bank(sol).await;
     assert_eq!(b.stable_price_ts, env.now().await);
     assert!(
@@ -811,13 +808,13 @@ async fn deposit_with_oracle_touches_the_stable_price() {
     env.t.warp_seconds(600).await;
     let mut i = env.deposit_ix(&u.kp.pubkey(), &u.account, sol, &u.wallet(&sol_mint), 1_000);
     i.accounts.push(AccountMeta::new_readonly(oracle, false));
-    env.t.send(&[i], &[&u.kp]).await.unwrap();
+    env.send(&[i], &[&u.kp]).await.unwrap();
     assert_eq!(env.bank(sol).await.stable_price_ts, b.stable_price_ts);
     // another bank's oracle is refused
     let mut i = env.deposit_ix(&u.kp.pubkey(), &u.account, sol, &u.wallet(&sol_mint), 1_000);
     i.accounts
         .push(AccountMeta::new_readonly(env.banks[0].oracle, false));
-    assert_err(env.t.send(&[i], &[&u.kp]).await, CarryError::OracleMismatch);
+    assert_err(env.send(&[i], &[&u.kp]).await, CarryError::OracleMismatch);
 }
 
 #[tokio::test]
@@ -845,13 +842,13 @@ async fn close_forfeits_sub_unit_deposits() {
     // closing without the bank is refused, with it the dust is forfeited to the bank
     let i = env.close_ix(&tiny.kp.pubkey(), &tiny.account);
     assert_err(
-        env.t.send(&[i], &[&tiny.kp]).await,
+        env.send(&[i], &[&tiny.kp]).await,
         CarryError::HealthAccountsMismatch,
     );
     let before = env.bank(0).await;
     let mut i = env.close_ix(&tiny.kp.pubkey(), &tiny.account);
     i.accounts.push(AccountMeta::new(env.banks[0].bank, false));
-    env.t.send(&[i], &[&tiny.kp]).await.unwrap();
+    env.send(&[i], &[&tiny.kp]).await.unwrap();
     assert!(env.t.account(&tiny.account).await.is_none());
     let after = env.bank(0).await;
     assert!(after.indexed_deposits.get() < before.indexed_deposits.get());
@@ -862,7 +859,7 @@ async fn close_forfeits_sub_unit_deposits() {
     let mut i = env.close_ix(&lender.kp.pubkey(), &lender.account);
     i.accounts.push(AccountMeta::new(env.banks[0].bank, false));
     assert_err(
-        env.t.send(&[i], &[&lender.kp]).await,
+        env.send(&[i], &[&lender.kp]).await,
         CarryError::AccountNotEmpty,
     );
 }

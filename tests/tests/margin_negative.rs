@@ -39,7 +39,7 @@ async fn fixture() -> Fx {
     env.deposit(&alice, sol, 10_000_000_000).await.unwrap();
     env.withdraw(&alice, 0, 1_100_000_000, true).await.unwrap(); // 100 USDC borrowed
     let i = env.set_delegate_ix(&alice.kp.pubkey(), &alice.account, &carol.kp.pubkey());
-    env.t.send(&[i], &[&alice.kp]).await.unwrap();
+    env.send(&[i], &[&alice.kp]).await.unwrap();
     let mut watched = vec![
         env.exchange,
         env.insurance_vault,
@@ -100,7 +100,7 @@ async fn refused_if(
     watched.sort();
     watched.dedup();
     let before = fx.env.snapshot(&watched).await;
-    match fx.env.t.send(ixs, signers).await {
+    match fx.env.send(ixs, signers).await {
         Ok(()) => panic!("expected {what}, got Ok"),
         Err(e) => assert!(ok(&e), "expected {what}, got {e:?}"),
     }
@@ -150,7 +150,7 @@ async fn other_exchange(fx: &mut Fx) -> (Pubkey, BankInfo) {
         carry_margin::instruction::CreateExchange { exchange_num: 1 },
         vec![],
     );
-    env.t.send(&[i], &[]).await.unwrap();
+    env.send(&[i], &[]).await.unwrap();
     let oracle = Pubkey::new_unique();
     let now = env.now().await;
     env.write_oracle(&oracle, 100_000_000, 0, now);
@@ -171,7 +171,7 @@ async fn other_exchange(fx: &mut Fx) -> (Pubkey, BankInfo) {
         },
         vec![],
     );
-    env.t.send(&[i], &[]).await.unwrap();
+    env.send(&[i], &[]).await.unwrap();
     let info = BankInfo {
         mint: usdc,
         bank,
@@ -201,7 +201,7 @@ async fn admin_instructions() {
     let i = fx
         .env
         .set_admin_ix(&fx.env.admin.pubkey(), &admin2.pubkey());
-    fx.env.t.send(&[i], &[]).await.unwrap();
+    fx.env.send(&[i], &[]).await.unwrap();
     let i = unsigned(
         fx.env.set_paused_ix(&admin2.pubkey(), true),
         &admin2.pubkey(),
@@ -221,7 +221,7 @@ async fn admin_instructions() {
     refused(&mut fx, &[i], &[&admin2], c(CarryError::BankMismatch)).await;
     // the real admin can pause and unpause
     let i = fx.env.set_paused_ix(&admin2.pubkey(), true);
-    fx.env.t.send(&[i], &[&admin2]).await.unwrap();
+    fx.env.send(&[i], &[&admin2]).await.unwrap();
     assert_eq!(fx.env.exchange_state().await.paused, 1);
 }
 
@@ -286,7 +286,7 @@ async fn register_bank_refusals() {
         .env
         .register_bank_ix(&admin, &usdc, &good, default_params());
     let before = fx.env.exchange_state().await.bank_count;
-    assert!(fx.env.t.send(&[i], &[]).await.is_err());
+    assert!(fx.env.send(&[i], &[]).await.is_err());
     assert_eq!(fx.env.exchange_state().await.bank_count, before);
 }
 
@@ -330,12 +330,12 @@ async fn account_lifecycle_refusals() {
     // an account of another exchange's PDA cannot be created twice
     let i = fx.env.create_account_ix(&bob.pubkey(), 0);
     assert!(
-        fx.env.t.send(&[i], &[&bob]).await.is_err(),
+        fx.env.send(&[i], &[&bob]).await.is_err(),
         "PDA already exists"
     );
     // paused exchange refuses create, close, set_delegate, set_token_lending
     let i = fx.env.set_paused_ix(&fx.env.admin.pubkey(), true);
-    fx.env.t.send(&[i], &[]).await.unwrap();
+    fx.env.send(&[i], &[]).await.unwrap();
     let i = fx.env.create_account_ix(&bob.pubkey(), 7);
     fx.watched
         .push(account_pda(&fx.env.exchange, &bob.pubkey(), 7));
@@ -399,7 +399,7 @@ async fn deposit_refusals() {
     let mut p = default_params();
     p.deposit_limit = 10_500_000_000;
     let i = fx.env.edit_bank_ix(&fx.env.admin.pubkey(), sol, p);
-    fx.env.t.send(&[i], &[]).await.unwrap();
+    fx.env.send(&[i], &[]).await.unwrap();
     let i = dep(&fx.env, &alice.pubkey(), &w_sol, sol, 500_000_001);
     refused(
         &mut fx,
@@ -409,14 +409,14 @@ async fn deposit_refusals() {
     )
     .await;
     let i = dep(&fx.env, &alice.pubkey(), &w_sol, sol, 500_000_000);
-    fx.env.t.send(&[i], &[&alice]).await.unwrap();
+    fx.env.send(&[i], &[&alice]).await.unwrap();
     // overflowing amount: u64::MAX on top of a non-lendable balance overflows it
     let i = fx.env.lending_ix(&alice.pubkey(), &acc, sol, false);
-    fx.env.t.send(&[i], &[&alice]).await.unwrap();
+    fx.env.send(&[i], &[&alice]).await.unwrap();
     let mut p = default_params();
     p.deposit_limit = u64::MAX;
     let i = fx.env.edit_bank_ix(&fx.env.admin.pubkey(), sol, p);
-    fx.env.t.send(&[i], &[]).await.unwrap();
+    fx.env.send(&[i], &[]).await.unwrap();
     let i = dep(&fx.env, &alice.pubkey(), &w_sol, sol, u64::MAX);
     refused(&mut fx, &[i], &[&alice], c(CarryError::MathOverflow)).await;
     // more than the wallet holds: SPL Token refuses (its error 1, insufficient funds)
@@ -424,7 +424,7 @@ async fn deposit_refusals() {
     refused(&mut fx, &[i], &[&alice], 1).await;
     // paused
     let i = fx.env.set_paused_ix(&fx.env.admin.pubkey(), true);
-    fx.env.t.send(&[i], &[]).await.unwrap();
+    fx.env.send(&[i], &[]).await.unwrap();
     let i = dep(&fx.env, &alice.pubkey(), &w_usdc, 0, 10);
     refused(&mut fx, &[i], &[&alice], c(CarryError::ExchangePaused)).await;
     let _ = &fx.carol;
@@ -545,7 +545,7 @@ async fn withdraw_refusals() {
     let mut p = default_params();
     p.net_borrow_limit = 150_000_000; // 100 already out
     let i = fx.env.edit_bank_ix(&fx.env.admin.pubkey(), 0, p);
-    fx.env.t.send(&[i], &[]).await.unwrap();
+    fx.env.send(&[i], &[]).await.unwrap();
     let i = wd(&fx.env, &alice.pubkey(), &w_usdc, 0, 50_000_001, true);
     refused(
         &mut fx,
@@ -555,7 +555,7 @@ async fn withdraw_refusals() {
     )
     .await;
     let i = wd(&fx.env, &alice.pubkey(), &w_usdc, 0, 49_000_000, true);
-    fx.env.t.send(&[i], &[&alice]).await.unwrap();
+    fx.env.send(&[i], &[&alice]).await.unwrap();
     // bank of another exchange
     let (_, other) = other_exchange(&mut fx).await;
     let mut i = wd(&fx.env, &alice.pubkey(), &w_usdc, 0, 10, true);
@@ -564,7 +564,7 @@ async fn withdraw_refusals() {
     refused(&mut fx, &[i], &[&alice], c(CarryError::BankMismatch)).await;
     // paused
     let i = fx.env.set_paused_ix(&fx.env.admin.pubkey(), true);
-    fx.env.t.send(&[i], &[]).await.unwrap();
+    fx.env.send(&[i], &[]).await.unwrap();
     let i = wd(&fx.env, &alice.pubkey(), &w_sol, sol, 10, false);
     refused(&mut fx, &[i], &[&alice], c(CarryError::ExchangePaused)).await;
 }
@@ -651,7 +651,7 @@ async fn create_exchange_and_account_refusals() {
     // the same exchange twice: the system program refuses to create the PDA again
     let i = create(fx.env.admin.pubkey(), 0, usdc);
     let before = fx.env.snapshot(&[fx.env.exchange]).await;
-    assert!(fx.env.t.send(&[i], &[]).await.is_err());
+    assert!(fx.env.send(&[i], &[]).await.is_err());
     assert_eq!(fx.env.snapshot(&[fx.env.exchange]).await, before);
     // margin account: owner not signing, address not the PDA of (exchange, owner, number)
     let acc = account_pda(&fx.env.exchange, &bob.pubkey(), 5);
@@ -663,5 +663,5 @@ async fn create_exchange_and_account_refusals() {
     refused(&mut fx, &[i], &[&bob], a(AnchorError::ConstraintSeeds)).await;
     // the real thing works
     let i = create(bob.pubkey(), 3, usdc);
-    fx.env.t.send(&[i], &[&bob]).await.unwrap();
+    fx.env.send(&[i], &[&bob]).await.unwrap();
 }
