@@ -270,6 +270,14 @@ async fn conservation_run(seed: u64) -> (u32, u32) {
                 if r.is_ok() && env.balance(&users[u].account, b).await < before.min(I80F48::ZERO) {
                     borrows += 1; // borrowed in this step (new or larger debt)
                 }
+                if r.is_ok() {
+                    // invariant 3: no withdrawal leaves initial health below zero
+                    let (init, _) = env.health(&users[u].account).await.unwrap();
+                    assert!(
+                        !init.is_negative(),
+                        "seed {seed:#x} step {step}: init {init}"
+                    );
+                }
                 r
             }
             7 => {
