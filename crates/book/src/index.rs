@@ -56,6 +56,7 @@ impl Book<'_> {
 
     /// Finds the entry for `(owner, client_order_id)`, or the owner's head entry when
     /// `client_order_id` is 0. Returns its table position and order handle.
+    #[inline(always)]
     pub(crate) fn index_find(
         &self,
         owner: &[u8; 32],

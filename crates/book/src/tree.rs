@@ -86,10 +86,14 @@ pub(crate) fn insert(
         return Ok(());
     }
     // The leaf sharing the longest prefix with k is where k's own path ends.
+    // Inner handles are below the slab length and leaf handles (bit 31 set) above it, so one
+    // bounds check per level is also the leaf test.
     let mut h = *root as u64;
-    while h & LEAF64 == 0 {
-        let n = inner(inners, h)?;
+    while let Some(n) = inners.get(h as usize) {
         h = n.children[bit(k, n.crit_bit)] as u64;
+    }
+    if h & LEAF64 == 0 {
+        return Err(BookError::Corrupt);
     }
     let crit = crit_bit(k, key(orders, (h & !LEAF64) as u32)?);
     if crit >= 128 {
@@ -99,9 +103,9 @@ pub(crate) fn insert(
     // The new inner node goes above the first node that splits below `crit`.
     let mut parent = NIL64;
     let mut dir = 0;
+    // The same path as above, so every inner node on it is in bounds.
     let mut h = *root as u64;
-    while h & LEAF64 == 0 {
-        let n = inner(inners, h)?;
+    while let Some(n) = inners.get(h as usize) {
         if n.crit_bit > crit {
             break;
         }
@@ -147,8 +151,7 @@ pub(crate) fn remove(
     let (mut grand, mut grand_dir) = (NIL64, 0);
     let (mut parent, mut dir) = (NIL64, 0);
     let mut h = *root as u64;
-    while h & LEAF64 == 0 {
-        let n = inner(inners, h)?;
+    while let Some(n) = inners.get(h as usize) {
         grand = parent;
         grand_dir = dir;
         parent = h;
@@ -181,9 +184,11 @@ pub(crate) fn find(
         return Ok(None);
     }
     let mut h = root as u64;
-    while h & LEAF64 == 0 {
-        let n = inner(inners, h)?;
+    while let Some(n) = inners.get(h as usize) {
         h = n.children[bit(k, n.crit_bit)] as u64;
+    }
+    if h & LEAF64 == 0 {
+        return Err(BookError::Corrupt);
     }
     let slot = (h & !LEAF64) as u32;
     Ok(if key(orders, slot)? == k {
@@ -230,12 +235,14 @@ impl TreeIter {
         // SAFETY: `new` and the loop below write `stack[len]` before each `len += 1`, so every
         // entry below `len` is initialized.
         let mut h = unsafe { top.assume_init() } as u64;
-        while h & LEAF64 == 0 {
-            let n = inner(inners, h)?;
+        while let Some(n) = inners.get(h as usize) {
             *self.stack.get_mut(self.len).ok_or(BookError::Corrupt)? =
                 MaybeUninit::new(n.children[1]);
             self.len += 1;
             h = n.children[0] as u64;
+        }
+        if h & LEAF64 == 0 {
+            return Err(BookError::Corrupt);
         }
         Ok(Some((h & !LEAF64) as u32))
     }
