@@ -3,6 +3,7 @@
 //! real; helpers to create mints and token accounts, send instructions, read zero-copy
 //! accounts, and move the clock.
 
+pub mod events;
 pub mod margin;
 pub mod orderbook;
 pub mod pyth;
@@ -158,7 +159,7 @@ impl TestContext {
         let payer = self.payer();
         let mut keys: Vec<&Keypair> = vec![&payer];
         keys.extend_from_slice(signers);
-        let blockhash = self.context.last_blockhash;
+        let blockhash = self.latest_blockhash().await;
         let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
         let r = self
             .context
@@ -218,12 +219,8 @@ impl TestContext {
         let payer = self.payer();
         let mut keys: Vec<&Keypair> = vec![&payer];
         keys.extend_from_slice(signers);
-        let tx = Transaction::new_signed_with_payer(
-            ixs,
-            Some(&payer.pubkey()),
-            &keys,
-            self.context.last_blockhash,
-        );
+        let blockhash = self.latest_blockhash().await;
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &keys, blockhash);
         let sim = self
             .context
             .banks_client
@@ -238,6 +235,20 @@ impl TestContext {
             .and_then(|d| d.return_data)
             .map(|r| r.data)
             .unwrap_or_default())
+    }
+
+    /// The bank's latest blockhash. program-test keeps producing slots in the background, and
+    /// a transaction with an expired blockhash is dropped silently (the client then times out
+    /// with `DeadlineExceeded`), so every transaction takes a fresh one.
+    async fn latest_blockhash(&mut self) -> solana_sdk::hash::Hash {
+        let h = self
+            .context
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .unwrap();
+        self.context.last_blockhash = h;
+        h
     }
 
     /// Creates a system account owned by `owner` with `size` zeroed bytes, rent exempt.

@@ -668,7 +668,7 @@ async fn stable_price_values_assets_low_and_liabilities_high() {
 #[tokio::test]
 async fn events_for_deposit_withdraw_borrow_repay_accrual() {
     use carry_margin::events::*;
-    use carry_tests::margin::event_recorder::{events, install};
+    use carry_tests::events::{events, install};
     let mut env = MarginEnv::new().await;
     install();
     let sol = env.add_bank(9, 150 * E8, default_params()).await;

@@ -648,3 +648,78 @@ async fn sdk_market_view_aggregates_levels_in_native_units() {
     assert!(v.ladder(5).contains("1010"));
     assert!(sdk::MarketView::decode(&data[..100], now, None).is_err());
 }
+
+#[tokio::test]
+async fn every_change_is_emitted_as_an_event() {
+    use carry_orderbook::events::{EventsConsumed, OrderFilled, OrderPlaced, OrderRemoved};
+    use carry_tests::events::{events, install};
+    let (mut t, m) = setup(64, 16).await;
+    install();
+    let (maker, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let ask = m
+        .place(&mut t, limit(maker, OrderSide::Ask, 100 * TICK, 3 * LOT))
+        .await
+        .unwrap();
+    let other = m
+        .place(&mut t, limit(maker, OrderSide::Ask, 105 * TICK, LOT))
+        .await
+        .unwrap();
+    m.place(&mut t, limit(taker, OrderSide::Bid, 100 * TICK, 2 * LOT))
+        .await
+        .unwrap();
+    m.cancel(&mut t, maker, other.order_id).await.unwrap();
+    m.consume_events(&mut t, 1).await.unwrap();
+
+    let placed: Vec<OrderPlaced> = events()
+        .into_iter()
+        .filter(|e: &OrderPlaced| e.market == m.market)
+        .collect();
+    assert_eq!(placed.len(), 3);
+    assert_eq!(
+        (
+            placed[0].order_id,
+            placed[0].posted_quantity,
+            placed[0].posted_price
+        ),
+        (ask.order_id, 3 * LOT, 100 * TICK)
+    );
+    assert_eq!(
+        (
+            placed[2].owner,
+            placed[2].base_filled,
+            placed[2].quote_filled
+        ),
+        (taker, 2 * LOT, 200 * TICK)
+    );
+    let filled: Vec<OrderFilled> = events()
+        .into_iter()
+        .filter(|e: &OrderFilled| e.market == m.market)
+        .collect();
+    assert_eq!(filled.len(), 1);
+    let f = &filled[0];
+    assert_eq!(
+        (f.maker, f.taker, f.maker_order_id),
+        (maker, taker, ask.order_id)
+    );
+    assert_eq!(
+        (f.price, f.quantity, f.maker_out, f.taker_side),
+        (100 * TICK, 2 * LOT, false, 0)
+    );
+    let removed: Vec<OrderRemoved> = events()
+        .into_iter()
+        .filter(|e: &OrderRemoved| e.market == m.market)
+        .collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(
+        (removed[0].order_id, removed[0].quantity, removed[0].reason),
+        (other.order_id, LOT, 0)
+    );
+    let consumed: Vec<EventsConsumed> = events()
+        .into_iter()
+        .filter(|e: &EventsConsumed| e.market == m.market)
+        .collect();
+    assert_eq!(
+        (consumed.len(), consumed[0].count, consumed[0].remaining),
+        (1, 1, 0)
+    );
+}
