@@ -639,7 +639,7 @@ impl<'a> Book<'a> {
                 self.push_event(&event)?;
                 listener.on_fill(&event);
                 if maker_out {
-                    return self.remove(s, step.slot);
+                    return self.remove(s, step.slot, true);
                 }
                 return Ok(());
             }
@@ -651,11 +651,11 @@ impl<'a> Book<'a> {
                 if maker.quantity > 0 {
                     return Ok(());
                 }
-                return self.remove(s, step.slot);
+                return self.remove(s, step.slot, true);
             }
         };
         listener.on_out(maker, out_reason);
-        self.remove(s, step.slot)
+        self.remove(s, step.slot, true)
     }
 
     fn rest<L: BookListener>(
@@ -722,8 +722,10 @@ impl<'a> Book<'a> {
         Ok(())
     }
 
-    /// Takes the order in `slot` of side `s` off the book and frees its slot.
-    fn remove(&mut self, s: usize, slot: u32) -> Result<(), BookError> {
+    /// Takes the order in `slot` of side `s` off the book and frees its slot. `in_order`: the
+    /// order is probably the best of its tree (matching removes makers in priority order), so
+    /// try the cheaper left-spine removal first.
+    fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
         self.unlink_owner(handle(s, slot))?;
         let pegged = self.orders[s]
             .get(slot as usize)
@@ -749,7 +751,9 @@ impl<'a> Book<'a> {
                 },
             )
         };
-        tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
+            tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        }
         let o = self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)?;
@@ -788,7 +792,7 @@ impl<'a> Book<'a> {
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?;
         listener.on_out(&o, OutReason::Cancelled);
-        self.remove(s, slot)?;
+        self.remove(s, slot, false)?;
         Ok(CancelledOrder {
             order_id: OrderId {
                 hi: o.key_hi,

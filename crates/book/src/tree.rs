@@ -173,6 +173,44 @@ pub(crate) fn remove(
     alloc.release(inners, parent as u32)
 }
 
+/// Removes the leaf `slot` if it is the first (best) leaf of the tree at `root`, walking the
+/// left spine only (no key bits to compute): matching consumes makers in that order. Returns
+/// `false`, with the tree unchanged, when `slot` is not the first leaf. The tree ends up as
+/// [`remove`] leaves it.
+pub(crate) fn remove_first(
+    root: &mut u32,
+    alloc: &mut InnerAlloc,
+    inners: &mut [InnerNode],
+    slot: u32,
+) -> Result<bool, BookError> {
+    let target = (LEAF | slot) as u64;
+    if *root as u64 == target {
+        *root = NIL;
+        return Ok(true);
+    }
+    let (mut grand, mut parent) = (NIL64, NIL64);
+    let mut h = *root as u64;
+    while let Some(n) = inners.get(h as usize) {
+        grand = parent;
+        parent = h;
+        h = n.children[0] as u64;
+    }
+    if h != target {
+        return Ok(false);
+    }
+    let sibling = inner(inners, parent)?.children[1];
+    if grand == NIL64 {
+        *root = sibling;
+    } else {
+        inners
+            .get_mut(grand as usize)
+            .ok_or(BookError::Corrupt)?
+            .children[0] = sibling;
+    }
+    alloc.release(inners, parent as u32)?;
+    Ok(true)
+}
+
 /// The slot whose key is exactly `k`, if any.
 pub(crate) fn find(
     root: u32,
