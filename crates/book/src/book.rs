@@ -2,7 +2,7 @@
 
 use crate::arith::{add_signed, mul_checked};
 use crate::error::BookError;
-use crate::index::{handle, split_handle};
+use crate::index::{handle, same_key, split_handle};
 use crate::layout::{BookHeader, FillEvent, InnerNode, Layout, Order, SideHeader, BOOK_MAGIC, NIL};
 use crate::order::{
     bias_offset, unbias_offset, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind,
@@ -522,7 +522,7 @@ impl<'a> Book<'a> {
                 let maker = self.orders[opposite as usize]
                     .get(slot as usize)
                     .ok_or(BookError::Corrupt)?;
-                let self_trade = maker.owner == o.owner;
+                let self_trade = same_key(&maker.owner, &o.owner);
                 let action = if is_expired(maker, ctx.now) {
                     Action::Expire
                 } else if self_trade {
@@ -819,12 +819,10 @@ impl<'a> Book<'a> {
         };
         let slot = tree::find(root, self.inners[s], self.orders[s], (id.hi, id.lo))?
             .ok_or(BookError::OrderNotFound)?;
-        if self.orders[s]
+        let o = self.orders[s]
             .get(slot as usize)
-            .ok_or(BookError::Corrupt)?
-            .owner
-            != *owner
-        {
+            .ok_or(BookError::Corrupt)?;
+        if !same_key(&o.owner, owner) {
             return Err(BookError::OrderNotFound);
         }
         self.cancel_slot(s, slot, listener)

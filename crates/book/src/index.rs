@@ -25,6 +25,23 @@ pub(crate) fn split_handle(h: u32) -> (usize, u32) {
     ((h >> 30) as usize & 1, h & ((1 << 30) - 1))
 }
 
+/// `a == b` for 32-byte keys, as four word compares. `[u8; 32] ==` becomes a `memcmp` call on
+/// SBF (a syscall of at least 10 CU plus its setup); keys here sit 8-byte aligned in orders and
+/// instructions, so the words load whole.
+#[inline(always)]
+pub(crate) fn same_key(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let word = |k: &[u8; 32], i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&k[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(w)
+    };
+    (word(a, 0) ^ word(b, 0))
+        | (word(a, 1) ^ word(b, 1))
+        | (word(a, 2) ^ word(b, 2))
+        | (word(a, 3) ^ word(b, 3))
+        == 0
+}
+
 #[inline(always)]
 fn hash(owner: &[u8; 32], client_order_id: u64, mask: usize) -> usize {
     let mut w = [0u8; 8];
@@ -73,7 +90,8 @@ impl Book<'_> {
             if (e & HEAD_FLAG != 0) == want_head {
                 let h = (e & !HEAD_FLAG) - 1;
                 let o = self.order_at(h)?;
-                if o.owner == *owner && (want_head || o.client_order_id == client_order_id) {
+                if same_key(&o.owner, owner) && (want_head || o.client_order_id == client_order_id)
+                {
                     return Ok(Some((pos, h)));
                 }
             }
