@@ -1,16 +1,14 @@
 //! Helpers for the margin program's integration tests (`tests/tests/margin_*.rs`): an exchange
-//! with banks and Pyth oracles, users with wallets and margin accounts, instruction builders,
-//! decoders and the conservation check.
+//! with banks and Pyth oracles, users with wallets and margin accounts, and the conservation
+//! check. PDAs, instructions and account decoding come from the SDK (`carry_sdk::margin`); the
+//! `*_ix` methods only fill in the keys of this environment.
 
 use std::collections::HashMap;
 
-use anchor_lang::{InstructionData, ToAccountMetas};
-use carry_margin::state::{
-    Bank, BankParams, Exchange, MarginAccount, ACCOUNT_SEED, BANK_SEED, EXCHANGE_SEED,
-    INSURANCE_SEED, VAULT_SEED,
-};
+use carry_margin::state::{Bank, BankParams, Exchange, MarginAccount};
 use carry_math::bank_math::position_native;
 use carry_math::I80F48;
+use carry_sdk::margin as sdk;
 use solana_sdk::account::Account;
 use solana_sdk::instruction::{AccountMeta, Instruction};
 use solana_sdk::pubkey::Pubkey;
@@ -18,6 +16,9 @@ use solana_sdk::signature::{Keypair, Signer};
 
 use crate::pyth::price_account_bytes;
 use crate::{TestContext, TxError};
+
+/// PDAs of the SDK (seeds are the program's constants).
+pub use carry_sdk::margin::{bank_pda, exchange_pda, insurance_vault_pda, vault_pda};
 
 /// 10^8: oracle prices in the tests use exponent -8 (`150 * E8` = $150).
 pub const E8: i64 = 100_000_000;
@@ -99,53 +100,9 @@ pub struct MarginEnv {
     pub banks: Vec<BankInfo>,
 }
 
-/// Exchange PDA.
-pub fn exchange_pda(creator: &Pubkey, num: u32) -> Pubkey {
-    Pubkey::find_program_address(
-        &[EXCHANGE_SEED, creator.as_ref(), &num.to_le_bytes()],
-        &carry_margin::ID,
-    )
-    .0
-}
-/// Bank PDA.
-pub fn bank_pda(exchange: &Pubkey, mint: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(
-        &[BANK_SEED, exchange.as_ref(), mint.as_ref()],
-        &carry_margin::ID,
-    )
-    .0
-}
-/// Vault PDA.
-pub fn vault_pda(bank: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[VAULT_SEED, bank.as_ref()], &carry_margin::ID).0
-}
-/// Margin account PDA.
+/// Margin account PDA (`carry_sdk::margin::margin_account_pda`).
 pub fn account_pda(exchange: &Pubkey, owner: &Pubkey, num: u32) -> Pubkey {
-    Pubkey::find_program_address(
-        &[
-            ACCOUNT_SEED,
-            exchange.as_ref(),
-            owner.as_ref(),
-            &num.to_le_bytes(),
-        ],
-        &carry_margin::ID,
-    )
-    .0
-}
-
-/// Instruction from Anchor accounts and data.
-pub fn ix(
-    accounts: impl ToAccountMetas,
-    data: impl InstructionData,
-    remaining: Vec<AccountMeta>,
-) -> Instruction {
-    let mut metas = accounts.to_account_metas(None);
-    metas.extend(remaining);
-    Instruction {
-        program_id: carry_margin::ID,
-        accounts: metas,
-        data: data.data(),
-    }
+    sdk::margin_account_pda(exchange, owner, num)
 }
 
 /// Anchor error code of a margin error.
@@ -160,20 +117,8 @@ impl MarginEnv {
         let admin = t.payer();
         let usdc = t.create_mint(USDC_DECIMALS).await;
         let exchange = exchange_pda(&admin.pubkey(), 0);
-        let insurance_vault =
-            Pubkey::find_program_address(&[INSURANCE_SEED, exchange.as_ref()], &carry_margin::ID).0;
-        let i = ix(
-            carry_margin::accounts::CreateExchange {
-                creator: admin.pubkey(),
-                exchange,
-                settlement_mint: usdc,
-                insurance_vault,
-                token_program: spl_token::ID,
-                system_program: solana_sdk::system_program::ID,
-            },
-            carry_margin::instruction::CreateExchange { exchange_num: 0 },
-            vec![],
-        );
+        let insurance_vault = insurance_vault_pda(&exchange);
+        let i = sdk::create_exchange(admin.pubkey(), usdc, 0);
         t.send(&[i], &[]).await.expect("create exchange");
         let mut env = MarginEnv {
             t,
@@ -241,21 +186,7 @@ impl MarginEnv {
         oracle: &Pubkey,
         params: BankParams,
     ) -> Instruction {
-        let bank = bank_pda(&self.exchange, mint);
-        ix(
-            carry_margin::accounts::RegisterBank {
-                admin: *admin,
-                exchange: self.exchange,
-                mint: *mint,
-                bank,
-                vault: vault_pda(&bank),
-                oracle: *oracle,
-                token_program: spl_token::ID,
-                system_program: solana_sdk::system_program::ID,
-            },
-            carry_margin::instruction::RegisterBank { params },
-            vec![],
-        )
+        sdk::register_bank(*admin, self.exchange, *mint, *oracle, params)
     }
 
     /// Register a bank for an existing mint; oracle at `price` (expo -8), conf 0.
@@ -318,16 +249,7 @@ impl MarginEnv {
 
     /// Instruction creating margin account `num` for `owner`.
     pub fn create_account_ix(&self, owner: &Pubkey, num: u32) -> Instruction {
-        ix(
-            carry_margin::accounts::CreateMarginAccount {
-                owner: *owner,
-                exchange: self.exchange,
-                account: account_pda(&self.exchange, owner, num),
-                system_program: solana_sdk::system_program::ID,
-            },
-            carry_margin::instruction::CreateMarginAccount { account_num: num },
-            vec![],
-        )
+        sdk::create_margin_account(*owner, self.exchange, num)
     }
 
     /// Deposit instruction (signer may be owner or delegate; `from` is the source wallet).
@@ -340,34 +262,29 @@ impl MarginEnv {
         amount: u64,
     ) -> Instruction {
         let b = &self.banks[idx];
-        ix(
-            carry_margin::accounts::Deposit {
-                signer: *signer,
-                exchange: self.exchange,
-                account: *account,
-                bank: b.bank,
-                vault: b.vault,
-                mint: b.mint,
-                user_token: *from,
-                token_program: spl_token::ID,
-            },
-            carry_margin::instruction::Deposit { amount },
-            vec![],
+        sdk::deposit(
+            *signer,
+            self.exchange,
+            *account,
+            b.bank,
+            b.vault,
+            b.mint,
+            *from,
+            amount,
+            None,
         )
     }
 
-    /// `(bank, oracle)` metas for every bank of the exchange (a superset of any account's
-    /// slots; extra pairs are ignored by the program). Banks writable.
+    /// `(bank, oracle)` pairs of every bank of the exchange (a superset of any account's
+    /// slots; extra pairs are ignored by the program).
+    pub fn all_health_pairs(&self) -> Vec<(Pubkey, Pubkey)> {
+        self.banks.iter().map(|b| (b.bank, b.oracle)).collect()
+    }
+
+    /// Metas of [`Self::all_health_pairs`] (`carry_sdk::margin::health_accounts`), banks
+    /// writable.
     pub fn all_health_metas(&self) -> Vec<AccountMeta> {
-        self.banks
-            .iter()
-            .flat_map(|b| {
-                [
-                    AccountMeta::new(b.bank, false),
-                    AccountMeta::new_readonly(b.oracle, false),
-                ]
-            })
-            .collect()
+        sdk::health_accounts(&self.all_health_pairs(), true)
     }
 
     /// Withdraw instruction with every bank as health accounts.
@@ -381,37 +298,24 @@ impl MarginEnv {
         allow_borrow: bool,
     ) -> Instruction {
         let b = &self.banks[idx];
-        ix(
-            carry_margin::accounts::Withdraw {
-                owner: *owner,
-                exchange: self.exchange,
-                account: *account,
-                bank: b.bank,
-                vault: b.vault,
-                mint: b.mint,
-                user_token: *to,
-                token_program: spl_token::ID,
-            },
-            carry_margin::instruction::Withdraw {
-                amount,
-                allow_borrow,
-            },
-            self.all_health_metas(),
+        sdk::withdraw(
+            *owner,
+            self.exchange,
+            *account,
+            b.bank,
+            b.vault,
+            b.mint,
+            *to,
+            amount,
+            allow_borrow,
+            &self.all_health_pairs(),
         )
     }
 
     /// Accrue-interest crank instruction.
     pub fn accrue_ix(&self, idx: usize) -> Instruction {
         let b = &self.banks[idx];
-        ix(
-            carry_margin::accounts::AccrueInterest {
-                exchange: self.exchange,
-                bank: b.bank,
-                oracle: b.oracle,
-            },
-            carry_margin::instruction::AccrueInterest {},
-            vec![],
-        )
+        sdk::accrue_interest(self.exchange, b.bank, b.oracle)
     }
 
     /// Set-token-lending instruction.
@@ -423,17 +327,7 @@ impl MarginEnv {
         lend: bool,
     ) -> Instruction {
         let b = &self.banks[idx];
-        ix(
-            carry_margin::accounts::SetTokenLending {
-                owner: *owner,
-                exchange: self.exchange,
-                account: *account,
-                bank: b.bank,
-                vault: b.vault,
-            },
-            carry_margin::instruction::SetTokenLending { lend },
-            vec![],
-        )
+        sdk::set_token_lending(*owner, self.exchange, *account, b.bank, b.vault, lend, None)
     }
 
     /// Sweep-reserve instruction for the settlement bank.
@@ -444,18 +338,7 @@ impl MarginEnv {
     /// Sweep-reserve instruction naming bank `idx`.
     pub fn sweep_ix_for(&self, idx: usize) -> Instruction {
         let b = &self.banks[idx];
-        ix(
-            carry_margin::accounts::SweepReserve {
-                exchange: self.exchange,
-                bank: b.bank,
-                vault: b.vault,
-                mint: b.mint,
-                insurance_vault: self.insurance_vault,
-                token_program: spl_token::ID,
-            },
-            carry_margin::instruction::SweepReserve {},
-            vec![],
-        )
+        sdk::sweep_reserve(self.exchange, b.bank, b.vault, b.mint, self.insurance_vault)
     }
 
     /// Set-delegate instruction.
@@ -465,81 +348,35 @@ impl MarginEnv {
         account: &Pubkey,
         delegate: &Pubkey,
     ) -> Instruction {
-        ix(
-            carry_margin::accounts::SetDelegate {
-                owner: *owner,
-                exchange: self.exchange,
-                account: *account,
-            },
-            carry_margin::instruction::SetDelegate {
-                delegate: *delegate,
-            },
-            vec![],
-        )
+        sdk::set_delegate(*owner, self.exchange, *account, *delegate)
     }
 
     /// Close-account instruction.
     pub fn close_ix(&self, owner: &Pubkey, account: &Pubkey) -> Instruction {
-        ix(
-            carry_margin::accounts::CloseMarginAccount {
-                owner: *owner,
-                exchange: self.exchange,
-                account: *account,
-            },
-            carry_margin::instruction::CloseMarginAccount {},
-            vec![],
-        )
+        sdk::close_margin_account(*owner, self.exchange, *account, &[])
     }
 
     /// Pause-switch instruction signed by `admin`.
     pub fn set_paused_ix(&self, admin: &Pubkey, paused: bool) -> Instruction {
-        ix(
-            carry_margin::accounts::ExchangeAdmin {
-                admin: *admin,
-                exchange: self.exchange,
-            },
-            carry_margin::instruction::SetPaused { paused },
-            vec![],
-        )
+        sdk::set_paused(*admin, self.exchange, paused)
     }
 
     /// Set-admin instruction signed by `admin`.
     pub fn set_admin_ix(&self, admin: &Pubkey, new_admin: &Pubkey) -> Instruction {
-        ix(
-            carry_margin::accounts::ExchangeAdmin {
-                admin: *admin,
-                exchange: self.exchange,
-            },
-            carry_margin::instruction::SetAdmin {
-                new_admin: *new_admin,
-            },
-            vec![],
-        )
+        sdk::set_admin(*admin, self.exchange, *new_admin)
     }
 
     /// Edit-bank instruction signed by `admin`.
     pub fn edit_bank_ix(&self, admin: &Pubkey, idx: usize, params: BankParams) -> Instruction {
-        ix(
-            carry_margin::accounts::EditBank {
-                admin: *admin,
-                exchange: self.exchange,
-                bank: self.banks[idx].bank,
-            },
-            carry_margin::instruction::EditBank { params },
-            vec![],
-        )
+        sdk::edit_bank(*admin, self.exchange, self.banks[idx].bank, params)
     }
 
-    /// Compute-health instruction with the given remaining accounts.
+    /// Compute-health instruction with the given remaining accounts (raw metas, so tests can
+    /// pass malformed lists).
     pub fn health_ix(&self, account: &Pubkey, remaining: Vec<AccountMeta>) -> Instruction {
-        ix(
-            carry_margin::accounts::ComputeHealth {
-                exchange: self.exchange,
-                account: *account,
-            },
-            carry_margin::instruction::ComputeHealth {},
-            remaining,
-        )
+        let mut i = sdk::compute_health(self.exchange, *account, &[]);
+        i.accounts.extend(remaining);
+        i
     }
 
     /// Deposit from the user's own wallet.
@@ -581,34 +418,26 @@ impl MarginEnv {
 
     /// Health (init, maint) through the read-only instruction's return data.
     pub async fn health(&mut self, account: &Pubkey) -> Result<(I80F48, I80F48), TxError> {
-        let i = ix(
-            carry_margin::accounts::ComputeHealth {
-                exchange: self.exchange,
-                account: *account,
-            },
-            carry_margin::instruction::ComputeHealth {},
-            self.all_health_metas(),
-        );
+        let i = self.health_ix(account, self.all_health_metas());
         let data = self.t.simulate_return_data(&[i], &[]).await?;
         assert_eq!(data.len(), 32, "return data is two i128");
-        let init = i128::from_le_bytes(data[..16].try_into().unwrap());
-        let maint = i128::from_le_bytes(data[16..].try_into().unwrap());
-        Ok((I80F48::from_bits(init), I80F48::from_bits(maint)))
+        let info = sdk::decode_health_info(&data).expect("HealthInfo");
+        Ok(sdk::health_values(&info))
     }
 
-    /// Decoded bank.
+    /// Decoded bank (`carry_sdk::margin::decode_bank`).
     pub async fn bank(&mut self, idx: usize) -> Bank {
         let k = self.banks[idx].bank;
-        self.t.zero_copy::<Bank>(&k).await
+        sdk::decode_bank(&self.t.data(&k).await).expect("bank account")
     }
-    /// Decoded exchange.
+    /// Decoded exchange (`carry_sdk::margin::decode_exchange`).
     pub async fn exchange_state(&mut self) -> Exchange {
         let k = self.exchange;
-        self.t.zero_copy::<Exchange>(&k).await
+        sdk::decode_exchange(&self.t.data(&k).await).expect("exchange account")
     }
-    /// Decoded margin account.
+    /// Decoded margin account (`carry_sdk::margin::decode_margin_account`).
     pub async fn margin(&mut self, account: &Pubkey) -> MarginAccount {
-        self.t.zero_copy::<MarginAccount>(account).await
+        sdk::decode_margin_account(&self.t.data(account).await).expect("margin account")
     }
 
     /// Native balance of `account` in bank `idx` as the program values it (deposits rounded

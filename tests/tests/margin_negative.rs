@@ -133,44 +133,13 @@ async fn other_exchange(fx: &mut Fx) -> (Pubkey, BankInfo) {
     let creator = env.admin.pubkey();
     let exchange = exchange_pda(&creator, 1);
     let usdc = env.banks[0].mint;
-    let insurance = Pubkey::find_program_address(
-        &[carry_margin::state::INSURANCE_SEED, exchange.as_ref()],
-        &carry_margin::ID,
-    )
-    .0;
-    let i = ix(
-        carry_margin::accounts::CreateExchange {
-            creator,
-            exchange,
-            settlement_mint: usdc,
-            insurance_vault: insurance,
-            token_program: spl_token::ID,
-            system_program: solana_sdk::system_program::ID,
-        },
-        carry_margin::instruction::CreateExchange { exchange_num: 1 },
-        vec![],
-    );
+    let i = carry_sdk::margin::create_exchange(creator, usdc, 1);
     env.send(&[i], &[]).await.unwrap();
     let oracle = Pubkey::new_unique();
     let now = env.now().await;
     env.write_oracle(&oracle, 100_000_000, 0, now);
     let bank = bank_pda(&exchange, &usdc);
-    let i = ix(
-        carry_margin::accounts::RegisterBank {
-            admin: creator,
-            exchange,
-            mint: usdc,
-            bank,
-            vault: vault_pda(&bank),
-            oracle,
-            token_program: spl_token::ID,
-            system_program: solana_sdk::system_program::ID,
-        },
-        carry_margin::instruction::RegisterBank {
-            params: default_params(),
-        },
-        vec![],
-    );
+    let i = carry_sdk::margin::register_bank(creator, exchange, usdc, oracle, default_params());
     env.send(&[i], &[]).await.unwrap();
     let info = BankInfo {
         mint: usdc,
@@ -609,24 +578,7 @@ async fn create_exchange_and_account_refusals() {
     let bob = fx.bob.kp.insecure_clone();
     let usdc = fx.env.banks[0].mint;
     let create = |creator: Pubkey, num: u32, mint: Pubkey| {
-        let exchange = exchange_pda(&creator, num);
-        let insurance = Pubkey::find_program_address(
-            &[carry_margin::state::INSURANCE_SEED, exchange.as_ref()],
-            &carry_margin::ID,
-        )
-        .0;
-        ix(
-            carry_margin::accounts::CreateExchange {
-                creator,
-                exchange,
-                settlement_mint: mint,
-                insurance_vault: insurance,
-                token_program: spl_token::ID,
-                system_program: solana_sdk::system_program::ID,
-            },
-            carry_margin::instruction::CreateExchange { exchange_num: num },
-            vec![],
-        )
+        carry_sdk::margin::create_exchange(creator, mint, num)
     };
     let bob_ex = exchange_pda(&bob.pubkey(), 3);
     fx.watched.push(bob_ex);
@@ -639,8 +591,7 @@ async fn create_exchange_and_account_refusals() {
     refused(&mut fx, &[i], &[&bob], a(AnchorError::ConstraintSeeds)).await;
     // insurance vault that is not the exchange's PDA
     let mut i = create(bob.pubkey(), 3, usdc);
-    i.accounts[3].pubkey =
-        Pubkey::find_program_address(&[b"insurance", bob.pubkey().as_ref()], &carry_margin::ID).0;
+    i.accounts[3].pubkey = insurance_vault_pda(&bob.pubkey());
     refused(&mut fx, &[i], &[&bob], a(AnchorError::ConstraintSeeds)).await;
     // settlement "mint" that is a token account
     let not_mint = fx.bob.wallet(&usdc);

@@ -1,0 +1,780 @@
+//! Margin program: PDAs, instruction builders, health accounts and account decoders.
+//!
+//! Everything here is built on the program's own types: the seeds are the constants of
+//! `carry_margin::state`, the account lists are `carry_margin::accounts::*` and the instruction
+//! data `carry_margin::instruction::*`, the decoded accounts are `carry_margin::state::*`. A
+//! change to the program therefore changes (or breaks the build of) the SDK, never silently
+//! diverges from it.
+//!
+//! Units (as in `programs/margin/README.md`): token amounts are native units (`u64`, the
+//! mint's smallest unit); [`BankParams`] weights, rates and limits are parts per million
+//! (`1_000_000` = 1.0, rates per year); prices and health are `I80F48` fixed point in
+//! settlement-token native units (per token-native unit for prices).
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::{AnchorDeserialize, InstructionData, ToAccountMetas, ZeroCopy};
+use carry_margin::state::{
+    Bank, Exchange, MarginAccount, ACCOUNT_SEED, BANK_SEED, EXCHANGE_SEED, INSURANCE_SEED,
+    VAULT_SEED,
+};
+use carry_margin::{accounts, instruction, BankParams, HealthInfo};
+use carry_math::I80F48;
+
+/// The margin program's id.
+pub const PROGRAM_ID: Pubkey = carry_margin::ID;
+
+/// SPL Token program id (the only token program the margin program accepts).
+pub const TOKEN_PROGRAM_ID: Pubkey = anchor_spl::token::ID;
+
+/// System program id.
+pub const SYSTEM_PROGRAM_ID: Pubkey = anchor_lang::system_program::ID;
+
+// ---------------------------------------------------------------------------------------------
+// PDAs
+// ---------------------------------------------------------------------------------------------
+
+/// Exchange PDA: `[EXCHANGE_SEED, creator, exchange_num (u32 LE)]`.
+pub fn exchange_pda(creator: &Pubkey, exchange_num: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[EXCHANGE_SEED, creator.as_ref(), &exchange_num.to_le_bytes()],
+        &PROGRAM_ID,
+    )
+    .0
+}
+
+/// Insurance vault PDA (SPL token account of the settlement mint, authority = the exchange):
+/// `[INSURANCE_SEED, exchange]`.
+pub fn insurance_vault_pda(exchange: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[INSURANCE_SEED, exchange.as_ref()], &PROGRAM_ID).0
+}
+
+/// Bank PDA, one per (exchange, mint): `[BANK_SEED, exchange, mint]`.
+pub fn bank_pda(exchange: &Pubkey, mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[BANK_SEED, exchange.as_ref(), mint.as_ref()], &PROGRAM_ID).0
+}
+
+/// Bank vault PDA (SPL token account of the bank's mint, authority = the exchange):
+/// `[VAULT_SEED, bank]`.
+pub fn vault_pda(bank: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[VAULT_SEED, bank.as_ref()], &PROGRAM_ID).0
+}
+
+/// Margin account PDA: `[ACCOUNT_SEED, exchange, owner, account_num (u32 LE)]`.
+pub fn margin_account_pda(exchange: &Pubkey, owner: &Pubkey, account_num: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[
+            ACCOUNT_SEED,
+            exchange.as_ref(),
+            owner.as_ref(),
+            &account_num.to_le_bytes(),
+        ],
+        &PROGRAM_ID,
+    )
+    .0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health accounts
+// ---------------------------------------------------------------------------------------------
+
+/// Most `(bank, oracle)` pairs the program accepts in one health computation.
+pub const MAX_HEALTH_PAIRS: usize = carry_margin::health::MAX_HEALTH_PAIRS;
+
+/// Remaining accounts of a health check (`withdraw`, `compute_health`): for each
+/// `(bank, oracle)` pair, in the given order, the bank then its oracle (the bank's stored
+/// oracle key). The program needs at least one pair per token slot the account uses after the
+/// instruction, in any order, at most [`MAX_HEALTH_PAIRS`] pairs; pairs of banks the account
+/// does not hold are ignored (they must still be banks of the same exchange).
+///
+/// With `writable_banks`, banks are writable and the program stores their advanced stable
+/// price (`withdraw` does this); oracles are always read-only.
+pub fn health_accounts(pairs: &[(Pubkey, Pubkey)], writable_banks: bool) -> Vec<AccountMeta> {
+    pairs
+        .iter()
+        .flat_map(|&(bank, oracle)| {
+            [
+                if writable_banks {
+                    AccountMeta::new(bank, false)
+                } else {
+                    AccountMeta::new_readonly(bank, false)
+                },
+                AccountMeta::new_readonly(oracle, false),
+            ]
+        })
+        .collect()
+}
+
+/// The `(bank, oracle)` pairs `account` needs for a health check: of `banks` (key and decoded
+/// bank), those whose token index is in one of the account's slots in use, in the order
+/// given. Add the pair of a bank an instruction is about to open a slot in (a borrow) yourself.
+pub fn health_pairs<'a>(
+    account: &MarginAccount,
+    banks: impl IntoIterator<Item = (Pubkey, &'a Bank)>,
+) -> Vec<(Pubkey, Pubkey)> {
+    banks
+        .into_iter()
+        .filter(|(_, b)| account.find_token(b.token_index).is_some())
+        .map(|(key, b)| (key, b.oracle))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instruction builders
+// ---------------------------------------------------------------------------------------------
+
+fn ix(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    remaining: Vec<AccountMeta>,
+) -> Instruction {
+    let mut metas = accounts.to_account_metas(None);
+    metas.extend(remaining);
+    Instruction {
+        program_id: PROGRAM_ID,
+        accounts: metas,
+        data: data.data(),
+    }
+}
+
+fn exchange_admin(admin: Pubkey, exchange: Pubkey) -> accounts::ExchangeAdmin {
+    accounts::ExchangeAdmin { admin, exchange }
+}
+
+/// `create_exchange(exchange_num)`: creates the exchange PDA ([`exchange_pda`]) and its
+/// insurance vault ([`insurance_vault_pda`]) for `settlement_mint`. `creator` signs, pays the
+/// rent and becomes the admin.
+pub fn create_exchange(creator: Pubkey, settlement_mint: Pubkey, exchange_num: u32) -> Instruction {
+    let exchange = exchange_pda(&creator, exchange_num);
+    ix(
+        accounts::CreateExchange {
+            creator,
+            exchange,
+            settlement_mint,
+            insurance_vault: insurance_vault_pda(&exchange),
+            token_program: TOKEN_PROGRAM_ID,
+            system_program: SYSTEM_PROGRAM_ID,
+        },
+        instruction::CreateExchange { exchange_num },
+        vec![],
+    )
+}
+
+/// `set_paused(paused)`, signed by the exchange's admin. While paused, deposits, withdrawals,
+/// account creation/closing, `set_delegate` and `set_token_lending` are refused.
+pub fn set_paused(admin: Pubkey, exchange: Pubkey, paused: bool) -> Instruction {
+    ix(
+        exchange_admin(admin, exchange),
+        instruction::SetPaused { paused },
+        vec![],
+    )
+}
+
+/// `set_admin(new_admin)`, signed by the current admin.
+pub fn set_admin(admin: Pubkey, exchange: Pubkey, new_admin: Pubkey) -> Instruction {
+    ix(
+        exchange_admin(admin, exchange),
+        instruction::SetAdmin { new_admin },
+        vec![],
+    )
+}
+
+/// `register_bank(params)`, signed by the admin (who pays the rent): creates the bank PDA
+/// ([`bank_pda`] of `exchange`, `mint`) and its vault ([`vault_pda`]). `oracle` is the Pyth
+/// price account; it is read now (it must pass `params`' age and confidence limits) to seed
+/// the stable price, and its key is stored in the bank. `params` are in ppm / native units.
+pub fn register_bank(
+    admin: Pubkey,
+    exchange: Pubkey,
+    mint: Pubkey,
+    oracle: Pubkey,
+    params: BankParams,
+) -> Instruction {
+    let bank = bank_pda(&exchange, &mint);
+    ix(
+        accounts::RegisterBank {
+            admin,
+            exchange,
+            mint,
+            bank,
+            vault: vault_pda(&bank),
+            oracle,
+            token_program: TOKEN_PROGRAM_ID,
+            system_program: SYSTEM_PROGRAM_ID,
+        },
+        instruction::RegisterBank { params },
+        vec![],
+    )
+}
+
+/// `edit_bank(params)`, signed by the admin: accrues the bank, then replaces all its
+/// parameters (not the oracle).
+pub fn edit_bank(admin: Pubkey, exchange: Pubkey, bank: Pubkey, params: BankParams) -> Instruction {
+    ix(
+        accounts::EditBank {
+            admin,
+            exchange,
+            bank,
+        },
+        instruction::EditBank { params },
+        vec![],
+    )
+}
+
+/// `sweep_reserve` (permissionless): moves the settlement bank's whole-unit collected reserve
+/// from its `vault` to the exchange's `insurance_vault`. `mint` is the settlement mint.
+pub fn sweep_reserve(
+    exchange: Pubkey,
+    bank: Pubkey,
+    vault: Pubkey,
+    mint: Pubkey,
+    insurance_vault: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SweepReserve {
+            exchange,
+            bank,
+            vault,
+            mint,
+            insurance_vault,
+            token_program: TOKEN_PROGRAM_ID,
+        },
+        instruction::SweepReserve {},
+        vec![],
+    )
+}
+
+/// `create_margin_account(account_num)`: creates the margin account PDA
+/// ([`margin_account_pda`] of `exchange`, `owner`, `account_num`); `owner` signs and pays.
+pub fn create_margin_account(owner: Pubkey, exchange: Pubkey, account_num: u32) -> Instruction {
+    ix(
+        accounts::CreateMarginAccount {
+            owner,
+            exchange,
+            account: margin_account_pda(&exchange, &owner, account_num),
+            system_program: SYSTEM_PROGRAM_ID,
+        },
+        instruction::CreateMarginAccount { account_num },
+        vec![],
+    )
+}
+
+/// `close_margin_account`, signed by the owner, who gets the rent back. The account must hold
+/// no borrow, no non-lendable balance and no deposit worth a whole native unit. A sub-unit
+/// deposit is forfeited to its bank's `dust`: pass the bank of every slot holding one in
+/// `dust_banks` (writable remaining accounts).
+pub fn close_margin_account(
+    owner: Pubkey,
+    exchange: Pubkey,
+    account: Pubkey,
+    dust_banks: &[Pubkey],
+) -> Instruction {
+    ix(
+        accounts::CloseMarginAccount {
+            owner,
+            exchange,
+            account,
+        },
+        instruction::CloseMarginAccount {},
+        dust_banks
+            .iter()
+            .map(|b| AccountMeta::new(*b, false))
+            .collect(),
+    )
+}
+
+/// `set_delegate(delegate)`, signed by the owner. The delegate may deposit, never withdraw;
+/// `Pubkey::default()` clears it.
+pub fn set_delegate(
+    owner: Pubkey,
+    exchange: Pubkey,
+    account: Pubkey,
+    delegate: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SetDelegate {
+            owner,
+            exchange,
+            account,
+        },
+        instruction::SetDelegate { delegate },
+        vec![],
+    )
+}
+
+/// `set_token_lending(lend)`, signed by the owner: `lend = false` moves the account's balance
+/// of the bank's token out of the lending pool (kept in native units, earns nothing), `true`
+/// back in. With `oracle` (the bank's oracle, a read-only remaining account) the bank's stable
+/// price is advanced and stored; a stale oracle is skipped, another key is refused.
+pub fn set_token_lending(
+    owner: Pubkey,
+    exchange: Pubkey,
+    account: Pubkey,
+    bank: Pubkey,
+    vault: Pubkey,
+    lend: bool,
+    oracle: Option<Pubkey>,
+) -> Instruction {
+    ix(
+        accounts::SetTokenLending {
+            owner,
+            exchange,
+            account,
+            bank,
+            vault,
+        },
+        instruction::SetTokenLending { lend },
+        optional_oracle(oracle),
+    )
+}
+
+fn optional_oracle(oracle: Option<Pubkey>) -> Vec<AccountMeta> {
+    oracle
+        .map(|o| AccountMeta::new_readonly(o, false))
+        .into_iter()
+        .collect()
+}
+
+/// `deposit(amount)`: `amount` native units of the bank's `mint` from `user_token` (a token
+/// account whose authority is `signer`, the account's owner or delegate) into the bank's
+/// `vault`; repays a borrow first, the rest is a deposit. With `oracle` (the bank's oracle,
+/// read-only remaining account) the stable price is advanced and stored; a stale oracle is
+/// skipped, another key is refused.
+#[allow(clippy::too_many_arguments)]
+pub fn deposit(
+    signer: Pubkey,
+    exchange: Pubkey,
+    account: Pubkey,
+    bank: Pubkey,
+    vault: Pubkey,
+    mint: Pubkey,
+    user_token: Pubkey,
+    amount: u64,
+    oracle: Option<Pubkey>,
+) -> Instruction {
+    ix(
+        accounts::Deposit {
+            signer,
+            exchange,
+            account,
+            bank,
+            vault,
+            mint,
+            user_token,
+            token_program: TOKEN_PROGRAM_ID,
+        },
+        instruction::Deposit { amount },
+        optional_oracle(oracle),
+    )
+}
+
+/// `withdraw(amount, allow_borrow)`, signed by the owner: `amount` native units from the
+/// bank's `vault` to `user_token`; beyond the deposit it borrows, only with `allow_borrow`.
+/// Initial health must stay >= 0: `health` are the `(bank, oracle)` pairs covering every token
+/// slot in use after the withdrawal (see [`health_accounts`]); the banks are passed writable,
+/// so their advanced stable prices are stored.
+#[allow(clippy::too_many_arguments)]
+pub fn withdraw(
+    owner: Pubkey,
+    exchange: Pubkey,
+    account: Pubkey,
+    bank: Pubkey,
+    vault: Pubkey,
+    mint: Pubkey,
+    user_token: Pubkey,
+    amount: u64,
+    allow_borrow: bool,
+    health: &[(Pubkey, Pubkey)],
+) -> Instruction {
+    ix(
+        accounts::Withdraw {
+            owner,
+            exchange,
+            account,
+            bank,
+            vault,
+            mint,
+            user_token,
+            token_program: TOKEN_PROGRAM_ID,
+        },
+        instruction::Withdraw {
+            amount,
+            allow_borrow,
+        },
+        health_accounts(health, true),
+    )
+}
+
+/// `accrue_interest` (permissionless crank): accrues the bank's interest and, if its `oracle`
+/// passes the bank's limits, advances its stable price.
+pub fn accrue_interest(exchange: Pubkey, bank: Pubkey, oracle: Pubkey) -> Instruction {
+    ix(
+        accounts::AccrueInterest {
+            exchange,
+            bank,
+            oracle,
+        },
+        instruction::AccrueInterest {},
+        vec![],
+    )
+}
+
+/// `compute_health` (read-only, permissionless): logs and returns (return data, see
+/// [`decode_health_info`]) the account's init and maint health. `health` are the
+/// `(bank, oracle)` pairs covering every token slot in use; the banks are passed read-only
+/// (the instruction writes nothing).
+pub fn compute_health(
+    exchange: Pubkey,
+    account: Pubkey,
+    health: &[(Pubkey, Pubkey)],
+) -> Instruction {
+    ix(
+        accounts::ComputeHealth { exchange, account },
+        instruction::ComputeHealth {},
+        health_accounts(health, false),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoders
+// ---------------------------------------------------------------------------------------------
+
+/// Errors decoding margin program data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Fewer bytes than the 8-byte discriminator plus the account (or return data) needs.
+    TooShort {
+        /// Bytes needed.
+        expected: usize,
+        /// Bytes given.
+        actual: usize,
+    },
+    /// The first 8 bytes are not the expected account's discriminator.
+    WrongDiscriminator,
+    /// Return data that does not deserialize.
+    Invalid(String),
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecodeError::TooShort { expected, actual } => {
+                write!(f, "account data too short: {actual} bytes, need {expected}")
+            }
+            DecodeError::WrongDiscriminator => write!(f, "wrong account discriminator"),
+            DecodeError::Invalid(e) => write!(f, "invalid data: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// A copy of the zero-copy account `T` from its account data: checks the 8-byte Anchor
+/// discriminator and the length, then reads `size_of::<T>()` bytes after it with bytemuck
+/// (unaligned, so any byte buffer works, e.g. RPC account data).
+pub fn decode_account<T: ZeroCopy>(data: &[u8]) -> Result<T, DecodeError> {
+    let disc = T::DISCRIMINATOR;
+    let expected = disc.len() + core::mem::size_of::<T>();
+    if data.len() < expected {
+        return Err(DecodeError::TooShort {
+            expected,
+            actual: data.len(),
+        });
+    }
+    if &data[..disc.len()] != disc {
+        return Err(DecodeError::WrongDiscriminator);
+    }
+    Ok(bytemuck::pod_read_unaligned(&data[disc.len()..expected]))
+}
+
+/// Decodes a [`MarginAccount`] (balances are I80F48 shares, see `TokenPosition`).
+pub fn decode_margin_account(data: &[u8]) -> Result<MarginAccount, DecodeError> {
+    decode_account(data)
+}
+
+/// Decodes a [`Bank`] (indices and prices I80F48, amounts native units, parameters ppm).
+pub fn decode_bank(data: &[u8]) -> Result<Bank, DecodeError> {
+    decode_account(data)
+}
+
+/// Decodes an [`Exchange`].
+pub fn decode_exchange(data: &[u8]) -> Result<Exchange, DecodeError> {
+    decode_account(data)
+}
+
+/// Decodes `compute_health`'s return data (borsh [`HealthInfo`]: two little-endian `i128`,
+/// I80F48 bits of init and maint health in settlement-token native units).
+pub fn decode_health_info(return_data: &[u8]) -> Result<HealthInfo, DecodeError> {
+    HealthInfo::try_from_slice(return_data).map_err(|e| DecodeError::Invalid(e.to_string()))
+}
+
+/// `(init, maint)` health as I80F48, settlement-token native units.
+pub fn health_values(info: &HealthInfo) -> (I80F48, I80F48) {
+    (
+        I80F48::from_bits(info.init_health_bits),
+        I80F48::from_bits(info.maint_health_bits),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::Discriminator;
+    use carry_margin::state::{BANK_SIZE, EXCHANGE_SIZE, MARGIN_ACCOUNT_SIZE};
+
+    fn key(n: u8) -> Pubkey {
+        Pubkey::new_from_array([n; 32])
+    }
+
+    fn meta_flags(ix: &Instruction) -> Vec<(Pubkey, bool, bool)> {
+        ix.accounts
+            .iter()
+            .map(|m| (m.pubkey, m.is_signer, m.is_writable))
+            .collect()
+    }
+
+    #[test]
+    fn pdas_are_deterministic_and_use_the_program_seeds() {
+        let (creator, mint, owner) = (key(1), key(2), key(3));
+        let exchange = exchange_pda(&creator, 7);
+        assert_eq!(exchange, exchange_pda(&creator, 7));
+        assert_ne!(exchange, exchange_pda(&creator, 8));
+        assert_ne!(exchange, exchange_pda(&owner, 7));
+        // the program's seed layouts, spelled out from the accounts structs' `seeds = [...]`
+        let find = |seeds: &[&[u8]]| Pubkey::find_program_address(seeds, &carry_margin::ID).0;
+        assert_eq!(
+            exchange,
+            find(&[b"exchange", creator.as_ref(), &7u32.to_le_bytes()])
+        );
+        assert_eq!(
+            insurance_vault_pda(&exchange),
+            find(&[b"insurance", exchange.as_ref()])
+        );
+        let bank = bank_pda(&exchange, &mint);
+        assert_eq!(bank, find(&[b"bank", exchange.as_ref(), mint.as_ref()]));
+        assert_eq!(vault_pda(&bank), find(&[b"vault", bank.as_ref()]));
+        assert_eq!(
+            margin_account_pda(&exchange, &owner, 3),
+            find(&[
+                b"account",
+                exchange.as_ref(),
+                owner.as_ref(),
+                &3u32.to_le_bytes()
+            ])
+        );
+        assert_ne!(
+            margin_account_pda(&exchange, &owner, 3),
+            margin_account_pda(&exchange, &owner, 4)
+        );
+        // every PDA is off the curve (no private key can sign for it)
+        for k in [
+            exchange,
+            bank,
+            vault_pda(&bank),
+            insurance_vault_pda(&exchange),
+        ] {
+            assert!(!k.is_on_curve());
+        }
+    }
+
+    #[test]
+    fn withdraw_metas_follow_the_accounts_struct_then_health_pairs() {
+        let (owner, exchange, account, bank, vault, mint, to) =
+            (key(1), key(2), key(3), key(4), key(5), key(6), key(7));
+        let pairs = [(key(8), key(9)), (key(10), key(11))];
+        let i = withdraw(
+            owner, exchange, account, bank, vault, mint, to, 1_234, true, &pairs,
+        );
+        assert_eq!(i.program_id, carry_margin::ID);
+        // (key, signer, writable) as `carry_margin::Withdraw` declares them
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (owner, true, false),
+                (exchange, false, false),
+                (account, false, true),
+                (bank, false, true),
+                (vault, false, true),
+                (mint, false, false),
+                (to, false, true),
+                (TOKEN_PROGRAM_ID, false, false),
+                (key(8), false, true),
+                (key(9), false, false),
+                (key(10), false, true),
+                (key(11), false, false),
+            ]
+        );
+        // data: discriminator, then borsh (amount u64 LE, allow_borrow u8)
+        let disc = instruction::Withdraw::DISCRIMINATOR;
+        assert_eq!(&i.data[..disc.len()], disc);
+        let mut args = 1_234u64.to_le_bytes().to_vec();
+        args.push(1);
+        assert_eq!(&i.data[disc.len()..], &args[..]);
+    }
+
+    #[test]
+    fn init_builders_derive_their_pdas_and_sign_as_payer() {
+        let (creator, usdc, oracle, owner) = (key(1), key(2), key(3), key(4));
+        let exchange = exchange_pda(&creator, 0);
+        let i = create_exchange(creator, usdc, 0);
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (creator, true, true),
+                (exchange, false, true),
+                (usdc, false, false),
+                (insurance_vault_pda(&exchange), false, true),
+                (TOKEN_PROGRAM_ID, false, false),
+                (SYSTEM_PROGRAM_ID, false, false),
+            ]
+        );
+        let bank = bank_pda(&exchange, &usdc);
+        let i = register_bank(creator, exchange, usdc, oracle, default_params_for_test());
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (creator, true, true),
+                (exchange, false, true),
+                (usdc, false, false),
+                (bank, false, true),
+                (vault_pda(&bank), false, true),
+                (oracle, false, false),
+                (TOKEN_PROGRAM_ID, false, false),
+                (SYSTEM_PROGRAM_ID, false, false),
+            ]
+        );
+        let i = create_margin_account(owner, exchange, 2);
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (owner, true, true),
+                (exchange, false, false),
+                (margin_account_pda(&exchange, &owner, 2), false, true),
+                (SYSTEM_PROGRAM_ID, false, false),
+            ]
+        );
+        let disc = instruction::CreateMarginAccount::DISCRIMINATOR;
+        assert_eq!(i.data, [disc, &2u32.to_le_bytes()[..]].concat());
+    }
+
+    fn default_params_for_test() -> BankParams {
+        BankParams {
+            init_asset_weight_ppm: 800_000,
+            maint_asset_weight_ppm: 900_000,
+            init_liab_weight_ppm: 1_200_000,
+            maint_liab_weight_ppm: 1_100_000,
+            base_rate_ppm: 10_000,
+            optimal_util_ppm: 800_000,
+            slope1_ppm: 90_000,
+            slope2_ppm: 900_000,
+            max_rate_ppm: 2_000_000,
+            reserve_factor_ppm: 100_000,
+            deposit_limit: u64::MAX,
+            net_borrow_limit: u64::MAX,
+            oracle_max_age_secs: 60,
+            oracle_max_conf_ppm: 10_000,
+            stable_max_move_ppm_per_hour: 100_000,
+        }
+    }
+
+    #[test]
+    fn optional_remaining_accounts() {
+        let k = |n| key(n);
+        let i = deposit(k(1), k(2), k(3), k(4), k(5), k(6), k(7), 5, None);
+        assert_eq!(i.accounts.len(), 8);
+        assert!(i.accounts[0].is_signer && !i.accounts[0].is_writable);
+        let i = deposit(k(1), k(2), k(3), k(4), k(5), k(6), k(7), 5, Some(k(9)));
+        assert_eq!(i.accounts[8], AccountMeta::new_readonly(k(9), false));
+        let i = set_token_lending(k(1), k(2), k(3), k(4), k(5), false, Some(k(9)));
+        assert_eq!(i.accounts.len(), 6);
+        assert_eq!(i.accounts[5], AccountMeta::new_readonly(k(9), false));
+        let i = close_margin_account(k(1), k(2), k(3), &[k(4)]);
+        assert_eq!(i.accounts[3], AccountMeta::new(k(4), false));
+        let i = compute_health(k(2), k(3), &[(k(4), k(5))]);
+        assert_eq!(
+            &i.accounts[2..],
+            &[
+                AccountMeta::new_readonly(k(4), false),
+                AccountMeta::new_readonly(k(5), false)
+            ]
+        );
+    }
+
+    fn with_disc<T: ZeroCopy>(v: &T) -> Vec<u8> {
+        [T::DISCRIMINATOR, bytemuck::bytes_of(v)].concat()
+    }
+
+    #[test]
+    fn decoders_check_discriminator_and_length() {
+        let mut bank: Bank = bytemuck::Zeroable::zeroed();
+        bank.mint = key(5);
+        bank.oracle = key(6);
+        bank.token_index = 3;
+        bank.deposit_index.set(I80F48::from_u64(2));
+        let data = with_disc(&bank);
+        assert_eq!(data.len(), 8 + BANK_SIZE);
+        // an unaligned copy decodes too
+        let mut shifted = vec![0u8; 1];
+        shifted.extend_from_slice(&data);
+        let d = decode_bank(&shifted[1..]).unwrap();
+        assert_eq!((d.mint, d.oracle, d.token_index), (key(5), key(6), 3));
+        assert_eq!(d.deposit_index.get(), I80F48::from_u64(2));
+        assert_eq!(
+            decode_bank(&data[..data.len() - 1]).err(),
+            Some(DecodeError::TooShort {
+                expected: 8 + BANK_SIZE,
+                actual: 8 + BANK_SIZE - 1
+            })
+        );
+        assert!(matches!(
+            decode_margin_account(&data),
+            Err(DecodeError::TooShort { .. })
+        ));
+        let mut wrong = data.clone();
+        wrong[..8].copy_from_slice(Exchange::DISCRIMINATOR);
+        assert!(matches!(
+            decode_bank(&wrong),
+            Err(DecodeError::WrongDiscriminator)
+        ));
+
+        let mut ex: Exchange = bytemuck::Zeroable::zeroed();
+        ex.admin = key(1);
+        ex.settlement_decimals = 6;
+        let data = with_disc(&ex);
+        assert_eq!(data.len(), 8 + EXCHANGE_SIZE);
+        let d = decode_exchange(&data).unwrap();
+        assert_eq!((d.admin, d.settlement_decimals), (key(1), 6));
+
+        let mut acc: MarginAccount = bytemuck::Zeroable::zeroed();
+        acc.owner = key(2);
+        acc.tokens[1].in_use = 1;
+        acc.tokens[1].token_index = 3;
+        let data = with_disc(&acc);
+        assert_eq!(data.len(), 8 + MARGIN_ACCOUNT_SIZE);
+        let d = decode_margin_account(&data).unwrap();
+        assert_eq!(d.owner, key(2));
+        // health pairs: only banks of slots in use
+        let mut other: Bank = bytemuck::Zeroable::zeroed();
+        other.token_index = 0;
+        other.oracle = key(7);
+        let pairs = health_pairs(&d, [(key(9), &bank), (key(10), &other)]);
+        assert_eq!(pairs, vec![(key(9), key(6))]);
+    }
+
+    #[test]
+    fn health_info_round_trip() {
+        let info = HealthInfo {
+            init_health_bits: I80F48::from_i64(-5).to_bits(),
+            maint_health_bits: I80F48::from_u64(7).to_bits(),
+        };
+        let mut bytes = info.init_health_bits.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&info.maint_health_bits.to_le_bytes());
+        let d = decode_health_info(&bytes).unwrap();
+        assert_eq!(d, info);
+        assert_eq!(
+            health_values(&d),
+            (I80F48::from_i64(-5), I80F48::from_u64(7))
+        );
+        assert!(decode_health_info(&bytes[..31]).is_err());
+    }
+}
