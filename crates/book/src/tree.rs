@@ -268,17 +268,18 @@ impl TreeIter {
         if self.len == 0 {
             return Ok(None);
         }
-        self.len -= 1;
-        let top = self.stack.get(self.len).ok_or(BookError::Corrupt)?;
+        // In a register while descending, stored once.
+        let mut len = self.len - 1;
+        let top = self.stack.get(len).ok_or(BookError::Corrupt)?;
         // SAFETY: `new` and the loop below write `stack[len]` before each `len += 1`, so every
         // entry below `len` is initialized.
         let mut h = unsafe { top.assume_init() } as u64;
         while let Some(n) = inners.get(h as usize) {
-            *self.stack.get_mut(self.len).ok_or(BookError::Corrupt)? =
-                MaybeUninit::new(n.children[1]);
-            self.len += 1;
+            *self.stack.get_mut(len).ok_or(BookError::Corrupt)? = MaybeUninit::new(n.children[1]);
+            len += 1;
             h = n.children[0] as u64;
         }
+        self.len = len;
         if h & LEAF64 == 0 {
             return Err(BookError::Corrupt);
         }
