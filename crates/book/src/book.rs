@@ -548,9 +548,11 @@ impl<'a> Book<'a> {
                         .quote_filled
                         .checked_add(quote)
                         .ok_or(BookError::Overflow)?;
-                    out.base_filled += quantity;
-                    remaining -= quantity;
-                    plan.fills += 1;
+                    // `quantity <= remaining`, and fills <= MAX_FILLS_PER_PLACE: these cannot
+                    // overflow, and wrapping ops spare SBF an overflow check and panic path each.
+                    out.base_filled = out.base_filled.wrapping_add(quantity);
+                    remaining = remaining.wrapping_sub(quantity);
+                    plan.fills = plan.fills.wrapping_add(1);
                 } else {
                     if plan.removals == MAX_REMOVALS_PER_PLACE {
                         stopped_early = true;
@@ -568,7 +570,7 @@ impl<'a> Book<'a> {
                     quantity,
                     price,
                 });
-                plan.len += 1;
+                plan.len = plan.len.wrapping_add(1); // at most MAX_STEPS
             }
         }
         if o.kind == OrderKind::FillOrKill && remaining > 0 {
@@ -619,7 +621,8 @@ impl<'a> Book<'a> {
             .ok_or(BookError::Corrupt)?;
         let out_reason = match step.action {
             Action::Fill => {
-                maker.quantity -= step.quantity;
+                // The plan took at most the maker's quantity.
+                maker.quantity = maker.quantity.wrapping_sub(step.quantity);
                 let maker_out = maker.quantity == 0;
                 let event = FillEvent {
                     maker: maker.owner,
@@ -777,8 +780,9 @@ impl<'a> Book<'a> {
             .events
             .get_mut(pos as usize)
             .ok_or(BookError::Corrupt)? = *event;
-        h.event_count += 1;
-        h.event_seq += 1;
+        // Below the capacity checked above; a 64-bit sequence does not wrap in practice.
+        h.event_count = h.event_count.wrapping_add(1);
+        h.event_seq = h.event_seq.wrapping_add(1);
         Ok(())
     }
 
