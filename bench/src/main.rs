@@ -4,27 +4,14 @@
 //!
 //!     cargo run --release -p carry-bench            # prints a table
 
-use carry_book::{
-    Book, MatchContext, NewOrder, NoopListener, OrderKind, SelfTradeBehavior, Side,
-    MAX_FILLS_PER_PLACE,
-};
+use carry_bench::Rng;
+use carry_book::{Book, MatchContext, NewOrder, NoopListener, OrderKind, SelfTradeBehavior, Side};
 use std::time::Instant;
 
 const CAPACITY: u32 = 4096;
 const EVENTS: u32 = 512;
 const BATCHES: usize = 31;
 const PER_BATCH: usize = 200;
-
-/// Small deterministic PRNG (xorshift64*), so runs are comparable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
 
 fn owner(n: u64) -> [u8; 32] {
     let mut o = [0u8; 32];
@@ -35,16 +22,8 @@ fn owner(n: u64) -> [u8; 32] {
 
 fn order(owner_n: u64, side: Side, kind: OrderKind, price: u64, quantity: u64) -> NewOrder {
     NewOrder {
-        owner: owner(owner_n),
-        side,
-        kind,
-        price,
-        peg_offset: 0,
-        quantity,
-        client_order_id: 0,
-        expires_at: 0,
-        max_fills: MAX_FILLS_PER_PLACE,
         self_trade: SelfTradeBehavior::CancelResting,
+        ..NewOrder::new(owner(owner_n), side, kind, price, quantity)
     }
 }
 
@@ -58,16 +37,16 @@ fn prepared(n: u32, rng: &mut Rng) -> Vec<u64> {
             i % 97,
             Side::Ask,
             OrderKind::Limit,
-            10_000 + rng.next() % 1_000,
-            1 + rng.next() % 10,
+            10_000 + rng.next_u64() % 1_000,
+            1 + rng.next_u64() % 10,
         );
         book.place(&ask, &ctx, &mut NoopListener).unwrap();
         let bid = order(
             i % 89,
             Side::Bid,
             OrderKind::Limit,
-            9_000 + rng.next() % 1_000,
-            1 + rng.next() % 10,
+            9_000 + rng.next_u64() % 1_000,
+            1 + rng.next_u64() % 10,
         );
         book.place(&bid, &ctx, &mut NoopListener).unwrap();
     }
@@ -106,7 +85,7 @@ fn main() {
 
     let book_1000 = prepared(1000, &mut rng);
     let prices: Vec<u64> = (0..PER_BATCH)
-        .map(|_| 10_000 + rng.next() % 1_000)
+        .map(|_| 10_000 + rng.next_u64() % 1_000)
         .collect();
     row(
         "place resting ask into 1,000 orders/side",

@@ -516,6 +516,31 @@ pub fn health_values(info: &HealthInfo) -> (I80F48, I80F48) {
     )
 }
 
+/// Example parameters of a volatile collateral bank: weights 0.8/0.9 (assets, init/maint)
+/// and 1.2/1.1 (liabilities), interest 1% base, kink at 80% utilization (+9% to it, +90% above),
+/// cap 200%, reserve factor 10%, no deposit or net-borrow limit, oracle at most 60 s old with
+/// confidence within 1%, stable price moving at most 10% per hour. Tests and examples start
+/// here; a real listing sets every field for its token.
+pub fn example_bank_params() -> BankParams {
+    BankParams {
+        init_asset_weight_ppm: 800_000,
+        maint_asset_weight_ppm: 900_000,
+        init_liab_weight_ppm: 1_200_000,
+        maint_liab_weight_ppm: 1_100_000,
+        base_rate_ppm: 10_000,
+        optimal_util_ppm: 800_000,
+        slope1_ppm: 90_000,
+        slope2_ppm: 900_000,
+        max_rate_ppm: 2_000_000,
+        reserve_factor_ppm: 100_000,
+        deposit_limit: u64::MAX,
+        net_borrow_limit: u64::MAX,
+        oracle_max_age_secs: 60,
+        oracle_max_conf_ppm: 10_000,
+        stable_max_move_ppm_per_hour: 100_000,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,7 +654,7 @@ mod tests {
             ]
         );
         let bank = bank_pda(&exchange, &usdc);
-        let i = register_bank(creator, exchange, usdc, oracle, default_params_for_test());
+        let i = register_bank(creator, exchange, usdc, oracle, example_bank_params());
         assert_eq!(
             meta_flags(&i),
             vec![
@@ -655,26 +680,6 @@ mod tests {
         );
         let disc = instruction::CreateMarginAccount::DISCRIMINATOR;
         assert_eq!(i.data, [disc, &2u32.to_le_bytes()[..]].concat());
-    }
-
-    fn default_params_for_test() -> BankParams {
-        BankParams {
-            init_asset_weight_ppm: 800_000,
-            maint_asset_weight_ppm: 900_000,
-            init_liab_weight_ppm: 1_200_000,
-            maint_liab_weight_ppm: 1_100_000,
-            base_rate_ppm: 10_000,
-            optimal_util_ppm: 800_000,
-            slope1_ppm: 90_000,
-            slope2_ppm: 900_000,
-            max_rate_ppm: 2_000_000,
-            reserve_factor_ppm: 100_000,
-            deposit_limit: u64::MAX,
-            net_borrow_limit: u64::MAX,
-            oracle_max_age_secs: 60,
-            oracle_max_conf_ppm: 10_000,
-            stable_max_move_ppm_per_hour: 100_000,
-        }
     }
 
     #[test]

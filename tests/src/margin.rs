@@ -64,26 +64,9 @@ impl User {
     }
 }
 
-/// Default bank parameters: weights 0.8/0.9/1.2/1.1, curve 1% base, kink 80% (+9%),
-/// +90% above, cap 200%, reserve factor 10%, no limits, oracle 60 s / 1%, stable 10%/h.
+/// Default bank parameters of the tests: the SDK's example (see its doc for the values).
 pub fn default_params() -> BankParams {
-    BankParams {
-        init_asset_weight_ppm: 800_000,
-        maint_asset_weight_ppm: 900_000,
-        init_liab_weight_ppm: 1_200_000,
-        maint_liab_weight_ppm: 1_100_000,
-        base_rate_ppm: 10_000,
-        optimal_util_ppm: 800_000,
-        slope1_ppm: 90_000,
-        slope2_ppm: 900_000,
-        max_rate_ppm: 2_000_000,
-        reserve_factor_ppm: 100_000,
-        deposit_limit: u64::MAX,
-        net_borrow_limit: u64::MAX,
-        oracle_max_age_secs: 60,
-        oracle_max_conf_ppm: 10_000,
-        stable_max_move_ppm_per_hour: 100_000,
-    }
+    carry_sdk::margin::example_bank_params()
 }
 
 /// An exchange under test.

@@ -10,6 +10,7 @@
 //! outcome into the instruction for the program to verify on SBF.
 //! Also writes `OUT_DIR/account_bytes`: the market account size to pass as `--account`.
 
+use carry_bench::Rng;
 use carry_book::{
     Book, MatchContext, NewOrder, NoopListener, OrderId, OrderKind, PlaceOutcome,
     SelfTradeBehavior, Side, MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE,
@@ -41,21 +42,6 @@ const OP_CANCEL_CID: u8 = 3;
 const OP_CANCEL_ALL: u8 = 4;
 const OP_POP: u8 = 5;
 const OP_BATCH: u8 = 6;
-
-/// Small deterministic PRNG (xorshift64*), so every run writes the same steps.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in `lo..=hi` (bias irrelevant here).
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
 
 /// The 32-byte key the harness derives from owner number `n`.
 fn owner_key(n: u32) -> [u8; 32] {
@@ -292,7 +278,7 @@ impl Sim {
     /// Removes a random tracked setup order of `side` from the generator's list.
     fn take_random(&mut self, side: Side) -> Resting {
         let list = &mut self.resting[side as usize];
-        let i = self.rng.next() as usize % list.len();
+        let i = self.rng.next_u64() as usize % list.len();
         list.swap_remove(i)
     }
 
@@ -352,16 +338,8 @@ fn place_ix(
 
 fn order(side: Side, kind: OrderKind, price: u64, quantity: u64, cid: u64) -> NewOrder {
     NewOrder {
-        owner: [0; 32],
-        side,
-        kind,
-        price,
-        peg_offset: 0,
-        quantity,
         client_order_id: cid,
-        expires_at: 0,
-        max_fills: MAX_FILLS_PER_PLACE,
-        self_trade: SelfTradeBehavior::Abort,
+        ..NewOrder::new([0; 32], side, kind, price, quantity)
     }
 }
 
@@ -561,7 +539,7 @@ fn profile(dir: &Path, name: &str) {
         }
         sim.emit("p3-best-price", &[0x22, side as u8, 0, 0, 0, 0, 0, 0]);
         let list = &sim.resting[side as usize];
-        let r = list[sim.rng.next() as usize % list.len()];
+        let r = list[sim.rng.next_u64() as usize % list.len()];
         let mut data = vec![0x23, 0, 0, 0];
         data.extend_from_slice(&r.owner.to_le_bytes());
         data.extend_from_slice(&r.id.hi.to_le_bytes());

@@ -114,6 +114,23 @@ fn pegged_price(side: Side, o: &Order, oracle: Option<u64>) -> Option<u64> {
     }
 }
 
+/// The root of a side's fixed or pegged tree, and the side's inner-node allocator.
+#[inline(always)]
+fn tree_of(sh: &mut SideHeader, pegged: bool) -> (&mut u32, InnerAlloc<'_>) {
+    let root = if pegged {
+        &mut sh.pegged_root
+    } else {
+        &mut sh.fixed_root
+    };
+    (
+        root,
+        InnerAlloc {
+            bump: &mut sh.inner_bump,
+            free: &mut sh.inner_free,
+        },
+    )
+}
+
 /// Whether a taker on `taker_side` with limit `limit` trades with a maker at `maker_price`.
 #[inline(always)]
 fn crosses(taker_side: Side, limit: u64, maker_price: u64) -> bool {
@@ -701,24 +718,7 @@ impl<'a> Book<'a> {
         *self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)? = order;
-        let sh = &mut self.header.sides[s];
-        let (root, mut alloc) = if id.is_pegged() {
-            (
-                &mut sh.pegged_root,
-                InnerAlloc {
-                    bump: &mut sh.inner_bump,
-                    free: &mut sh.inner_free,
-                },
-            )
-        } else {
-            (
-                &mut sh.fixed_root,
-                InnerAlloc {
-                    bump: &mut sh.inner_bump,
-                    free: &mut sh.inner_free,
-                },
-            )
-        };
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
         tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         self.link_owner(handle(s, slot))?;
         listener.on_post(&order);
@@ -736,30 +736,14 @@ impl<'a> Book<'a> {
             .key_lo
             & crate::order::PEGGED_TAG
             != 0;
-        let sh = &mut self.header.sides[s];
-        let (root, mut alloc) = if pegged {
-            (
-                &mut sh.pegged_root,
-                InnerAlloc {
-                    bump: &mut sh.inner_bump,
-                    free: &mut sh.inner_free,
-                },
-            )
-        } else {
-            (
-                &mut sh.fixed_root,
-                InnerAlloc {
-                    bump: &mut sh.inner_bump,
-                    free: &mut sh.inner_free,
-                },
-            )
-        };
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
         if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
             tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         }
         let o = self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)?;
+        let sh = &mut self.header.sides[s];
         o.quantity = 0;
         o.owner_next = sh.order_free;
         sh.order_free = slot;

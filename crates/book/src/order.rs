@@ -212,6 +212,31 @@ pub struct NewOrder {
     pub self_trade: SelfTradeBehavior,
 }
 
+impl NewOrder {
+    /// An order of `kind` with the defaults callers usually want: no peg offset, no client
+    /// order id, no expiry, the most fills a place allows, and self-trades refused (`Abort`).
+    pub fn new(
+        owner: [u8; 32],
+        side: Side,
+        kind: OrderKind,
+        price: u64,
+        quantity: u64,
+    ) -> NewOrder {
+        NewOrder {
+            owner,
+            side,
+            kind,
+            price,
+            peg_offset: 0,
+            quantity,
+            client_order_id: 0,
+            expires_at: 0,
+            max_fills: crate::MAX_FILLS_PER_PLACE,
+            self_trade: SelfTradeBehavior::Abort,
+        }
+    }
+}
+
 /// What the caller knows about the world when matching.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct MatchContext {

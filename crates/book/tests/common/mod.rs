@@ -29,18 +29,7 @@ pub fn owner(n: u8) -> [u8; 32] {
 }
 
 pub fn order(owner_n: u8, side: Side, kind: OrderKind, price: u64, quantity: u64) -> NewOrder {
-    NewOrder {
-        owner: owner(owner_n),
-        side,
-        kind,
-        price,
-        peg_offset: 0,
-        quantity,
-        client_order_id: 0,
-        expires_at: 0,
-        max_fills: MAX_FILLS_PER_PLACE,
-        self_trade: SelfTradeBehavior::Abort,
-    }
+    NewOrder::new(owner(owner_n), side, kind, price, quantity)
 }
 
 /// Everything the engine reported, in call order.
