@@ -538,6 +538,7 @@ pub fn example_bank_params() -> BankParams {
         oracle_max_age_secs: 60,
         oracle_max_conf_ppm: 10_000,
         stable_max_move_ppm_per_hour: 100_000,
+        padding: 0,
     }
 }
 
@@ -667,6 +668,14 @@ mod tests {
                 (TOKEN_PROGRAM_ID, false, false),
                 (SYSTEM_PROGRAM_ID, false, false),
             ]
+        );
+        // data: discriminator, then the borsh params, which equal their in-account Pod bytes
+        let disc = instruction::RegisterBank::DISCRIMINATOR;
+        let params = example_bank_params();
+        assert_eq!(
+            i.data,
+            [disc, bytemuck::bytes_of(&params)].concat(),
+            "borsh BankParams = Pod BankParams"
         );
         let i = create_margin_account(owner, exchange, 2);
         assert_eq!(

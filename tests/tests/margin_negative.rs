@@ -217,6 +217,10 @@ async fn register_bank_refusals() {
     bad.reserve_factor_ppm = 1_000_001;
     let i = fx.env.register_bank_ix(&admin, &mint, &oracle, bad);
     refused(&mut fx, &[i], &[], c(CarryError::InvalidParameter)).await;
+    let mut bad: BankParams = default_params();
+    bad.padding = 1; // padding must be zero
+    let i = fx.env.register_bank_ix(&admin, &mint, &oracle, bad);
+    refused(&mut fx, &[i], &[], c(CarryError::InvalidParameter)).await;
     // stale oracle (61 s old, limit 60)
     fx.env.write_oracle(&oracle, 100_000_000, 0, now - 61);
     let i = fx

@@ -105,7 +105,7 @@ pub fn health_terms(
                 balance,
                 asset_price: asset_price(oracle, stable),
                 liab_price: liab_price(oracle, stable),
-                weights: bank.params().weights(),
+                weights: bank.params.weights(),
             };
             (term, stable)
         };

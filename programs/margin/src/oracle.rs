@@ -39,7 +39,7 @@ pub fn bank_oracle_price(
     om::checked_native_price(
         &raw,
         now,
-        &bank.oracle_limits(),
+        &bank.params.oracle_limits(),
         bank.decimals,
         quote_decimals,
     )
@@ -53,7 +53,7 @@ pub fn advanced_stable_price(bank: &Bank, oracle_price: I80F48, now: i64) -> Res
         bank.stable_price.get(),
         oracle_price,
         dt,
-        bank.stable_max_move_ppm_per_hour as u64,
+        bank.params.stable_max_move_ppm_per_hour as u64,
     )
     .named()
 }

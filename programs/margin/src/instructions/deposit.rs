@@ -85,7 +85,7 @@ pub fn handle_deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         if deposited > 0 {
             let total = bank.total_deposits_native()?;
             require!(
-                total <= I80F48::from_u64(bank.deposit_limit),
+                total <= I80F48::from_u64(bank.params.deposit_limit),
                 CarryError::DepositLimitExceeded
             );
         }

@@ -24,6 +24,6 @@ pub fn handle_edit_bank(ctx: Context<EditBank>, params: BankParams) -> Result<()
     let now = Clock::get()?.unix_timestamp;
     let mut bank = ctx.accounts.bank.load_mut()?;
     bank.accrue(now)?;
-    bank.set_params(&params);
+    bank.params = params;
     Ok(())
 }

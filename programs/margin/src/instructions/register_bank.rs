@@ -63,7 +63,7 @@ pub fn handle_register_bank(ctx: Context<RegisterBank>, params: BankParams) -> R
     bank.token_index = ex.bank_count;
     bank.bump = ctx.bumps.bank;
     bank.vault_bump = ctx.bumps.vault;
-    bank.set_params(&params);
+    bank.params = params;
     bank.deposit_index.set(I80F48::ONE);
     bank.borrow_index.set(I80F48::ONE);
     bank.last_accrual_ts = now;

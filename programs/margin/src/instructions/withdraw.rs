@@ -102,7 +102,7 @@ pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) 
             if out.borrowed > 0 {
                 let total = bank.total_borrows_native()?;
                 require!(
-                    total <= I80F48::from_u64(bank.net_borrow_limit),
+                    total <= I80F48::from_u64(bank.params.net_borrow_limit),
                     CarryError::NetBorrowLimitExceeded
                 );
             }

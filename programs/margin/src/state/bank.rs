@@ -1,6 +1,7 @@
 //! A bank: the lending vault of one collateral token.
 
 use anchor_lang::prelude::*;
+use bytemuck::{Pod, Zeroable};
 use carry_math::bank_math::Pool;
 use carry_math::health::Weights;
 use carry_math::interest::{self, Accrual, InterestCurve};
@@ -19,7 +20,14 @@ pub const PPM: u32 = 1_000_000;
 
 /// Risk and interest parameters of a bank. Fractions are parts per million
 /// (1_000_000 = 1.0); rates are annual.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Both the argument of `register_bank` / `edit_bank` (borsh) and the `params` field of the
+/// zero-copy [`Bank`] (Pod). The fields keep their logical order; ten `u32`s put the two `u64`
+/// limits at offset 40, so the only gap `#[repr(C)]` would leave is 4 bytes at the end, made
+/// explicit as `padding` (must be zero). Borsh writes fields in order without gaps, so the
+/// instruction argument is byte for byte the in-account layout: 72 bytes, padding included.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[repr(C)]
 pub struct BankParams {
     /// Initial asset weight, ppm (<= maint asset weight).
     pub init_asset_weight_ppm: u32,
@@ -51,7 +59,14 @@ pub struct BankParams {
     pub oracle_max_conf_ppm: u32,
     /// Speed limit of the stable price: max move per hour, ppm of its value.
     pub stable_max_move_ppm_per_hour: u32,
+    /// Explicit padding to the 8-byte alignment, zero.
+    pub padding: u32,
 }
+
+/// Size of `BankParams` (in the bank account and as borsh instruction argument).
+pub const BANK_PARAMS_SIZE: usize = 72;
+const _: () = assert!(core::mem::size_of::<BankParams>() == BANK_PARAMS_SIZE);
+const _: () = assert!(core::mem::align_of::<BankParams>() == 8);
 
 impl BankParams {
     /// Validate ranges; the math crate decides what a valid curve and weights are.
@@ -62,6 +77,7 @@ impl BankParams {
             && self.reserve_factor_ppm <= PPM
             && self.oracle_max_age_secs > 0
             && self.oracle_max_conf_ppm > 0
+            && self.padding == 0
     }
     /// Weights as fixed point.
     pub fn weights(&self) -> Weights {
@@ -81,6 +97,13 @@ impl BankParams {
             self.slope2_ppm,
             self.max_rate_ppm,
         )
+    }
+    /// Oracle limits.
+    pub fn oracle_limits(&self) -> OracleLimits {
+        OracleLimits {
+            max_age_secs: self.oracle_max_age_secs as u64,
+            max_conf_ppm: self.oracle_max_conf_ppm as u64,
+        }
     }
 }
 
@@ -119,38 +142,10 @@ pub struct Bank {
     pub last_accrual_ts: i64,
     /// Unix time (s) of the last stable price update.
     pub stable_price_ts: i64,
-    /// Cap on total deposits, native; `u64::MAX` = none.
-    pub deposit_limit: u64,
-    /// Cap on total outstanding borrows, native; `u64::MAX` = none.
-    pub net_borrow_limit: u64,
     /// Total reserve swept to the insurance fund so far, native units.
     pub reserve_swept: u64,
-    /// Initial asset weight, ppm.
-    pub init_asset_weight_ppm: u32,
-    /// Maintenance asset weight, ppm.
-    pub maint_asset_weight_ppm: u32,
-    /// Initial liability weight, ppm.
-    pub init_liab_weight_ppm: u32,
-    /// Maintenance liability weight, ppm.
-    pub maint_liab_weight_ppm: u32,
-    /// Borrow rate at zero utilization, ppm per year.
-    pub base_rate_ppm: u32,
-    /// Kink utilization, ppm.
-    pub optimal_util_ppm: u32,
-    /// Rate added up to the kink, ppm per year.
-    pub slope1_ppm: u32,
-    /// Rate added above the kink, ppm per year.
-    pub slope2_ppm: u32,
-    /// Borrow rate cap, ppm per year.
-    pub max_rate_ppm: u32,
-    /// Reserve factor, ppm.
-    pub reserve_factor_ppm: u32,
-    /// Oldest acceptable oracle price, seconds.
-    pub oracle_max_age_secs: u32,
-    /// Widest acceptable oracle confidence, ppm of price.
-    pub oracle_max_conf_ppm: u32,
-    /// Stable price speed limit, ppm per hour.
-    pub stable_max_move_ppm_per_hour: u32,
+    /// Risk, interest, limit and oracle parameters (set by `register_bank` / `edit_bank`).
+    pub params: BankParams,
     /// Index of this token in the exchange (what margin account slots refer to).
     pub token_index: u16,
     /// Mint decimals.
@@ -160,7 +155,7 @@ pub struct Bank {
     /// PDA bump of the vault.
     pub vault_bump: u8,
     /// Explicit padding, zero.
-    pub padding: [u8; 7],
+    pub padding: [u8; 3],
     /// Reserved for future fields, zero.
     pub reserved: [u8; 256],
 }
@@ -171,51 +166,6 @@ const _: () = assert!(core::mem::size_of::<Bank>() == BANK_SIZE);
 const _: () = assert!(core::mem::align_of::<Bank>() == 8);
 
 impl Bank {
-    /// Write the parameters.
-    pub fn set_params(&mut self, p: &BankParams) {
-        self.init_asset_weight_ppm = p.init_asset_weight_ppm;
-        self.maint_asset_weight_ppm = p.maint_asset_weight_ppm;
-        self.init_liab_weight_ppm = p.init_liab_weight_ppm;
-        self.maint_liab_weight_ppm = p.maint_liab_weight_ppm;
-        self.base_rate_ppm = p.base_rate_ppm;
-        self.optimal_util_ppm = p.optimal_util_ppm;
-        self.slope1_ppm = p.slope1_ppm;
-        self.slope2_ppm = p.slope2_ppm;
-        self.max_rate_ppm = p.max_rate_ppm;
-        self.reserve_factor_ppm = p.reserve_factor_ppm;
-        self.deposit_limit = p.deposit_limit;
-        self.net_borrow_limit = p.net_borrow_limit;
-        self.oracle_max_age_secs = p.oracle_max_age_secs;
-        self.oracle_max_conf_ppm = p.oracle_max_conf_ppm;
-        self.stable_max_move_ppm_per_hour = p.stable_max_move_ppm_per_hour;
-    }
-    /// Read the parameters back.
-    pub fn params(&self) -> BankParams {
-        BankParams {
-            init_asset_weight_ppm: self.init_asset_weight_ppm,
-            maint_asset_weight_ppm: self.maint_asset_weight_ppm,
-            init_liab_weight_ppm: self.init_liab_weight_ppm,
-            maint_liab_weight_ppm: self.maint_liab_weight_ppm,
-            base_rate_ppm: self.base_rate_ppm,
-            optimal_util_ppm: self.optimal_util_ppm,
-            slope1_ppm: self.slope1_ppm,
-            slope2_ppm: self.slope2_ppm,
-            max_rate_ppm: self.max_rate_ppm,
-            reserve_factor_ppm: self.reserve_factor_ppm,
-            deposit_limit: self.deposit_limit,
-            net_borrow_limit: self.net_borrow_limit,
-            oracle_max_age_secs: self.oracle_max_age_secs,
-            oracle_max_conf_ppm: self.oracle_max_conf_ppm,
-            stable_max_move_ppm_per_hour: self.stable_max_move_ppm_per_hour,
-        }
-    }
-    /// Oracle limits.
-    pub fn oracle_limits(&self) -> OracleLimits {
-        OracleLimits {
-            max_age_secs: self.oracle_max_age_secs as u64,
-            max_conf_ppm: self.oracle_max_conf_ppm as u64,
-        }
-    }
     /// The share-math view of this bank.
     pub fn pool(&self) -> Pool {
         Pool {
@@ -254,7 +204,7 @@ impl Bank {
     /// seconds covered.
     pub fn accrue(&mut self, now: i64) -> Result<(Accrual, u64)> {
         let dt = now.saturating_sub(self.last_accrual_ts).max(0) as u64;
-        let p = self.params();
+        let p = &self.params;
         let a = interest::accrue(
             &p.curve(),
             I80F48::from_ppm(p.reserve_factor_ppm as u64),
@@ -282,7 +232,7 @@ impl Bank {
         if dt == 0 {
             return Ok((self.deposit_index.get(), self.borrow_index.get()));
         }
-        let p = self.params();
+        let p = &self.params;
         let a = interest::accrue(
             &p.curve(),
             I80F48::from_ppm(p.reserve_factor_ppm as u64),
