@@ -200,12 +200,10 @@ impl Bank {
     pub fn lendable_cash(&self, vault_amount: u64) -> u64 {
         vault_amount.saturating_sub(self.non_lendable_deposits)
     }
-    /// Accrue interest up to `now` (no-op when no time passed). Returns the accrual and the
-    /// seconds covered.
-    pub fn accrue(&mut self, now: i64) -> Result<(Accrual, u64)> {
-        let dt = now.saturating_sub(self.last_accrual_ts).max(0) as u64;
+    /// What `dt` seconds of interest do to this bank's indices and reserve (nothing stored).
+    fn accrual_over(&self, dt: u64) -> Result<Accrual> {
         let p = &self.params;
-        let a = interest::accrue(
+        interest::accrue(
             &p.curve(),
             I80F48::from_ppm(p.reserve_factor_ppm as u64),
             self.deposit_index.get(),
@@ -214,7 +212,13 @@ impl Bank {
             self.indexed_borrows.get(),
             dt,
         )
-        .named()?;
+        .named()
+    }
+    /// Accrue interest up to `now` (no-op when no time passed). Returns the accrual and the
+    /// seconds covered.
+    pub fn accrue(&mut self, now: i64) -> Result<(Accrual, u64)> {
+        let dt = now.saturating_sub(self.last_accrual_ts).max(0) as u64;
+        let a = self.accrual_over(dt)?;
         if dt > 0 {
             self.deposit_index.set(a.deposit_index);
             self.borrow_index.set(a.borrow_index);
@@ -232,17 +236,7 @@ impl Bank {
         if dt == 0 {
             return Ok((self.deposit_index.get(), self.borrow_index.get()));
         }
-        let p = &self.params;
-        let a = interest::accrue(
-            &p.curve(),
-            I80F48::from_ppm(p.reserve_factor_ppm as u64),
-            self.deposit_index.get(),
-            self.borrow_index.get(),
-            self.indexed_deposits.get(),
-            self.indexed_borrows.get(),
-            dt,
-        )
-        .named()?;
+        let a = self.accrual_over(dt)?;
         Ok((a.deposit_index, a.borrow_index))
     }
     /// Whole native units of reserve that can be swept.
