@@ -18,7 +18,7 @@ use carry_margin::state::{
     Bank, Exchange, MarginAccount, ACCOUNT_SEED, BANK_SEED, EXCHANGE_SEED, INSURANCE_SEED,
     VAULT_SEED,
 };
-use carry_margin::{accounts, instruction, BankParams, HealthInfo};
+use carry_margin::{accounts, instruction, BankParams, HealthInfo, OracleConfig, OracleKind};
 use carry_math::I80F48;
 
 /// The margin program's id.
@@ -170,25 +170,40 @@ pub fn set_paused(admin: Pubkey, exchange: Pubkey, paused: bool) -> Instruction 
     )
 }
 
-/// `set_admin(new_admin)`, signed by the current admin.
-pub fn set_admin(admin: Pubkey, exchange: Pubkey, new_admin: Pubkey) -> Instruction {
+/// `propose_admin(new_admin)`, signed by the current admin: `new_admin` becomes admin when it
+/// signs [`accept_admin`]; the default key withdraws a proposal.
+pub fn propose_admin(admin: Pubkey, exchange: Pubkey, new_admin: Pubkey) -> Instruction {
     ix(
         exchange_admin(admin, exchange),
-        instruction::SetAdmin { new_admin },
+        instruction::ProposeAdmin { new_admin },
         vec![],
     )
 }
 
-/// `register_bank(params)`, signed by the admin (who pays the rent): creates the bank PDA
-/// ([`bank_pda`] of `exchange`, `mint`) and its vault ([`vault_pda`]). `oracle` is the Pyth
-/// price account; it is read now (it must pass `params`' age and confidence limits) to seed
-/// the stable price, and its key is stored in the bank. `params` are in ppm / native units.
+/// `accept_admin`, signed by the proposed admin: it takes the admin role.
+pub fn accept_admin(new_admin: Pubkey, exchange: Pubkey) -> Instruction {
+    ix(
+        accounts::AcceptAdmin {
+            new_admin,
+            exchange,
+        },
+        instruction::AcceptAdmin {},
+        vec![],
+    )
+}
+
+/// `register_bank(params, oracle_config)`, signed by the admin (who pays the rent): creates the
+/// bank PDA ([`bank_pda`] of `exchange`, `mint`) and its vault ([`vault_pda`]). `oracle` is
+/// the oracle account in the format `oracle_config` names ([`pyth_v2`] or [`pyth_pull`]); it
+/// is read now (it must pass `params`' age and confidence limits) to seed the stable price,
+/// and its key is stored in the bank. `params` are in ppm / native units.
 pub fn register_bank(
     admin: Pubkey,
     exchange: Pubkey,
     mint: Pubkey,
     oracle: Pubkey,
     params: BankParams,
+    oracle_config: OracleConfig,
 ) -> Instruction {
     let bank = bank_pda(&exchange, &mint);
     ix(
@@ -202,7 +217,10 @@ pub fn register_bank(
             token_program: TOKEN_PROGRAM_ID,
             system_program: SYSTEM_PROGRAM_ID,
         },
-        instruction::RegisterBank { params },
+        instruction::RegisterBank {
+            params,
+            oracle: oracle_config,
+        },
         vec![],
     )
 }
@@ -519,7 +537,8 @@ pub fn health_values(info: &HealthInfo) -> (I80F48, I80F48) {
 /// Example parameters of a volatile collateral bank: weights 0.8/0.9 (assets, init/maint)
 /// and 1.2/1.1 (liabilities), interest 1% base, kink at 80% utilization (+9% to it, +90% above),
 /// cap 200%, reserve factor 10%, no deposit or net-borrow limit, oracle at most 60 s old with
-/// confidence within 1%, stable price moving at most 10% per hour. Tests and examples start
+/// confidence within 1%, stable price moving at most 10% per hour and counting at most 60 s
+/// per update (one touch after idle hours moves it at most 0.17%). Tests and examples start
 /// here; a real listing sets every field for its token.
 pub fn example_bank_params() -> BankParams {
     BankParams {
@@ -538,7 +557,23 @@ pub fn example_bank_params() -> BankParams {
         oracle_max_age_secs: 60,
         oracle_max_conf_ppm: 10_000,
         stable_max_move_ppm_per_hour: 100_000,
-        padding: 0,
+        stable_max_step_secs: 60,
+    }
+}
+
+/// Oracle configuration of a Pyth v2 price account (legacy push oracle).
+pub fn pyth_v2() -> OracleConfig {
+    OracleConfig {
+        kind: OracleKind::PythV2,
+        feed_id: [0; 32],
+    }
+}
+
+/// Oracle configuration of a Pyth pull oracle: `PriceUpdateV2` accounts of `feed_id`.
+pub fn pyth_pull(feed_id: [u8; 32]) -> OracleConfig {
+    OracleConfig {
+        kind: OracleKind::PythPull,
+        feed_id,
     }
 }
 
@@ -655,7 +690,14 @@ mod tests {
             ]
         );
         let bank = bank_pda(&exchange, &usdc);
-        let i = register_bank(creator, exchange, usdc, oracle, example_bank_params());
+        let i = register_bank(
+            creator,
+            exchange,
+            usdc,
+            oracle,
+            example_bank_params(),
+            pyth_v2(),
+        );
         assert_eq!(
             meta_flags(&i),
             vec![
@@ -669,12 +711,13 @@ mod tests {
                 (SYSTEM_PROGRAM_ID, false, false),
             ]
         );
-        // data: discriminator, then the borsh params, which equal their in-account Pod bytes
+        // data: discriminator, the borsh params, which equal their in-account Pod bytes, then
+        // the oracle config (kind byte, feed id)
         let disc = instruction::RegisterBank::DISCRIMINATOR;
         let params = example_bank_params();
         assert_eq!(
             i.data,
-            [disc, bytemuck::bytes_of(&params)].concat(),
+            [disc, bytemuck::bytes_of(&params), &[0u8], &[0u8; 32]].concat(),
             "borsh BankParams = Pod BankParams"
         );
         let i = create_margin_account(owner, exchange, 2);

@@ -14,8 +14,9 @@ use solana_sdk::instruction::{AccountMeta, Instruction};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-use crate::pyth::price_account_bytes;
+use crate::pyth::{price_account_bytes, price_update_v2_bytes};
 use crate::{TestContext, TxError};
+use carry_margin::oracle::{PYTH_RECEIVER_PROGRAM_ID, PYTH_V2_PROGRAM_IDS};
 
 /// PDAs of the SDK (seeds are the program's constants).
 pub use carry_sdk::margin::{bank_pda, exchange_pda, insurance_vault_pda, vault_pda};
@@ -45,6 +46,10 @@ pub struct BankInfo {
     pub price: i64,
     /// Last oracle confidence written.
     pub conf: u64,
+    /// Tokens sent to the vault directly (not deposits): surplus the bank must never lend.
+    pub donated: u64,
+    /// Feed id when the oracle is a Pyth pull `PriceUpdateV2` account; `None` for Pyth v2.
+    pub pull_feed: Option<[u8; 32]>,
 }
 
 /// A trader: wallet keypair, margin account, one token account per mint.
@@ -124,29 +129,68 @@ impl MarginEnv {
     /// published at `publish_time`.
     pub fn write_oracle(&mut self, oracle: &Pubkey, price: i64, conf: u64, publish_time: i64) {
         let data = price_account_bytes(price, conf, -8, publish_time);
+        self.write_raw_oracle(oracle, data, PYTH_V2_PROGRAM_IDS[0]);
+    }
+
+    /// Write any oracle account bytes with `owner`.
+    pub fn write_raw_oracle(&mut self, oracle: &Pubkey, data: Vec<u8>, owner: Pubkey) {
         let acc = Account {
             lamports: 1_000_000_000,
             data,
-            owner: Pubkey::new_unique(),
+            owner,
             executable: false,
             rent_epoch: 0,
         };
         self.t.set_account(oracle, &acc);
     }
 
+    /// Send `amount` tokens straight into bank `idx`'s vault (an SPL transfer anyone can
+    /// make, not a deposit): surplus that the bank must never lend.
+    pub async fn donate(&mut self, idx: usize, amount: u64) {
+        let (mint, vault) = (self.banks[idx].mint, self.banks[idx].vault);
+        self.t.mint_to(&mint, &vault, amount).await;
+        self.banks[idx].donated += amount;
+    }
+
+    /// Write a Pyth pull `PriceUpdateV2` account for `feed` (owned by the Pyth receiver):
+    /// `price * 1e-8` USD, confidence `conf`, published at `publish_time`, fully verified when
+    /// `full`.
+    pub fn write_pull_oracle(
+        &mut self,
+        oracle: &Pubkey,
+        feed: [u8; 32],
+        price: i64,
+        conf: u64,
+        publish_time: i64,
+        full: bool,
+    ) {
+        let data = price_update_v2_bytes(feed, price, conf, -8, publish_time, full);
+        self.write_raw_oracle(oracle, data, PYTH_RECEIVER_PROGRAM_ID);
+    }
+
+    /// Write bank `b`'s oracle in its own format.
+    fn write_bank_oracle(&mut self, b: &BankInfo, publish_time: i64) {
+        match b.pull_feed {
+            None => self.write_oracle(&b.oracle, b.price, b.conf, publish_time),
+            Some(feed) => {
+                self.write_pull_oracle(&b.oracle, feed, b.price, b.conf, publish_time, true)
+            }
+        }
+    }
+
     /// Set the price of bank `idx` (published now).
     pub async fn set_price(&mut self, idx: usize, price: i64) {
         let now = self.now().await;
         self.banks[idx].price = price;
-        let (oracle, conf) = (self.banks[idx].oracle, self.banks[idx].conf);
-        self.write_oracle(&oracle, price, conf, now);
+        let b = self.banks[idx].clone();
+        self.write_bank_oracle(&b, now);
     }
 
     /// Re-publish every oracle at the current time (after a clock warp).
     pub async fn refresh_oracles(&mut self) {
         let now = self.now().await;
         for b in self.banks.clone() {
-            self.write_oracle(&b.oracle, b.price, b.conf, now);
+            self.write_bank_oracle(&b, now);
         }
     }
 
@@ -169,10 +213,17 @@ impl MarginEnv {
         oracle: &Pubkey,
         params: BankParams,
     ) -> Instruction {
-        sdk::register_bank(*admin, self.exchange, *mint, *oracle, params)
+        sdk::register_bank(
+            *admin,
+            self.exchange,
+            *mint,
+            *oracle,
+            params,
+            sdk::pyth_v2(),
+        )
     }
 
-    /// Register a bank for an existing mint; oracle at `price` (expo -8), conf 0.
+    /// Register a bank for an existing mint; Pyth v2 oracle at `price` (expo -8), conf 0.
     pub async fn add_bank_with_mint(
         &mut self,
         mint: Pubkey,
@@ -180,10 +231,53 @@ impl MarginEnv {
         price: i64,
         params: BankParams,
     ) -> usize {
+        self.add_bank_with_oracle(mint, decimals, price, params, None)
+            .await
+    }
+
+    /// New mint + bank whose oracle is a Pyth pull `PriceUpdateV2` account of `feed`.
+    pub async fn add_pull_bank(
+        &mut self,
+        decimals: u8,
+        price: i64,
+        params: BankParams,
+        feed: [u8; 32],
+    ) -> usize {
+        let mint = self.t.create_mint(decimals).await;
+        self.add_bank_with_oracle(mint, decimals, price, params, Some(feed))
+            .await
+    }
+
+    /// Register a bank for `mint`: a Pyth v2 oracle (`pull_feed` `None`) or a pull oracle of
+    /// that feed, at `price` (expo -8), conf 0, published now.
+    pub async fn add_bank_with_oracle(
+        &mut self,
+        mint: Pubkey,
+        decimals: u8,
+        price: i64,
+        params: BankParams,
+        pull_feed: Option<[u8; 32]>,
+    ) -> usize {
         let oracle = Pubkey::new_unique();
         let now = self.now().await;
-        self.write_oracle(&oracle, price, 0, now);
-        let i = self.register_bank_ix(&self.admin.pubkey(), &mint, &oracle, params);
+        let config = match pull_feed {
+            None => {
+                self.write_oracle(&oracle, price, 0, now);
+                sdk::pyth_v2()
+            }
+            Some(feed) => {
+                self.write_pull_oracle(&oracle, feed, price, 0, now, true);
+                sdk::pyth_pull(feed)
+            }
+        };
+        let i = sdk::register_bank(
+            self.admin.pubkey(),
+            self.exchange,
+            mint,
+            oracle,
+            params,
+            config,
+        );
         self.send(&[i], &[]).await.expect("register bank");
         let bank = bank_pda(&self.exchange, &mint);
         let token_index = self.banks.len() as u16;
@@ -196,6 +290,8 @@ impl MarginEnv {
             token_index,
             price,
             conf: 0,
+            donated: 0,
+            pull_feed,
         });
         self.banks.len() - 1
     }
@@ -344,9 +440,14 @@ impl MarginEnv {
         sdk::set_paused(*admin, self.exchange, paused)
     }
 
-    /// Set-admin instruction signed by `admin`.
-    pub fn set_admin_ix(&self, admin: &Pubkey, new_admin: &Pubkey) -> Instruction {
-        sdk::set_admin(*admin, self.exchange, *new_admin)
+    /// Propose-admin instruction signed by `admin`.
+    pub fn propose_admin_ix(&self, admin: &Pubkey, new_admin: &Pubkey) -> Instruction {
+        sdk::propose_admin(*admin, self.exchange, *new_admin)
+    }
+
+    /// Accept-admin instruction signed by `new_admin`.
+    pub fn accept_admin_ix(&self, new_admin: &Pubkey) -> Instruction {
+        sdk::accept_admin(*new_admin, self.exchange)
     }
 
     /// Edit-bank instruction signed by `admin`.
@@ -476,9 +577,35 @@ impl MarginEnv {
     ///    the bank's share totals equal the sum of the accounts' shares exactly;
     /// 2. to the unit: `vault - (sum floor(deposits) - sum ceil(debts) + non_lendable +
     ///    floor(reserve))` is the rounding-dust term, `0 <= dust_term <= accounts + 1 + dust`.
+    ///
+    /// Tokens sent to the vault directly ([`MarginEnv::donate`]) are surplus: they are taken
+    /// out of `vault` before the identities, and the bank's own `surplus()` must show them.
+    /// Also asserts invariant 6's lending bound: borrows never exceed lendable deposits by
+    /// more than the collected reserve (interest accrued at full utilization; borrowing and
+    /// withdrawing are bounded by deposits).
     pub async fn check_conservation(&mut self, idx: usize, accounts: &[Pubkey]) -> i128 {
         let bank = self.bank(idx).await;
-        let vault = self.tokens(&self.banks[idx].vault.clone()).await as i128;
+        let vault_tokens = self.tokens(&self.banks[idx].vault.clone()).await;
+        let donated = self.banks[idx].donated;
+        let surplus = bank.surplus(vault_tokens).unwrap();
+        assert!(
+            surplus + 2 >= donated,
+            "bank {idx}: surplus {surplus} lost donated {donated}"
+        );
+        let vault = vault_tokens as i128 - donated as i128;
+        let pool = bank.pool();
+        let (d, b) = (
+            pool.deposits_native().unwrap(),
+            pool.borrows_native().unwrap(),
+        );
+        assert!(
+            b <= d
+                .checked_add(bank.collected_reserve.get())
+                .unwrap()
+                .checked_add(I80F48::from_u64(bank.reserve_swept + 1))
+                .unwrap(),
+            "bank {idx}: borrows {b} above deposits {d} + reserve"
+        );
         let ti = self.banks[idx].token_index;
         let (di, bi) = (bank.deposit_index.get(), bank.borrow_index.get());
         let mut dep_shares = I80F48::ZERO;

@@ -139,7 +139,14 @@ async fn other_exchange(fx: &mut Fx) -> (Pubkey, BankInfo) {
     let now = env.now().await;
     env.write_oracle(&oracle, 100_000_000, 0, now);
     let bank = bank_pda(&exchange, &usdc);
-    let i = carry_sdk::margin::register_bank(creator, exchange, usdc, oracle, default_params());
+    let i = carry_sdk::margin::register_bank(
+        creator,
+        exchange,
+        usdc,
+        oracle,
+        default_params(),
+        carry_sdk::margin::pyth_v2(),
+    );
     env.send(&[i], &[]).await.unwrap();
     let info = BankInfo {
         mint: usdc,
@@ -150,6 +157,8 @@ async fn other_exchange(fx: &mut Fx) -> (Pubkey, BankInfo) {
         token_index: 0,
         price: 100_000_000,
         conf: 0,
+        donated: 0,
+        pull_feed: None,
     };
     fx.watched.extend([exchange, bank, info.vault]);
     (exchange, info)
@@ -161,16 +170,39 @@ async fn admin_instructions() {
     let bob = fx.bob.kp.insecure_clone();
     let i = fx.env.set_paused_ix(&bob.pubkey(), true);
     refused(&mut fx, &[i], &[&bob], c(CarryError::NotAdmin)).await;
-    let i = fx.env.set_admin_ix(&bob.pubkey(), &bob.pubkey());
+    let i = fx.env.propose_admin_ix(&bob.pubkey(), &bob.pubkey());
     refused(&mut fx, &[i], &[&bob], c(CarryError::NotAdmin)).await;
+    // nobody proposed: accepting is refused
+    let i = fx.env.accept_admin_ix(&bob.pubkey());
+    refused(&mut fx, &[i], &[&bob], c(CarryError::NotPendingAdmin)).await;
     let i = fx.env.edit_bank_ix(&bob.pubkey(), 0, default_params());
     refused(&mut fx, &[i], &[&bob], c(CarryError::NotAdmin)).await;
-    // a new admin that does not sign
+    // two-step hand-over: proposing changes nothing yet, a stranger cannot accept, the
+    // proposed key must sign
     let admin2 = Keypair::new();
     let i = fx
         .env
-        .set_admin_ix(&fx.env.admin.pubkey(), &admin2.pubkey());
+        .propose_admin_ix(&fx.env.admin.pubkey(), &admin2.pubkey());
     fx.env.send(&[i], &[]).await.unwrap();
+    let ex = fx.env.exchange_state().await;
+    assert_eq!(
+        (ex.admin, ex.pending_admin),
+        (fx.env.admin.pubkey(), admin2.pubkey())
+    );
+    let i = fx.env.set_paused_ix(&admin2.pubkey(), true);
+    refused(&mut fx, &[i], &[&admin2], c(CarryError::NotAdmin)).await;
+    let i = fx.env.accept_admin_ix(&bob.pubkey());
+    refused(&mut fx, &[i], &[&bob], c(CarryError::NotPendingAdmin)).await;
+    let i = unsigned(fx.env.accept_admin_ix(&admin2.pubkey()), &admin2.pubkey());
+    refused(&mut fx, &[i], &[], a(AnchorError::AccountNotSigner)).await;
+    let i = fx.env.accept_admin_ix(&admin2.pubkey());
+    fx.env.send(&[i], &[&admin2]).await.unwrap();
+    let ex = fx.env.exchange_state().await;
+    assert_eq!(
+        (ex.admin, ex.pending_admin),
+        (admin2.pubkey(), Pubkey::default())
+    );
+    // a new admin that does not sign
     let i = unsigned(
         fx.env.set_paused_ix(&admin2.pubkey(), true),
         &admin2.pubkey(),
@@ -217,10 +249,45 @@ async fn register_bank_refusals() {
     bad.reserve_factor_ppm = 1_000_001;
     let i = fx.env.register_bank_ix(&admin, &mint, &oracle, bad);
     refused(&mut fx, &[i], &[], c(CarryError::InvalidParameter)).await;
+    for step in [0, 901] {
+        // the stable price's step cap must be 1..=900 s
+        let mut bad: BankParams = default_params();
+        bad.stable_max_step_secs = step;
+        let i = fx.env.register_bank_ix(&admin, &mint, &oracle, bad);
+        refused(&mut fx, &[i], &[], c(CarryError::InvalidParameter)).await;
+    }
     let mut bad: BankParams = default_params();
-    bad.padding = 1; // padding must be zero
+    bad.max_rate_ppm = 10_000_001; // above the 1000%/year cap
     let i = fx.env.register_bank_ix(&admin, &mint, &oracle, bad);
     refused(&mut fx, &[i], &[], c(CarryError::InvalidParameter)).await;
+    // oracle config: a v2 account with a feed id, a pull oracle without one
+    let i = carry_sdk::margin::register_bank(
+        admin,
+        fx.env.exchange,
+        mint,
+        oracle,
+        default_params(),
+        carry_sdk::margin::pyth_pull([0; 32]),
+    );
+    refused(&mut fx, &[i], &[], c(CarryError::InvalidParameter)).await;
+    let mut v2_with_feed = carry_sdk::margin::pyth_v2();
+    v2_with_feed.feed_id = [1; 32];
+    let i = carry_sdk::margin::register_bank(
+        admin,
+        fx.env.exchange,
+        mint,
+        oracle,
+        default_params(),
+        v2_with_feed,
+    );
+    refused(&mut fx, &[i], &[], c(CarryError::InvalidParameter)).await;
+    // a valid Pyth v2 price account owned by another program
+    let data = carry_tests::pyth::price_account_bytes(100_000_000, 0, -8, now);
+    fx.env.write_raw_oracle(&oracle, data, Pubkey::new_unique());
+    let i = fx
+        .env
+        .register_bank_ix(&admin, &mint, &oracle, default_params());
+    refused(&mut fx, &[i], &[], c(CarryError::OracleWrongOwner)).await;
     // stale oracle (61 s old, limit 60)
     fx.env.write_oracle(&oracle, 100_000_000, 0, now - 61);
     let i = fx
@@ -239,11 +306,11 @@ async fn register_bank_refusals() {
         .env
         .register_bank_ix(&admin, &mint, &oracle, default_params());
     refused(&mut fx, &[i], &[], c(CarryError::OracleNonPositive)).await;
-    // not a Pyth account
+    // not a Pyth account, though owned by the Pyth program
     let junk = solana_sdk::account::Account {
         lamports: 1_000_000,
         data: vec![7u8; 3312],
-        owner: Pubkey::new_unique(),
+        owner: carry_margin::oracle::PYTH_V2_PROGRAM_IDS[0],
         executable: false,
         rent_epoch: 0,
     };

@@ -203,6 +203,20 @@ impl Pool {
         Ok(out)
     }
 
+    /// Cash of the lending pool in whole native units: what depositors put in and borrowers
+    /// have not taken, `floor(deposits) - ceil(borrows)`, 0 when borrows exceed deposits.
+    ///
+    /// Withdrawals and borrows out of the pool are limited by it, never by the vault's
+    /// balance: only depositors' tokens are lent (borrows <= lendable deposits, utilization
+    /// <= 100%), and tokens sent to the vault directly, the reserve and rounding dust are
+    /// surplus that no withdrawal or borrow can take.
+    pub fn cash(&self) -> Result<u64, MathError> {
+        let d = self.deposits_native()?.floor_int();
+        let b = self.borrows_native()?.ceil_int();
+        let c = d.saturating_sub(b).max(0);
+        Ok(u64::try_from(c).unwrap_or(u64::MAX))
+    }
+
     /// Native value of all lendable deposits, rounded down.
     pub fn deposits_native(&self) -> Result<I80F48, MathError> {
         self.indexed_deposits
@@ -272,7 +286,41 @@ mod tests {
         );
     }
 
+    /// The bank-freeze finding, replayed on the pool: one native unit deposited, a large
+    /// donation in the vault. The pool lends only what depositors own: 1 unit.
+    #[test]
+    fn pool_lends_only_deposits() {
+        let mut p = pool(0, 0);
+        let (mut attacker, mut borrower) = (I80F48::ZERO, I80F48::ZERO);
+        p.deposit(&mut attacker, 1).unwrap();
+        assert_eq!(p.cash().unwrap(), 1);
+        p.withdraw(&mut borrower, 1, true).unwrap();
+        assert_eq!(p.cash().unwrap(), 0);
+        assert!(p.borrows_native().unwrap() <= p.deposits_native().unwrap());
+    }
+
     proptest! {
+        /// Operations limited by `cash()` (as the program limits them) never make borrows
+        /// exceed deposits by more than the rounding of one operation each.
+        #[test]
+        fn cash_bound_keeps_utilization_at_most_one(
+            ops in proptest::collection::vec((0usize..4, any::<bool>(), 1u64..1_000_000_000), 1..80),
+            di in 0u64..3_000_000, bi in 0u64..3_000_000,
+        ) {
+            let mut p = pool(di, bi);
+            let mut pos = [I80F48::ZERO; 4];
+            for (who, is_dep, amt) in ops {
+                if is_dep {
+                    p.deposit(&mut pos[who], amt).unwrap();
+                } else if amt <= p.cash().unwrap() {
+                    p.withdraw(&mut pos[who], amt, true).unwrap();
+                }
+                let d = p.deposits_native().unwrap();
+                let b = p.borrows_native().unwrap();
+                prop_assert!(b.to_bits() <= d.to_bits() + (1 << 48), "borrows {} > deposits {}", b, d);
+            }
+        }
+
         /// Round trip never favours the user: deposit a, then the most one can withdraw
         /// without borrowing is <= a.
         #[test]

@@ -11,13 +11,22 @@
 //! depositors receive at most `borrow_interest * (1 - reserve_factor)` through the deposit
 //! index (rounded down), and the reserve is the exact remainder, so
 //! `deposit_interest + reserve == borrow_interest` and `reserve >= 0`.
-//! The effective deposit rate is `borrow_rate * utilization * (1 - reserve_factor)`.
+//! The effective deposit rate is `borrow_rate * utilization * (1 - reserve_factor)`, and never
+//! more: the deposit index grows by at most `deposit_index * growth * (1 - reserve_factor)`
+//! (`growth = borrow_rate * dt / YEAR`), so when borrows exceed deposits (only accrual can make
+//! them: borrowing is bounded by deposits) the excess interest goes to the reserve. Invariant:
+//! `deposit_rate <= borrow_rate * min(utilization, 1) * (1 - reserve_factor)`.
 
 use crate::error::{MathError, OrOverflow};
 use crate::fixed::{Round, I80F48};
 
 /// Seconds in the 365-day year used for annual rates.
 pub const SECONDS_PER_YEAR: u64 = 31_536_000;
+
+/// Highest borrow-rate cap a curve may have: 1000% a year. Bounds how fast indices can grow
+/// (even compounded every second at full utilization, the borrow index needs over five years
+/// at this rate to leave I80F48's range, while the debt it measures grows as fast).
+pub const MAX_RATE_CAP: I80F48 = I80F48::from_i64(10);
 
 /// Kinked borrow-rate curve. All values are annual rates or fractions as fixed point.
 ///
@@ -58,6 +67,7 @@ impl InterestCurve {
             && !self.slope1.is_negative()
             && !self.slope2.is_negative()
             && !self.max_rate.is_negative()
+            && self.max_rate <= MAX_RATE_CAP
     }
 
     /// Annual borrow rate at utilization `util` (clamped to [0, 1]).
@@ -166,12 +176,21 @@ pub fn accrue(
     out.borrow_interest = indexed_borrows.mul_round(bi_delta, Round::Floor).ovf()?;
 
     let rf = reserve_factor.max(I80F48::ZERO).min(I80F48::ONE);
+    let keep = I80F48::ONE.checked_sub(rf).ovf()?;
     if indexed_deposits.is_positive() {
-        let target = out
-            .borrow_interest
-            .mul_round(I80F48::ONE.checked_sub(rf).ovf()?, Round::Floor)
-            .ovf()?;
+        let target = out.borrow_interest.mul_round(keep, Round::Floor).ovf()?;
         let di_delta = target.div_round(indexed_deposits, Round::Floor).ovf()?;
+        // Deposit rate cap: a deposit share never earns more than `growth * (1 - rf)` of its
+        // value, i.e. deposit rate <= borrow rate * min(utilization, 1) * (1 - rf). Interest
+        // borrowers pay beyond that (borrows above deposits, which only accrual itself can
+        // cause) goes to the reserve. However few deposit shares remain, the deposit index
+        // therefore grows no faster than the borrow index (the bank-freeze finding).
+        let di_cap = deposit_index
+            .mul_round(growth, Round::Floor)
+            .ovf()?
+            .mul_round(keep, Round::Floor)
+            .ovf()?;
+        let di_delta = di_delta.min(di_cap);
         out.deposit_index = deposit_index.checked_add(di_delta).ovf()?;
         // The real product is <= target, so rounding up to the grid stays <= target.
         out.deposit_interest = indexed_deposits.mul_round(di_delta, Round::Ceil).ovf()?;
@@ -254,7 +273,65 @@ mod tests {
         assert!(close(a.reserve, 33125, 10000), "{:?}", a);
     }
 
+    /// The bank-freeze finding at the index level: a handful of deposit shares under borrows
+    /// far larger (only reachable through accrual now, but assumed here), accrued every hour
+    /// for a year at the cap rate. The deposit index grows no faster than the borrow index,
+    /// the excess goes to the reserve, nothing overflows.
+    #[test]
+    fn tiny_deposit_shares_cannot_blow_up_the_index() {
+        let c = InterestCurve::from_ppm(2_000_000, 800_000, 0, 0, 2_000_000);
+        let (mut di, mut bi) = (I80F48::ONE, I80F48::ONE);
+        let d_sh = I80F48::from_ratio(1, 1000, Round::Floor).unwrap();
+        let b_sh = I80F48::from_u64(1_000_000_000_000);
+        for _ in 0..(365 * 24) {
+            let a = accrue(&c, ppm(100_000), di, bi, d_sh, b_sh, 3600).unwrap();
+            prop_assert_le(a.deposit_index, a.borrow_index);
+            assert!(a.deposit_interest.checked_add(a.reserve).unwrap() == a.borrow_interest);
+            di = a.deposit_index;
+            bi = a.borrow_index;
+        }
+        // 200%/year compounded hourly: about e^2 = 7.39
+        assert!(bi < I80F48::from_i64(8) && bi > I80F48::from_i64(7), "{bi}");
+        assert!(di < bi, "{di} {bi}");
+    }
+
+    fn prop_assert_le(a: I80F48, b: I80F48) {
+        assert!(a <= b, "{a} > {b}");
+    }
+
+    #[test]
+    fn rate_cap_is_validated() {
+        let mut c = curve();
+        c.max_rate = MAX_RATE_CAP;
+        assert!(c.is_valid());
+        c.max_rate = MAX_RATE_CAP.checked_add(I80F48::DELTA).unwrap();
+        assert!(!c.is_valid());
+    }
+
     proptest! {
+        /// Deposit rate <= borrow rate * min(utilization, 1) * (1 - reserve factor), for any
+        /// share counts (borrows above deposits included) and any elapsed time.
+        #[test]
+        fn deposit_rate_bounded(
+            d_raw in 1u64..1_000_000_000_000,
+            b_raw in 0u64..1_000_000_000_000,
+            dt in 1u64..SECONDS_PER_YEAR,
+            rf in 0u64..=1_000_000,
+        ) {
+            let d_sh = I80F48::from_ratio(d_raw as i128, 1000, Round::Floor).unwrap();
+            let b_sh = I80F48::from_u64(b_raw);
+            let a = accrue(&curve(), ppm(rf), I80F48::ONE, I80F48::ONE, d_sh, b_sh, dt).unwrap();
+            // deposit index growth <= rate * dt / YEAR * (1 - rf) (+ rounding of the growth)
+            let growth = a.deposit_index.checked_sub(I80F48::ONE).unwrap();
+            let bound = a.borrow_rate.checked_mul_int(dt as i64).unwrap()
+                .div_round(I80F48::from_u64(SECONDS_PER_YEAR), Round::Ceil).unwrap()
+                .checked_mul(I80F48::ONE.checked_sub(ppm(rf)).unwrap()).unwrap();
+            prop_assert!(growth.to_bits() <= bound.to_bits() + 2);
+            prop_assert!(a.deposit_index <= a.borrow_index);
+            prop_assert_eq!(a.deposit_interest.checked_add(a.reserve).unwrap(), a.borrow_interest);
+            prop_assert!(!a.reserve.is_negative());
+        }
+
         #[test]
         fn accrual_conserves(
             dep in 1u64..1_000_000_000_000,

@@ -88,21 +88,40 @@ pub const SECONDS_PER_HOUR: u64 = 3600;
 
 /// The stable price: a follower of the oracle that may move at most
 /// `max_move_ppm_per_hour` of its own value per hour (pro rata per second, at most 100% in
-/// one step). Returns the new stable price. A stable price that is not positive
-/// (uninitialised) jumps to the oracle.
+/// one step), counting at most `max_step_secs` of the time since the last update.
+///
+/// The step cap is what makes idle time harmless: without it a bank nobody touched for ten
+/// hours would let one touch at a manipulated moment move the stable price ten hours' worth
+/// (all the way to a spike). With it, one observation moves the stable price by at most
+/// `max_move * max_step_secs / 3600`, however long the bank was idle; following a real move
+/// takes as many updates as the speed limit needs (keepers touch banks often; a bank touched
+/// rarely lags, which only makes its valuation more conservative).
+///
+/// Returns the new stable price. A stable price that is not positive (uninitialised) jumps to
+/// the oracle.
 pub fn update_stable_price(
     stable: I80F48,
     oracle: I80F48,
     elapsed_secs: u64,
-    max_move_ppm_per_hour: u64,
+    limits: &StableLimits,
 ) -> Result<I80F48, MathError> {
     if !stable.is_positive() {
         return Ok(oracle);
     }
-    let limit = max_move_limit(stable, elapsed_secs, max_move_ppm_per_hour)?;
+    let counted = elapsed_secs.min(limits.max_step_secs);
+    let limit = max_move_limit(stable, counted, limits.max_move_ppm_per_hour)?;
     let lo = stable.checked_sub(limit).ovf()?;
     let hi = stable.checked_add(limit).ovf()?;
     Ok(oracle.max(lo).min(hi))
+}
+
+/// Speed limits of a stable price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StableLimits {
+    /// Largest move per hour, parts per million of the stable price.
+    pub max_move_ppm_per_hour: u64,
+    /// Most seconds one update counts, whatever time passed since the previous one.
+    pub max_step_secs: u64,
 }
 
 /// Largest move of the stable price allowed after `elapsed_secs`:
@@ -200,9 +219,13 @@ mod tests {
         let s = I80F48::from_i64(100);
         // 1% per hour: after 1 hour, at most 1
         let near = |x: I80F48, y: I80F48| (x.to_bits() - y.to_bits()).abs() < 1 << 8;
-        let n = update_stable_price(s, I80F48::from_i64(200), 3600, 10_000).unwrap();
+        let lim = |ppm| StableLimits {
+            max_move_ppm_per_hour: ppm,
+            max_step_secs: 3600,
+        };
+        let n = update_stable_price(s, I80F48::from_i64(200), 3600, &lim(10_000)).unwrap();
         assert!(near(n, I80F48::from_i64(101)), "{n}");
-        let n = update_stable_price(s, I80F48::from_i64(50), 1800, 10_000).unwrap();
+        let n = update_stable_price(s, I80F48::from_i64(50), 1800, &lim(10_000)).unwrap();
         assert!(
             near(n, I80F48::from_ratio(995, 10, Round::Floor).unwrap()),
             "{n}"
@@ -212,22 +235,49 @@ mod tests {
             s,
             I80F48::from_ratio(1001, 10, Round::Floor).unwrap(),
             3600,
-            10_000,
+            &lim(10_000),
         )
         .unwrap();
         assert_eq!(n, I80F48::from_ratio(1001, 10, Round::Floor).unwrap());
-        assert_eq!(update_stable_price(I80F48::ZERO, s, 0, 0).unwrap(), s);
+        assert_eq!(update_stable_price(I80F48::ZERO, s, 0, &lim(0)).unwrap(), s);
         assert_eq!(asset_price(s, n), s);
         assert_eq!(liab_price(s, n), n);
     }
 
+    /// The idle-time finding: ten idle hours at 10%/h, then one touch while the oracle shows a
+    /// 2x spike. Counting the whole idle time, the stable price would jump to the spike; with
+    /// the step cap it moves by at most 10%/h * 60 s = 0.1667%.
+    #[test]
+    fn idle_time_does_not_let_one_touch_jump() {
+        let s = I80F48::from_i64(1_000);
+        let spike = I80F48::from_i64(2_000);
+        let uncapped = StableLimits {
+            max_move_ppm_per_hour: 100_000,
+            max_step_secs: u64::MAX,
+        };
+        assert_eq!(
+            update_stable_price(s, spike, 10 * 3600, &uncapped).unwrap(),
+            spike
+        );
+        let capped = StableLimits {
+            max_step_secs: 60,
+            ..uncapped
+        };
+        let n = update_stable_price(s, spike, 10 * 3600, &capped).unwrap();
+        let moved = n.checked_sub(s).unwrap();
+        assert!(moved <= I80F48::from_ratio(1_000 * 1_000, 600_000, Round::Ceil).unwrap());
+        assert!(moved.is_positive());
+        // a second touch in the same second moves nothing more
+        assert_eq!(update_stable_price(n, spike, 0, &capped).unwrap(), n);
+    }
+
     proptest! {
         #[test]
-        fn stable_never_moves_more_than_limit(st in 1i64..1_000_000_000, or in 1i64..1_000_000_000, dt in 0u64..100_000, ppm in 0u64..10_000_000) {
+        fn stable_never_moves_more_than_limit(st in 1i64..1_000_000_000, or in 1i64..1_000_000_000, dt in 0u64..100_000, ppm in 0u64..10_000_000, step in 1u64..7200) {
             let s = I80F48::from_i64(st);
             let o = I80F48::from_i64(or);
-            let n = update_stable_price(s, o, dt, ppm).unwrap();
-            let lim = max_move_limit(s, dt, ppm).unwrap();
+            let n = update_stable_price(s, o, dt, &StableLimits { max_move_ppm_per_hour: ppm, max_step_secs: step }).unwrap();
+            let lim = max_move_limit(s, dt.min(step), ppm).unwrap();
             let moved = n.checked_sub(s).unwrap().checked_abs().unwrap();
             prop_assert!(moved <= lim);
             // and it moves toward the oracle, never past it

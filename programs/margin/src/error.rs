@@ -105,6 +105,21 @@ pub enum CarryError {
     /// The bank is not in the settlement token.
     #[msg("bank is not the settlement token bank")]
     NotSettlementBank,
+    /// The oracle account is not owned by the oracle program its format requires.
+    #[msg("oracle account is not owned by the Pyth program of its format")]
+    OracleWrongOwner,
+    /// A `PriceUpdateV2` carries another feed than the bank's.
+    #[msg("oracle price update is for another feed")]
+    OracleFeedMismatch,
+    /// A `PriceUpdateV2` was only partially verified.
+    #[msg("oracle price update is not fully verified")]
+    OracleNotFullyVerified,
+    /// A delegate may deposit only into a token the account already holds.
+    #[msg("a delegate cannot deposit a token the account does not hold yet")]
+    DelegateCannotOpenSlot,
+    /// The signer is not the proposed admin.
+    #[msg("signer is not the proposed admin")]
+    NotPendingAdmin,
 }
 
 impl From<MathError> for CarryError {

@@ -19,7 +19,7 @@ pub mod oracle;
 pub mod state;
 
 pub use instructions::*;
-pub use state::BankParams;
+pub use state::{BankParams, OracleConfig, OracleKind};
 
 declare_id!("5JEgHZmX3zRUKHwi2oBAZX8vWLiVMxgKhnsCm3eNiqBa");
 
@@ -38,14 +38,25 @@ pub mod carry_margin {
         instructions::admin::handle_set_paused(ctx, paused)
     }
 
-    /// Admin: hand over the admin role.
-    pub fn set_admin(ctx: Context<ExchangeAdmin>, new_admin: Pubkey) -> Result<()> {
-        instructions::admin::handle_set_admin(ctx, new_admin)
+    /// Admin: propose a new admin (default key withdraws the proposal); the role moves only
+    /// when the proposed key signs `accept_admin`.
+    pub fn propose_admin(ctx: Context<ExchangeAdmin>, new_admin: Pubkey) -> Result<()> {
+        instructions::admin::handle_propose_admin(ctx, new_admin)
     }
 
-    /// Admin: register a collateral token (bank + vault) with its Pyth oracle.
-    pub fn register_bank(ctx: Context<RegisterBank>, params: BankParams) -> Result<()> {
-        instructions::register_bank::handle_register_bank(ctx, params)
+    /// Proposed admin: take the admin role.
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::admin::handle_accept_admin(ctx)
+    }
+
+    /// Admin: register a collateral token (bank + vault) with its Pyth oracle (v2 price
+    /// account or pull `PriceUpdateV2`, per `oracle`).
+    pub fn register_bank(
+        ctx: Context<RegisterBank>,
+        params: BankParams,
+        oracle: OracleConfig,
+    ) -> Result<()> {
+        instructions::register_bank::handle_register_bank(ctx, params, oracle)
     }
 
     /// Admin: change a bank's parameters.

@@ -1,21 +1,51 @@
-//! Pyth price accounts -> `carry_math::oracle`.
+//! Oracle accounts -> `carry_math::oracle`.
 //!
-//! The bank stores its oracle's pubkey; an account passed as a bank's oracle must have that
-//! key (`OracleMismatch`), then it is read with pyth-sdk-solana's loader, which checks the
-//! magic, version and account type (`OracleInvalid`). The account owner is not checked: the
-//! admin chose the key when registering the bank.
+//! Two formats, chosen per bank ([`OracleKind`]):
+//! - **Pyth v2 price accounts** (Pyth's legacy push oracle): owner must be the Pyth oracle
+//!   program ([`PYTH_V2_PROGRAM_IDS`]), then pyth-sdk-solana's loader checks magic, version and
+//!   account type.
+//! - **Pyth pull `PriceUpdateV2`** accounts (what Solana mainnet protocols read today): owner must
+//!   be the Pyth receiver program (`pyth_solana_receiver_sdk::ID`), the Anchor discriminator
+//!   must match, the update must be fully verified (all Wormhole guardian signatures checked),
+//!   and its feed id must be the bank's.
+//!
+//! In both cases the account's key must be the one stored in the bank (`OracleMismatch`), and
+//! the price must pass the bank's age and confidence limits.
 
 use anchor_lang::prelude::*;
-use carry_math::oracle::{self as om, RawPrice};
+use carry_math::oracle::{self as om, RawPrice, StableLimits};
 use carry_math::I80F48;
 use pyth_sdk_solana::state::SolanaPriceAccount;
+use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
 use crate::error::{CarryError, MathResultExt};
-use crate::state::Bank;
+use crate::state::{Bank, OracleConfig, OracleKind};
 
-/// Read the latest aggregate price (or the previous trading one if the aggregate is not
-/// trading, as pyth-sdk-solana does) without validating it.
-pub fn read_raw_price(oracle: &AccountInfo) -> Result<RawPrice> {
+/// Programs that own Pyth v2 price accounts: Solana mainnet-beta, then devnet.
+pub const PYTH_V2_PROGRAM_IDS: [Pubkey; 2] = [
+    pubkey!("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi9epH"),
+    pubkey!("gSbePebfvPy7tRqimPoVecS2UsBvYv46ynrzWocc92s"),
+];
+
+/// The program that owns `PriceUpdateV2` accounts (Pyth's Solana receiver).
+pub const PYTH_RECEIVER_PROGRAM_ID: Pubkey = pyth_solana_receiver_sdk::ID;
+
+/// Check an oracle configuration given to `register_bank`.
+pub fn check_oracle_config(cfg: &OracleConfig) -> Result<()> {
+    match cfg.kind {
+        OracleKind::PythV2 => require!(cfg.feed_id == [0u8; 32], CarryError::InvalidParameter),
+        OracleKind::PythPull => require!(cfg.feed_id != [0u8; 32], CarryError::InvalidParameter),
+    }
+    Ok(())
+}
+
+/// Read a Pyth v2 price account: the latest aggregate price (or the previous trading one if
+/// the aggregate is not trading, as pyth-sdk-solana does), not validated.
+pub fn read_pyth_v2(oracle: &AccountInfo) -> Result<RawPrice> {
+    require!(
+        PYTH_V2_PROGRAM_IDS.contains(oracle.owner),
+        CarryError::OracleWrongOwner
+    );
     let feed = SolanaPriceAccount::account_info_to_feed(oracle)
         .map_err(|_| error!(CarryError::OracleInvalid))?;
     let p = feed.get_price_unchecked();
@@ -27,6 +57,42 @@ pub fn read_raw_price(oracle: &AccountInfo) -> Result<RawPrice> {
     })
 }
 
+/// Read a Pyth pull `PriceUpdateV2` account for `feed_id`: owner, discriminator, full
+/// verification and feed id checked; age and confidence are checked by the caller.
+pub fn read_pyth_pull(oracle: &AccountInfo, feed_id: &[u8; 32]) -> Result<RawPrice> {
+    require_keys_eq!(
+        *oracle.owner,
+        PYTH_RECEIVER_PROGRAM_ID,
+        CarryError::OracleWrongOwner
+    );
+    let update = {
+        let data = oracle.try_borrow_data()?;
+        let mut bytes: &[u8] = &data;
+        PriceUpdateV2::try_deserialize(&mut bytes).map_err(|_| error!(CarryError::OracleInvalid))?
+    };
+    require!(
+        update.verification_level == VerificationLevel::Full,
+        CarryError::OracleNotFullyVerified
+    );
+    let m = &update.price_message;
+    require!(m.feed_id == *feed_id, CarryError::OracleFeedMismatch);
+    Ok(RawPrice {
+        price: m.price,
+        conf: m.conf,
+        expo: m.exponent,
+        publish_time: m.publish_time,
+    })
+}
+
+/// Read `oracle` as `bank`'s oracle (key, owner, format and feed checked), not validated.
+pub fn read_bank_oracle(bank: &Bank, oracle: &AccountInfo) -> Result<RawPrice> {
+    require_keys_eq!(*oracle.key, bank.oracle, CarryError::OracleMismatch);
+    match bank.oracle_kind()? {
+        OracleKind::PythV2 => read_pyth_v2(oracle),
+        OracleKind::PythPull => read_pyth_pull(oracle, &bank.oracle_feed_id),
+    }
+}
+
 /// Validated oracle price of `bank` in quote-native per token-native.
 pub fn bank_oracle_price(
     bank: &Bank,
@@ -34,8 +100,7 @@ pub fn bank_oracle_price(
     now: i64,
     quote_decimals: u8,
 ) -> Result<I80F48> {
-    require_keys_eq!(*oracle.key, bank.oracle, CarryError::OracleMismatch);
-    let raw = read_raw_price(oracle)?;
+    let raw = read_bank_oracle(bank, oracle)?;
     om::checked_native_price(
         &raw,
         now,
@@ -46,16 +111,27 @@ pub fn bank_oracle_price(
     .named()
 }
 
+/// A stable price advanced from `(stable, stable_ts)` to `now` toward `oracle_price`.
+pub fn advance_stable(
+    stable: I80F48,
+    stable_ts: i64,
+    oracle_price: I80F48,
+    now: i64,
+    limits: &StableLimits,
+) -> Result<I80F48> {
+    let dt = now.saturating_sub(stable_ts).max(0) as u64;
+    om::update_stable_price(stable, oracle_price, dt, limits).named()
+}
+
 /// Stable price of `bank` advanced to `now` toward `oracle_price` (not stored).
 pub fn advanced_stable_price(bank: &Bank, oracle_price: I80F48, now: i64) -> Result<I80F48> {
-    let dt = now.saturating_sub(bank.stable_price_ts).max(0) as u64;
-    om::update_stable_price(
+    advance_stable(
         bank.stable_price.get(),
+        bank.stable_price_ts,
         oracle_price,
-        dt,
-        bank.params.stable_max_move_ppm_per_hour as u64,
+        now,
+        &bank.params.stable_limits(),
     )
-    .named()
 }
 
 /// Advance and store the stable price.

@@ -1,6 +1,6 @@
 //! `deposit`: tokens from the signer's token account into the margin account. Repays a borrow
 //! first; the rest is a lendable deposit, or a non-lendable one if the account opted the token
-//! out. Owner or delegate may deposit.
+//! out. Owner or delegate may deposit (a delegate only into a token the account holds).
 //!
 //! Optional remaining account: the bank's oracle, to advance the stable price (see
 //! `oracle::touch_stable_price`).
@@ -52,8 +52,10 @@ pub struct Deposit<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Deposit `amount` native units (> 0). Accrues the bank first. A deposit that only repays is
-/// never limited; the part that becomes a deposit must keep total deposits <= deposit limit.
+/// Deposit `amount` native units (> 0). Accrues the bank first (best effort for an opted-out
+/// balance). A deposit that only repays is never limited; the part that becomes a deposit
+/// must keep total deposits <= deposit limit. A delegate may only deposit a token the account
+/// already holds (`DelegateCannotOpenSlot`).
 pub fn handle_deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     require!(amount > 0, CarryError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
@@ -62,9 +64,24 @@ pub fn handle_deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     {
         let mut bank = ctx.accounts.bank.load_mut()?;
         let mut acc = ctx.accounts.account.load_mut()?;
-        let (accrual, dt) = bank.accrue(now)?;
-        if dt > 0 {
-            crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
+        // A delegate deposits only into tokens the account already holds: it cannot fill the
+        // owner's token slots with dust.
+        let existing = acc.find_token(bank.token_index);
+        require!(
+            existing.is_some() || acc.owner == ctx.accounts.signer.key(),
+            CarryError::DelegateCannotOpenSlot
+        );
+        // Opted-out balances are outside the pool: their deposit never depends on accrual.
+        let opted_out = existing.is_some_and(|s| acc.tokens[s].lending_disabled != 0);
+        let accrued = if opted_out {
+            bank.accrue_best_effort(now)
+        } else {
+            Some(bank.accrue(now)?)
+        };
+        if let Some((accrual, dt)) = accrued {
+            if dt > 0 {
+                crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
+            }
         }
         let quote_decimals = ctx.accounts.exchange.load()?.settlement_decimals;
         crate::oracle::touch_stable_price(&mut bank, ctx.remaining_accounts, now, quote_decimals)?;

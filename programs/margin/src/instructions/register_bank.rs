@@ -5,7 +5,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use carry_math::I80F48;
 
 use crate::error::CarryError;
-use crate::oracle::bank_oracle_price;
+use crate::oracle::{bank_oracle_price, check_oracle_config};
 use crate::state::*;
 
 /// Accounts of `register_bank`.
@@ -38,8 +38,9 @@ pub struct RegisterBank<'info> {
         token::authority = exchange,
     )]
     pub vault: Box<Account<'info, TokenAccount>>,
-    /// Pyth price account; read now (must pass the given limits) to seed the stable price.
-    /// CHECK: validated by pyth-sdk-solana's loader; its key is stored in the bank.
+    /// Oracle account of the format `oracle` names; read now (owner, format, feed, age and
+    /// confidence checked) to seed the stable price.
+    /// CHECK: validated in `oracle.rs`; its key is stored in the bank.
     pub oracle: UncheckedAccount<'info>,
     /// SPL Token.
     pub token_program: Program<'info, Token>,
@@ -48,9 +49,15 @@ pub struct RegisterBank<'info> {
 }
 
 /// Register a bank; it gets token index `exchange.bank_count`. Indices start at 1, the
-/// stable price at the current oracle price.
-pub fn handle_register_bank(ctx: Context<RegisterBank>, params: BankParams) -> Result<()> {
+/// stable price at the current oracle price. `oracle` names the oracle's format (and, for a
+/// pull oracle, its feed id, which must be non-zero; zero for a v2 price account).
+pub fn handle_register_bank(
+    ctx: Context<RegisterBank>,
+    params: BankParams,
+    oracle: OracleConfig,
+) -> Result<()> {
     require!(params.is_valid(), CarryError::InvalidParameter);
+    check_oracle_config(&oracle)?;
     let now = Clock::get()?.unix_timestamp;
     let mut ex = ctx.accounts.exchange.load_mut()?;
     require!(ex.bank_count < MAX_BANKS, CarryError::TooManyBanks);
@@ -59,6 +66,8 @@ pub fn handle_register_bank(ctx: Context<RegisterBank>, params: BankParams) -> R
     bank.mint = ctx.accounts.mint.key();
     bank.vault = ctx.accounts.vault.key();
     bank.oracle = ctx.accounts.oracle.key();
+    bank.oracle_kind = oracle.kind as u8;
+    bank.oracle_feed_id = oracle.feed_id;
     bank.decimals = ctx.accounts.mint.decimals;
     bank.token_index = ex.bank_count;
     bank.bump = ctx.bumps.bank;

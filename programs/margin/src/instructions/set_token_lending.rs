@@ -66,7 +66,7 @@ pub fn handle_set_token_lending(ctx: Context<SetTokenLending>, lend: bool) -> Re
             let out = pool.withdraw(&mut s, native, false).named()?;
             moved = out.from_deposit;
             require!(
-                moved <= bank.lendable_cash(vault_amount),
+                moved <= bank.lendable_cash(vault_amount)?,
                 CarryError::InsufficientVaultCash
             );
         }

@@ -1,5 +1,6 @@
 //! `sweep_reserve`: permissionless; moves the whole native units of the settlement bank's
-//! collected reserve into the insurance fund vault (limited by lendable cash).
+//! collected reserve into the insurance fund vault, limited by the vault's free cash (what no
+//! deposit or non-lendable balance claims: borrowers must have paid the interest in tokens).
 //! Reserves of other tokens stay in their bank (`collected_reserve`) until a later issue
 //! converts them.
 
@@ -45,9 +46,7 @@ pub fn handle_sweep_reserve(ctx: Context<SweepReserve>) -> Result<()> {
     let amount = {
         let mut bank = ctx.accounts.bank.load_mut()?;
         bank.accrue(now)?;
-        let amount = bank
-            .sweepable_reserve()
-            .min(bank.lendable_cash(vault_amount));
+        let amount = bank.sweepable_reserve().min(bank.free_cash(vault_amount)?);
         let left = bank
             .collected_reserve
             .get()

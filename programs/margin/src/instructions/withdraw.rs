@@ -53,8 +53,9 @@ pub struct Withdraw<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Withdraw `amount` native units (> 0). Accrues the bank first. Refused when the vault lacks
-/// lendable cash (`InsufficientVaultCash`), past the balance without `allow_borrow`
+/// Withdraw `amount` native units (> 0). Accrues the bank first (best effort for an opted-out
+/// balance). Refused when the pool lacks cash (`InsufficientVaultCash`: only depositors'
+/// tokens not lent out can leave the pool, never tokens sent to the vault directly), past the balance without `allow_borrow`
 /// (`InsufficientBalance`), past the net-borrow limit, for opted-out tokens beyond their
 /// balance (`LendingDisabled`), or when initial health ends < 0 (`HealthBelowZero`).
 pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) -> Result<()> {
@@ -67,9 +68,19 @@ pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) 
     let (token_index, from_deposit, borrowed, non_lendable) = {
         let mut bank = ctx.accounts.bank.load_mut()?;
         let mut acc = ctx.accounts.account.load_mut()?;
-        let (accrual, dt) = bank.accrue(now)?;
-        if dt > 0 {
-            crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
+        // Opted-out balances are outside the pool: their withdrawal never depends on accrual.
+        let opted_out = acc
+            .find_token(bank.token_index)
+            .is_some_and(|s| acc.tokens[s].lending_disabled != 0);
+        let accrued = if opted_out {
+            bank.accrue_best_effort(now)
+        } else {
+            Some(bank.accrue(now)?)
+        };
+        if let Some((accrual, dt)) = accrued {
+            if dt > 0 {
+                crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
+            }
         }
         let slot = match acc.find_token(bank.token_index) {
             Some(s) => s,
@@ -94,7 +105,7 @@ pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) 
             let mut shares = pos.indexed_position.get();
             let out = pool.withdraw(&mut shares, amount, allow_borrow).named()?;
             require!(
-                amount <= bank.lendable_cash(vault_amount),
+                amount <= bank.lendable_cash(vault_amount)?,
                 CarryError::InsufficientVaultCash
             );
             pos.indexed_position.set(shares);

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use carry_math::bank_math::Pool;
 use carry_math::health::Weights;
 use carry_math::interest::{self, Accrual, InterestCurve};
-use carry_math::oracle::OracleLimits;
+use carry_math::oracle::{OracleLimits, StableLimits};
 use carry_math::{Round, I80F48};
 
 use super::FixedBytes;
@@ -18,14 +18,46 @@ pub const VAULT_SEED: &[u8] = b"vault";
 /// One part per million.
 pub const PPM: u32 = 1_000_000;
 
+/// Format of an oracle account.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OracleKind {
+    /// Pyth's legacy v2 price account (push oracle), read with `pyth-sdk-solana`; owned by
+    /// the Pyth oracle program.
+    PythV2 = 0,
+    /// Pyth's pull oracle: a `PriceUpdateV2` account owned by the Pyth receiver program,
+    /// fully verified, for the configured feed id.
+    PythPull = 1,
+}
+
+impl OracleKind {
+    /// Decode the stored byte.
+    pub fn from_u8(v: u8) -> Result<Self> {
+        match v {
+            0 => Ok(OracleKind::PythV2),
+            1 => Ok(OracleKind::PythPull),
+            _ => err!(crate::error::CarryError::OracleInvalid),
+        }
+    }
+}
+
+/// Which oracle a bank (or perp market) reads: the argument of `register_bank`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OracleConfig {
+    /// Account format.
+    pub kind: OracleKind,
+    /// Pyth feed id (32 bytes) for `PythPull`; must be zero for `PythV2`.
+    pub feed_id: [u8; 32],
+}
+
 /// Risk and interest parameters of a bank. Fractions are parts per million
 /// (1_000_000 = 1.0); rates are annual.
 ///
 /// Both the argument of `register_bank` / `edit_bank` (borsh) and the `params` field of the
 /// zero-copy [`Bank`] (Pod). The fields keep their logical order; ten `u32`s put the two `u64`
-/// limits at offset 40, so the only gap `#[repr(C)]` would leave is 4 bytes at the end, made
-/// explicit as `padding` (must be zero). Borsh writes fields in order without gaps, so the
-/// instruction argument is byte for byte the in-account layout: 72 bytes, padding included.
+/// limits at offset 40, and four `u32`s follow them, so `#[repr(C)]` leaves no gap. Borsh
+/// writes fields in order without gaps, so the instruction argument is byte for byte the
+/// in-account layout: 72 bytes.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct BankParams {
@@ -59,9 +91,14 @@ pub struct BankParams {
     pub oracle_max_conf_ppm: u32,
     /// Speed limit of the stable price: max move per hour, ppm of its value.
     pub stable_max_move_ppm_per_hour: u32,
-    /// Explicit padding to the 8-byte alignment, zero.
-    pub padding: u32,
+    /// Most seconds one stable-price update counts, however long the bank was idle
+    /// (1..=[`MAX_STABLE_STEP_SECS`]): one touch at a manipulated moment moves the stable price
+    /// by at most `stable_max_move_ppm_per_hour * stable_max_step_secs / 3600`.
+    pub stable_max_step_secs: u32,
 }
+
+/// Largest `stable_max_step_secs` a bank or market may set: 15 minutes.
+pub const MAX_STABLE_STEP_SECS: u32 = 900;
 
 /// Size of `BankParams` (in the bank account and as borsh instruction argument).
 pub const BANK_PARAMS_SIZE: usize = 72;
@@ -77,7 +114,7 @@ impl BankParams {
             && self.reserve_factor_ppm <= PPM
             && self.oracle_max_age_secs > 0
             && self.oracle_max_conf_ppm > 0
-            && self.padding == 0
+            && (1..=MAX_STABLE_STEP_SECS).contains(&self.stable_max_step_secs)
     }
     /// Weights as fixed point.
     pub fn weights(&self) -> Weights {
@@ -105,6 +142,13 @@ impl BankParams {
             max_conf_ppm: self.oracle_max_conf_ppm as u64,
         }
     }
+    /// Stable price speed limits.
+    pub fn stable_limits(&self) -> StableLimits {
+        StableLimits {
+            max_move_ppm_per_hour: self.stable_max_move_ppm_per_hour as u64,
+            max_step_secs: self.stable_max_step_secs as u64,
+        }
+    }
 }
 
 /// The lending vault of one token. Invariant (checked by tests, to a few 2^-48 per operation):
@@ -119,8 +163,8 @@ pub struct Bank {
     pub mint: Pubkey,
     /// Vault token account (PDA `[VAULT_SEED, bank]`, authority = exchange PDA).
     pub vault: Pubkey,
-    /// Pyth price account. Identity is checked by key only: whoever passes this key gets it
-    /// read with pyth-sdk-solana's loader (magic, version, account type).
+    /// Oracle account: a Pyth v2 price account or a Pyth receiver `PriceUpdateV2` account
+    /// (see `oracle_kind`). Checked by key, owner program and content (`oracle.rs`).
     pub oracle: Pubkey,
     /// Native value of one deposit share, I80F48, starts at 1, never decreases.
     pub deposit_index: FixedBytes,
@@ -154,10 +198,15 @@ pub struct Bank {
     pub bump: u8,
     /// PDA bump of the vault.
     pub vault_bump: u8,
+    /// Oracle format: [`OracleKind`] as `u8` (0 = Pyth v2 price account, 1 = Pyth pull
+    /// `PriceUpdateV2`).
+    pub oracle_kind: u8,
     /// Explicit padding, zero.
-    pub padding: [u8; 3],
+    pub padding: [u8; 2],
+    /// Pyth feed id a `PriceUpdateV2` oracle must carry (zero for Pyth v2 accounts).
+    pub oracle_feed_id: [u8; 32],
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 256],
+    pub reserved: [u8; 224],
 }
 
 /// Size of `Bank` without the 8-byte discriminator.
@@ -195,10 +244,44 @@ impl Bank {
     pub fn total_borrows_native(&self) -> Result<I80F48> {
         self.pool().borrows_native().named()
     }
-    /// Cash that may be lent or withdrawn from the lending pool:
-    /// vault balance minus the opted-out deposits (which are never lent).
-    pub fn lendable_cash(&self, vault_amount: u64) -> u64 {
-        vault_amount.saturating_sub(self.non_lendable_deposits)
+    /// Cash that may be lent or withdrawn from the lending pool: the pool's own cash
+    /// (`floor(deposits) - ceil(borrows)`, see `Pool::cash`), and never more than the vault
+    /// holds beside the opted-out deposits. Tokens sent to the vault directly, the reserve and
+    /// rounding dust are not in it: only depositors' tokens are lent.
+    pub fn lendable_cash(&self, vault_amount: u64) -> Result<u64> {
+        let pool_cash = self.pool().cash().named()?;
+        Ok(pool_cash.min(vault_amount.saturating_sub(self.non_lendable_deposits)))
+    }
+    /// Vault tokens nobody's balance claims: `vault - non_lendable - pool cash`, i.e. the
+    /// collected reserve, rounding dust and surplus (tokens sent to the vault directly).
+    /// The reserve sweep may take from it; nothing can lend it.
+    pub fn free_cash(&self, vault_amount: u64) -> Result<u64> {
+        let pool_cash = self.pool().cash().named()?;
+        Ok(vault_amount
+            .saturating_sub(self.non_lendable_deposits)
+            .saturating_sub(pool_cash))
+    }
+    /// Surplus: vault tokens beyond every claim (deposits - borrows + non-lendable + reserve +
+    /// dust), in whole native units, rounded down. Donations land here; never lent.
+    pub fn surplus(&self, vault_amount: u64) -> Result<u64> {
+        let claims = self
+            .pool()
+            .deposits_native()
+            .named()?
+            .checked_sub(self.pool().borrows_native().named()?)
+            .ovf()?
+            .checked_add(I80F48::from_u64(self.non_lendable_deposits))
+            .ovf()?
+            .checked_add(self.collected_reserve.get())
+            .ovf()?
+            .checked_add(self.dust.get())
+            .ovf()?;
+        let s = I80F48::from_u64(vault_amount).checked_sub(claims).ovf()?;
+        Ok(s.to_u64(Round::Floor).unwrap_or(0))
+    }
+    /// The oracle format of this bank.
+    pub fn oracle_kind(&self) -> Result<OracleKind> {
+        OracleKind::from_u8(self.oracle_kind)
     }
     /// What `dt` seconds of interest do to this bank's indices and reserve (nothing stored).
     fn accrual_over(&self, dt: u64) -> Result<Accrual> {
@@ -227,6 +310,18 @@ impl Bank {
             self.last_accrual_ts = now;
         }
         Ok((a, dt))
+    }
+    /// Accrue for instructions that must run even when accrual cannot (non-lendable balances,
+    /// which no index touches, and the admin's `edit_bank`): a failure is logged and nothing is
+    /// accrued, so one failing accrual never locks balances outside the pool.
+    pub fn accrue_best_effort(&mut self, now: i64) -> Option<(Accrual, u64)> {
+        match self.accrue(now) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                msg!("interest not accrued: {}", e);
+                None
+            }
+        }
     }
     /// Deposit and borrow indices as they would be after accruing up to `now`, without
     /// storing anything (health uses these, so a bank nobody cranked still charges its

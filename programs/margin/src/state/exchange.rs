@@ -14,7 +14,7 @@ pub const MAX_BANKS: u16 = 32;
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Exchange {
-    /// Key that may run admin-only instructions (register banks, pause, change admin).
+    /// Key that may run admin-only instructions (register banks, pause, propose an admin).
     pub admin: Pubkey,
     /// Key that created the exchange (part of the PDA seeds).
     pub creator: Pubkey,
@@ -36,8 +36,11 @@ pub struct Exchange {
     pub settlement_decimals: u8,
     /// Explicit padding, zero.
     pub padding: [u8; 6],
+    /// Admin proposed by `propose_admin`, who becomes admin by signing `accept_admin`;
+    /// default key = none.
+    pub pending_admin: Pubkey,
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 128],
+    pub reserved: [u8; 96],
 }
 
 /// Size of `Exchange` without the 8-byte discriminator.
