@@ -17,6 +17,16 @@
 //! toward zero). Closing a position leaves its realized PnL as `-quote_native` with zero base,
 //! until PnL settlement moves it into the settlement balance.
 //!
+//! Fees are part of the cost basis (as the design's money model says), so a fee reaches the
+//! settlement balance through PnL settlement and lands in the PnL pool with the losses; a rebate
+//! is paid out of the pool with the profits. Fee rates with `taker_ppm >= 0` and
+//! `taker_ppm + maker_ppm >= 0` ([`validate_fee_rates`]) make every trade's net fee
+//! non-negative, so once all PnL is settled the pool holds at least the net fees (plus funding
+//! dust); the program keeps a count of fees accrued and moves them from the pool to the
+//! insurance fund when the pool can pay them. (The alternative, charging the fee straight to
+//! the settlement balance, must then leave it out of the cost basis: `quote_native_after -
+//! fee_native`.)
+//!
 //! Rounding favours the protocol: notional is exact (`lots * price` on the fixed-point grid);
 //! a fee is rounded **up** to whole native units and a rebate **down**; funding paid is rounded
 //! up and funding received down ([`crate::funding::funding_owed`]); a settled loss is rounded up
@@ -99,6 +109,21 @@ pub fn fee_native(notional: I80F48, fee_ppm: i32) -> Result<i64, MathError> {
         -scaled.div_round(million, Round::Floor).ovf()?.floor_int()
     };
     i64::try_from(v).map_err(|_| MathError::Overflow)
+}
+
+/// Check a market's fee rates (parts per million of the notional): `|ppm| <= 1_000_000`,
+/// `taker_ppm >= 0`, and a maker rebate no larger than the taker fee
+/// (`taker_ppm + maker_ppm >= 0`), so that every trade's net fee is `>= 0` after rounding.
+/// Else `InvalidParams`.
+pub fn validate_fee_rates(maker_ppm: i32, taker_ppm: i32) -> Result<(), MathError> {
+    if maker_ppm.unsigned_abs() > PPM
+        || taker_ppm.unsigned_abs() > PPM
+        || taker_ppm < 0
+        || (taker_ppm as i64) + (maker_ppm as i64) < 0
+    {
+        return Err(MathError::InvalidParams);
+    }
+    Ok(())
 }
 
 impl Position {
@@ -252,6 +277,34 @@ pub fn reduce_only_max_lots(
     }
     .ovf()?;
     Ok(room.max(0))
+}
+
+/// How much `|base_lots|` changes when a fill of `lots` (> 0) on `side` is applied:
+/// `|base + lots| - |base|` for a bid, `|base - lots| - |base|` for an ask (in `[-lots, lots]`).
+/// A market's open interest (the sum of long lots, half the sum of `|base_lots|`) changes by
+/// `(taker_change + maker_change) / 2` on a fill.
+pub fn abs_base_change(base_lots: i64, side: Side, lots: i64) -> Result<i64, MathError> {
+    if lots <= 0 {
+        return Err(MathError::InvalidAmount);
+    }
+    let after = match side {
+        Side::Bid => base_lots.checked_add(lots),
+        Side::Ask => base_lots.checked_sub(lots),
+    }
+    .ovf()?;
+    let change = after.unsigned_abs() as i128 - base_lots.unsigned_abs() as i128;
+    // |change| <= lots
+    Ok(change as i64)
+}
+
+/// Most a taker order of `lots` on `side` can add to the market's open interest when it fills
+/// entirely, whatever the makers' positions: `(abs_base_change + lots) / 2` (exact: the two
+/// terms have the same parity), which is `lots` for an order that opens and 0 for one that
+/// closes at least `lots`. For the open-interest limit check at placement.
+pub fn max_open_interest_increase(base_lots: i64, side: Side, lots: i64) -> Result<i64, MathError> {
+    let change = abs_base_change(base_lots, side, lots)?;
+    // change in [-lots, lots], so the sum is in [0, 2 * lots]
+    Ok(((change as i128 + lots as i128) / 2) as i64)
 }
 
 /// How a PnL settlement splits.
@@ -609,6 +662,26 @@ mod tests {
         assert_eq!(perp_health(&i), Err(MathError::InvalidPrice));
     }
 
+    #[test]
+    fn fee_rates_and_open_interest() {
+        assert!(validate_fee_rates(-100, 500).is_ok());
+        assert!(validate_fee_rates(0, 0).is_ok());
+        assert!(validate_fee_rates(-600, 500).is_err());
+        assert!(validate_fee_rates(100, -1).is_err());
+        assert!(validate_fee_rates(0, 1_000_001).is_err());
+        assert_eq!(abs_base_change(10, Side::Bid, 5), Ok(5));
+        assert_eq!(abs_base_change(10, Side::Ask, 5), Ok(-5));
+        assert_eq!(abs_base_change(10, Side::Ask, 25), Ok(5));
+        assert_eq!(abs_base_change(-3, Side::Bid, 3), Ok(-3));
+        assert_eq!(
+            abs_base_change(0, Side::Bid, 0),
+            Err(MathError::InvalidAmount)
+        );
+        assert_eq!(max_open_interest_increase(0, Side::Bid, 7), Ok(7));
+        assert_eq!(max_open_interest_increase(10, Side::Ask, 7), Ok(0));
+        assert_eq!(max_open_interest_increase(10, Side::Ask, 25), Ok(15));
+    }
+
     fn exact_fee_bits(notional_int: i128, ppm: i32) -> i128 {
         // notional * ppm / 1e6, exact rational; returned as numerator over 1e6
         notional_int * ppm as i128
@@ -638,6 +711,89 @@ mod tests {
             let p = f(price / 2 + 1);
             let sum = t.unrealized_pnl(p).unwrap().checked_add(m.unrealized_pnl(p).unwrap()).unwrap();
             prop_assert_eq!(sum, I80F48::from_bits(-fees.to_bits()));
+        }
+
+        /// Net fee of a trade is never negative under valid fee rates.
+        #[test]
+        fn net_fee_non_negative(lots in 1i64..1_000_000, price in 1i64..10_000_000, taker in 0i32..10_000, rebate_share in 0i32..=100, maker_fee in 0i32..10_000, rebate in any::<bool>()) {
+            let maker = if rebate { -(taker * rebate_share / 100) } else { maker_fee };
+            prop_assert!(validate_fee_rates(maker, taker).is_ok());
+            let n = f(price).checked_mul_int(lots).unwrap();
+            prop_assert!(fee_native(n, taker).unwrap() + fee_native(n, maker).unwrap() >= 0);
+        }
+
+        /// Open interest (sum of longs) moves by half the two sides' |base| changes, and a
+        /// fill never adds more than `max_open_interest_increase` of the taker.
+        #[test]
+        fn open_interest_bound(t in -1_000i64..1_000, m in -1_000i64..1_000, lots in 1i64..2_000, buy in any::<bool>()) {
+            let (ts, ms) = if buy { (Side::Bid, Side::Ask) } else { (Side::Ask, Side::Bid) };
+            let ct = abs_base_change(t, ts, lots).unwrap();
+            let cm = abs_base_change(m, ms, lots).unwrap();
+            prop_assert_eq!((ct + cm) % 2, 0);
+            let oi = |a: i64, b: i64| a.max(0) + b.max(0) + (-(a + b)).max(0);
+            let dt = if buy { lots } else { -lots };
+            // a third party holds -(t + m) so that the market sums to zero
+            let change = oi(t + dt, m - dt) - oi(t, m);
+            prop_assert_eq!(change, (ct + cm) / 2);
+            prop_assert!(change <= max_open_interest_increase(t, ts, lots).unwrap());
+        }
+
+        /// A market as a whole: accounts trade with fees, funding moves and is settled on every
+        /// touch, PnL is settled against the pool at moving prices. After every step the base
+        /// sums to zero, the pool is never negative, settlement balances plus the pool sum to
+        /// zero, and unrealized PnL plus settled PnL of all accounts sums to minus (net fees +
+        /// net funding settled so far): once everything is settled, the pool holds exactly the
+        /// fees and the funding dust, and that dust is non-negative.
+        #[test]
+        fn market_zero_sum(steps in proptest::collection::vec((0u8..3, 0usize..6, 0usize..6, 1i64..1_000, 1i64..100_000, -(1i128 << 50)..(1i128 << 50)), 1..80)) {
+            const N: usize = 6;
+            let mut pos = [Position::default(); N];
+            let mut balance = [0i128; N];
+            let mut pool: u64 = 0;
+            let mut index = I80F48::ZERO;
+            let mut net_fees: i128 = 0;
+            let mut funding_net: i128 = 0;
+            let mut settlements: i128 = 0;
+            let mut price = f(50_000);
+            for (kind, a, b, lots, px, d) in steps {
+                match kind {
+                    0 if a != b => {
+                        for k in [a, b] {
+                            funding_net += pos[k].settle_funding(index).unwrap() as i128;
+                            settlements += 1;
+                        }
+                        let p = f(px);
+                        let ot = pos[a].apply_fill(&fill(Side::Bid, lots, px, 500)).unwrap();
+                        let om = pos[b].apply_fill(&fill(Side::Ask, lots, px, -100)).unwrap();
+                        prop_assert_eq!(ot.notional, om.notional);
+                        net_fees += (ot.fee_native + om.fee_native) as i128;
+                        price = p;
+                    }
+                    1 => index = I80F48::from_bits(index.to_bits() + d),
+                    _ => {
+                        funding_net += pos[a].settle_funding(index).unwrap() as i128;
+                        settlements += 1;
+                        let s = pos[a].settle_pnl(price, pool).unwrap();
+                        balance[a] += s.settled_native as i128;
+                        pool = s.pool_after_native;
+                    }
+                }
+                prop_assert_eq!(pos.iter().map(|p| p.base_lots).sum::<i64>(), 0);
+                prop_assert_eq!(balance.iter().sum::<i128>() + pool as i128, 0);
+                let pnl = pos.iter().fold(I80F48::ZERO, |s, p| s.checked_add(p.unrealized_pnl(price).unwrap()).unwrap());
+                // what left the positions as settlement is exactly what their PnL lost
+                let settled = balance.iter().sum::<i128>() as i64;
+                prop_assert_eq!(pnl.checked_add(I80F48::from_i64(settled)).unwrap(), I80F48::from_i64(-((net_fees + funding_net) as i64)));
+                prop_assert!(net_fees >= 0);
+            }
+            // once every position has settled funding to the same index, what was paid net is
+            // the protocol's dust: non-negative, under one unit per settlement
+            for p in pos.iter_mut() {
+                funding_net += p.settle_funding(index).unwrap() as i128;
+                settlements += 1;
+            }
+            prop_assert!(funding_net >= 0, "funding dust {}", funding_net);
+            prop_assert!(funding_net <= settlements, "dust {} over {} settlements", funding_net, settlements);
         }
 
         /// Settlement conserves PnL and never drives the pool negative.
