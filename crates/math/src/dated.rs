@@ -3,7 +3,8 @@
 //!
 //! A crank records oracle prices (quote native per base lot) while
 //! `window.start_ts <= now <= window.end_ts`, at most one every `window.min_interval_secs`
-//! seconds (so that cranking many times at a chosen moment cannot weight it). After the window
+//! seconds (>= 1, so that cranking many times at a chosen moment cannot weight it; the average
+//! still relies on keepers sampling regularly, which no one can prevent). After the window
 //! the settlement price is `sum / count`, rounded toward negative infinity on the 2^-48 grid.
 //! The direction favours no one in particular: every position of the market settles at the same
 //! price, so what longs gain from it shorts lose; each position's settlement then rounds in the
@@ -24,9 +25,10 @@ pub struct SettlementWindow {
 }
 
 impl SettlementWindow {
-    /// `start_ts <= end_ts`; else `InvalidParams`.
+    /// `start_ts <= end_ts` and `min_interval_secs >= 1` (at most one sample a second);
+    /// else `InvalidParams`.
     pub fn validate(&self) -> Result<(), MathError> {
-        if self.start_ts > self.end_ts {
+        if self.start_ts > self.end_ts || self.min_interval_secs == 0 {
             return Err(MathError::InvalidParams);
         }
         Ok(())
@@ -120,9 +122,14 @@ mod tests {
         let bad = SettlementWindow {
             start_ts: 2,
             end_ts: 1,
-            min_interval_secs: 0,
+            min_interval_secs: 1,
         };
         assert_eq!(a.record(p(1), 1, &bad), Err(MathError::InvalidParams));
+        let bad = SettlementWindow {
+            min_interval_secs: 0,
+            ..W
+        };
+        assert_eq!(a.record(p(1), 1_500, &bad), Err(MathError::InvalidParams));
     }
 
     proptest! {

@@ -33,6 +33,30 @@
 //! and a settled profit down (whole units); margin requirements round up and the haircut
 //! positive PnL rounds down.
 
+//!
+//! ```
+//! use carry_math::perp::{perp_health, Fill, PerpHealthInputs, Position, Side};
+//! use carry_math::tiers::{LeverageTier, LeverageTiers};
+//! use carry_math::I80F48;
+//!
+//! // buy 10 lots at 1_000 quote native per lot, taker fee 5 bps
+//! let mut long = Position::default();
+//! let out = long.apply_fill(&Fill { side: Side::Bid, base_lots: 10, price: I80F48::from_i64(1_000), fee_ppm: 500 })?;
+//! assert_eq!((out.fee_native, long.quote_native), (5, I80F48::from_i64(10_005)));
+//! // funding index rose by 0.25 per lot: the long pays ceil(2.5) = 3
+//! assert_eq!(long.settle_funding(I80F48::from_ratio(1, 4, carry_math::Round::Floor).unwrap())?, 3);
+//! // health at 1_100 with a 100x first tier and an empty PnL pool (20% haircut)
+//! let tiers = LeverageTiers::new(&[LeverageTier { max_notional_native: u64::MAX, init_margin_ppm: 10_000, maint_margin_ppm: 5_000 }])?;
+//! let h = perp_health(&PerpHealthInputs {
+//!     position: long, bids_base_lots: 0, asks_base_lots: 0,
+//!     funding_index: long.funding_snapshot, price: I80F48::from_i64(1_100),
+//!     tiers: &tiers, pnl_pool_native: 0, unpaid_pnl_haircut_ppm: 200_000,
+//! })?;
+//! assert_eq!(h.pnl, I80F48::from_i64(992)); // 11_000 - 10_008
+//! assert_eq!(h.init.floor_int(), 992 * 8 / 10 - 110); // haircut profit - 1% of 11_000
+//! # Ok::<(), carry_math::MathError>(())
+//! ```
+
 use crate::error::{MathError, OrOverflow};
 use crate::fixed::{Round, I80F48};
 use crate::funding::funding_owed;
