@@ -387,6 +387,31 @@ mod tests {
             prop_assert!(!r.is_negative() || pr.is_negative());
         }
 
+        /// Cranks at random times: the rate stays within the clamp, the index moves in the
+        /// direction of the rate applied and by at most `max_rate * oracle * secs / period`,
+        /// (up to a few 2^-48 of grid rounding), and no crank charges more than one period.
+        #[test]
+        fn crank_bounds(samples in proptest::collection::vec((-50_000i64..50_000, 0i64..500, 1i64..1_000_000), 1..60), max in 0u32..20_000, period in 1u64..1_000) {
+            let p = FundingParams { period_secs: period, max_rate_ppm: max };
+            let max_rate = I80F48::from_ppm(max as u64);
+            let mut s = FundingState::new(0);
+            let mut now = 0i64;
+            for (prem_ppm, dt, oracle) in samples {
+                now += dt;
+                let prem = I80F48::from_ratio(prem_ppm as i128, 1_000_000, Round::Floor).unwrap();
+                let before = s.index;
+                let u = s.crank(prem, f(oracle), now, &p).unwrap();
+                prop_assert!(u.secs <= period);
+                prop_assert!(s.rate.checked_abs().unwrap() <= max_rate);
+                prop_assert_eq!(s.index.checked_sub(before).unwrap(), u.index_delta);
+                if u.rate_applied.is_positive() { prop_assert!(!u.index_delta.is_negative()); }
+                if u.rate_applied.is_negative() { prop_assert!(!u.index_delta.is_positive()); }
+                let bound = max_rate.checked_mul(f(oracle)).unwrap().checked_mul_int(u.secs as i64).unwrap()
+                    .div_round(I80F48::from_u64(period), Round::Ceil).unwrap();
+                prop_assert!(u.index_delta.checked_abs().unwrap() <= bound.checked_add(I80F48::from_bits(3)).unwrap());
+            }
+        }
+
         /// Rounding never favours the trader: paid >= exact owed > paid - 1.
         #[test]
         fn owed_never_favours_trader(base in -1_000_000_000i64..1_000_000_000, s in any::<i64>(), d in -(1i128 << 60)..(1i128 << 60)) {

@@ -30,9 +30,8 @@
 //! Rounding favours the protocol: notional is exact (`lots * price` on the fixed-point grid);
 //! a fee is rounded **up** to whole native units and a rebate **down**; funding paid is rounded
 //! up and funding received down ([`crate::funding::funding_owed`]); a settled loss is rounded up
-//! and a settled profit down (whole units); margin requirements round up and the haircut
-//! positive PnL rounds down.
-
+//! and a settled profit down (whole units); margin requirements round up and haircut profit
+//! rounds down.
 //!
 //! ```
 //! use carry_math::perp::{perp_health, Fill, PerpHealthInputs, Position, Side};
@@ -253,6 +252,7 @@ impl Position {
 /// position flat; the fill price when it opens or flips the position; the size-weighted
 /// average `(entry * |base| + price * lots) / |base_after|` (rounded down) when it adds to the
 /// position; unchanged when it reduces it. `entry_before` is ignored when `base_before == 0`.
+/// `InvalidAmount` unless `lots > 0`.
 pub fn next_average_entry(
     base_before: i64,
     entry_before: I80F48,
@@ -260,6 +260,9 @@ pub fn next_average_entry(
     lots: i64,
     price: I80F48,
 ) -> Result<Option<I80F48>, MathError> {
+    if lots <= 0 {
+        return Err(MathError::InvalidAmount);
+    }
     let after = match side {
         Side::Bid => base_before.checked_add(lots),
         Side::Ask => base_before.checked_sub(lots),
@@ -288,13 +291,16 @@ pub fn next_average_entry(
 /// Largest size (base lots, >= 0) a reduce-only order on `side` may have: what is left of the
 /// position after the orders already resting on that side, `max(0, base - asks)` for an ask
 /// against a long and `max(0, -base - bids)` for a bid against a short; 0 when the order would
-/// only add.
+/// only add. `InvalidAmount` for negative resting lots.
 pub fn reduce_only_max_lots(
     base_lots: i64,
     bids_base_lots: i64,
     asks_base_lots: i64,
     side: Side,
 ) -> Result<i64, MathError> {
+    if bids_base_lots < 0 || asks_base_lots < 0 {
+        return Err(MathError::InvalidAmount);
+    }
     let room = match side {
         Side::Ask => base_lots.checked_sub(asks_base_lots),
         Side::Bid => base_lots.checked_neg().ovf()?.checked_sub(bids_base_lots),
@@ -322,9 +328,10 @@ pub fn abs_base_change(base_lots: i64, side: Side, lots: i64) -> Result<i64, Mat
 }
 
 /// Most a taker order of `lots` on `side` can add to the market's open interest when it fills
-/// entirely, whatever the makers' positions: `(abs_base_change + lots) / 2` (exact: the two
-/// terms have the same parity), which is `lots` for an order that opens and 0 for one that
-/// closes at least `lots`. For the open-interest limit check at placement.
+/// (entirely or in part, against any number of makers, whatever their positions):
+/// `(abs_base_change + lots) / 2` (exact: the two terms have the same parity), which is `lots`
+/// for an order that opens and 0 for one that closes at least `lots`. For the open-interest
+/// limit check at placement.
 pub fn max_open_interest_increase(base_lots: i64, side: Side, lots: i64) -> Result<i64, MathError> {
     let change = abs_base_change(base_lots, side, lots)?;
     // change in [-lots, lots], so the sum is in [0, 2 * lots]
@@ -443,7 +450,9 @@ pub fn worst_base_lots(
 /// 2. `pnl_for_health = pnl` if `pnl <= 0`; else with `paid = min(pnl, pool)`:
 ///    `paid + floor((pnl - paid) * (1e6 - haircut_ppm) / 1e6)`.
 /// 3. `worst = worst_base_lots(base, bids, asks)`; open orders are assumed to fill at `price`,
-///    so they change the notional, not the PnL.
+///    so they change the notional, not the PnL. (A resting bid above `price` or ask below it
+///    would fill at a loss not counted here: the position keeps only lots, not the orders'
+///    quote, so the program should bound order prices to a band around the oracle.)
 /// 4. `notional = |worst| * price`; tier by notional; `required_t = ceil(notional * ratio_t)`.
 /// 5. `init = pnl_for_health - required_init`, `maint = pnl_for_health - required_maint`.
 ///
