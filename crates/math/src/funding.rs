@@ -11,12 +11,14 @@
 //! side does (`a < o`), and 0 when the oracle lies within `[b, a]` (the crossing-side rule; the
 //! impact mid was not chosen because a wide, lopsided book would then pay funding although no
 //! impact-size trade through the oracle is possible). An empty or one-sided book gives 0 (the
-//! oracle is the fallback).
+//! oracle is the fallback). [`ImpactPrice`] computes an impact price from the book's levels.
 //!
 //! **Average and rate** ([`PremiumAccumulator`], [`FundingParams::rate`]): each sample is
 //! weighted by the seconds since the previous crank (capped at one period); at the end of a
 //! funding window (`period_secs`) the time-weighted average, clamped to `+-max_rate`, becomes the
-//! funding rate per period for the next window, and the accumulator restarts.
+//! funding rate per period for the next window, and the accumulator restarts. A sample's weight
+//! is the time since the previous crank, so keepers should crank regularly (anyone may): a lone
+//! crank after a quiet spell weighs that whole spell, up to one period.
 //!
 //! **Index** ([`index_delta`], [`FundingState::crank`]): every crank advances the index by
 //! `rate * oracle_price_per_lot * dt / period_secs` (rounded toward negative infinity), `dt`
@@ -64,6 +66,106 @@ pub fn premium(
         .ovf()?
         .div_round(oracle, Round::Floor)
         .ovf()
+}
+
+/// Impact price of one side of the book: the average price of filling `impact_notional` (quote
+/// native) against that side's levels, walked in priority order (bids from the highest price
+/// down, asks from the lowest up). The last level is taken in part (fractional lots). The bid
+/// average is rounded down and the ask average up, which widens the impact spread and so can
+/// only shrink the premium. A side that cannot fill the notional has no impact price (`None`,
+/// and [`premium`] is then 0). The caller bounds how many levels it walks. Lots are counted on
+/// the 2^-48 grid, so the impact notional should be worth at least a lot or so (the relative
+/// error of the price is about `2^-48 / lots`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImpactPrice {
+    /// Whether the levels are bids (`true`) or asks.
+    pub bids: bool,
+    /// Impact notional still to fill, quote native.
+    pub remaining_notional: I80F48,
+    /// Impact notional asked for, quote native (> 0).
+    pub impact_notional: I80F48,
+    /// Lots taken so far (fractional on the last level).
+    pub lots: I80F48,
+    /// Price of the last level added (priority order check).
+    pub last_price: Option<I80F48>,
+}
+
+impl ImpactPrice {
+    /// Start walking one side for `impact_notional` quote native (> 0, else `InvalidAmount`).
+    pub fn new(bids: bool, impact_notional: u64) -> Result<Self, MathError> {
+        if impact_notional == 0 {
+            return Err(MathError::InvalidAmount);
+        }
+        Ok(Self {
+            bids,
+            remaining_notional: I80F48::from_u64(impact_notional),
+            impact_notional: I80F48::from_u64(impact_notional),
+            lots: I80F48::ZERO,
+            last_price: None,
+        })
+    }
+
+    /// True once the impact notional is filled.
+    pub fn is_filled(&self) -> bool {
+        !self.remaining_notional.is_positive()
+    }
+
+    /// Add the next level (`price` quote native per lot > 0, `lots` >= 0); returns
+    /// [`Self::is_filled`]. A level after the notional is filled is ignored. `InvalidPrice` for
+    /// a non-positive price or one out of priority order, `InvalidAmount` for negative lots.
+    /// On error nothing is changed.
+    pub fn add_level(&mut self, price: I80F48, lots: i64) -> Result<bool, MathError> {
+        if !price.is_positive() {
+            return Err(MathError::InvalidPrice);
+        }
+        if lots < 0 {
+            return Err(MathError::InvalidAmount);
+        }
+        if let Some(last) = self.last_price {
+            let in_order = if self.bids {
+                price <= last
+            } else {
+                price >= last
+            };
+            if !in_order {
+                return Err(MathError::InvalidPrice);
+            }
+        }
+        if self.is_filled() {
+            self.last_price = Some(price);
+            return Ok(true);
+        }
+        let level_notional = price.checked_mul_int(lots).ovf()?;
+        let (take_lots, take_notional) = if level_notional >= self.remaining_notional {
+            // part of the level: more lots for bids (lower average), fewer for asks (higher)
+            let round = if self.bids { Round::Ceil } else { Round::Floor };
+            (
+                self.remaining_notional.div_round(price, round).ovf()?,
+                self.remaining_notional,
+            )
+        } else {
+            (I80F48::from_i64(lots), level_notional)
+        };
+        let lots = self.lots.checked_add(take_lots).ovf()?;
+        let remaining = self.remaining_notional.checked_sub(take_notional).ovf()?;
+        self.lots = lots;
+        self.remaining_notional = remaining;
+        self.last_price = Some(price);
+        Ok(self.is_filled())
+    }
+
+    /// The impact price, quote native per lot: `impact_notional / lots`, bids rounded down and
+    /// asks up; `None` until the notional is filled.
+    pub fn price(&self) -> Result<Option<I80F48>, MathError> {
+        if !self.is_filled() || !self.lots.is_positive() {
+            return Ok(None);
+        }
+        let round = if self.bids { Round::Floor } else { Round::Ceil };
+        self.impact_notional
+            .div_round(self.lots, round)
+            .ovf()
+            .map(Some)
+    }
 }
 
 /// Time-weighted sum of premium samples over the current funding window.
@@ -371,7 +473,65 @@ mod tests {
         assert_eq!(funding_owed(10, third, I80F48::ZERO), Ok(-3));
     }
 
+    #[test]
+    fn impact_prices() {
+        // asks: 10 lots at 100, 10 at 110; impact notional 1_550 -> 10 lots + 5 lots = 15 lots
+        let mut a = ImpactPrice::new(false, 1_550).unwrap();
+        assert_eq!(a.add_level(f(100), 10), Ok(false));
+        assert_eq!(a.price(), Ok(None));
+        assert_eq!(a.add_level(f(110), 10), Ok(true));
+        let p = a.price().unwrap().unwrap();
+        // 1_550 / 15 = 103.33 rounded up
+        assert_eq!(p.ceil_int(), 104);
+        assert!(p.checked_mul_int(15).unwrap() >= f(1_550));
+        // ignored once filled, but order still checked
+        assert_eq!(a.add_level(f(120), 1), Ok(true));
+        assert_eq!(a.add_level(f(119), 1), Err(MathError::InvalidPrice));
+        // bids: descending
+        let mut b = ImpactPrice::new(true, 1_000).unwrap();
+        assert_eq!(b.add_level(f(99), 5), Ok(false));
+        assert_eq!(b.add_level(f(100), 5), Err(MathError::InvalidPrice));
+        assert_eq!(b.add_level(f(98), 1), Ok(false));
+        // too thin: no impact price
+        assert_eq!(b.price(), Ok(None));
+        assert_eq!(b.add_level(f(90), 100), Ok(true));
+        let p = b.price().unwrap().unwrap();
+        assert!(p < f(99) && p > f(90));
+        assert_eq!(ImpactPrice::new(true, 0), Err(MathError::InvalidAmount));
+        assert_eq!(b.add_level(f(0), 1), Err(MathError::InvalidPrice));
+    }
+
     proptest! {
+        /// The impact price lies between the best and the last level used, and never beyond
+        /// the average it rounds (bids down, asks up).
+        #[test]
+        fn impact_price_bounds(levels in proptest::collection::vec((1i64..100, 0i64..1_000), 1..20), notional in 100_000u64..5_000_000, bids in any::<bool>()) {
+            // notional of at least one lot at the highest price (see ImpactPrice's precision note)
+            let mut prices: std::vec::Vec<i64> = levels.iter().map(|l| l.0 * 1_000).collect();
+            prices.sort();
+            if bids { prices.reverse(); }
+            let mut ip = ImpactPrice::new(bids, notional).unwrap();
+            let mut used = std::vec::Vec::new();
+            for (p, (_, lots)) in prices.iter().zip(levels.iter()) {
+                let done = ip.add_level(f(*p), *lots).unwrap();
+                used.push(*p);
+                if done { break; }
+            }
+            match ip.price().unwrap() {
+                None => {
+                    let depth: i64 = prices.iter().zip(levels.iter()).map(|(p, l)| p * l.1).sum();
+                    prop_assert!((depth as u64) < notional || ip.lots.is_zero());
+                }
+                Some(px) => {
+                    let (lo, hi) = (*used.iter().min().unwrap(), *used.iter().max().unwrap());
+                    // rounding can step one 2^-48 past a level
+                    prop_assert!(px.to_bits() >= f(lo).to_bits() - (1 << 20) && px.to_bits() <= f(hi).to_bits() + (1 << 20));
+                    let total = ip.lots.checked_mul(px).unwrap();
+                    if bids { prop_assert!(total <= f(notional as i64).checked_add(I80F48::ONE).unwrap()); }
+                }
+            }
+        }
+
         /// Premium sign follows the crossing side and the rate stays in the clamp.
         #[test]
         fn premium_sign_and_clamp(o in 1i64..1_000_000, b in 1i64..2_000_000, spread in 0i64..1_000_000, max in 0u32..100_000) {
