@@ -8,7 +8,10 @@
 //! the settlement price is `sum / count`, rounded toward negative infinity on the 2^-48 grid.
 //! The direction favours no one in particular: every position of the market settles at the same
 //! price, so what longs gain from it shorts lose; each position's settlement then rounds in the
-//! protocol's favour through [`crate::perp::split_pnl`].
+//! protocol's favour through [`crate::perp::split_pnl`]. At expiry each position is closed at
+//! the average with [`crate::perp::Position::close_at`] and its PnL settled with
+//! [`crate::perp::Position::settle_pnl`] (a winner settled before the losers is paid the rest
+//! on a later settlement).
 
 use crate::error::{MathError, OrOverflow};
 use crate::fixed::{Round, I80F48};

@@ -229,6 +229,22 @@ impl Position {
         Ok(owed)
     }
 
+    /// Close the position at `price` without a fill (a dated future's expiry at the settlement
+    /// average): `quote_native -= base_lots * price` (exact) and `base_lots = 0`, so its
+    /// unrealized PnL at `price` becomes realized (`-quote_native`), unchanged in amount.
+    /// Across a market whose base sums to zero the cost bases move by a total of zero.
+    /// Returns the base lots closed. On error nothing is changed.
+    pub fn close_at(&mut self, price: I80F48) -> Result<i64, MathError> {
+        if !price.is_positive() {
+            return Err(MathError::InvalidPrice);
+        }
+        let value = price.checked_mul_int(self.base_lots).ovf()?;
+        self.quote_native = self.quote_native.checked_sub(value).ovf()?;
+        let closed = self.base_lots;
+        self.base_lots = 0;
+        Ok(closed)
+    }
+
     /// Settle PnL at `price` against a PnL pool of `pool_native` (see [`split_pnl`]): the cost
     /// basis grows by the settled amount (so the unrealized PnL left is
     /// [`PnlSettlement::remaining_pnl`]); the caller moves `settled_native` into the settlement
@@ -620,6 +636,32 @@ mod tests {
         assert_eq!(p.quote_native, f(80));
         assert_eq!(p.unrealized_pnl(f(40)), Ok(I80F48::ZERO));
         assert_eq!(p.break_even_price(), Ok(Some(f(40))));
+    }
+
+    #[test]
+    fn expiry_close_and_settle() {
+        // long 4 at 100 (cost 400 + fee 1), short 4 (received 400, rebate 0); settle at 110.5
+        let mut l = Position::default();
+        let mut sh = Position::default();
+        l.apply_fill(&fill(Side::Bid, 4, 100, 2_500)).unwrap();
+        sh.apply_fill(&fill(Side::Ask, 4, 100, 0)).unwrap();
+        let px = I80F48::from_ratio(221, 2, Round::Floor).unwrap();
+        let pl = l.unrealized_pnl(px).unwrap();
+        assert_eq!(l.close_at(px), Ok(4));
+        assert_eq!(sh.close_at(px), Ok(-4));
+        assert_eq!((l.base_lots, sh.base_lots), (0, 0));
+        assert_eq!(l.unrealized_pnl(px), Ok(pl));
+        assert_eq!(l.unrealized_pnl(f(1)), Ok(f(41)));
+        assert_eq!(sh.unrealized_pnl(f(1)), Ok(f(-42)));
+        // winner first: the pool is empty, nothing paid; loser then funds it; winner again
+        let s = l.settle_pnl(px, 0).unwrap();
+        assert_eq!((s.settled_native, s.pool_after_native), (0, 0));
+        let s = sh.settle_pnl(px, 0).unwrap();
+        assert_eq!((s.settled_native, s.pool_after_native), (-42, 42));
+        let s = l.settle_pnl(px, 42).unwrap();
+        // the pool keeps the fee
+        assert_eq!((s.settled_native, s.pool_after_native), (41, 1));
+        assert_eq!(l.close_at(I80F48::ZERO), Err(MathError::InvalidPrice));
     }
 
     #[test]
