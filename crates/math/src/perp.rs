@@ -909,6 +909,14 @@ mod tests {
             prop_assert!(with.maint <= without.maint);
             prop_assert!(with.init <= with.maint);
             prop_assert!(with.pnl_for_health <= with.pnl);
+            if with.pnl.is_positive() {
+                // what the pool can pay counts in full; a deeper pool never counts less
+                prop_assert!(with.pnl_for_health >= with.pnl.min(I80F48::from_u64(pool)));
+                i.pnl_pool_native = pool.saturating_mul(2).saturating_add(1);
+                prop_assert!(perp_health(&i).unwrap().pnl_for_health >= with.pnl_for_health);
+            } else {
+                prop_assert_eq!(with.pnl_for_health, with.pnl);
+            }
             prop_assert_eq!(with.pnl, without.pnl);
             // requirement at least the exact notional * first-tier init ratio
             let req = with.pnl_for_health.checked_sub(with.init).unwrap();
