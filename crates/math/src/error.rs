@@ -20,6 +20,17 @@ pub enum MathError {
     OracleExponent,
     /// A fixed-capacity list is full.
     CapacityExceeded,
+    /// A price input (fill price, impact price, price per lot) is zero or negative, or impact
+    /// bid and ask are crossed.
+    InvalidPrice,
+    /// An amount input is out of range (e.g. a fill of zero or negative base lots, negative
+    /// resting order lots).
+    InvalidAmount,
+    /// Market parameters fail validation (leverage tiers, funding parameters, fee rate,
+    /// haircut, settlement window).
+    InvalidParams,
+    /// An average was asked of an accumulator that holds no sample.
+    NoSamples,
 }
 
 /// Shorthand for `Option -> Result<_, MathError::Overflow>`.

@@ -8,8 +8,9 @@
 //! liquidatable) differ only in the weights.
 //!
 //! Perp positions (with their unsettled PnL haircut and open orders margined as if filled on
-//! their worse side) are added by the perp issue as [`PerpTerm`]s: each contributes its own
-//! precomputed init and maint values, so the sum stays a plain fold over terms.
+//! their worse side) are added as [`PerpTerm`]s: each contributes its own precomputed init and
+//! maint values, so the sum stays a plain fold over terms. Build one with
+//! [`crate::perp::perp_health`]`(..)?.term(market_index)`; the formula is documented there.
 
 use crate::error::{MathError, OrOverflow};
 use crate::fixed::{Round, I80F48};
@@ -108,7 +109,7 @@ impl TokenTerm {
     }
 }
 
-/// One perp position's precomputed contribution (filled in by the perp issue).
+/// One perp position's precomputed contribution, from [`crate::perp::PerpHealth::term`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct PerpTerm {
     /// Perp market index.
