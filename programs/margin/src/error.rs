@@ -120,6 +120,15 @@ pub enum CarryError {
     /// The signer is not the proposed admin.
     #[msg("signer is not the proposed admin")]
     NotPendingAdmin,
+    /// A price is zero or negative, or impact bid and ask are crossed.
+    #[msg("invalid price")]
+    InvalidPrice,
+    /// An amount is out of range.
+    #[msg("amount out of range")]
+    InvalidAmount,
+    /// No oracle samples were recorded for a dated future's settlement.
+    #[msg("no settlement samples recorded")]
+    NoSettlementSamples,
 }
 
 impl From<MathError> for CarryError {
@@ -133,6 +142,10 @@ impl From<MathError> for CarryError {
             MathError::OracleConfidence => CarryError::OracleConfidence,
             MathError::OracleExponent => CarryError::OracleExponent,
             MathError::CapacityExceeded => CarryError::HealthCapacity,
+            MathError::InvalidPrice => CarryError::InvalidPrice,
+            MathError::InvalidAmount => CarryError::InvalidAmount,
+            MathError::InvalidParams => CarryError::InvalidParameter,
+            MathError::NoSamples => CarryError::NoSettlementSamples,
         }
     }
 }
