@@ -8,6 +8,7 @@
 
 pub mod margin;
 pub mod orderbook;
+pub mod pyth;
 
 pub use carry_book;
 pub use carry_margin;

@@ -1,0 +1,136 @@
+//! Carry's development chain: the real Solana runtime of our line (solana-runtime 2.3) hosting
+//! Carry's programs natively, with SPL Token and the Associated Token Account program for real,
+//! a JSON-RPC front on 127.0.0.1, a SOL and token faucet, Pyth price feeds moving along a random
+//! walk, and the bootstrap of `migrations/` run against it.
+//!
+//! It is a development chain, not a validator: one bank per slot, rooted at once; no consensus,
+//! no SBF for our programs (they run as host code, so their compute units are not on-chain
+//! figures; `bench/sbf` measures those). The market maker and the keeper join with the perp and
+//! keeper issues.
+
+pub mod chain;
+pub mod faucet;
+pub mod logs;
+pub mod prices;
+pub mod rpc;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use carry_migrations::{bootstrap, localnet_mint, Config, Report};
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::account::AccountSharedData;
+use solana_sdk::program_option::COption;
+use solana_sdk::program_pack::Pack;
+use solana_sdk::signature::Signer;
+
+pub use chain::Chain;
+pub use prices::Prices;
+
+/// How to start.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// JSON-RPC port on 127.0.0.1 (0: any free port).
+    pub rpc_port: u16,
+    /// Slot length, milliseconds.
+    pub slot_ms: u64,
+    /// Bootstrap config: its faucet mints and price feeds are created, then it is bootstrapped
+    /// over RPC with the faucet as admin. `None`: an empty chain.
+    pub config: Option<Config>,
+}
+
+/// A running local chain.
+pub struct LocalNet {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// Where JSON-RPC answers.
+    pub rpc_addr: SocketAddr,
+    /// The price feeds.
+    pub prices: Arc<Mutex<Prices>>,
+    /// What the bootstrap did.
+    pub bootstrap: Option<Report>,
+}
+
+impl LocalNet {
+    /// The JSON-RPC URL.
+    pub fn rpc_url(&self) -> String {
+        format!("http://{}", self.rpc_addr)
+    }
+}
+
+/// Start the chain, its slot clock, the price feeds and the RPC front, then bootstrap
+/// `opts.config`. `progress` gets a line per step.
+pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<LocalNet, String> {
+    let chain = Chain::new();
+    let prices = match &opts.config {
+        Some(cfg) => Prices::from_config(cfg)?,
+        None => Prices::default(),
+    };
+    if let Some(cfg) = &opts.config {
+        for t in &cfg.tokens {
+            if t.mint.is_none() {
+                write_mint(&chain, &localnet_mint(&t.symbol), t.decimals);
+            }
+        }
+    }
+    prices.publish(&chain, chain.bank().clock().unix_timestamp);
+    let prices = Arc::new(Mutex::new(prices));
+    let rpc_addr = rpc::serve(
+        chain.clone(),
+        SocketAddr::from(([127, 0, 0, 1], opts.rpc_port)),
+    )
+    .await
+    .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.rpc_port))?;
+    progress(&format!("JSON-RPC on http://{rpc_addr}"));
+    {
+        let (chain, prices) = (chain.clone(), prices.clone());
+        let slot = Duration::from_millis(opts.slot_ms.max(1));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(slot);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let (chain, prices) = (chain.clone(), prices.clone());
+                let _ = tokio::task::spawn_blocking(move || {
+                    chain.advance_slot();
+                    let mut p = prices.lock().unwrap();
+                    p.step();
+                    p.publish(&chain, chain.bank().clock().unix_timestamp);
+                })
+                .await;
+            }
+        });
+    }
+    let mut report = None;
+    if let Some(cfg) = &opts.config {
+        let rpc = RpcClient::new(format!("http://{rpc_addr}"));
+        let r = bootstrap(&rpc, &chain.faucet, cfg, &mut |l| progress(l)).await?;
+        report = Some(r);
+    }
+    Ok(LocalNet {
+        chain,
+        rpc_addr,
+        prices,
+        bootstrap: report,
+    })
+}
+
+/// Write an SPL mint whose authority is the chain's faucet.
+fn write_mint(chain: &Chain, key: &solana_sdk::pubkey::Pubkey, decimals: u8) {
+    let mint = spl_token::state::Mint {
+        mint_authority: COption::Some(chain.faucet.pubkey()),
+        supply: 0,
+        decimals,
+        is_initialized: true,
+        freeze_authority: COption::None,
+    };
+    let mut data = vec![0u8; spl_token::state::Mint::LEN];
+    spl_token::state::Mint::pack(mint, &mut data).expect("pack mint");
+    let lamports = chain
+        .bank()
+        .get_minimum_balance_for_rent_exemption(data.len());
+    let mut a = AccountSharedData::new(lamports, data.len(), &spl_token::ID);
+    a.set_data_from_slice(&data);
+    chain.set_account(key, &a);
+}

@@ -1,0 +1,161 @@
+//! Cluster bootstrap: reads a config file ([`config::Config`]) and creates the exchange and its
+//! banks on the target cluster through RPC. Idempotent: every step first reads what exists and
+//! acts only on what is missing or different, so a second run changes nothing (and says so) and
+//! a run that died midway resumes where it stopped. Perp markets join with the perp issue.
+
+pub mod config;
+
+use carry_sdk::margin as sdk;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::commitment_config::CommitmentConfig;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::Transaction;
+
+pub use config::{localnet_mint, pyth_feed_account, Config};
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Created.
+    Created,
+    /// Existed with other parameters: updated.
+    Updated,
+    /// Existed as configured.
+    Unchanged,
+}
+
+/// What a run did, one line per object.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// `(object, what happened)`, in order.
+    pub steps: Vec<(String, Step)>,
+}
+
+impl Report {
+    /// Number of steps that changed the cluster.
+    pub fn changes(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|(_, s)| *s != Step::Unchanged)
+            .count()
+    }
+}
+
+/// The exchange PDA the config describes for `admin`.
+pub fn exchange_of(admin: &Pubkey, cfg: &Config) -> Pubkey {
+    sdk::exchange_pda(admin, cfg.exchange.number)
+}
+
+async fn exists(rpc: &RpcClient, key: &Pubkey) -> Result<Option<Vec<u8>>, String> {
+    let r = rpc
+        .get_account_with_commitment(key, CommitmentConfig::confirmed())
+        .await
+        .map_err(|e| format!("RPC getAccountInfo {key}: {e}"))?;
+    Ok(r.value.map(|a| a.data))
+}
+
+async fn send(rpc: &RpcClient, admin: &Keypair, ix: Instruction, what: &str) -> Result<(), String> {
+    let blockhash = rpc
+        .get_latest_blockhash()
+        .await
+        .map_err(|e| format!("RPC getLatestBlockhash: {e}"))?;
+    let tx = Transaction::new_signed_with_payer(&[ix], Some(&admin.pubkey()), &[admin], blockhash);
+    rpc.send_and_confirm_transaction(&tx)
+        .await
+        .map_err(|e| format!("{what}: {e}"))?;
+    Ok(())
+}
+
+/// Create or update everything `cfg` describes, signed and paid by `admin` (who becomes the
+/// exchange's admin). `progress` gets one line per step as it happens.
+pub async fn bootstrap(
+    rpc: &RpcClient,
+    admin: &Keypair,
+    cfg: &Config,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report, String> {
+    cfg.check()?;
+    let mut report = Report::default();
+    let admin_key = admin.pubkey();
+    let exchange = exchange_of(&admin_key, cfg);
+    let settlement = cfg.tokens[0].mint()?;
+    match exists(rpc, &exchange).await? {
+        None => {
+            send(
+                rpc,
+                admin,
+                sdk::create_exchange(admin_key, settlement, cfg.exchange.number),
+                "create_exchange",
+            )
+            .await?;
+            report
+                .steps
+                .push((format!("exchange {exchange}"), Step::Created));
+        }
+        Some(data) => {
+            let ex =
+                sdk::decode_exchange(&data).map_err(|e| format!("exchange {exchange}: {e}"))?;
+            if ex.settlement_mint != settlement {
+                return Err(format!(
+                    "exchange {exchange} settles in {}, the config in {settlement}",
+                    ex.settlement_mint
+                ));
+            }
+            report
+                .steps
+                .push((format!("exchange {exchange}"), Step::Unchanged));
+        }
+    }
+    progress(&step_line(report.steps.last().unwrap()));
+    for t in &cfg.tokens {
+        let mint = t.mint()?;
+        let bank = sdk::bank_pda(&exchange, &mint);
+        let params = t.bank.params();
+        let name = format!("bank {} {bank}", t.symbol);
+        let step = match exists(rpc, &bank).await? {
+            None => {
+                let ix = sdk::register_bank(
+                    admin_key,
+                    exchange,
+                    mint,
+                    t.oracle()?,
+                    params,
+                    sdk::pyth_pull(t.feed_id()?),
+                );
+                send(rpc, admin, ix, &format!("register_bank {}", t.symbol)).await?;
+                Step::Created
+            }
+            Some(data) => {
+                let b = sdk::decode_bank(&data).map_err(|e| format!("{name}: {e}"))?;
+                if b.oracle != t.oracle()? {
+                    return Err(format!(
+                        "{name}: registered with oracle {}, the config names {}",
+                        b.oracle,
+                        t.oracle()?
+                    ));
+                }
+                if b.params == params {
+                    Step::Unchanged
+                } else {
+                    let ix = sdk::edit_bank(admin_key, exchange, bank, params);
+                    send(rpc, admin, ix, &format!("edit_bank {}", t.symbol)).await?;
+                    Step::Updated
+                }
+            }
+        };
+        report.steps.push((name, step));
+        progress(&step_line(report.steps.last().unwrap()));
+    }
+    Ok(report)
+}
+
+fn step_line((what, step): &(String, Step)) -> String {
+    let s = match step {
+        Step::Created => "created",
+        Step::Updated => "updated",
+        Step::Unchanged => "unchanged",
+    };
+    format!("{what}: {s}")
+}
