@@ -257,7 +257,7 @@ impl Chain {
             block_time: bank.clock().unix_timestamp,
             tx,
             status: committed.status.clone(),
-            logs: committed.log_messages.clone().unwrap_or_default(),
+            logs: clean_logs(committed.log_messages.clone().unwrap_or_default()),
             fee: committed.fee_details.total_fee(),
             units: committed.executed_units,
             return_data: committed
@@ -291,7 +291,7 @@ impl Chain {
         let r = bank.simulate_transaction_unchecked(&sanitized, false);
         Ok(Simulation {
             status: r.result,
-            logs: r.logs,
+            logs: clean_logs(r.logs),
             units: r.units_consumed,
             return_data: r.return_data.map(|d| (d.program_id, d.data)),
         })
@@ -355,4 +355,36 @@ fn set_clock(bank: &Bank) {
         clock.unix_timestamp = now;
         bank.set_sysvar_for_tests(&clock);
     }
+}
+
+/// Make natively run programs' logs read as a cluster's. solana-program-test's builtin adapter
+/// logs its own `invoke` and `success`/`failed` lines beside the runtime's, and its CPI stub
+/// logs an `invoke` at the caller's depth before the runtime logs the real one: drop a line
+/// repeating the previous one, and an `invoke` immediately followed by the same program's
+/// `invoke` one level deeper.
+pub fn clean_logs(lines: Vec<String>) -> Vec<String> {
+    let structural = |l: &str| {
+        l.starts_with("Program ")
+            && (l.contains(" invoke [") || l.ends_with(" success") || l.contains(" failed: "))
+    };
+    let invoke_of = |l: &str| -> Option<(String, u32)> {
+        let rest = l.strip_prefix("Program ")?;
+        let (prog, depth) = rest.split_once(" invoke [")?;
+        Some((prog.to_string(), depth.trim_end_matches(']').parse().ok()?))
+    };
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        if structural(l) && out.last() == Some(l) {
+            continue;
+        }
+        if let (Some((p, d)), Some((q, e))) =
+            (invoke_of(l), lines.get(i + 1).and_then(|n| invoke_of(n)))
+        {
+            if p == q && e == d + 1 {
+                continue;
+            }
+        }
+        out.push(l.clone());
+    }
+    out
 }

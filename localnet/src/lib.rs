@@ -70,7 +70,7 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
     if let Some(cfg) = &opts.config {
         for t in &cfg.tokens {
             if t.mint.is_none() {
-                write_mint(&chain, &localnet_mint(&t.symbol), t.decimals);
+                write_faucet_mint(&chain, &localnet_mint(&t.symbol), t.decimals);
             }
         }
     }
@@ -116,8 +116,8 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
     })
 }
 
-/// Write an SPL mint whose authority is the chain's faucet.
-fn write_mint(chain: &Chain, key: &solana_sdk::pubkey::Pubkey, decimals: u8) {
+/// Write an SPL mint whose authority is the chain's faucet (the local chain's test tokens).
+pub fn write_faucet_mint(chain: &Chain, key: &solana_sdk::pubkey::Pubkey, decimals: u8) {
     let mint = spl_token::state::Mint {
         mint_authority: COption::Some(chain.faucet.pubkey()),
         supply: 0,

@@ -305,10 +305,12 @@ fn dispatch(chain: &Chain, method: &str, p: &Value) -> RpcResult {
                 .min(1000) as usize;
             let before = cfg
                 .and_then(|c| c.get("before"))
+                .filter(|v| !v.is_null())
                 .map(parse_sig)
                 .transpose()?;
             let until = cfg
                 .and_then(|c| c.get("until"))
+                .filter(|v| !v.is_null())
                 .map(parse_sig)
                 .transpose()?;
             let mut out = vec![];
