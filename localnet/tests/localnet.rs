@@ -407,6 +407,9 @@ async fn bootstrap_resumes_after_dying_midway() {
     assert!(lines.last().unwrap().ends_with("created"));
 }
 
+/// One scenario of this binary.
+type TestFn = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
 fn main() {
     carry_localnet::logs::capture_stdout().expect("capture stdout");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -414,10 +417,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let tests: [(
-        &str,
-        fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
-    ); 2] = [
+    let tests: [(&str, TestFn); 2] = [
         ("local_chain_end_to_end", || {
             Box::pin(local_chain_end_to_end())
         }),
