@@ -13,6 +13,7 @@ pub mod faucet;
 pub mod logs;
 pub mod prices;
 pub mod rpc;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,8 @@ pub struct LocalNet {
     pub chain: Arc<Chain>,
     /// Where JSON-RPC answers.
     pub rpc_addr: SocketAddr,
+    /// Where the websocket subscriptions answer (RPC port + 1).
+    pub ws_addr: SocketAddr,
     /// The price feeds.
     pub prices: Arc<Mutex<Prices>>,
     /// What the bootstrap did.
@@ -82,7 +85,15 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
     )
     .await
     .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.rpc_port))?;
-    progress(&format!("JSON-RPC on http://{rpc_addr}"));
+    let ws_addr = ws::serve(
+        chain.clone(),
+        SocketAddr::from(([127, 0, 0, 1], rpc_addr.port().wrapping_add(1))),
+    )
+    .await
+    .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", rpc_addr.port() + 1))?;
+    progress(&format!(
+        "JSON-RPC on http://{rpc_addr}, websocket on ws://{ws_addr}"
+    ));
     {
         let (chain, prices) = (chain.clone(), prices.clone());
         let slot = Duration::from_millis(opts.slot_ms.max(1));
@@ -111,6 +122,7 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
     Ok(LocalNet {
         chain,
         rpc_addr,
+        ws_addr,
         prices,
         bootstrap: report,
     })

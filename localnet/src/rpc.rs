@@ -430,12 +430,16 @@ fn ui_amount(amount: u64, decimals: u8) -> Value {
 }
 
 fn encode_account(
-    key: &Pubkey,
+    _key: &Pubkey,
     a: &AccountSharedData,
     enc: &str,
     chain: &Chain,
 ) -> Result<Value, RpcError> {
-    let _ = key;
+    Ok(account_json(a, enc, chain))
+}
+
+/// An account as RPC answers it (`getAccountInfo`'s `value`) in encoding `enc`.
+pub fn account_json(a: &AccountSharedData, enc: &str, chain: &Chain) -> Value {
     let data = match enc {
         "base58" => json!([bs58::encode(a.data()).into_string(), "base58"]),
         "jsonParsed" => match parse_token_account(a, chain) {
@@ -444,14 +448,14 @@ fn encode_account(
         },
         _ => json!([b64(a.data()), "base64"]),
     };
-    Ok(json!({
+    json!({
         "data": data,
         "executable": a.executable(),
         "lamports": a.lamports(),
         "owner": a.owner().to_string(),
         "rentEpoch": u64::MAX,
         "space": a.data().len(),
-    }))
+    })
 }
 
 /// `jsonParsed` of an SPL token account (what wallets and web3's parsed calls read).

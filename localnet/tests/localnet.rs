@@ -407,6 +407,56 @@ async fn bootstrap_resumes_after_dying_midway() {
     assert!(lines.last().unwrap().ends_with("created"));
 }
 
+/// `@solana/web3.js` 1.x (npm, pinned by `tests/web3/package-lock.json`, installed by this
+/// test with `npm ci` when missing) airdrops, signs, sends and confirms a transfer (websocket
+/// `signatureSubscribe` and status polling) and reads it back with `getTransaction`.
+async fn web3_js_sends_and_confirms() {
+    let net = start(
+        Options {
+            rpc_port: 0,
+            slot_ms: 100,
+            config: None,
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web3");
+    let url = net.rpc_url();
+    let out = tokio::task::spawn_blocking(move || {
+        use std::process::Command;
+        if !dir.join("node_modules/@solana/web3.js").exists() {
+            let st = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir)
+                .status()
+                .expect("npm (Node.js) is needed for the web3.js check");
+            assert!(st.success(), "npm ci failed in {}", dir.display());
+        }
+        Command::new("node")
+            .arg("check.mjs")
+            .arg(&url)
+            .current_dir(&dir)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "web3.js check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(line["bobBalance"], 100_000_000, "{line}");
+    assert_eq!(line["err"], Value::Null);
+    assert_eq!(line["fee"], 5000);
+    let sig: Signature = line["signature"].as_str().unwrap().parse().unwrap();
+    let r = net.chain.transaction(&sig).expect("recorded");
+    assert!(r.status.is_ok());
+}
+
 /// One scenario of this binary.
 type TestFn = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
@@ -417,7 +467,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let tests: [(&str, TestFn); 2] = [
+    let tests: [(&str, TestFn); 3] = [
+        ("web3_js_sends_and_confirms", || {
+            Box::pin(web3_js_sends_and_confirms())
+        }),
         ("local_chain_end_to_end", || {
             Box::pin(local_chain_end_to_end())
         }),
