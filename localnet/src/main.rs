@@ -31,7 +31,14 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut port: u16 = 8899;
     let mut slot_ms: u64 = 400;
+    // from the repository root, else the checked-in file next to this crate
     let mut config = PathBuf::from("migrations/localnet.toml");
+    if !config.exists() {
+        config = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../migrations/localnet.toml"
+        ));
+    }
     let mut bootstrap = true;
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
