@@ -53,9 +53,11 @@ async fn run(deposits: usize, clients: usize) {
     for _ in 0..clients {
         let kp = Keypair::new();
         carry_localnet::rpc::airdrop(&net.chain, &kp.pubkey(), 10_000_000_000).unwrap();
-        carry_localnet::faucet::mint_tokens(&net.chain, &kp.pubkey(), &usdc, 1_000_000_000_000_000).unwrap();
+        carry_localnet::faucet::mint_tokens(&net.chain, &kp.pubkey(), &usdc, 1_000_000_000_000_000)
+            .unwrap();
         let account = sdk::margin_account_pda(&exchange, &kp.pubkey(), 0);
-        let wallet = anchor_spl::associated_token::get_associated_token_address(&kp.pubkey(), &usdc);
+        let wallet =
+            anchor_spl::associated_token::get_associated_token_address(&kp.pubkey(), &usdc);
         let tx = Transaction::new_signed_with_payer(
             &[sdk::create_margin_account(kp.pubkey(), exchange, 0)],
             Some(&kp.pubkey()),
@@ -77,7 +79,17 @@ async fn run(deposits: usize, clients: usize) {
                 let bh = rpc.get_latest_blockhash().await.unwrap();
                 // amounts differ so every transaction is unique
                 let amount = 1 + (c * per + i) as u64;
-                let ix = sdk::deposit(kp.pubkey(), exchange, account, bank, sdk::vault_pda(&bank), usdc, wallet, amount, None);
+                let ix = sdk::deposit(
+                    kp.pubkey(),
+                    exchange,
+                    account,
+                    bank,
+                    sdk::vault_pda(&bank),
+                    usdc,
+                    wallet,
+                    amount,
+                    None,
+                );
                 let tx = Transaction::new_signed_with_payer(&[ix], Some(&kp.pubkey()), &[&*kp], bh);
                 sigs.push(rpc.send_transaction(&tx).await.unwrap());
             }

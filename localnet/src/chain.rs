@@ -78,6 +78,17 @@ macro_rules! builtin {
     }};
 }
 
+/// The margin program as a builtin whose `msg!` and event lines reach the transaction logs
+/// (with [`logs::install_stubs`]); what `solana_program_test::processor!` gives, plus that.
+pub fn margin_builtin() -> BuiltinFunctionWithContext {
+    builtin!(margin_entry)
+}
+
+/// The order book program as such a builtin.
+pub fn orderbook_builtin() -> BuiltinFunctionWithContext {
+    builtin!(orderbook_entry)
+}
+
 /// What the chain remembers of a processed transaction.
 #[derive(Clone, Debug)]
 pub struct TxRecord {
@@ -193,12 +204,12 @@ impl Chain {
         bank.add_builtin(
             carry_margin::ID,
             "carry_margin",
-            ProgramCacheEntry::new_builtin(0, "carry_margin".len(), builtin!(margin_entry)),
+            ProgramCacheEntry::new_builtin(0, "carry_margin".len(), margin_builtin()),
         );
         bank.add_builtin(
             carry_orderbook::ID,
             "carry_orderbook",
-            ProgramCacheEntry::new_builtin(0, "carry_orderbook".len(), builtin!(orderbook_entry)),
+            ProgramCacheEntry::new_builtin(0, "carry_orderbook".len(), orderbook_builtin()),
         );
         bank.set_capitalization();
         let bank = Arc::new(bank);

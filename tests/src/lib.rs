@@ -8,10 +8,9 @@ pub mod margin;
 pub mod orderbook;
 pub mod pyth;
 
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext};
 #[allow(deprecated)]
 use solana_sdk::{
     account::Account,
@@ -23,18 +22,6 @@ use solana_sdk::{
     system_instruction,
     transaction::{Transaction, TransactionError},
 };
-
-/// Anchor's `entry` ties the slice and the accounts to one lifetime, which `processor!`
-/// does not; the runtime keeps both alive for the whole call.
-fn orderbook_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    carry_orderbook::entry(program_id, accounts, data)
-}
-
-fn margin_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    carry_margin::entry(program_id, accounts, data)
-}
 
 /// Unix time the test clock starts at.
 pub const START_TIME: i64 = 1_790_000_000;
@@ -122,14 +109,21 @@ impl TestContext {
         }
         let mut pt = ProgramTest::default();
         pt.prefer_bpf(false);
-        pt.add_program(
+        // The local chain's builtin adapters: like `processor!`, and their events reach the
+        // transaction logs as `Program data:` lines once the log router is installed.
+        pt.add_builtin_program(
             "carry_orderbook",
             carry_orderbook::ID,
-            processor!(orderbook_entry),
+            carry_localnet::chain::orderbook_builtin(),
         );
-        pt.add_program("carry_margin", carry_margin::ID, processor!(margin_entry));
+        pt.add_builtin_program(
+            "carry_margin",
+            carry_margin::ID,
+            carry_localnet::chain::margin_builtin(),
+        );
         pt.set_compute_max_units(1_400_000);
         let context = pt.start_with_context().await;
+        carry_localnet::logs::install_stubs();
         let mut t = TestContext { context, nonce: 0 };
         t.set_time(START_TIME).await;
         t

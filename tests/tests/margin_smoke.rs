@@ -4,6 +4,7 @@
 use carry_margin::state::{BANK_SIZE, EXCHANGE_SIZE, MARGIN_ACCOUNT_SIZE};
 use carry_math::I80F48;
 use carry_tests::margin::*;
+use solana_sdk::signature::Signer;
 
 #[tokio::test]
 async fn deposit_borrow_health() {
@@ -26,6 +27,16 @@ async fn deposit_borrow_health() {
     let usdc = env.banks[0].mint;
     let wallet = env.t.token_balance(&trader.wallet(&usdc)).await;
     assert_eq!(wallet, 1_000_000_000_000 + 99_000_000);
+    // the harness's logs carry the program's events as `Program data:` lines, as a cluster's
+    let usdc_wallet = trader.wallet(&usdc);
+    let i = env.deposit_ix(&trader.kp.pubkey(), &trader.account, 0, &usdc_wallet, 1_000);
+    let out = env.t.execute(&[i], &[&trader.kp]).await.unwrap();
+    let data: Vec<&String> = out
+        .logs
+        .iter()
+        .filter(|l| l.starts_with("Program data: "))
+        .collect();
+    assert_eq!(data.len(), 1, "one RepayEvent: {:?}", out.logs);
     let accounts = [lender.account, trader.account];
     env.check_conservation(0, &accounts).await;
     env.check_conservation(sol, &accounts).await;
