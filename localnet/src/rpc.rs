@@ -497,10 +497,22 @@ fn get_program_accounts(chain: &Chain, p: &Value) -> RpcResult {
                     .and_then(Value::as_u64)
                     .ok_or_else(|| invalid_params("memcmp needs an offset"))?
                     as usize;
-                let bytes = m
+                let raw = m
                     .get("bytes")
-                    .and_then(Value::as_str)
                     .ok_or_else(|| invalid_params("memcmp needs bytes"))?;
+                // raw byte arrays (what solana-rpc-client sends as encoding "bytes")
+                if let Some(arr) = raw.as_array() {
+                    let bytes = arr
+                        .iter()
+                        .map(|b| b.as_u64().filter(|b| *b < 256).map(|b| b as u8))
+                        .collect::<Option<Vec<u8>>>()
+                        .ok_or_else(|| invalid_params("memcmp bytes must be 0..=255"))?;
+                    memcmps.push((offset, bytes));
+                    continue;
+                }
+                let bytes = raw
+                    .as_str()
+                    .ok_or_else(|| invalid_params("memcmp bytes must be a string or an array"))?;
                 let bytes = match m.get("encoding").and_then(Value::as_str) {
                     Some("base64") => base64::engine::general_purpose::STANDARD
                         .decode(bytes)

@@ -108,25 +108,7 @@ impl BankConfig {
     }
 }
 
-/// The local chain's faucet mint of `symbol` (a fixed address, so configs, the CLI and the app
-/// agree across restarts).
-pub fn localnet_mint(symbol: &str) -> Pubkey {
-    Pubkey::find_program_address(
-        &[b"carry-localnet-mint", symbol.as_bytes()],
-        &carry_margin::ID,
-    )
-    .0
-}
-
-/// The Pyth push oracle's price feed account of `feed_id` on `shard` (a `PriceUpdateV2` owned
-/// by the Pyth receiver program).
-pub fn pyth_feed_account(shard: u16, feed_id: &[u8; 32]) -> Pubkey {
-    Pubkey::find_program_address(
-        &[&shard.to_le_bytes(), feed_id],
-        &pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID,
-    )
-    .0
-}
+pub use carry_sdk::tokens::{localnet_mint, pyth_feed_account};
 
 impl TokenConfig {
     /// The mint: the configured one, or the local chain's.

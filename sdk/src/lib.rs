@@ -2,13 +2,22 @@
 //! own account types and the shared `no_std` cores (`carry-book`, `carry-math`), so what the
 //! SDK computes is what the chain computes.
 //!
-//! Today: the order book ([`orderbook`]) and the margin program's PDAs, instruction builders
-//! and account decoders ([`margin`]). Health simulation, the keeper and the CLI follow with
-//! their issues.
+//! - [`margin`], [`orderbook`]: PDAs, instruction builders, account decoders and views;
+//! - [`client`]: the [`client::Chain`] trait over JSON-RPC and over solana-program-test's
+//!   `BanksClient`, account finding, sending with a compute budget, event decoding;
+//! - [`health`]: health by the program's own code over fetched accounts, max withdraw, rates
+//!   and interest projections;
+//! - [`tokens`]: token lists (symbols, mints) from a bootstrap config, amount parsing;
+//! - [`pyth`]: oracle account bytes for development chains and tests.
+//!
+//! The command-line client `carry` is `src/bin/carry`.
 
+pub mod client;
+pub mod health;
 pub mod margin;
 pub mod orderbook;
 pub mod pyth;
+pub mod tokens;
 
 pub use carry_book;
 pub use carry_margin;
