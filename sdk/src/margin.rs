@@ -1047,6 +1047,161 @@ mod tests {
     }
 
     #[test]
+    fn perp_market_builders_pda_and_data() {
+        let (admin, exchange, book, oracle) = (key(1), key(2), key(3), key(4));
+        let market = perp_market_pda(&exchange, 5);
+        let find = |seeds: &[&[u8]]| Pubkey::find_program_address(seeds, &carry_margin::ID).0;
+        assert_eq!(
+            market,
+            find(&[b"perp_market", exchange.as_ref(), &5u16.to_le_bytes()])
+        );
+        assert_ne!(market, perp_market_pda(&exchange, 6));
+        assert!(!market.is_on_curve());
+        let setup = example_perp_market_setup();
+        let params = example_perp_market_params();
+        let i = create_perp_market(admin, exchange, 5, book, oracle, setup, params, pyth_v2());
+        // (key, signer, writable) as `carry_margin::CreatePerpMarket` declares them: the book
+        // signs (it must, so that nobody else can bind an allocated account to a market)
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (admin, true, true),
+                (exchange, false, true),
+                (market, false, true),
+                (book, true, true),
+                (oracle, false, false),
+                (SYSTEM_PROGRAM_ID, false, false),
+            ]
+        );
+        // data: discriminator, index u16, setup (borsh), params (borsh = Pod bytes), oracle
+        let disc = instruction::CreatePerpMarket::DISCRIMINATOR;
+        let setup_bytes = [
+            &[setup.base_decimals][..],
+            &setup.base_lot_size.to_le_bytes(),
+            &setup.tick_size.to_le_bytes(),
+            &setup.order_capacity.to_le_bytes(),
+            &setup.event_capacity.to_le_bytes(),
+        ]
+        .concat();
+        assert_eq!(
+            i.data,
+            [
+                disc,
+                &5u16.to_le_bytes(),
+                &setup_bytes,
+                bytemuck::bytes_of(&params),
+                &[0u8],
+                &[0u8; 32]
+            ]
+            .concat(),
+            "borsh PerpMarketParams = Pod PerpMarketParams"
+        );
+        let i = edit_perp_market(admin, exchange, market, params);
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (admin, true, false),
+                (exchange, false, false),
+                (market, false, true)
+            ]
+        );
+        let disc = instruction::EditPerpMarket::DISCRIMINATOR;
+        assert_eq!(i.data, [disc, bytemuck::bytes_of(&params)].concat());
+        // the book account: system create_account of the right size, owned by the program
+        let i = create_perp_book_account(admin, book, 42, &setup);
+        assert_eq!(i.program_id, SYSTEM_PROGRAM_ID);
+        assert_eq!(
+            meta_flags(&i),
+            vec![(admin, true, true), (book, true, true)]
+        );
+        let space = perp_book_space(setup.order_capacity, setup.event_capacity);
+        let mut data = 0u32.to_le_bytes().to_vec(); // CreateAccount
+        data.extend_from_slice(&42u64.to_le_bytes());
+        data.extend_from_slice(&(space as u64).to_le_bytes());
+        data.extend_from_slice(PROGRAM_ID.as_ref());
+        assert_eq!(i.data, data);
+    }
+
+    #[test]
+    fn perp_book_is_laid_out_as_an_order_book_market() {
+        for (o, e) in [(4096, 512), (1024, 256), (64, 32), (1, 1)] {
+            assert_eq!(
+                perp_book_space(o, e),
+                carry_orderbook::Market::space(o, e),
+                "{o}/{e}"
+            );
+        }
+        assert_eq!(perp_book_space(4096, 512), 1_085_712);
+        assert_eq!(PerpBook::BOOK_OFFSET, carry_orderbook::Market::BOOK_OFFSET);
+        // same header fields at the same offsets
+        let h = PerpBook {
+            authority: key(1),
+            creator: key(2),
+            tick_size: 3,
+            base_lot_size: 4,
+            order_capacity: 5,
+            event_capacity: 6,
+            reserved: [0; 64],
+        };
+        let m = carry_orderbook::Market {
+            authority: key(1),
+            creator: key(2),
+            tick_size: 3,
+            base_lot_size: 4,
+            order_capacity: 5,
+            event_capacity: 6,
+            reserved: [0; 64],
+        };
+        assert_eq!(bytemuck::bytes_of(&h), bytemuck::bytes_of(&m));
+    }
+
+    #[test]
+    fn perp_decoders_and_health_pairs() {
+        let mut m: PerpMarket = bytemuck::Zeroable::zeroed();
+        m.market_index = 2;
+        m.oracle = key(8);
+        m.params = example_perp_market_params();
+        m.stable_price.set(I80F48::from_u64(1_500_000));
+        let data = with_disc(&m);
+        assert_eq!(data.len(), 8 + carry_margin::state::PERP_MARKET_SIZE);
+        let d = decode_perp_market(&data).unwrap();
+        assert_eq!((d.market_index, d.oracle, d.params), (2, key(8), m.params));
+        assert!(matches!(
+            decode_bank(&data),
+            Err(DecodeError::WrongDiscriminator) | Err(DecodeError::TooShort { .. })
+        ));
+        assert!(matches!(
+            decode_perp_market(&with_disc(&{
+                let b: Bank = bytemuck::Zeroable::zeroed();
+                b
+            })),
+            Err(DecodeError::TooShort { .. }) | Err(DecodeError::WrongDiscriminator)
+        ));
+        let mut acc: MarginAccount = bytemuck::Zeroable::zeroed();
+        acc.perps[4].in_use = 1;
+        acc.perps[4].market_index = 2;
+        let mut other = m;
+        other.market_index = 3;
+        other.oracle = key(9);
+        let pairs = perp_health_pairs(&acc, [(key(10), &other), (key(11), &m)]);
+        assert_eq!(pairs, vec![(key(11), key(8))]);
+        let metas = perp_health_accounts(&pairs, true);
+        assert_eq!(
+            metas,
+            vec![
+                AccountMeta::new(key(11), false),
+                AccountMeta::new_readonly(key(8), false)
+            ]
+        );
+        let i = compute_health_with_perps(key(1), key(2), &[(key(3), key(4))], &pairs);
+        assert_eq!(i.accounts.len(), 2 + 2 + 2);
+        assert!(!i.accounts[4].is_writable);
+        // example parameters pass the program's validation
+        assert!(example_perp_market_params().validate().is_ok());
+        assert!(example_perp_market_setup().validate().is_ok());
+    }
+
+    #[test]
     fn health_info_round_trip() {
         let info = HealthInfo {
             init_health_bits: I80F48::from_i64(-5).to_bits(),
