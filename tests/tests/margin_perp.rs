@@ -652,9 +652,31 @@ async fn create_perp_market_refusals() {
 
 #[tokio::test]
 async fn edit_perp_market() {
+    use carry_margin::events::PerpMarketEvent;
+    use carry_tests::events::{events, install};
     let mut env = MarginEnv::new().await;
+    install();
     let params = sdk::example_perp_market_params();
     let idx = env.add_perp_market(SOL, params).await;
+    let market = env.perps[idx].market;
+    let of_market = || -> Vec<PerpMarketEvent> {
+        events()
+            .into_iter()
+            .filter(|e: &PerpMarketEvent| e.perp_market == market)
+            .collect()
+    };
+    let ev = of_market();
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0].created);
+    assert_eq!(
+        (ev[0].market_index, ev[0].book, ev[0].oracle),
+        (0, env.perps[idx].book, env.perps[idx].oracle)
+    );
+    assert_eq!(ev[0].params, params);
+    assert_eq!(
+        ev[0].stable_price_bits,
+        per_lot(SOL, &small_perp_setup()).to_bits()
+    );
     let before = env.perp_market(idx).await;
     let admin = env.admin.pubkey();
 
@@ -673,6 +695,10 @@ async fn edit_perp_market() {
     env.send(&[i], &[]).await.unwrap();
     let after = env.perp_market(idx).await;
     assert!(after.params.is_reduce_only());
+    let ev = of_market();
+    assert_eq!(ev.len(), 2);
+    assert!(!ev[1].created);
+    assert_eq!(ev[1].params, p);
     // only the parameters changed
     let mut expect = before;
     expect.params = p;
@@ -685,7 +711,6 @@ async fn edit_perp_market() {
         bytemuck::bytes_of(&before)
     );
 
-    let market = env.perps[idx].market;
     let watched = vec![env.exchange, market, env.perps[idx].book];
     // wrong admin
     let bob = env.t.funded_keypair(1_000_000_000).await;
@@ -739,6 +764,9 @@ async fn edit_perp_market() {
         c(CarryError::ExpiryImmutable),
     )
     .await;
+
+    // refusals emit nothing: creation and the two edits
+    assert_eq!(of_market().len(), 3);
 
     // a dated future: created with an expiry, which an edit must repeat
     let dated_idx = env.add_perp_market(SOL, dated).await;

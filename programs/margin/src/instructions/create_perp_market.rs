@@ -14,6 +14,7 @@ use anchor_lang::Discriminator;
 use carry_book::Book;
 
 use crate::error::{book_err, CarryError};
+use crate::events::PerpMarketEvent;
 use crate::oracle::{check_oracle_config, perp_oracle_price};
 use crate::state::*;
 
@@ -165,6 +166,15 @@ pub fn handle_create_perp_market(
         .map_err(book_err)?;
     }
     ctx.accounts.exchange.load_mut()?.perp_market_count = market_index + 1;
+    emit!(PerpMarketEvent {
+        perp_market: pm_ai.key(),
+        market_index,
+        book: market.book,
+        oracle: market.oracle,
+        created: true,
+        params,
+        stable_price_bits: price.to_bits(),
+    });
     msg!(
         "perp market {} created, price per lot {}",
         market_index,

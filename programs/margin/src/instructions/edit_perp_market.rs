@@ -3,6 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::CarryError;
+use crate::events::PerpMarketEvent;
 use crate::state::*;
 
 /// Accounts of `edit_perp_market`.
@@ -35,6 +36,15 @@ pub fn handle_edit_perp_market(
         CarryError::ExpiryImmutable
     );
     market.params = params;
+    emit!(PerpMarketEvent {
+        perp_market: ctx.accounts.perp_market.key(),
+        market_index: market.market_index,
+        book: market.book,
+        oracle: market.oracle,
+        created: false,
+        params,
+        stable_price_bits: market.stable_price.get().to_bits(),
+    });
     msg!(
         "perp market {} edited, mode {}",
         market.market_index,
