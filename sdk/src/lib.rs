@@ -3,7 +3,8 @@
 //! SDK computes is what the chain computes.
 //!
 //! Today: the order book ([`orderbook`]) and the margin program's PDAs, instruction builders
-//! and account decoders ([`margin`]). Health simulation, the keeper and the CLI follow with
+//! and account decoders ([`margin`]), perp markets included (their book accounts read with
+//! [`orderbook::MarketView`], laid out as order book markets). Health simulation, the keeper and the CLI follow with
 //! their issues.
 
 pub mod margin;

@@ -937,6 +937,35 @@ async fn health_with_perp_positions() {
     let data = env.t.simulate_return_data(&[i], &[]).await.unwrap();
     let got = sdk::health_values(&sdk::decode_health_info(&data).unwrap());
     assert_eq!(got, (i4, m4));
+    // a perp book, or a market of another exchange with the same index, in a market's place
+    let book0 = env.perps[sol].book;
+    let i = health(&env, &[(book0, perps[0].1), perps[1]]);
+    assert_err(
+        env.send(&[i], &[]).await,
+        CarryError::HealthAccountsMismatch,
+    );
+    let admin = env.admin.pubkey();
+    let other_ex = exchange_pda(&admin, 1);
+    let i = sdk::create_exchange(admin, env.banks[0].mint, 1);
+    env.send(&[i], &[]).await.unwrap();
+    let book = env.perp_book_account(&setup).await;
+    let i = sdk::create_perp_market(
+        admin,
+        other_ex,
+        0,
+        book.pubkey(),
+        perps[0].1,
+        setup,
+        params,
+        sdk::pyth_v2(),
+    );
+    env.send(&[i], &[&book]).await.unwrap();
+    let foreign = sdk::perp_market_pda(&other_ex, 0);
+    let i = health(&env, &[(foreign, perps[0].1), perps[1]]);
+    assert_err(
+        env.send(&[i], &[]).await,
+        CarryError::HealthAccountsMismatch,
+    );
     // a stale perp oracle
     let sol_oracle = env.perps[sol].oracle;
     env.write_oracle(&sol_oracle, 180 * E8, 0, now - 61);

@@ -83,11 +83,12 @@ pub fn load_perp_market_mut<'a>(ai: &'a AccountInfo) -> Result<RefMut<'a, PerpMa
     }))
 }
 
-/// Whether a health pair's first account is a perp market (else it must be a bank). Only the
-/// owner and the discriminator are looked at; the loaders check the length.
+/// Whether a health pair's first account is a perp market (else it must be a bank, which the
+/// bank loader checks). Only the owner and the discriminator are looked at; the loaders check
+/// the length.
 fn is_perp_market(ai: &AccountInfo) -> Result<bool> {
     if *ai.owner != crate::ID {
-        return err!(CarryError::HealthAccountsMismatch);
+        return Ok(false);
     }
     let data = ai.try_borrow_data()?;
     Ok(data.len() >= 8 && &data[..8] == PerpMarket::DISCRIMINATOR)
@@ -163,17 +164,21 @@ pub fn health_terms(
         pairs.len() & 1 == 0 && pairs.len() <= 2 * (MAX_HEALTH_PAIRS + MAX_PERP_HEALTH_PAIRS),
         CarryError::HealthAccountsMismatch
     );
+    // Count the kinds first, so that a list too long is refused before any pair is read (as
+    // before perps existed).
+    let mut perp_pairs = 0usize;
+    for pair in pairs.chunks_exact(2) {
+        perp_pairs += is_perp_market(&pair[0])? as usize;
+    }
+    require!(
+        perp_pairs <= MAX_PERP_HEALTH_PAIRS && pairs.len() / 2 - perp_pairs <= MAX_HEALTH_PAIRS,
+        CarryError::HealthAccountsMismatch
+    );
     let mut matched = [false; MAX_TOKEN_POSITIONS];
     let mut matched_perps = [false; MAX_PERP_POSITIONS];
-    let (mut bank_pairs, mut perp_pairs) = (0usize, 0usize);
     let mut terms = Box::new(HealthTerms::new());
     for pair in pairs.chunks_exact(2) {
         if is_perp_market(&pair[0])? {
-            perp_pairs += 1;
-            require!(
-                perp_pairs <= MAX_PERP_HEALTH_PAIRS,
-                CarryError::HealthAccountsMismatch
-            );
             let term = perp_pair_term(
                 account,
                 exchange,
@@ -188,11 +193,6 @@ pub fn health_terms(
             }
             continue;
         }
-        bank_pairs += 1;
-        require!(
-            bank_pairs <= MAX_HEALTH_PAIRS,
-            CarryError::HealthAccountsMismatch
-        );
         let (bank_ai, oracle_ai) = (&pair[0], &pair[1]);
         let (term, stable) = {
             let bank = load_bank(bank_ai)?;
