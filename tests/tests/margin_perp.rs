@@ -1039,3 +1039,149 @@ async fn health_with_perp_positions() {
     let acc_after: MarginAccount = env.margin(&alice.account).await;
     assert_eq!(acc_after.perps[0], small);
 }
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo) as u64) as i64
+    }
+}
+
+/// Random positions over three markets (different tiers, haircuts, a pull oracle), random
+/// funding indices and pools, prices moving while the stable prices lag: after every step the
+/// chain's health is the token health plus, for each slot in use, `carry_math`'s term, and the
+/// SDK's off-chain term equals it.
+#[tokio::test]
+async fn health_with_perps_randomized() {
+    let mut env = MarginEnv::new().await;
+    let setup = small_perp_setup();
+    let mut p1 = sdk::example_perp_market_params();
+    let mut p2 = p1;
+    p2.tier_count = 1;
+    p2.tiers[1..].fill(Default::default());
+    p2.tiers[0].max_notional_native = u64::MAX;
+    p2.tiers[0].init_margin_ppm = 100_000;
+    p2.tiers[0].maint_margin_ppm = 50_000;
+    p2.unpaid_pnl_haircut_ppm = 1_000_000;
+    p1.tiers[0].max_notional_native = 2_000_000_000; // tier jumps within reach
+    p1.tiers[1].max_notional_native = 5_000_000_000;
+    let p3 = sdk::example_perp_market_params();
+    let prices = [150 * E8, 3_000 * E8, E8 / 2];
+    let m0 = env.add_perp_market_with(prices[0], setup, p1, None).await;
+    let m1 = env.add_perp_market_with(prices[1], setup, p2, None).await;
+    let m2 = env
+        .add_perp_market_with(prices[2], setup, p3, Some([5; 32]))
+        .await;
+    let markets = [m0, m1, m2];
+    let alice = env.user(100_000_000_000).await;
+    env.deposit(&alice, 0, 5_000_000_000).await.unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut price = prices;
+    let (mut withdrawn, mut refused_health, mut terms) = (0, 0, 0);
+    for step in 0..40 {
+        // positions: each market in a random slot or none
+        let mut slots: Vec<usize> = (0..8).collect();
+        for s in 0..8 {
+            env.set_perp_slot(&alice.account, s, PerpPosition::default())
+                .await;
+        }
+        // the token part (withdrawals below change it; time does not: no borrows, $1)
+        let (i0, mt0) = env.health(&alice.account).await.unwrap();
+        let mut used = vec![];
+        for (k, &m) in markets.iter().enumerate() {
+            if rng.below(4) == 0 {
+                continue;
+            }
+            let s = slots.remove(rng.below(slots.len() as u64) as usize);
+            let base = rng.range(-3_000, 3_000);
+            let lot = per_lot(price[k], &setup).floor_int() as i64;
+            // entry within +-30% of the current price
+            let entry = lot + rng.range(-(lot * 3 / 10), lot * 3 / 10 + 1);
+            let pos = position(
+                m as u16,
+                base,
+                base * entry,
+                rng.range(0, 2_000),
+                rng.range(0, 2_000),
+            );
+            env.set_perp_slot(&alice.account, s, pos).await;
+            used.push((k, pos));
+        }
+        // market state a crank would set: funding index, PnL pool
+        for &m in &markets {
+            let idx = rng.range(-50_000, 50_000);
+            let pool = rng.below(5_000_000_000);
+            env.patch_perp_market(m, |pm| {
+                pm.funding_index.set(I80F48::from_i64(idx));
+                pm.pnl_pool_native = pool;
+            })
+            .await;
+        }
+        // time passes and prices move up to +-15%; stable prices lag
+        env.warp(rng.range(1, 120)).await;
+        for (k, &m) in markets.iter().enumerate() {
+            let p = price[k];
+            price[k] = (p + rng.range(-(p * 15 / 100), p * 15 / 100 + 1)).max(1_000);
+            env.set_perp_price(m, price[k]).await;
+        }
+        let now = env.now().await;
+        let (mut ei, mut em) = (i0, mt0);
+        for (k, pos) in &used {
+            let m = env.perp_market(markets[*k]).await;
+            let oracle = per_lot(price[*k], &setup);
+            let stable = update_stable_price(
+                m.stable_price.get(),
+                oracle,
+                (now - m.stable_price_ts) as u64,
+                &m.params.stable_limits(),
+            )
+            .unwrap();
+            let (ti, tm) = expected_term(&m, pos, oracle, stable);
+            let t = sdk::perp_health_term(&m, pos, oracle, now).unwrap();
+            assert_eq!((t.init, t.maint), (ti, tm), "step {step}: SDK term");
+            ei = add(ei, ti);
+            em = add(em, tm);
+            terms += 1;
+        }
+        let got = env.health_with_perps(&alice.account).await.unwrap();
+        assert_eq!(got, (ei, em), "step {step}: {} positions", used.len());
+        // sometimes a crank stores the stable prices (a withdrawal passes markets writable)
+        if step % 5 == 4 {
+            let mut i = env.withdraw_ix(
+                &alice.kp.pubkey(),
+                &alice.account,
+                0,
+                &alice.wallet(&env.banks[0].mint),
+                1,
+                false,
+            );
+            i.accounts.extend(sdk::perp_health_accounts(
+                &env.all_perp_health_pairs(),
+                true,
+            ));
+            // health may be negative with random positions: either way, consistent
+            let ok = env.send(&[i], &[&alice.kp]).await;
+            match ok {
+                Ok(()) => {
+                    assert!(!ei.is_negative());
+                    withdrawn += 1;
+                }
+                Err(e) => {
+                    assert_eq!(e.custom_code(), Some(c(CarryError::HealthBelowZero)));
+                    refused_health += 1;
+                }
+            }
+        }
+    }
+    println!("{terms} perp terms, {withdrawn} withdrawals, {refused_health} refused by health");
+    assert!(terms >= 60 && withdrawn > 0 && refused_health > 0);
+}
