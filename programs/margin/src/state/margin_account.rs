@@ -80,7 +80,7 @@ pub struct MarginAccount {
     pub exchange: Pubkey,
     /// Owner: the only key that may withdraw, close, set the delegate or lending.
     pub owner: Pubkey,
-    /// Delegate: may deposit and (next issue) trade, never withdraw. Default key = none.
+    /// Delegate: may deposit and (with perp orders) trade, never withdraw. Default key = none.
     pub delegate: Pubkey,
     /// Account number in the PDA seeds.
     pub account_num: u32,
@@ -92,7 +92,7 @@ pub struct MarginAccount {
     pub reserved: [u8; 64],
     /// Token balances. A slot is in use while it has a balance or lending is disabled.
     pub tokens: [TokenPosition; MAX_TOKEN_POSITIONS],
-    /// Perp positions (next issue).
+    /// Perp positions (health reads them; trading fills them, part B of the perp issue).
     pub perps: [PerpPosition; MAX_PERP_POSITIONS],
 }
 
