@@ -2,7 +2,9 @@
 //! own account types and the shared `no_std` cores (`carry-book`, `carry-math`), so what the
 //! SDK computes is what the chain computes.
 //!
-//! - [`margin`], [`orderbook`]: PDAs, instruction builders, account decoders and views;
+//! - [`margin`], [`orderbook`]: PDAs, instruction builders, account decoders and views, perp
+//!   markets included (their book accounts read with [`orderbook::MarketView`], laid out as
+//!   order book markets);
 //! - [`client`]: the [`client::Chain`] trait over JSON-RPC and over solana-program-test's
 //!   `BanksClient`, account finding, sending with a compute budget, event decoding;
 //! - [`health`]: health by the program's own code over fetched accounts, max withdraw, rates

@@ -13,13 +13,19 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+#[allow(deprecated)]
+use anchor_lang::solana_program::system_instruction;
 use anchor_lang::{AnchorDeserialize, InstructionData, ToAccountMetas, ZeroCopy};
 use carry_margin::state::{
-    Bank, Exchange, MarginAccount, ACCOUNT_SEED, BANK_SEED, EXCHANGE_SEED, INSURANCE_SEED,
-    VAULT_SEED,
+    Bank, Exchange, MarginAccount, PerpBook, PerpMarket, PerpPosition, ACCOUNT_SEED, BANK_SEED,
+    EXCHANGE_SEED, INSURANCE_SEED, PERP_MARKET_SEED, VAULT_SEED,
 };
-use carry_margin::{accounts, instruction, BankParams, HealthInfo, OracleConfig, OracleKind};
-use carry_math::I80F48;
+use carry_margin::{
+    accounts, instruction, BankParams, HealthInfo, OracleConfig, OracleKind, PerpLeverageTier,
+    PerpMarketParams, PerpMarketSetup,
+};
+use carry_math::health::PerpTerm;
+use carry_math::{MathError, I80F48};
 
 /// The margin program's id.
 pub const PROGRAM_ID: Pubkey = carry_margin::ID;
@@ -74,6 +80,19 @@ pub fn margin_account_pda(exchange: &Pubkey, owner: &Pubkey, account_num: u32) -
     .0
 }
 
+/// Perp market PDA: `[PERP_MARKET_SEED, exchange, market_index (u16 LE)]`.
+pub fn perp_market_pda(exchange: &Pubkey, market_index: u16) -> Pubkey {
+    Pubkey::find_program_address(
+        &[
+            PERP_MARKET_SEED,
+            exchange.as_ref(),
+            &market_index.to_le_bytes(),
+        ],
+        &PROGRAM_ID,
+    )
+    .0
+}
+
 // ---------------------------------------------------------------------------------------------
 // Health accounts
 // ---------------------------------------------------------------------------------------------
@@ -102,6 +121,38 @@ pub fn health_accounts(pairs: &[(Pubkey, Pubkey)], writable_banks: bool) -> Vec<
                 AccountMeta::new_readonly(oracle, false),
             ]
         })
+        .collect()
+}
+
+/// Most `(perp market, oracle)` pairs the program accepts in one health computation.
+pub const MAX_PERP_HEALTH_PAIRS: usize = carry_margin::health::MAX_PERP_HEALTH_PAIRS;
+
+/// Remaining accounts for the perp positions of a health check: for each
+/// `(perp market, oracle)` pair, the market then its oracle (the market's stored oracle key).
+/// They go after the bank pairs of [`health_accounts`] (the program tells the two kinds apart
+/// by the first account's discriminator, so any order works; this is the SDK's). The program
+/// needs one pair per perp slot in use, at most [`MAX_PERP_HEALTH_PAIRS`]; pairs of markets
+/// the account has no position in are ignored (they must be of the same exchange). With
+/// `writable_markets` the program stores the markets' advanced stable prices.
+pub fn perp_health_accounts(
+    pairs: &[(Pubkey, Pubkey)],
+    writable_markets: bool,
+) -> Vec<AccountMeta> {
+    // same shape as bank pairs: market (writable or not), oracle read-only
+    health_accounts(pairs, writable_markets)
+}
+
+/// The `(perp market, oracle)` pairs `account` needs for a health check: of `markets` (key
+/// and decoded market), those whose market index is in one of the account's perp slots in
+/// use, in the order given.
+pub fn perp_health_pairs<'a>(
+    account: &MarginAccount,
+    markets: impl IntoIterator<Item = (Pubkey, &'a PerpMarket)>,
+) -> Vec<(Pubkey, Pubkey)> {
+    markets
+        .into_iter()
+        .filter(|(_, m)| account.find_perp(m.market_index).is_some())
+        .map(|(key, m)| (key, m.oracle))
         .collect()
 }
 
@@ -235,6 +286,85 @@ pub fn edit_bank(admin: Pubkey, exchange: Pubkey, bank: Pubkey, params: BankPara
             bank,
         },
         instruction::EditBank { params },
+        vec![],
+    )
+}
+
+/// Bytes of a perp book account with these capacities: the 8-byte discriminator, the 152-byte
+/// [`PerpBook`] header (laid out as an order book market's), then `carry_book::Book`.
+pub fn perp_book_space(order_capacity: u32, event_capacity: u32) -> usize {
+    PerpBook::space(order_capacity, event_capacity)
+}
+
+/// System `create_account` of a perp book account for `setup`'s capacities: `payer` pays
+/// `rent_lamports` (the rent-exempt minimum of [`perp_book_space`] bytes, from the cluster's
+/// rent), owner = the margin program, zeroed. Both `payer` and `book` sign. Send it before,
+/// or in the same transaction as, [`create_perp_market`], which `book` must sign as well.
+pub fn create_perp_book_account(
+    payer: Pubkey,
+    book: Pubkey,
+    rent_lamports: u64,
+    setup: &PerpMarketSetup,
+) -> Instruction {
+    system_instruction::create_account(
+        &payer,
+        &book,
+        rent_lamports,
+        perp_book_space(setup.order_capacity, setup.event_capacity) as u64,
+        &PROGRAM_ID,
+    )
+}
+
+/// `create_perp_market(market_index, setup, params, oracle_config)`, signed by the admin (who
+/// pays the market's rent) and by `book` (allocated with [`create_perp_book_account`]).
+/// `market_index` must be the exchange's `perp_market_count`; the market PDA is
+/// [`perp_market_pda`]. `oracle` is read now (it must pass `params`' limits) to seed the
+/// stable price and its key is stored.
+#[allow(clippy::too_many_arguments)]
+pub fn create_perp_market(
+    admin: Pubkey,
+    exchange: Pubkey,
+    market_index: u16,
+    book: Pubkey,
+    oracle: Pubkey,
+    setup: PerpMarketSetup,
+    params: PerpMarketParams,
+    oracle_config: OracleConfig,
+) -> Instruction {
+    ix(
+        accounts::CreatePerpMarket {
+            admin,
+            exchange,
+            perp_market: perp_market_pda(&exchange, market_index),
+            book,
+            oracle,
+            system_program: SYSTEM_PROGRAM_ID,
+        },
+        instruction::CreatePerpMarket {
+            market_index,
+            setup,
+            params,
+            oracle: oracle_config,
+        },
+        vec![],
+    )
+}
+
+/// `edit_perp_market(params)`, signed by the admin: replaces the market's parameters (not its
+/// book, index, oracle or expiry); `params.mode` 1 puts it in reduce-only mode, 0 back.
+pub fn edit_perp_market(
+    admin: Pubkey,
+    exchange: Pubkey,
+    perp_market: Pubkey,
+    params: PerpMarketParams,
+) -> Instruction {
+    ix(
+        accounts::EditPerpMarket {
+            admin,
+            exchange,
+            perp_market,
+        },
+        instruction::EditPerpMarket { params },
         vec![],
     )
 }
@@ -437,6 +567,19 @@ pub fn accrue_interest(exchange: Pubkey, bank: Pubkey, oracle: Pubkey) -> Instru
     )
 }
 
+/// [`compute_health`] for an account with perp positions: `banks` as there, then `perps`, the
+/// `(perp market, oracle)` pairs covering every perp slot in use (read-only).
+pub fn compute_health_with_perps(
+    exchange: Pubkey,
+    account: Pubkey,
+    banks: &[(Pubkey, Pubkey)],
+    perps: &[(Pubkey, Pubkey)],
+) -> Instruction {
+    let mut i = compute_health(exchange, account, banks);
+    i.accounts.extend(perp_health_accounts(perps, false));
+    i
+}
+
 /// `compute_health` (read-only, permissionless): logs and returns (return data, see
 /// [`decode_health_info`]) the account's init and maint health. `health` are the
 /// `(bank, oracle)` pairs covering every token slot in use; the banks are passed read-only
@@ -520,6 +663,40 @@ pub fn decode_exchange(data: &[u8]) -> Result<Exchange, DecodeError> {
     decode_account(data)
 }
 
+/// Decodes a [`PerpMarket`] (prices per base lot I80F48, amounts quote native, parameters
+/// ppm).
+pub fn decode_perp_market(data: &[u8]) -> Result<PerpMarket, DecodeError> {
+    decode_account(data)
+}
+
+/// Decodes the header of a perp book account ([`PerpBook`]). The whole book (levels, queued
+/// events) reads with [`crate::orderbook::MarketView::decode`], since the account is laid out
+/// as an order book market (same header fields, book at the same offset).
+pub fn decode_perp_book_header(data: &[u8]) -> Result<PerpBook, DecodeError> {
+    decode_account(data)
+}
+
+/// The health term of one perp position as the program computes it (see
+/// `carry_margin::health::perp_term`): the market's stable price is advanced from its stored
+/// value to `now` toward `oracle_per_lot` (quote native per base lot, the validated oracle
+/// price times the lot size) exactly as the chain does, then the position's health is taken
+/// at both prices, the lower init and the lower maint.
+pub fn perp_health_term(
+    market: &PerpMarket,
+    slot: &PerpPosition,
+    oracle_per_lot: I80F48,
+    now: i64,
+) -> Result<PerpTerm, MathError> {
+    let dt = now.saturating_sub(market.stable_price_ts).max(0) as u64;
+    let stable = carry_math::oracle::update_stable_price(
+        market.stable_price.get(),
+        oracle_per_lot,
+        dt,
+        &market.params.stable_limits(),
+    )?;
+    carry_margin::health::perp_term(market, slot, oracle_per_lot, stable)
+}
+
 /// Decodes `compute_health`'s return data (borsh [`HealthInfo`]: two little-endian `i128`,
 /// I80F48 bits of init and maint health in settlement-token native units).
 pub fn decode_health_info(return_data: &[u8]) -> Result<HealthInfo, DecodeError> {
@@ -558,6 +735,57 @@ pub fn example_bank_params() -> BankParams {
         oracle_max_conf_ppm: 10_000,
         stable_max_move_ppm_per_hour: 100_000,
         stable_max_step_secs: 60,
+    }
+}
+
+/// Example parameters of a perp market: leverage tiers 100x (1% init, 0.5% maint) up to a
+/// notional of 1M settlement units (6 decimals), 50x to 10M, 20x to 50M, 10x beyond; fees 5 bps
+/// taker, 1 bp maker rebate; oracle at most 60 s old with confidence within 1%; stable price
+/// 10%/h counting at most 60 s per update; unpaid profit haircut 20%; funding hourly, capped at
+/// 0.1% per hour, impact notional 10,000 units; no open-interest limit; perpetual; active.
+pub fn example_perp_market_params() -> PerpMarketParams {
+    let tier = |max: u64, init: u32, maint: u32| PerpLeverageTier {
+        max_notional_native: max,
+        init_margin_ppm: init,
+        maint_margin_ppm: maint,
+    };
+    PerpMarketParams {
+        tiers: [
+            tier(1_000_000_000_000, 10_000, 5_000),
+            tier(10_000_000_000_000, 20_000, 10_000),
+            tier(50_000_000_000_000, 50_000, 25_000),
+            tier(u64::MAX, 100_000, 50_000),
+        ],
+        open_interest_limit_lots: u64::MAX,
+        funding_impact_notional: 10_000_000_000,
+        expiry_ts: 0,
+        maker_fee_ppm: -100,
+        taker_fee_ppm: 500,
+        oracle_max_age_secs: 60,
+        oracle_max_conf_ppm: 10_000,
+        stable_max_move_ppm_per_hour: 100_000,
+        stable_max_step_secs: 60,
+        unpaid_pnl_haircut_ppm: 200_000,
+        funding_period_secs: 3_600,
+        funding_max_rate_ppm: 1_000,
+        settlement_window_secs: 0,
+        settlement_min_interval_secs: 0,
+        tier_count: 4,
+        mode: 0,
+        padding: [0; 2],
+    }
+}
+
+/// Example setup of a perp market on a 9-decimal base (SOL-like): lots of 0.01 base
+/// (10_000_000 native), ticks of 100 quote native per lot ($0.01 per whole base with 6-decimal
+/// quote), 4096 orders per side and 512 events (the order book program's defaults).
+pub fn example_perp_market_setup() -> PerpMarketSetup {
+    PerpMarketSetup {
+        base_decimals: 9,
+        base_lot_size: 10_000_000,
+        tick_size: 100,
+        order_capacity: 4096,
+        event_capacity: 512,
     }
 }
 
@@ -816,6 +1044,161 @@ mod tests {
         other.oracle = key(7);
         let pairs = health_pairs(&d, [(key(9), &bank), (key(10), &other)]);
         assert_eq!(pairs, vec![(key(9), key(6))]);
+    }
+
+    #[test]
+    fn perp_market_builders_pda_and_data() {
+        let (admin, exchange, book, oracle) = (key(1), key(2), key(3), key(4));
+        let market = perp_market_pda(&exchange, 5);
+        let find = |seeds: &[&[u8]]| Pubkey::find_program_address(seeds, &carry_margin::ID).0;
+        assert_eq!(
+            market,
+            find(&[b"perp_market", exchange.as_ref(), &5u16.to_le_bytes()])
+        );
+        assert_ne!(market, perp_market_pda(&exchange, 6));
+        assert!(!market.is_on_curve());
+        let setup = example_perp_market_setup();
+        let params = example_perp_market_params();
+        let i = create_perp_market(admin, exchange, 5, book, oracle, setup, params, pyth_v2());
+        // (key, signer, writable) as `carry_margin::CreatePerpMarket` declares them: the book
+        // signs (it must, so that nobody else can bind an allocated account to a market)
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (admin, true, true),
+                (exchange, false, true),
+                (market, false, true),
+                (book, true, true),
+                (oracle, false, false),
+                (SYSTEM_PROGRAM_ID, false, false),
+            ]
+        );
+        // data: discriminator, index u16, setup (borsh), params (borsh = Pod bytes), oracle
+        let disc = instruction::CreatePerpMarket::DISCRIMINATOR;
+        let setup_bytes = [
+            &[setup.base_decimals][..],
+            &setup.base_lot_size.to_le_bytes(),
+            &setup.tick_size.to_le_bytes(),
+            &setup.order_capacity.to_le_bytes(),
+            &setup.event_capacity.to_le_bytes(),
+        ]
+        .concat();
+        assert_eq!(
+            i.data,
+            [
+                disc,
+                &5u16.to_le_bytes(),
+                &setup_bytes,
+                bytemuck::bytes_of(&params),
+                &[0u8],
+                &[0u8; 32]
+            ]
+            .concat(),
+            "borsh PerpMarketParams = Pod PerpMarketParams"
+        );
+        let i = edit_perp_market(admin, exchange, market, params);
+        assert_eq!(
+            meta_flags(&i),
+            vec![
+                (admin, true, false),
+                (exchange, false, false),
+                (market, false, true)
+            ]
+        );
+        let disc = instruction::EditPerpMarket::DISCRIMINATOR;
+        assert_eq!(i.data, [disc, bytemuck::bytes_of(&params)].concat());
+        // the book account: system create_account of the right size, owned by the program
+        let i = create_perp_book_account(admin, book, 42, &setup);
+        assert_eq!(i.program_id, SYSTEM_PROGRAM_ID);
+        assert_eq!(
+            meta_flags(&i),
+            vec![(admin, true, true), (book, true, true)]
+        );
+        let space = perp_book_space(setup.order_capacity, setup.event_capacity);
+        let mut data = 0u32.to_le_bytes().to_vec(); // CreateAccount
+        data.extend_from_slice(&42u64.to_le_bytes());
+        data.extend_from_slice(&(space as u64).to_le_bytes());
+        data.extend_from_slice(PROGRAM_ID.as_ref());
+        assert_eq!(i.data, data);
+    }
+
+    #[test]
+    fn perp_book_is_laid_out_as_an_order_book_market() {
+        for (o, e) in [(4096, 512), (1024, 256), (64, 32), (1, 1)] {
+            assert_eq!(
+                perp_book_space(o, e),
+                carry_orderbook::Market::space(o, e),
+                "{o}/{e}"
+            );
+        }
+        assert_eq!(perp_book_space(4096, 512), 1_085_712);
+        assert_eq!(PerpBook::BOOK_OFFSET, carry_orderbook::Market::BOOK_OFFSET);
+        // same header fields at the same offsets
+        let h = PerpBook {
+            authority: key(1),
+            creator: key(2),
+            tick_size: 3,
+            base_lot_size: 4,
+            order_capacity: 5,
+            event_capacity: 6,
+            reserved: [0; 64],
+        };
+        let m = carry_orderbook::Market {
+            authority: key(1),
+            creator: key(2),
+            tick_size: 3,
+            base_lot_size: 4,
+            order_capacity: 5,
+            event_capacity: 6,
+            reserved: [0; 64],
+        };
+        assert_eq!(bytemuck::bytes_of(&h), bytemuck::bytes_of(&m));
+    }
+
+    #[test]
+    fn perp_decoders_and_health_pairs() {
+        let mut m: PerpMarket = bytemuck::Zeroable::zeroed();
+        m.market_index = 2;
+        m.oracle = key(8);
+        m.params = example_perp_market_params();
+        m.stable_price.set(I80F48::from_u64(1_500_000));
+        let data = with_disc(&m);
+        assert_eq!(data.len(), 8 + carry_margin::state::PERP_MARKET_SIZE);
+        let d = decode_perp_market(&data).unwrap();
+        assert_eq!((d.market_index, d.oracle, d.params), (2, key(8), m.params));
+        assert!(matches!(
+            decode_bank(&data),
+            Err(DecodeError::WrongDiscriminator) | Err(DecodeError::TooShort { .. })
+        ));
+        assert!(matches!(
+            decode_perp_market(&with_disc(&{
+                let b: Bank = bytemuck::Zeroable::zeroed();
+                b
+            })),
+            Err(DecodeError::TooShort { .. }) | Err(DecodeError::WrongDiscriminator)
+        ));
+        let mut acc: MarginAccount = bytemuck::Zeroable::zeroed();
+        acc.perps[4].in_use = 1;
+        acc.perps[4].market_index = 2;
+        let mut other = m;
+        other.market_index = 3;
+        other.oracle = key(9);
+        let pairs = perp_health_pairs(&acc, [(key(10), &other), (key(11), &m)]);
+        assert_eq!(pairs, vec![(key(11), key(8))]);
+        let metas = perp_health_accounts(&pairs, true);
+        assert_eq!(
+            metas,
+            vec![
+                AccountMeta::new(key(11), false),
+                AccountMeta::new_readonly(key(8), false)
+            ]
+        );
+        let i = compute_health_with_perps(key(1), key(2), &[(key(3), key(4))], &pairs);
+        assert_eq!(i.accounts.len(), 2 + 2 + 2);
+        assert!(!i.accounts[4].is_writable);
+        // example parameters pass the program's validation
+        assert!(example_perp_market_params().validate().is_ok());
+        assert!(example_perp_market_setup().validate().is_ok());
     }
 
     #[test]

@@ -5,7 +5,10 @@
 
 use std::collections::HashMap;
 
-use carry_margin::state::{Bank, BankParams, Exchange, MarginAccount};
+use carry_margin::state::{
+    Bank, BankParams, Exchange, MarginAccount, PerpBook, PerpMarket, PerpMarketParams,
+    PerpMarketSetup, PerpPosition,
+};
 use carry_math::bank_math::position_native;
 use carry_math::I80F48;
 use carry_sdk::margin as sdk;
@@ -52,6 +55,27 @@ pub struct BankInfo {
     pub pull_feed: Option<[u8; 32]>,
 }
 
+/// One perp market created by [`MarginEnv::add_perp_market`].
+#[derive(Clone, Debug)]
+pub struct PerpInfo {
+    /// Perp market PDA.
+    pub market: Pubkey,
+    /// Its book account (a keypair account owned by the margin program).
+    pub book: Pubkey,
+    /// Oracle account key.
+    pub oracle: Pubkey,
+    /// Market index.
+    pub market_index: u16,
+    /// Last oracle mantissa written (expo -8, USD per whole base).
+    pub price: i64,
+    /// Last oracle confidence written.
+    pub conf: u64,
+    /// Feed id when the oracle is a Pyth pull `PriceUpdateV2` account; `None` for Pyth v2.
+    pub pull_feed: Option<[u8; 32]>,
+    /// The setup it was created with.
+    pub setup: PerpMarketSetup,
+}
+
 /// A trader: wallet keypair, margin account, one token account per mint.
 pub struct User {
     /// Wallet.
@@ -66,6 +90,16 @@ impl User {
     /// The user's token account of `mint`.
     pub fn wallet(&self, mint: &Pubkey) -> Pubkey {
         self.wallets[mint]
+    }
+}
+
+/// The SDK's example perp setup with a small book (64 orders per side, 32 events), so that
+/// tests snapshot small accounts.
+pub fn small_perp_setup() -> PerpMarketSetup {
+    PerpMarketSetup {
+        order_capacity: 64,
+        event_capacity: 32,
+        ..sdk::example_perp_market_setup()
     }
 }
 
@@ -86,6 +120,8 @@ pub struct MarginEnv {
     pub insurance_vault: Pubkey,
     /// Registered banks, by token index.
     pub banks: Vec<BankInfo>,
+    /// Perp markets, by market index.
+    pub perps: Vec<PerpInfo>,
 }
 
 /// Margin account PDA (`carry_sdk::margin::margin_account_pda`).
@@ -114,6 +150,7 @@ impl MarginEnv {
             exchange,
             insurance_vault,
             banks: vec![],
+            perps: vec![],
         };
         env.add_bank_with_mint(usdc, USDC_DECIMALS, 100_000_000, default_params())
             .await;
@@ -186,11 +223,15 @@ impl MarginEnv {
         self.write_bank_oracle(&b, now);
     }
 
-    /// Re-publish every oracle at the current time (after a clock warp).
+    /// Re-publish every oracle (banks' and perp markets') at the current time (after a clock
+    /// warp).
     pub async fn refresh_oracles(&mut self) {
         let now = self.now().await;
         for b in self.banks.clone() {
             self.write_bank_oracle(&b, now);
+        }
+        for p in self.perps.clone() {
+            self.write_perp_oracle(&p, now);
         }
     }
 
@@ -567,6 +608,188 @@ impl MarginEnv {
             );
         }
         out
+    }
+
+    /// Write perp market `p`'s oracle in its own format.
+    fn write_perp_oracle(&mut self, p: &PerpInfo, publish_time: i64) {
+        match p.pull_feed {
+            None => self.write_oracle(&p.oracle, p.price, p.conf, publish_time),
+            Some(feed) => {
+                self.write_pull_oracle(&p.oracle, feed, p.price, p.conf, publish_time, true)
+            }
+        }
+    }
+
+    /// Set the oracle price of perp market `idx` (expo -8, published now).
+    pub async fn set_perp_price(&mut self, idx: usize, price: i64) {
+        let now = self.now().await;
+        self.perps[idx].price = price;
+        let p = self.perps[idx].clone();
+        self.write_perp_oracle(&p, now);
+    }
+
+    /// A new, zeroed, rent-exempt account of `size` bytes owned by `owner`, created by the
+    /// payer (the key is returned so that it can sign `create_perp_market`).
+    pub async fn allocate(&mut self, size: usize, owner: &Pubkey) -> Keypair {
+        self.t.create_account(size, owner).await
+    }
+
+    /// A perp book account for `setup`, allocated through the SDK's
+    /// `create_perp_book_account` (owner = margin program, zeroed, rent exempt).
+    pub async fn perp_book_account(&mut self, setup: &PerpMarketSetup) -> Keypair {
+        let book = Keypair::new();
+        let space = sdk::perp_book_space(setup.order_capacity, setup.event_capacity);
+        let rent = self.t.context.banks_client.get_rent().await.unwrap();
+        let i = sdk::create_perp_book_account(
+            self.admin.pubkey(),
+            book.pubkey(),
+            rent.minimum_balance(space),
+            setup,
+        );
+        self.send(&[i], &[&book]).await.expect("allocate perp book");
+        book
+    }
+
+    /// `create_perp_market` instruction signed by `admin` (and the book) with this
+    /// environment's exchange.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_perp_market_ix(
+        &self,
+        admin: &Pubkey,
+        market_index: u16,
+        book: &Pubkey,
+        oracle: &Pubkey,
+        setup: PerpMarketSetup,
+        params: PerpMarketParams,
+        oracle_config: carry_margin::OracleConfig,
+    ) -> Instruction {
+        sdk::create_perp_market(
+            *admin,
+            self.exchange,
+            market_index,
+            *book,
+            *oracle,
+            setup,
+            params,
+            oracle_config,
+        )
+    }
+
+    /// Create the next perp market: a new oracle (Pyth v2, or pull of `pull_feed`) at `price`
+    /// (expo -8, conf 0, published now), a book account for `setup`, and the market.
+    pub async fn add_perp_market_with(
+        &mut self,
+        price: i64,
+        setup: PerpMarketSetup,
+        params: PerpMarketParams,
+        pull_feed: Option<[u8; 32]>,
+    ) -> usize {
+        let market_index = self.perps.len() as u16;
+        let oracle = Pubkey::new_unique();
+        let info = PerpInfo {
+            market: sdk::perp_market_pda(&self.exchange, market_index),
+            book: Pubkey::default(),
+            oracle,
+            market_index,
+            price,
+            conf: 0,
+            pull_feed,
+            setup,
+        };
+        let now = self.now().await;
+        self.write_perp_oracle(&info, now);
+        let config = match pull_feed {
+            None => sdk::pyth_v2(),
+            Some(feed) => sdk::pyth_pull(feed),
+        };
+        let book = self.perp_book_account(&setup).await;
+        let i = self.create_perp_market_ix(
+            &self.admin.pubkey(),
+            market_index,
+            &book.pubkey(),
+            &oracle,
+            setup,
+            params,
+            config,
+        );
+        self.send(&[i], &[&book]).await.expect("create perp market");
+        self.perps.push(PerpInfo {
+            book: book.pubkey(),
+            ..info
+        });
+        self.perps.len() - 1
+    }
+
+    /// Create the next perp market with the SDK's example setup but a small book (64 orders,
+    /// 32 events), a Pyth v2 oracle at `price` and `params`.
+    pub async fn add_perp_market(&mut self, price: i64, params: PerpMarketParams) -> usize {
+        let setup = small_perp_setup();
+        self.add_perp_market_with(price, setup, params, None).await
+    }
+
+    /// Decoded perp market `idx` (`carry_sdk::margin::decode_perp_market`).
+    pub async fn perp_market(&mut self, idx: usize) -> PerpMarket {
+        let k = self.perps[idx].market;
+        sdk::decode_perp_market(&self.t.data(&k).await).expect("perp market account")
+    }
+
+    /// Decoded header of perp market `idx`'s book.
+    pub async fn perp_book(&mut self, idx: usize) -> PerpBook {
+        let k = self.perps[idx].book;
+        sdk::decode_perp_book_header(&self.t.data(&k).await).expect("perp book account")
+    }
+
+    /// Edit-perp-market instruction signed by `admin`.
+    pub fn edit_perp_market_ix(
+        &self,
+        admin: &Pubkey,
+        idx: usize,
+        params: PerpMarketParams,
+    ) -> Instruction {
+        sdk::edit_perp_market(*admin, self.exchange, self.perps[idx].market, params)
+    }
+
+    /// `(perp market, oracle)` pairs of every perp market (extra pairs are ignored).
+    pub fn all_perp_health_pairs(&self) -> Vec<(Pubkey, Pubkey)> {
+        self.perps.iter().map(|p| (p.market, p.oracle)).collect()
+    }
+
+    /// Health (init, maint) with every bank's and every perp market's pairs.
+    pub async fn health_with_perps(
+        &mut self,
+        account: &Pubkey,
+    ) -> Result<(I80F48, I80F48), TxError> {
+        let i = sdk::compute_health_with_perps(
+            self.exchange,
+            *account,
+            &self.all_health_pairs(),
+            &self.all_perp_health_pairs(),
+        );
+        let data = self.t.simulate_return_data(&[i], &[]).await?;
+        let info = sdk::decode_health_info(&data).expect("HealthInfo");
+        Ok(sdk::health_values(&info))
+    }
+
+    /// Write perp slot `slot` of a margin account directly (test fixture: fills come with
+    /// order placement).
+    pub async fn set_perp_slot(&mut self, account: &Pubkey, slot: usize, pos: PerpPosition) {
+        let mut a = self.t.account(account).await.expect("margin account");
+        let mut acc = sdk::decode_margin_account(&a.data).unwrap();
+        acc.perps[slot] = pos;
+        a.data[8..8 + std::mem::size_of::<MarginAccount>()]
+            .copy_from_slice(bytemuck::bytes_of(&acc));
+        self.t.set_account(account, &a);
+    }
+
+    /// Rewrite perp market `idx`'s account with `f` applied (test fixture for state that
+    /// cranks set later: funding index, PnL pool).
+    pub async fn patch_perp_market(&mut self, idx: usize, f: impl FnOnce(&mut PerpMarket)) {
+        let k = self.perps[idx].market;
+        let mut a = self.t.account(&k).await.expect("perp market");
+        let mut m = sdk::decode_perp_market(&a.data).unwrap();
+        f(&mut m);
+        a.data[8..8 + std::mem::size_of::<PerpMarket>()].copy_from_slice(bytemuck::bytes_of(&m));
+        self.t.set_account(&k, &a);
     }
 
     /// Conservation check of bank `idx` over `accounts` (every margin account that may hold

@@ -129,6 +129,84 @@ pub enum CarryError {
     /// No oracle samples were recorded for a dated future's settlement.
     #[msg("no settlement samples recorded")]
     NoSettlementSamples,
+    /// The perp book account did not sign `create_perp_market` (an allocated account is taken
+    /// over only by whoever holds its key).
+    #[msg("perp book account must sign")]
+    PerpBookNotSigner,
+    /// The perp book account is not owned by the margin program.
+    #[msg("perp book account is not owned by the margin program")]
+    PerpBookWrongOwner,
+    /// The perp book account's size is not header + book for the given capacities.
+    #[msg("perp book account has the wrong size")]
+    PerpBookWrongSize,
+    /// The perp book account's header bytes are not zero (already used).
+    #[msg("perp book account is not zeroed")]
+    PerpBookNotZeroed,
+    /// A perp market with this index exists already.
+    #[msg("perp market index is taken")]
+    PerpMarketIndexTaken,
+    /// Perp market indices are given out in order: the index must be the exchange's count.
+    #[msg("perp market index is not the next one")]
+    PerpMarketIndexNotNext,
+    /// The exchange holds the most perp markets it can count.
+    #[msg("too many perp markets")]
+    TooManyPerpMarkets,
+    /// Perp market does not belong to this exchange or is not the expected market.
+    #[msg("wrong perp market")]
+    PerpMarketMismatch,
+    /// Fee rates fail `carry_math::perp::validate_fee_rates`.
+    #[msg("invalid maker/taker fee rates")]
+    InvalidFeeRates,
+    /// Leverage tiers fail validation (count, order, ratios, unused tiers not zero).
+    #[msg("invalid leverage tiers")]
+    InvalidLeverageTiers,
+    /// Funding period, maximum rate or impact notional out of range.
+    #[msg("invalid funding parameters")]
+    InvalidFundingParams,
+    /// Oracle maximum age or confidence out of range.
+    #[msg("invalid oracle limits")]
+    InvalidOracleLimits,
+    /// Stable price speed limits out of range.
+    #[msg("invalid stable price limits")]
+    InvalidStableLimits,
+    /// Unpaid profit haircut above 100%.
+    #[msg("invalid unpaid pnl haircut")]
+    InvalidHaircut,
+    /// Expiry in the past, or negative.
+    #[msg("invalid expiry")]
+    InvalidExpiry,
+    /// Settlement window inconsistent with the expiry.
+    #[msg("invalid settlement window")]
+    InvalidSettlementWindow,
+    /// Market mode is not one of the known modes.
+    #[msg("invalid market mode")]
+    InvalidMarketMode,
+    /// Base lot size or tick size out of range.
+    #[msg("invalid base lot size or tick size")]
+    InvalidLotOrTickSize,
+    /// Order or event capacity of the book out of range.
+    #[msg("invalid book capacity")]
+    InvalidBookCapacity,
+    /// Base decimals out of range.
+    #[msg("invalid base decimals")]
+    InvalidBaseDecimals,
+    /// A market's expiry cannot be changed (a perp cannot become dated, nor the reverse).
+    #[msg("expiry cannot be changed")]
+    ExpiryImmutable,
+    /// The book engine refused the book account's bytes (layout or magic).
+    #[msg("perp book account is not a valid book")]
+    PerpBookInvalid,
+}
+
+/// A `carry_book` engine error as a named program error. (Part A only initialises books;
+/// the trading errors get their names with order placement.)
+pub fn book_err(e: carry_book::BookError) -> Error {
+    use carry_book::BookError as B;
+    match e {
+        B::InvalidCapacity => error!(CarryError::InvalidBookCapacity),
+        B::InvalidLayout => error!(CarryError::PerpBookWrongSize),
+        _ => error!(CarryError::PerpBookInvalid),
+    }
 }
 
 impl From<MathError> for CarryError {

@@ -113,3 +113,22 @@ pub struct ReserveSweepEvent {
     /// Native amount moved.
     pub amount: u64,
 }
+
+/// A perp market created (`created`) or its parameters replaced by `edit_perp_market`.
+#[event]
+pub struct PerpMarketEvent {
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Market index.
+    pub market_index: u16,
+    /// Its book account.
+    pub book: Pubkey,
+    /// Its oracle account.
+    pub oracle: Pubkey,
+    /// True on creation, false on an edit.
+    pub created: bool,
+    /// Parameters now in force.
+    pub params: crate::state::PerpMarketParams,
+    /// Stable price, quote native per base lot, I80F48 bits.
+    pub stable_price_bits: i128,
+}

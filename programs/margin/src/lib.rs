@@ -1,5 +1,6 @@
-//! Carry margin program, part I: exchange config, banks (the lending vaults), margin
-//! accounts, oracles and health. This file lists the instructions only; each lives in
+//! Carry margin program: exchange config, banks (the lending vaults), margin accounts,
+//! oracles, health, and perp markets (whose books this program owns and matches by linking
+//! `carry-book`). This file lists the instructions only; each lives in
 //! `instructions/<name>.rs` with its accounts struct. See `programs/margin/README.md`.
 
 // Anchor's macros expand to cfgs and conversions this lint set does not know about.
@@ -19,7 +20,9 @@ pub mod oracle;
 pub mod state;
 
 pub use instructions::*;
-pub use state::{BankParams, OracleConfig, OracleKind};
+pub use state::{
+    BankParams, OracleConfig, OracleKind, PerpLeverageTier, PerpMarketParams, PerpMarketSetup,
+};
 
 declare_id!("5JEgHZmX3zRUKHwi2oBAZX8vWLiVMxgKhnsCm3eNiqBa");
 
@@ -64,6 +67,32 @@ pub mod carry_margin {
         instructions::edit_bank::handle_edit_bank(ctx, params)
     }
 
+    /// Admin: create perp market `market_index` (the exchange's next index) on a book account
+    /// the admin allocated beforehand (owner = this program, zeroed,
+    /// `PerpBook::space(setup.order_capacity, setup.event_capacity)` bytes) and that signs;
+    /// the oracle (per `oracle`) seeds the stable price.
+    pub fn create_perp_market(
+        ctx: Context<CreatePerpMarket>,
+        market_index: u16,
+        setup: PerpMarketSetup,
+        params: PerpMarketParams,
+        oracle: OracleConfig,
+    ) -> Result<()> {
+        instructions::create_perp_market::handle_create_perp_market(
+            ctx,
+            market_index,
+            setup,
+            params,
+            oracle,
+        )
+    }
+
+    /// Admin: replace a perp market's parameters (not its book, index, oracle or expiry);
+    /// `params.mode` is the reduce-only switch.
+    pub fn edit_perp_market(ctx: Context<EditPerpMarket>, params: PerpMarketParams) -> Result<()> {
+        instructions::edit_perp_market::handle_edit_perp_market(ctx, params)
+    }
+
     /// Create a margin account PDA for (owner, account_num).
     pub fn create_margin_account(
         ctx: Context<CreateMarginAccount>,
@@ -95,7 +124,8 @@ pub mod carry_margin {
     }
 
     /// Owner: withdraw native `amount`; beyond the balance it borrows if `allow_borrow`.
-    /// Remaining accounts: (bank, oracle) pairs covering every token slot in use.
+    /// Remaining accounts: (bank, oracle) pairs covering every token slot in use, and
+    /// (perp market, oracle) pairs covering every perp slot in use.
     pub fn withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) -> Result<()> {
         instructions::withdraw::handle_withdraw(ctx, amount, allow_borrow)
     }
@@ -106,7 +136,8 @@ pub mod carry_margin {
     }
 
     /// Read-only: log and return init and maint health.
-    /// Remaining accounts: (bank, oracle) pairs covering every token slot in use.
+    /// Remaining accounts: (bank, oracle) pairs covering every token slot in use, and
+    /// (perp market, oracle) pairs covering every perp slot in use.
     pub fn compute_health(ctx: Context<ComputeHealth>) -> Result<HealthInfo> {
         instructions::compute_health::handle_compute_health(ctx)
     }

@@ -9,8 +9,11 @@
 //!   must match, the update must be fully verified (all Wormhole guardian signatures checked),
 //!   and its feed id must be the bank's.
 //!
-//! In both cases the account's key must be the one stored in the bank (`OracleMismatch`), and
-//! the price must pass the bank's age and confidence limits.
+//! In both cases the account's key must be the one stored in the bank or perp market
+//! (`OracleMismatch`), and the price must pass its age and confidence limits. Banks and perp
+//! markets share the reading through [`OracleSource`] (key, format, feed id) and
+//! [`oracle_price`]; a perp market's price is then scaled to quote native per base lot
+//! ([`perp_oracle_price`]).
 
 use anchor_lang::prelude::*;
 use carry_math::oracle::{self as om, RawPrice, StableLimits};
@@ -18,8 +21,9 @@ use carry_math::I80F48;
 use pyth_sdk_solana::state::SolanaPriceAccount;
 use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
+use crate::error::OptionExt;
 use crate::error::{CarryError, MathResultExt};
-use crate::state::{Bank, OracleConfig, OracleKind};
+use crate::state::{Bank, OracleConfig, OracleKind, PerpMarket};
 
 /// Programs that own Pyth v2 price accounts: Solana mainnet-beta, then devnet.
 pub const PYTH_V2_PROGRAM_IDS: [Pubkey; 2] = [
@@ -84,13 +88,43 @@ pub fn read_pyth_pull(oracle: &AccountInfo, feed_id: &[u8; 32]) -> Result<RawPri
     })
 }
 
+/// Which oracle a bank or perp market reads: the stored key, format and feed id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OracleSource {
+    /// The oracle account's key.
+    pub key: Pubkey,
+    /// Its format.
+    pub kind: OracleKind,
+    /// Feed id a `PriceUpdateV2` must carry (zero for Pyth v2).
+    pub feed_id: [u8; 32],
+}
+
+/// Read `oracle` as `src`'s oracle (key, owner, format and feed checked), not validated.
+pub fn read_oracle(src: &OracleSource, oracle: &AccountInfo) -> Result<RawPrice> {
+    require_keys_eq!(*oracle.key, src.key, CarryError::OracleMismatch);
+    match src.kind {
+        OracleKind::PythV2 => read_pyth_v2(oracle),
+        OracleKind::PythPull => read_pyth_pull(oracle, &src.feed_id),
+    }
+}
+
+/// Validated price of `src`'s oracle (age and confidence within `limits`) in quote native per
+/// native unit of an asset with `token_decimals`.
+pub fn oracle_price(
+    src: &OracleSource,
+    oracle: &AccountInfo,
+    now: i64,
+    limits: &om::OracleLimits,
+    token_decimals: u8,
+    quote_decimals: u8,
+) -> Result<I80F48> {
+    let raw = read_oracle(src, oracle)?;
+    om::checked_native_price(&raw, now, limits, token_decimals, quote_decimals).named()
+}
+
 /// Read `oracle` as `bank`'s oracle (key, owner, format and feed checked), not validated.
 pub fn read_bank_oracle(bank: &Bank, oracle: &AccountInfo) -> Result<RawPrice> {
-    require_keys_eq!(*oracle.key, bank.oracle, CarryError::OracleMismatch);
-    match bank.oracle_kind()? {
-        OracleKind::PythV2 => read_pyth_v2(oracle),
-        OracleKind::PythPull => read_pyth_pull(oracle, &bank.oracle_feed_id),
-    }
+    read_oracle(&bank.oracle_source()?, oracle)
 }
 
 /// Validated oracle price of `bank` in quote-native per token-native.
@@ -100,15 +134,56 @@ pub fn bank_oracle_price(
     now: i64,
     quote_decimals: u8,
 ) -> Result<I80F48> {
-    let raw = read_bank_oracle(bank, oracle)?;
-    om::checked_native_price(
-        &raw,
+    oracle_price(
+        &bank.oracle_source()?,
+        oracle,
         now,
         &bank.params.oracle_limits(),
         bank.decimals,
         quote_decimals,
     )
-    .named()
+}
+
+/// Validated oracle price of a perp market in quote native per **base lot**: the native price
+/// (`price * 10^(expo + quote_decimals - base_decimals)`, rounded down) times the lot size
+/// (exact). `InvalidPrice` when it rounds to zero (a lot worth less than 2^-48 quote native).
+pub fn perp_oracle_price(
+    market: &PerpMarket,
+    oracle: &AccountInfo,
+    now: i64,
+    quote_decimals: u8,
+) -> Result<I80F48> {
+    let native = oracle_price(
+        &market.oracle_source()?,
+        oracle,
+        now,
+        &market.params.oracle_limits(),
+        market.base_decimals,
+        quote_decimals,
+    )?;
+    let per_lot = native
+        .checked_mul_int(
+            i64::try_from(market.base_lot_size).map_err(|_| error!(CarryError::MathOverflow))?,
+        )
+        .ovf()?;
+    require!(per_lot.is_positive(), CarryError::InvalidPrice);
+    Ok(per_lot)
+}
+
+/// Stable price of a perp market (per lot) advanced to `now` toward `oracle_per_lot` (not
+/// stored).
+pub fn perp_advanced_stable_price(
+    market: &PerpMarket,
+    oracle_per_lot: I80F48,
+    now: i64,
+) -> Result<I80F48> {
+    advance_stable(
+        market.stable_price.get(),
+        market.stable_price_ts,
+        oracle_per_lot,
+        now,
+        &market.params.stable_limits(),
+    )
 }
 
 /// A stable price advanced from `(stable, stable_ts)` to `now` toward `oracle_price`.

@@ -283,6 +283,14 @@ impl Bank {
     pub fn oracle_kind(&self) -> Result<OracleKind> {
         OracleKind::from_u8(self.oracle_kind)
     }
+    /// The oracle this bank reads.
+    pub fn oracle_source(&self) -> Result<crate::oracle::OracleSource> {
+        Ok(crate::oracle::OracleSource {
+            key: self.oracle,
+            kind: self.oracle_kind()?,
+            feed_id: self.oracle_feed_id,
+        })
+    }
     /// What `dt` seconds of interest do to this bank's indices and reserve (nothing stored).
     fn accrual_over(&self, dt: u64) -> Result<Accrual> {
         let p = &self.params;

@@ -39,8 +39,13 @@ pub struct Exchange {
     /// Admin proposed by `propose_admin`, who becomes admin by signing `accept_admin`;
     /// default key = none.
     pub pending_admin: Pubkey,
+    /// Perp markets created so far; the next one must take market index `perp_market_count`
+    /// (was reserved bytes: zero in exchanges created before perps, which is right).
+    pub perp_market_count: u16,
+    /// Explicit padding, zero.
+    pub padding2: [u8; 6],
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 96],
+    pub reserved: [u8; 88],
 }
 
 /// Size of `Exchange` without the 8-byte discriminator.

@@ -36,7 +36,7 @@ pub struct TokenPosition {
 }
 const _: () = assert!(core::mem::size_of::<TokenPosition>() == 48);
 
-/// One perp position. Unused in this issue: always zero.
+/// One perp position (filled by trading, part B of the perp issue; health reads it already).
 #[zero_copy]
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PerpPosition {
@@ -61,6 +61,17 @@ pub struct PerpPosition {
 }
 const _: () = assert!(core::mem::size_of::<PerpPosition>() == 96);
 
+impl PerpPosition {
+    /// The position as `carry_math::perp` sees it.
+    pub fn position(&self) -> carry_math::perp::Position {
+        carry_math::perp::Position {
+            base_lots: self.base_lots,
+            quote_native: self.quote_native.get(),
+            funding_snapshot: self.funding_snapshot.get(),
+        }
+    }
+}
+
 /// A trader's cross-margin account.
 #[account(zero_copy)]
 #[derive(Debug)]
@@ -69,7 +80,7 @@ pub struct MarginAccount {
     pub exchange: Pubkey,
     /// Owner: the only key that may withdraw, close, set the delegate or lending.
     pub owner: Pubkey,
-    /// Delegate: may deposit and (next issue) trade, never withdraw. Default key = none.
+    /// Delegate: may deposit and (with perp orders) trade, never withdraw. Default key = none.
     pub delegate: Pubkey,
     /// Account number in the PDA seeds.
     pub account_num: u32,
@@ -81,7 +92,7 @@ pub struct MarginAccount {
     pub reserved: [u8; 64],
     /// Token balances. A slot is in use while it has a balance or lending is disabled.
     pub tokens: [TokenPosition; MAX_TOKEN_POSITIONS],
-    /// Perp positions (next issue).
+    /// Perp positions (health reads them; trading fills them, part B of the perp issue).
     pub perps: [PerpPosition; MAX_PERP_POSITIONS],
 }
 
@@ -133,6 +144,16 @@ impl MarginAccount {
             .iter()
             .all(|t| t.indexed_position.get() == I80F48::ZERO && t.non_lendable == 0)
             && self.perps.iter().all(|p| p.in_use == 0)
+    }
+    /// Perp slot index holding `market_index`.
+    pub fn find_perp(&self, market_index: u16) -> Option<usize> {
+        self.perps
+            .iter()
+            .position(|p| p.in_use != 0 && p.market_index == market_index)
+    }
+    /// Number of perp slots in use (each needs a (perp market, oracle) pair for health).
+    pub fn active_perp_count(&self) -> usize {
+        self.perps.iter().filter(|p| p.in_use != 0).count()
     }
     /// Number of token slots in use (each needs a (bank, oracle) pair for health).
     pub fn active_token_count(&self) -> usize {

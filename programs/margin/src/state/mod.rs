@@ -1,14 +1,15 @@
 //! Zero-copy accounts. Layouts are `#[repr(C)]`, Pod, align <= 8 and checked by const
 //! asserts; no `i128` fields (fixed point is stored as [`FixedBytes`]).
-//! A `perp_market` module joins these in the perp issue.
 
 pub mod bank;
 pub mod exchange;
 pub mod margin_account;
+pub mod perp_market;
 
 pub use bank::*;
 pub use exchange::*;
 pub use margin_account::*;
+pub use perp_market::*;
 
 use anchor_lang::prelude::*;
 use carry_math::I80F48;
