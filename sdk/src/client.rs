@@ -208,7 +208,7 @@ impl Chain for RpcChain {
                     }) = e.kind()
                     {
                         return Err(ClientError::Transaction {
-                            err: sim.err.clone().map(Into::into).unwrap_or(
+                            err: sim.err.clone().unwrap_or(
                                 TransactionError::InstructionError(
                                     0,
                                     solana_sdk::instruction::InstructionError::GenericError,
