@@ -208,12 +208,13 @@ impl Chain for RpcChain {
                     }) = e.kind()
                     {
                         return Err(ClientError::Transaction {
-                            err: sim.err.clone().unwrap_or(
-                                TransactionError::InstructionError(
+                            err: sim
+                                .err
+                                .clone()
+                                .unwrap_or(TransactionError::InstructionError(
                                     0,
                                     solana_sdk::instruction::InstructionError::GenericError,
-                                ),
-                            ),
+                                )),
                             logs: sim.logs.clone().unwrap_or_default(),
                         });
                     }

@@ -1,0 +1,321 @@
+//! The `carry` CLI and the `carry-keeper` binary run as a user runs them, against the local
+//! chain started in-process: output, JSON and exit codes, every refusal the CLI makes before
+//! sending (unknown token, health, cash, missing account, bad keypair path, unreachable RPC),
+//! the SDK's health equal to the chain's to the bit, and keepers cranking (two at once).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use carry_localnet::{start, LocalNet, Options};
+use carry_migrations::{localnet_mint, Config};
+use carry_sdk::client::{self, Chain, RpcChain};
+use carry_sdk::margin as sdk;
+use serde_json::Value;
+use solana_sdk::signature::{Keypair, Signer};
+
+fn tokens_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/localnet.toml")
+}
+
+async fn chain() -> LocalNet {
+    let cfg = Config::load(&tokens_file()).unwrap();
+    start(
+        Options {
+            rpc_port: 0,
+            slot_ms: 50,
+            config: Some(cfg),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
+}
+
+fn keyfile(kp: &Keypair, name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("carry-cli-{}-{name}.json", std::process::id()));
+    std::fs::write(&p, serde_json::to_string(&kp.to_bytes().to_vec()).unwrap()).unwrap();
+    p
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(bin: &'static str, args: Vec<String>) -> Out {
+    tokio::task::spawn_blocking(move || {
+        let o = Command::new(bin)
+            .args(&args)
+            .env("HOME", std::env::temp_dir()) // no Solana CLI config of the machine
+            .output()
+            .unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+async fn carry(url: &str, key: &Path, args: &[&str]) -> Out {
+    let mut a = vec![
+        "-u".to_string(),
+        url.to_string(),
+        "-k".into(),
+        key.display().to_string(),
+        "--tokens".into(),
+        tokens_file().display().to_string(),
+    ];
+    a.extend(args.iter().map(|s| s.to_string()));
+    run(env!("CARGO_BIN_EXE_carry"), a).await
+}
+
+fn fund(net: &LocalNet, kp: &Keypair, usdc: u64, sol: u64) {
+    carry_localnet::rpc::airdrop(&net.chain, &kp.pubkey(), 10_000_000_000).unwrap();
+    for (symbol, amount) in [("USDC", usdc), ("SOL", sol)] {
+        if amount > 0 {
+            carry_localnet::faucet::mint_tokens(
+                &net.chain,
+                &kp.pubkey(),
+                &localnet_mint(symbol),
+                amount,
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_against_the_local_chain() {
+    let net = chain().await;
+    let url = net.rpc_url();
+    let trader = Keypair::new();
+    let lender = Keypair::new();
+    fund(&net, &trader, 0, 10_000_000_000);
+    fund(&net, &lender, 100_000_000_000, 0);
+    let tk = keyfile(&trader, "trader");
+    let lk = keyfile(&lender, "lender");
+
+    let o = run(env!("CARGO_BIN_EXE_carry"), vec!["--help".into()]).await;
+    assert_eq!(o.code, 0);
+    assert!(
+        o.stdout.contains("Usage: carry") && o.stdout.contains("withdraw"),
+        "{}",
+        o.stdout
+    );
+
+    let o = carry(&url, &tk, &["--json", "banks"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let banks: Value = serde_json::from_str(&o.stdout).unwrap();
+    let symbols: Vec<&str> = banks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["USDC", "SOL", "BTC", "ETH"]);
+
+    let o = carry(&url, &tk, &["account", "show"]).await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("carry account create"), "{}", o.stderr);
+    let o = carry(&url, &tk, &["account", "create"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("created margin account"));
+    let o = carry(&url, &tk, &["account", "create"]).await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("already exists"), "{}", o.stderr);
+    for a in [&lk] {
+        assert_eq!(carry(&url, a, &["account", "create"]).await.code, 0);
+    }
+
+    let o = carry(&url, &tk, &["deposit", "SOL", "5"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = carry(&url, &tk, &["deposit", "FOO", "1"]).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("unknown token \"FOO\"") && o.stderr.contains("USDC"),
+        "{}",
+        o.stderr
+    );
+    let o = carry(&url, &tk, &["deposit", "SOL", "1.0000000001"]).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("at most 9 decimal places"),
+        "{}",
+        o.stderr
+    );
+    let o = carry(&url, &tk, &["deposit", "SOL", "500"]).await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("less than 500"), "{}", o.stderr);
+
+    // nothing lendable in the USDC bank yet: refused before sending, by cash
+    let o = carry(&url, &tk, &["withdraw", "USDC", "100", "--borrow"]).await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("lendable cash"), "{}", o.stderr);
+    assert_eq!(
+        carry(&url, &lk, &["deposit", "USDC", "50000"]).await.code,
+        0
+    );
+    // 5 SOL at ~$150 x 0.8 = ~$600 of initial health: $1,000 is refused before sending
+    let o = carry(&url, &tk, &["withdraw", "USDC", "1000", "--borrow"]).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("initial health allows at most"),
+        "{}",
+        o.stderr
+    );
+    let o = carry(&url, &tk, &["withdraw", "USDC", "100"]).await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("needs --borrow"), "{}", o.stderr);
+    let o = carry(&url, &tk, &["withdraw", "USDC", "100", "--borrow"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+
+    let o = carry(&url, &tk, &["--json", "account", "show"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    let bal = |sym: &str| {
+        v["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["token"] == sym)
+            .map(|b| b["balance"].as_str().unwrap().to_string())
+    };
+    assert_eq!(bal("SOL").as_deref(), Some("5"));
+    assert!(bal("USDC").unwrap().starts_with("-100"), "{v}");
+    let init: f64 = v["init_health"].as_str().unwrap().parse().unwrap();
+    assert!(init > 400.0 && init < 520.0, "{v}");
+    let o = carry(&url, &tk, &["account", "show"]).await;
+    assert!(
+        o.stdout.contains("health: init") && o.stdout.contains("SOL"),
+        "{}",
+        o.stdout
+    );
+
+    // the SDK's health equals the chain's compute_health, to the bit, at the same second
+    let rpc = RpcChain::new(url.clone());
+    let ex = client::exchanges(&rpc).await.unwrap()[0].0;
+    let banks = client::banks(&rpc, &ex).await.unwrap();
+    let account = sdk::margin_account_pda(&ex, &trader.pubkey(), 0);
+    let mut compared = false;
+    for _ in 0..10 {
+        let t0 = rpc.clock().await.unwrap().unix_timestamp;
+        let acc = sdk::decode_margin_account(&rpc.account(&account).await.unwrap().unwrap().data)
+            .unwrap();
+        let snaps = carry_sdk::health::snapshot_banks(&rpc, &banks)
+            .await
+            .unwrap();
+        let pairs = sdk::health_pairs(&acc, banks.iter().map(|(k, b)| (*k, b)));
+        let ix = sdk::compute_health(ex, account, &pairs);
+        let tx = solana_sdk::transaction::Transaction::new_signed_with_payer(
+            &[ix],
+            Some(&trader.pubkey()),
+            &[&trader],
+            net.chain.bank().last_blockhash(),
+        );
+        let sim = net.chain.simulate(tx.into(), true).unwrap();
+        let t1 = rpc.clock().await.unwrap().unix_timestamp;
+        if t0 != t1 {
+            continue;
+        }
+        let info = sdk::decode_health_info(&sim.return_data.unwrap().1).unwrap();
+        let (init, maint) = sdk::health_values(&info);
+        let h = carry_sdk::health::health(&acc, 6, &snaps, t0).unwrap();
+        assert_eq!((h.init, h.maint), (init, maint));
+        compared = true;
+        break;
+    }
+    assert!(compared, "the clock never held still for a comparison");
+
+    // a bad keypair path, an unreachable endpoint
+    let o = carry(
+        &url,
+        Path::new("/nonexistent/id.json"),
+        &["deposit", "SOL", "1"],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("cannot read keypair /nonexistent/id.json"),
+        "{}",
+        o.stderr
+    );
+    let o = carry("http://127.0.0.1:9", &tk, &["banks"]).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("cannot reach http://127.0.0.1:9"),
+        "{}",
+        o.stderr
+    );
+    let o = carry("http://127.0.0.1:9", &tk, &["--json", "banks"]).await;
+    let v: Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    assert_eq!(v["ok"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepers_crank_every_bank_two_at_once() {
+    let net = chain().await;
+    let url = net.rpc_url();
+    let k1 = Keypair::new();
+    let k2 = Keypair::new();
+    for k in [&k1, &k2] {
+        carry_localnet::rpc::airdrop(&net.chain, &k.pubkey(), 10_000_000_000).unwrap();
+    }
+    let rpc = RpcChain::new(url.clone());
+    let ex = client::exchanges(&rpc).await.unwrap()[0].0;
+    let before = client::banks(&rpc, &ex).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the clock moves a second
+    let (f1, f2) = (keyfile(&k1, "keeper1"), keyfile(&k2, "keeper2"));
+    let args = |f: &PathBuf| {
+        vec![
+            "--once".to_string(),
+            "-u".into(),
+            url.clone(),
+            "-k".into(),
+            f.display().to_string(),
+        ]
+    };
+    let (a, b) = tokio::join!(
+        run(env!("CARGO_BIN_EXE_carry-keeper"), args(&f1)),
+        run(env!("CARGO_BIN_EXE_carry-keeper"), args(&f2))
+    );
+    for o in [&a, &b] {
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert!(
+            o.stdout.contains("accrue_interest: 4 sent, 0 failed"),
+            "{}",
+            o.stdout
+        );
+        assert!(
+            o.stdout.contains("sweep_reserve: 1 sent, 0 failed"),
+            "{}",
+            o.stdout
+        );
+    }
+    let after = client::banks(&rpc, &ex).await.unwrap();
+    for ((_, b0), (_, b1)) in before.iter().zip(&after) {
+        assert!(b1.last_accrual_ts > b0.last_accrual_ts, "accrued");
+        assert!(
+            b1.stable_price_ts > b0.stable_price_ts,
+            "stable price touched"
+        );
+    }
+    // an unreachable endpoint: a clear error and a non-zero exit
+    let o = run(
+        env!("CARGO_BIN_EXE_carry-keeper"),
+        vec![
+            "--once".into(),
+            "-u".into(),
+            "http://127.0.0.1:9".into(),
+            "-k".into(),
+            f1.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("error:"), "{}", o.stderr);
+}
