@@ -2,12 +2,12 @@
 
 use crate::arith::{add_signed, mul_checked};
 use crate::error::BookError;
-use crate::index::{handle, same_key, split_handle};
 use crate::layout::{BookHeader, FillEvent, InnerNode, Layout, Order, SideHeader, BOOK_MAGIC, NIL};
 use crate::order::{
     bias_offset, unbias_offset, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind,
     OutReason, PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
 };
+use crate::owners::{self, handle, same_key, split_handle, OwnerTree};
 use crate::tree::{self, InnerAlloc, TreeIter};
 use crate::{MAX_FILLS_PER_PLACE, MAX_ORDER_CAPACITY, MAX_REMOVALS_PER_PLACE};
 use core::mem::MaybeUninit;
@@ -45,47 +45,74 @@ pub struct Book<'a> {
     pub(crate) header: &'a mut BookHeader,
     pub(crate) orders: [&'a mut [Order]; 2],
     pub(crate) inners: [&'a mut [InnerNode]; 2],
-    pub(crate) index: &'a mut [u32],
+    pub(crate) owner_inners: &'a mut [InnerNode],
     pub(crate) events: &'a mut [FillEvent],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
 enum Action {
     Fill,
     Expire,
+    PegOut,
     SelfCancel,
     SelfDecrement,
 }
 
+/// One planned change to a maker. A fill's price sits in `Plan::prices` at its fill number.
 #[derive(Clone, Copy)]
 struct Step {
-    action: Action,
     slot: u32,
+    action: Action,
     quantity: u64,
-    price: u64,
 }
 
 const MAX_STEPS: usize = (MAX_FILLS_PER_PLACE + MAX_REMOVALS_PER_PLACE) as usize;
 
 /// What a place will do, decided before anything is written.
 ///
-/// `steps` is left uninitialized (zeroing 40 steps cost about 120 CU per place on SBF); only
-/// `steps[..len]` is read, and each is written before `len` grows past it.
+/// `steps` and `prices` are left uninitialized (zeroing them cost about 3 CU per entry per
+/// place on SBF); only `steps[..len]` and `prices[..fills]` are read, and each is written
+/// before its count grows past it.
 struct Plan {
     steps: [MaybeUninit<Step>; MAX_STEPS],
+    prices: [MaybeUninit<u64>; MAX_FILLS_PER_PLACE as usize],
     len: usize,
     fills: u32,
     removals: u32,
 }
 
+/// A maker the cursor yields: its slot, its price now, and whether it is within its peg
+/// limit (fixed-price orders always are).
+#[derive(Clone, Copy)]
+struct Maker {
+    slot: u32,
+    price: u64,
+    in_peg: bool,
+}
+
 /// Walks one side's fixed and pegged trees together, best price first, then oldest.
+///
+/// Every resting order is yielded in turn, including expired ones and pegged ones beyond
+/// their peg limit, so that callers count them against their budget: nothing is skipped
+/// inside the cursor, and no loop here is longer than one tree descent.
 struct SideCursor {
     fixed: TreeIter,
     pegged: TreeIter,
-    next_fixed: Option<(u32, u64)>,
-    next_pegged: Option<(u32, u64)>,
+    next_fixed: Option<Maker>,
+    next_pegged: Option<Maker>,
     side: Side,
+    peg: PegContext,
+}
+
+/// What pricing a side's pegged orders needs: the oracle price and the clamp, one tick
+/// behind the opposite side's first fixed-price order (so a pegged order never crosses a
+/// fixed-price one, whatever the oracle does).
+#[derive(Clone, Copy)]
+pub(crate) struct PegContext {
     oracle: Option<u64>,
+    /// Bids: the highest price a pegged bid may have; asks: the lowest.
+    clamp: Option<u64>,
 }
 
 #[inline(always)]
@@ -96,22 +123,36 @@ fn fixed_price(side: Side, key_hi: u64) -> u64 {
     }
 }
 
-/// Current price of a pegged order, or `None` when it cannot trade (no oracle, out of range,
-/// beyond its peg limit).
+/// Price of a pegged order on `side` now: oracle + offset, clamped behind the opposite
+/// side's first fixed-price order. Returns the price (0 or `u64::MAX` when it leaves the
+/// range, which never crosses a valid limit the wrong way) and whether the order is within
+/// its peg limit and can trade. `None` without an oracle.
 #[inline(always)]
-fn pegged_price(side: Side, o: &Order, oracle: Option<u64>) -> Option<u64> {
+fn pegged_price(side: Side, o: &Order, peg: &PegContext) -> Option<(u64, bool)> {
     let offset = unbias_offset(fixed_price(side, o.key_hi));
-    let p = add_signed(oracle?, offset)?;
-    let beyond = o.peg_limit != 0
-        && match side {
+    let oracle = peg.oracle?;
+    let nominal = add_signed(oracle, offset);
+    let (p, mut ok) = match (nominal, side) {
+        (Some(p), Side::Bid) => match peg.clamp {
+            Some(c) if p > c => (c, c > 0),
+            _ => (p, true),
+        },
+        (Some(p), Side::Ask) => match peg.clamp {
+            Some(c) if p < c => (c, true),
+            _ => (p, true),
+        },
+        // Out of range: worse than any valid price, never tradable.
+        (None, _) if offset < 0 => (0, false),
+        (None, _) => (u64::MAX, false),
+    };
+    if o.peg_limit != 0 {
+        let beyond = match side {
             Side::Bid => p > o.peg_limit,
             Side::Ask => p < o.peg_limit,
         };
-    if beyond {
-        None
-    } else {
-        Some(p)
+        ok &= !beyond;
     }
+    Some((p, ok))
 }
 
 /// The root of a side's fixed or pegged tree, and the side's inner-node allocator.
@@ -151,18 +192,25 @@ impl SideCursor {
     #[inline(never)]
     fn new(book: &Book, side: Side, oracle: Option<u64>) -> Result<SideCursor, BookError> {
         let sh = &book.header.sides[side as usize];
+        let pegged_root = if oracle.is_some() {
+            sh.pegged_root
+        } else {
+            NIL
+        };
         let mut c = SideCursor {
             fixed: TreeIter::new(sh.fixed_root),
-            pegged: TreeIter::new(if oracle.is_some() {
-                sh.pegged_root
-            } else {
-                NIL
-            }),
+            pegged: TreeIter::new(pegged_root),
             next_fixed: None,
             next_pegged: None,
             side,
-            oracle,
+            peg: PegContext {
+                oracle,
+                clamp: None,
+            },
         };
+        if pegged_root != NIL {
+            c.peg = book.peg_context(side, oracle)?;
+        }
         c.advance_fixed(book)?;
         c.advance_pegged(book)?;
         Ok(c)
@@ -175,7 +223,11 @@ impl SideCursor {
                 let o = book.orders[s]
                     .get(slot as usize)
                     .ok_or(BookError::Corrupt)?;
-                Some((slot, fixed_price(self.side, o.key_hi)))
+                Some(Maker {
+                    slot,
+                    price: fixed_price(self.side, o.key_hi),
+                    in_peg: true,
+                })
             }
             None => None,
         };
@@ -184,28 +236,33 @@ impl SideCursor {
 
     fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
         let s = self.side as usize;
-        self.next_pegged = None;
-        while let Some(slot) = self.pegged.next(book.inners[s])? {
-            let o = book.orders[s]
-                .get(slot as usize)
-                .ok_or(BookError::Corrupt)?;
-            if let Some(p) = pegged_price(self.side, o, self.oracle) {
-                self.next_pegged = Some((slot, p));
-                break;
+        self.next_pegged = match self.pegged.next(book.inners[s])? {
+            Some(slot) => {
+                let o = book.orders[s]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?;
+                let (price, in_peg) =
+                    pegged_price(self.side, o, &self.peg).ok_or(BookError::MissingOraclePrice)?;
+                Some(Maker {
+                    slot,
+                    price,
+                    in_peg,
+                })
             }
-        }
+            None => None,
+        };
         Ok(())
     }
 
-    /// The next maker slot and its price, in priority order.
-    fn next(&mut self, book: &Book) -> Result<Option<(u32, u64)>, BookError> {
+    /// The next maker in priority order.
+    fn next(&mut self, book: &Book) -> Result<Option<Maker>, BookError> {
         let take_fixed = match (self.next_fixed, self.next_pegged) {
             (None, None) => return Ok(None),
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (Some((fs, fp)), Some((ps, pp))) => {
-                if fp != pp {
-                    better(self.side, fp, pp)
+            (Some(f), Some(p)) => {
+                if f.price != p.price {
+                    better(self.side, f.price, p.price)
                 } else {
                     let s = self.side as usize;
                     let seq = |slot: u32| -> Result<u64, BookError> {
@@ -215,7 +272,7 @@ impl SideCursor {
                             .key_lo
                             & SEQ_MASK)
                     };
-                    seq(fs)? < seq(ps)?
+                    seq(f.slot)? < seq(p.slot)?
                 }
             }
         };
@@ -260,8 +317,8 @@ impl<'a> Book<'a> {
         let (bid_orders, rest) = rest.split_at_mut(l.inners[0] - l.orders[0]);
         let (bid_inners, rest) = rest.split_at_mut(l.orders[1] - l.inners[0]);
         let (ask_orders, rest) = rest.split_at_mut(l.inners[1] - l.orders[1]);
-        let (ask_inners, rest) = rest.split_at_mut(l.index - l.inners[1]);
-        let (index, events) = rest.split_at_mut(l.events - l.index);
+        let (ask_inners, rest) = rest.split_at_mut(l.owner_inners - l.inners[1]);
+        let (owner_inners, events) = rest.split_at_mut(l.events - l.owner_inners);
         let inner_bytes = l.order_capacity * core::mem::size_of::<InnerNode>();
         let cast_err = |_| BookError::InvalidLayout;
         Ok(Book {
@@ -274,7 +331,7 @@ impl<'a> Book<'a> {
                 bytemuck::try_cast_slice_mut(&mut bid_inners[..inner_bytes]).map_err(cast_err)?,
                 bytemuck::try_cast_slice_mut(&mut ask_inners[..inner_bytes]).map_err(cast_err)?,
             ],
-            index: bytemuck::try_cast_slice_mut(&mut index[..l.index_capacity * 4])
+            owner_inners: bytemuck::try_cast_slice_mut(&mut owner_inners[..2 * inner_bytes])
                 .map_err(cast_err)?,
             events: bytemuck::try_cast_slice_mut(events).map_err(cast_err)?,
         })
@@ -306,13 +363,14 @@ impl<'a> Book<'a> {
             event_seq: 0,
             order_capacity,
             event_capacity,
-            index_capacity: book.index.len() as u32,
             event_head: 0,
             event_count: 0,
+            owner_root: NIL,
+            owner_inner_bump: 0,
+            owner_inner_free: NIL,
             _padding: 0,
             sides: [side; 2],
         };
-        book.index.fill(0);
         Ok(book)
     }
 
@@ -328,11 +386,7 @@ impl<'a> Book<'a> {
             return Err(BookError::NotInitialized);
         }
         let (oc, ec) = (h.order_capacity, h.event_capacity);
-        let book = Self::split(bytes, oc, ec)?;
-        if book.index.len() as u32 != book.header.index_capacity {
-            return Err(BookError::InvalidLayout);
-        }
-        Ok(book)
+        Self::split(bytes, oc, ec)
     }
 
     /// The header (capacities, counters, roots).
@@ -345,18 +399,42 @@ impl<'a> Book<'a> {
         self.header.sides[side as usize].order_count
     }
 
-    /// Best price on `side` among orders that can trade now, in ticks.
-    pub fn best_price(&self, side: Side, ctx: &MatchContext) -> Result<Option<u64>, BookError> {
-        let mut c = SideCursor::new(self, side, ctx.oracle_price)?;
-        while let Some((slot, price)) = c.next(self)? {
-            let o = self.orders[side as usize]
-                .get(slot as usize)
-                .ok_or(BookError::Corrupt)?;
-            if !is_expired(o, ctx.now) {
-                return Ok(Some(price));
+    /// The pricing context of `side`'s pegged orders at `oracle`.
+    #[inline(never)]
+    pub(crate) fn peg_context(
+        &self,
+        side: Side,
+        oracle: Option<u64>,
+    ) -> Result<PegContext, BookError> {
+        let opp = side.opposite();
+        let o = opp as usize;
+        let clamp = match tree::first(self.header.sides[o].fixed_root, self.inners[o])? {
+            Some(slot) => {
+                let key_hi = self.orders[o]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?
+                    .key_hi;
+                let p = fixed_price(opp, key_hi);
+                Some(match side {
+                    Side::Bid => p.saturating_sub(1),
+                    Side::Ask => p.saturating_add(1),
+                })
             }
-        }
-        Ok(None)
+            None => None,
+        };
+        Ok(PegContext { oracle, clamp })
+    }
+
+    /// Best price on `side` among orders that can trade now, in ticks. A query for callers
+    /// off-chain and for tests: it walks past expired and out-of-peg orders without a bound
+    /// (placing never calls it; matching counts such orders against its budget instead).
+    pub fn best_price(&self, side: Side, ctx: &MatchContext) -> Result<Option<u64>, BookError> {
+        let mut best = None;
+        self.visit_tradable(side, ctx, |v| {
+            best = v.price;
+            false
+        })?;
+        Ok(best)
     }
 
     /// Calls `f` for every resting order of `side` that can trade at `ctx`, best first
@@ -368,11 +446,11 @@ impl<'a> Book<'a> {
         mut f: impl FnMut(&OrderView) -> bool,
     ) -> Result<(), BookError> {
         let mut c = SideCursor::new(self, side, ctx.oracle_price)?;
-        while let Some((slot, price)) = c.next(self)? {
+        while let Some(m) = c.next(self)? {
             let o = self.orders[side as usize]
-                .get(slot as usize)
+                .get(m.slot as usize)
                 .ok_or(BookError::Corrupt)?;
-            if is_expired(o, ctx.now) {
+            if is_expired(o, ctx.now) || !m.in_peg {
                 continue;
             }
             let v = OrderView {
@@ -381,7 +459,7 @@ impl<'a> Book<'a> {
                     lo: o.key_lo,
                 },
                 order: *o,
-                price: Some(price),
+                price: Some(m.price),
             };
             if !f(&v) {
                 break;
@@ -391,7 +469,8 @@ impl<'a> Book<'a> {
     }
 
     /// Calls `f` for every resting order of `side`: the fixed tree best first, then the pegged
-    /// tree best offset first. Includes expired and out-of-peg orders.
+    /// tree best offset first. Includes expired and out-of-peg orders (a pegged order's price
+    /// is `None` without an oracle or when it is beyond its peg limit).
     pub fn visit_all(
         &self,
         side: Side,
@@ -399,6 +478,7 @@ impl<'a> Book<'a> {
         mut f: impl FnMut(&OrderView),
     ) -> Result<(), BookError> {
         let s = side as usize;
+        let peg = self.peg_context(side, oracle_price)?;
         for (root, pegged) in [
             (self.header.sides[s].fixed_root, false),
             (self.header.sides[s].pegged_root, true),
@@ -409,7 +489,7 @@ impl<'a> Book<'a> {
                     .get(slot as usize)
                     .ok_or(BookError::Corrupt)?;
                 let price = if pegged {
-                    pegged_price(side, o, oracle_price)
+                    pegged_price(side, o, &peg).and_then(|(p, ok)| ok.then_some(p))
                 } else {
                     Some(fixed_price(side, o.key_hi))
                 };
@@ -424,6 +504,45 @@ impl<'a> Book<'a> {
             }
         }
         Ok(())
+    }
+
+    #[inline(always)]
+    pub(crate) fn order_at(&self, h: u32) -> Result<&Order, BookError> {
+        let (side, slot) = split_handle(h);
+        self.orders[side]
+            .get(slot as usize)
+            .ok_or(BookError::Corrupt)
+    }
+
+    /// The owner tree, borrowed from the book's parts.
+    #[inline(always)]
+    fn owner_tree(&mut self) -> OwnerTree<'_> {
+        let h = &mut *self.header;
+        OwnerTree {
+            root: &mut h.owner_root,
+            alloc: InnerAlloc {
+                bump: &mut h.owner_inner_bump,
+                free: &mut h.owner_inner_free,
+            },
+            inners: &mut *self.owner_inners,
+            orders: [&*self.orders[0], &*self.orders[1]],
+        }
+    }
+
+    /// Handle of `owner`'s resting order with client id `client_order_id` (not 0).
+    #[inline(always)]
+    fn find_client_handle(
+        &self,
+        owner: &[u8; 32],
+        client_order_id: u64,
+    ) -> Result<Option<u32>, BookError> {
+        owners::find(
+            self.header.owner_root,
+            self.owner_inners,
+            &[&*self.orders[0], &*self.orders[1]],
+            owner,
+            client_order_id,
+        )
     }
 
     /// Looks up a resting order by id.
@@ -452,8 +571,8 @@ impl<'a> Book<'a> {
         if client_order_id == 0 {
             return Ok(None);
         }
-        Ok(match self.index_find(owner, client_order_id)? {
-            Some((_, h)) => Some(self.order_at(h)?),
+        Ok(match self.find_client_handle(owner, client_order_id)? {
+            Some(h) => Some(self.order_at(h)?),
             None => None,
         })
     }
@@ -461,6 +580,11 @@ impl<'a> Book<'a> {
     /// Places an order: matches what crosses it, then rests, cancels or refuses the rest as
     /// its kind says. Either returns the outcome with every change made, or an error with the
     /// book unchanged.
+    ///
+    /// Compute is bounded whatever the book holds: the walk over the opposite side meets at
+    /// most `max_fills` makers it fills and [`MAX_REMOVALS_PER_PLACE`] it removes (expired,
+    /// beyond their peg limit, or cancelled by self-trade prevention); when either budget
+    /// stops it while the book still crosses, the remainder is cancelled, never rested.
     pub fn place<L: BookListener>(
         &mut self,
         o: &NewOrder,
@@ -493,24 +617,12 @@ impl<'a> Book<'a> {
         };
         let opposite = o.side.opposite();
         let post_only = matches!(o.kind, OrderKind::PostOnly | OrderKind::PostOnlySlide);
-        if post_only {
-            if let Some(best) = self.best_price(opposite, ctx)? {
-                if crosses(o.side, limit, best) {
-                    if o.kind == OrderKind::PostOnly {
-                        return Err(BookError::PostOnlyWouldCross);
-                    }
-                    limit = match o.side {
-                        Side::Bid => best.checked_sub(1).filter(|p| *p > 0),
-                        Side::Ask => best.checked_add(1),
-                    }
-                    .ok_or(BookError::InvalidPrice)?;
-                }
-            }
-        }
         let may_rest = o.kind.may_rest();
         if may_rest
             && o.client_order_id != 0
-            && self.index_find(&o.owner, o.client_order_id)?.is_some()
+            && self
+                .find_client_handle(&o.owner, o.client_order_id)?
+                .is_some()
         {
             return Err(BookError::DuplicateClientOrderId);
         }
@@ -520,80 +632,94 @@ impl<'a> Book<'a> {
             // SAFETY: an array of `MaybeUninit` needs no initialization. (Written this way,
             // not as `[MaybeUninit::uninit(); N]`, which LLVM turned into a memset.)
             steps: unsafe { MaybeUninit::uninit().assume_init() },
+            prices: unsafe { MaybeUninit::uninit().assume_init() },
             len: 0,
             fills: 0,
             removals: 0,
         };
         let mut remaining = o.quantity;
         let mut stopped_early = false;
-        if !post_only {
-            let free_events = self.header.event_capacity - self.header.event_count;
-            let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price)?;
-            while remaining > 0 {
-                let Some((slot, price)) = cursor.next(self)? else {
-                    break;
-                };
-                if !crosses(o.side, limit, price) {
-                    break;
-                }
-                let maker = self.orders[opposite as usize]
-                    .get(slot as usize)
-                    .ok_or(BookError::Corrupt)?;
-                let self_trade = same_key(&maker.owner, &o.owner);
-                let action = if is_expired(maker, ctx.now) {
-                    Action::Expire
-                } else if self_trade {
-                    match o.self_trade {
-                        SelfTradeBehavior::Abort => return Err(BookError::SelfTrade),
-                        SelfTradeBehavior::CancelResting => Action::SelfCancel,
-                        SelfTradeBehavior::DecrementTake => Action::SelfDecrement,
-                    }
-                } else {
-                    Action::Fill
-                };
-                let quantity = remaining.min(maker.quantity);
-                if action == Action::Fill {
-                    if plan.fills == o.max_fills || plan.fills == free_events {
-                        if free_events == 0 {
-                            return Err(BookError::EventQueueFull);
-                        }
-                        stopped_early = true;
-                        break;
-                    }
-                    let quote = mul_checked(quantity, price).ok_or(BookError::Overflow)?;
-                    out.quote_filled = out
-                        .quote_filled
-                        .checked_add(quote)
-                        .ok_or(BookError::Overflow)?;
-                    // `quantity <= remaining`, and fills <= MAX_FILLS_PER_PLACE: these cannot
-                    // overflow, and wrapping ops spare SBF an overflow check and panic path each.
-                    out.base_filled = out.base_filled.wrapping_add(quantity);
-                    remaining = remaining.wrapping_sub(quantity);
-                    plan.fills = plan.fills.wrapping_add(1);
-                } else {
-                    if plan.removals == MAX_REMOVALS_PER_PLACE {
-                        stopped_early = true;
-                        break;
-                    }
-                    plan.removals += 1;
-                    if action == Action::SelfDecrement {
-                        remaining -= quantity;
-                        out.cancelled_quantity += quantity;
-                    }
-                }
-                *plan.steps.get_mut(plan.len).ok_or(BookError::Corrupt)? = MaybeUninit::new(Step {
-                    action,
-                    slot,
-                    quantity,
-                    price,
-                });
-                plan.len = plan.len.wrapping_add(1); // at most MAX_STEPS
+        let free_events = self.header.event_capacity - self.header.event_count;
+        let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price)?;
+        while remaining > 0 {
+            let Some(m) = cursor.next(self)? else {
+                break;
+            };
+            if !crosses(o.side, limit, m.price) {
+                break;
             }
+            let maker = self.orders[opposite as usize]
+                .get(m.slot as usize)
+                .ok_or(BookError::Corrupt)?;
+            let action = if is_expired(maker, ctx.now) {
+                Action::Expire
+            } else if !m.in_peg {
+                Action::PegOut
+            } else if post_only {
+                // The best maker that can trade crosses: refuse, or slide behind it.
+                if o.kind == OrderKind::PostOnly {
+                    return Err(BookError::PostOnlyWouldCross);
+                }
+                limit = match o.side {
+                    Side::Bid => m.price.checked_sub(1).filter(|p| *p > 0),
+                    Side::Ask => m.price.checked_add(1),
+                }
+                .ok_or(BookError::InvalidPrice)?;
+                break;
+            } else if same_key(&maker.owner, &o.owner) {
+                match o.self_trade {
+                    SelfTradeBehavior::Abort => return Err(BookError::SelfTrade),
+                    SelfTradeBehavior::CancelResting => Action::SelfCancel,
+                    SelfTradeBehavior::DecrementTake => Action::SelfDecrement,
+                }
+            } else {
+                Action::Fill
+            };
+            let quantity = remaining.min(maker.quantity);
+            if action == Action::Fill {
+                if plan.fills == o.max_fills || plan.fills == free_events {
+                    if free_events == 0 {
+                        return Err(BookError::EventQueueFull);
+                    }
+                    stopped_early = true;
+                    break;
+                }
+                let quote = mul_checked(quantity, m.price).ok_or(BookError::Overflow)?;
+                out.quote_filled = out
+                    .quote_filled
+                    .checked_add(quote)
+                    .ok_or(BookError::Overflow)?;
+                *plan
+                    .prices
+                    .get_mut(plan.fills as usize)
+                    .ok_or(BookError::Corrupt)? = MaybeUninit::new(m.price);
+                // `quantity <= remaining`, and fills <= MAX_FILLS_PER_PLACE: these cannot
+                // overflow, and wrapping ops spare SBF an overflow check and panic path each.
+                out.base_filled = out.base_filled.wrapping_add(quantity);
+                remaining = remaining.wrapping_sub(quantity);
+                plan.fills = plan.fills.wrapping_add(1);
+            } else {
+                if plan.removals == MAX_REMOVALS_PER_PLACE {
+                    stopped_early = true;
+                    break;
+                }
+                plan.removals += 1;
+                if action == Action::SelfDecrement {
+                    remaining -= quantity;
+                    out.cancelled_quantity += quantity;
+                }
+            }
+            *plan.steps.get_mut(plan.len).ok_or(BookError::Corrupt)? = MaybeUninit::new(Step {
+                slot: m.slot,
+                action,
+                quantity,
+            });
+            plan.len = plan.len.wrapping_add(1); // at most MAX_STEPS
         }
         if o.kind == OrderKind::FillOrKill && remaining > 0 {
             return Err(BookError::FillOrKillNotFilled);
         }
-        let rest = may_rest && remaining > 0 && !stopped_early;
+        let mut rest = may_rest && remaining > 0 && !stopped_early;
         if rest && self.header.sides[o.side as usize].order_count >= self.header.order_capacity {
             return Err(BookError::SideFull);
         }
@@ -609,10 +735,23 @@ impl<'a> Book<'a> {
         out.order_id = OrderId::new(o.side, pegged, key_price, seq);
         out.fills = plan.fills;
         out.makers_removed = plan.removals;
+        let mut fill = 0;
         for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
-            // SAFETY: the planning loop wrote every step below `plan.len`.
+            // SAFETY: the planning loop wrote every step below `plan.len`, and a price for
+            // every fill below `plan.fills`.
             let step = unsafe { step.assume_init_ref() };
-            self.apply(opposite, step, o, ctx.now, listener)?;
+            let price = if step.action == Action::Fill {
+                let p = plan.prices.get(fill).ok_or(BookError::Corrupt)?;
+                fill += 1;
+                unsafe { p.assume_init() }
+            } else {
+                0
+            };
+            self.apply(opposite, step, price, o, ctx.now, listener)?;
+        }
+        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset)? {
+            // Resting would let some oracle price cross it with an opposite pegged order.
+            rest = false;
         }
         if rest {
             self.rest(o, out.order_id, remaining, ctx.now, listener)?;
@@ -624,10 +763,32 @@ impl<'a> Book<'a> {
         Ok(out)
     }
 
+    /// Whether a pegged order on `side` with `offset` would cross the opposite side's best
+    /// pegged offset (pegged orders on both sides move together, so such a pair would cross
+    /// at some oracle price once their clamps or peg limits allow).
+    fn pegged_offsets_cross(&self, side: Side, offset: i64) -> Result<bool, BookError> {
+        let opp = side.opposite();
+        let o = opp as usize;
+        let Some(slot) = tree::first(self.header.sides[o].pegged_root, self.inners[o])? else {
+            return Ok(false);
+        };
+        let key_hi = self.orders[o]
+            .get(slot as usize)
+            .ok_or(BookError::Corrupt)?
+            .key_hi;
+        let theirs = unbias_offset(fixed_price(opp, key_hi));
+        Ok(match side {
+            Side::Bid => theirs <= offset,
+            Side::Ask => theirs >= offset,
+        })
+    }
+
+    #[inline(always)]
     fn apply<L: BookListener>(
         &mut self,
         maker_side: Side,
         step: &Step,
+        price: u64,
         taker: &NewOrder,
         now: u64,
         listener: &mut L,
@@ -648,7 +809,7 @@ impl<'a> Book<'a> {
                     maker_order_id_lo: maker.key_lo,
                     maker_client_order_id: maker.client_order_id,
                     taker_client_order_id: taker.client_order_id,
-                    price: step.price,
+                    price,
                     quantity: step.quantity,
                     timestamp: now,
                     seq: self.header.event_seq,
@@ -664,6 +825,7 @@ impl<'a> Book<'a> {
                 return Ok(());
             }
             Action::Expire => OutReason::Expired,
+            Action::PegOut => OutReason::PegLimit,
             Action::SelfCancel => OutReason::SelfTrade,
             Action::SelfDecrement => {
                 listener.on_decrement(maker, step.quantity);
@@ -694,7 +856,7 @@ impl<'a> Book<'a> {
             sh.order_free = self.orders[s]
                 .get(slot as usize)
                 .ok_or(BookError::Corrupt)?
-                .owner_next;
+                .next_free;
             slot
         } else if sh.order_bump < capacity {
             sh.order_bump += 1;
@@ -712,15 +874,15 @@ impl<'a> Book<'a> {
             expires_at: o.expires_at,
             peg_limit: if id.is_pegged() { o.price } else { 0 },
             placed_at: now,
-            owner_prev: NIL,
-            owner_next: NIL,
+            _reserved: 0,
+            next_free: NIL,
         };
         *self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)? = order;
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
         tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
-        self.link_owner(handle(s, slot))?;
+        self.owner_tree().insert(handle(s, slot))?;
         listener.on_post(&order);
         Ok(())
     }
@@ -729,7 +891,7 @@ impl<'a> Book<'a> {
     /// order is probably the best of its tree (matching removes makers in priority order), so
     /// try the cheaper left-spine removal first.
     fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
-        self.unlink_owner(handle(s, slot))?;
+        self.owner_tree().remove(handle(s, slot))?;
         let pegged = self.orders[s]
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?
@@ -745,7 +907,7 @@ impl<'a> Book<'a> {
             .ok_or(BookError::Corrupt)?;
         let sh = &mut self.header.sides[s];
         o.quantity = 0;
-        o.owner_next = sh.order_free;
+        o.next_free = sh.order_free;
         sh.order_free = slot;
         sh.order_count -= 1;
         Ok(())
@@ -826,16 +988,19 @@ impl<'a> Book<'a> {
         if client_order_id == 0 {
             return Err(BookError::OrderNotFound);
         }
-        let (_, h) = self
-            .index_find(owner, client_order_id)?
+        let h = self
+            .find_client_handle(owner, client_order_id)?
             .ok_or(BookError::OrderNotFound)?;
         let (s, slot) = split_handle(h);
         self.cancel_slot(s, slot, listener)
     }
 
     /// Cancels up to `limit` of `owner`'s resting orders (on one side, or both when `side` is
-    /// `None`), newest first. Returns how many were cancelled; call again while it returns
-    /// `limit`.
+    /// `None`), in the owner tree's order (client order id, then age). Returns how many were
+    /// cancelled; call again while it returns `limit`.
+    ///
+    /// The walk visits only the owner's own orders: each cancelled one, plus, with a side
+    /// given, the owner's orders on the other side it passes over.
     pub fn cancel_all<L: BookListener>(
         &mut self,
         owner: &[u8; 32],
@@ -843,20 +1008,28 @@ impl<'a> Book<'a> {
         limit: u32,
         listener: &mut L,
     ) -> Result<u32, BookError> {
-        let mut h = self.owner_head(owner)?;
+        let sub = owners::owner_subtree(
+            self.header.owner_root,
+            self.owner_inners,
+            &[&*self.orders[0], &*self.orders[1]],
+            owner,
+        )?;
+        let Some(sub) = sub else {
+            return Ok(0);
+        };
+        // Removing a leaf frees its parent, which the walk has already left, and moves its
+        // sibling up, which the walk still holds: iterating while cancelling is safe.
+        let mut it = TreeIter::new(sub);
         let mut cancelled = 0;
-        let bound = 2 * self.header.order_capacity;
-        for _ in 0..bound {
-            if h == NIL || cancelled >= limit {
+        while cancelled < limit {
+            let Some(h) = it.next(self.owner_inners)? else {
                 break;
-            }
-            let next = self.order_at(h)?.owner_next;
+            };
             let (s, slot) = split_handle(h);
             if side.is_none_or(|side| side as usize == s) {
                 self.cancel_slot(s, slot, listener)?;
                 cancelled += 1;
             }
-            h = next;
         }
         Ok(cancelled)
     }

@@ -5,7 +5,7 @@
 //! BookHeader
 //! [Order; cap]  [InnerNode; cap]     bids
 //! [Order; cap]  [InnerNode; cap]     asks
-//! [u32; index]                       client-id and owner index (index = next_pow2(8 * cap))
+//! [InnerNode; 2 * cap]               owner tree (both sides' orders by owner, client id)
 //! [FillEvent; events]                maker fill queue (ring buffer)
 //! ```
 //! Each region starts at a multiple of 8 bytes.
@@ -31,7 +31,7 @@ pub struct SideHeader {
     pub order_count: u32,
     /// Order slots below this index have been used at least once.
     pub order_bump: u32,
-    /// Head of the free order-slot list (linked through `Order::owner_next`), or [`NIL`].
+    /// Head of the free order-slot list (linked through `Order::next_free`), or [`NIL`].
     pub order_free: u32,
     /// Inner nodes below this index have been used at least once.
     pub inner_bump: u32,
@@ -55,17 +55,21 @@ pub struct BookHeader {
     pub order_capacity: u32,
     /// Slots of the fill event queue.
     pub event_capacity: u32,
-    /// Entries of the index (a power of two).
-    pub index_capacity: u32,
     /// Queue position of the oldest unconsumed event.
     pub event_head: u32,
     /// Unconsumed events in the queue.
     pub event_count: u32,
+    /// Root handle of the owner tree, or [`NIL`].
+    pub owner_root: u32,
+    /// Owner-tree inner nodes below this index have been used at least once.
+    pub owner_inner_bump: u32,
+    /// Head of the owner tree's free inner-node list, or [`NIL`].
+    pub owner_inner_free: u32,
     pub _padding: u32,
     /// Bids at 0, asks at 1.
     pub sides: [SideHeader; 2],
 }
-const _: () = assert!(core::mem::size_of::<BookHeader>() == 112);
+const _: () = assert!(core::mem::size_of::<BookHeader>() == 120);
 const _: () = assert!(core::mem::align_of::<BookHeader>() == 8);
 
 /// A resting order (a critbit leaf).
@@ -82,16 +86,17 @@ pub struct Order {
     pub quantity: u64,
     /// Caller's id, 0 = none.
     pub client_order_id: u64,
-    /// Unix seconds after which it no longer trades; 0 = never.
+    /// Unix seconds from which it no longer trades (expired once `expires_at <= now`);
+    /// 0 = never.
     pub expires_at: u64,
     /// Pegged orders: the peg limit in ticks (0 = none). Fixed orders: 0.
     pub peg_limit: u64,
     /// Unix seconds when it was placed.
     pub placed_at: u64,
-    /// Previous order of the same owner (an index handle), or [`NIL`].
-    pub owner_prev: u32,
-    /// Next order of the same owner, or [`NIL`]; links the free list while the slot is free.
-    pub owner_next: u32,
+    /// Unused (kept zero).
+    pub _reserved: u32,
+    /// Links the side's free slot list while the slot is free ([`NIL`] ends it).
+    pub next_free: u32,
 }
 const _: () = assert!(core::mem::size_of::<Order>() == 96);
 const _: () = assert!(core::mem::align_of::<Order>() == 8);
@@ -145,10 +150,10 @@ const _: () = assert!(core::mem::align_of::<FillEvent>() == 8);
 pub struct Layout {
     pub order_capacity: usize,
     pub event_capacity: usize,
-    pub index_capacity: usize,
     pub orders: [usize; 2],
     pub inners: [usize; 2],
-    pub index: usize,
+    /// The owner tree's inner nodes (`2 * order_capacity` of them).
+    pub owner_inners: usize,
     pub events: usize,
     /// Total bytes.
     pub size: usize,
@@ -164,23 +169,21 @@ impl Layout {
     /// fill events.
     pub const fn new(order_capacity: u32, event_capacity: u32) -> Layout {
         let cap = order_capacity as usize;
-        let index_capacity = (8 * cap).next_power_of_two();
         let order_bytes = cap * core::mem::size_of::<Order>();
         let inner_bytes = align8(cap * core::mem::size_of::<InnerNode>());
         let bid_orders = core::mem::size_of::<BookHeader>();
         let bid_inners = bid_orders + order_bytes;
         let ask_orders = bid_inners + inner_bytes;
         let ask_inners = ask_orders + order_bytes;
-        let index = ask_inners + inner_bytes;
-        let events = align8(index + index_capacity * 4);
+        let owner_inners = ask_inners + inner_bytes;
+        let events = align8(owner_inners + 2 * cap * core::mem::size_of::<InnerNode>());
         let size = events + event_capacity as usize * core::mem::size_of::<FillEvent>();
         Layout {
             order_capacity: cap,
             event_capacity: event_capacity as usize,
-            index_capacity,
             orders: [bid_orders, ask_orders],
             inners: [bid_inners, ask_inners],
-            index,
+            owner_inners,
             events,
             size,
         }

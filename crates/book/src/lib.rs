@@ -5,8 +5,9 @@
 //! compute-unit harness in `bench/sbf`.
 //!
 //! A book lives in one caller-provided byte buffer (an account's data): a [`BookHeader`], then
-//! per side a slab of [`Order`] slots and a slab of critbit [`InnerNode`]s, a hash index of
-//! client order ids and owners, and a ring buffer of maker [`FillEvent`]s. See [`layout`].
+//! per side a slab of [`Order`] slots and a slab of critbit [`InnerNode`]s, the owner tree
+//! (critbit over `(owner, client order id)` of both sides' orders), and a ring buffer of maker
+//! [`FillEvent`]s. See [`layout`].
 //!
 //! Units: prices are in ticks (quote lots per base lot), quantities in base lots, timestamps in
 //! unix seconds. A fill's quote amount is `price * quantity` in quote lots.
@@ -19,9 +20,9 @@
 pub mod arith;
 mod book;
 mod error;
-mod index;
 pub mod layout;
 mod order;
+mod owners;
 mod tree;
 
 pub use book::{Book, BookListener, NoopListener, OrderView};
@@ -34,7 +35,8 @@ pub use order::{
 
 /// Most fills one place may produce (callers pass a lower `max_fills` to bound compute).
 pub const MAX_FILLS_PER_PLACE: u32 = 32;
-/// Most expired or self-trade-cancelled makers one place may remove on its way.
-pub const MAX_REMOVALS_PER_PLACE: u32 = 8;
+/// Most makers one place may remove on its way without filling them: expired, beyond their
+/// peg limit, or cancelled or decremented by self-trade prevention.
+pub const MAX_REMOVALS_PER_PLACE: u32 = 64;
 /// Largest order capacity of one side (order slots are addressed with 29 bits).
 pub const MAX_ORDER_CAPACITY: u32 = 1 << 20;

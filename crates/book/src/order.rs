@@ -45,8 +45,9 @@ pub enum OrderKind {
     Market = 5,
     /// Priced at oracle price + `peg_offset`; takes what crosses, rests the rest in the pegged
     /// tree. `price` is the peg limit (0 = none): a bid never trades above it, an ask never
-    /// below it; a resting pegged order beyond its limit is skipped by matching until the
-    /// oracle comes back.
+    /// below it; a resting pegged order that matching meets beyond its limit is removed
+    /// (`OutReason::PegLimit`). A resting pegged order's price is clamped one tick behind the
+    /// opposite side's best fixed-price order, so an oracle move never crosses the book.
     OraclePegged = 6,
 }
 
@@ -205,7 +206,8 @@ pub struct NewOrder {
     pub quantity: u64,
     /// Caller's id for the order, unique among the owner's resting orders; 0 = none.
     pub client_order_id: u64,
-    /// Unix seconds after which the order no longer trades; 0 = never.
+    /// Unix seconds from which the order no longer trades: it is expired once
+    /// `expires_at <= now`. 0 = never.
     pub expires_at: u64,
     /// Most makers this order may fill, 1..=[`crate::MAX_FILLS_PER_PLACE`].
     pub max_fills: u32,
@@ -279,6 +281,8 @@ pub enum OutReason {
     Expired = 1,
     /// Cancelled by self-trade prevention (`CancelResting`), or decremented to zero.
     SelfTrade = 2,
+    /// An oracle-pegged order met by matching while beyond its peg limit.
+    PegLimit = 3,
 }
 
 /// A resting order removed by a cancel.

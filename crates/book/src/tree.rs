@@ -51,7 +51,7 @@ pub(crate) struct InnerAlloc<'h> {
 }
 
 impl InnerAlloc<'_> {
-    fn alloc(&mut self, inners: &mut [InnerNode]) -> Result<u32, BookError> {
+    pub(crate) fn alloc(&mut self, inners: &mut [InnerNode]) -> Result<u32, BookError> {
         if *self.free != NIL {
             let h = *self.free;
             *self.free = inner(inners, h as u64)?.children[0];
@@ -64,7 +64,7 @@ impl InnerAlloc<'_> {
             Err(BookError::SideFull)
         }
     }
-    fn release(&mut self, inners: &mut [InnerNode], h: u32) -> Result<(), BookError> {
+    pub(crate) fn release(&mut self, inners: &mut [InnerNode], h: u32) -> Result<(), BookError> {
         let n = inners.get_mut(h as usize).ok_or(BookError::Corrupt)?;
         n.children = [*self.free, NIL];
         *self.free = h;
@@ -285,4 +285,20 @@ impl TreeIter {
         }
         Ok(Some((h & !LEAF64) as u32))
     }
+}
+
+/// The first (best) leaf of the tree at `root`, walking its left spine.
+#[inline(always)]
+pub(crate) fn first(root: u32, inners: &[InnerNode]) -> Result<Option<u32>, BookError> {
+    if root == NIL {
+        return Ok(None);
+    }
+    let mut h = root as u64;
+    while let Some(n) = inners.get(h as usize) {
+        h = n.children[0] as u64;
+    }
+    if h & LEAF64 == 0 {
+        return Err(BookError::Corrupt);
+    }
+    Ok(Some((h & !LEAF64) as u32))
 }

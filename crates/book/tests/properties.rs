@@ -42,6 +42,10 @@ enum Op {
     Advance {
         seconds: u64,
     },
+    /// The oracle moves to this price.
+    Oracle {
+        price: u64,
+    },
     Pop {
         n: u32,
     },
@@ -58,6 +62,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..3, 1u64..6).prop_map(|(owner, cid)| Op::CancelClient { owner, cid }),
         1 => (0u8..3, 0u8..3, 1u32..6).prop_map(|(owner, side, limit)| Op::CancelAll { owner, side, limit }),
         1 => (1u64..8).prop_map(|seconds| Op::Advance { seconds }),
+        2 => (88u64..113).prop_map(|price| Op::Oracle { price }),
         2 => (0u32..40).prop_map(|n| Op::Pop { n }),
     ]
 }
@@ -73,24 +78,83 @@ fn seq_of(id: OrderId) -> u64 {
     id.seq()
 }
 
-/// The opposite side's orders that can trade, sorted by price then time, independently of
-/// the engine's trees.
-fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
-    let mut v = Vec::new();
-    book.visit_all(side, ctx.oracle_price, |o| {
-        if let Some(p) = o.price {
-            v.push((p, o.id));
+/// Price of a resting order at `oracle`, computed here independently of the engine: fixed
+/// orders their price; pegged orders oracle + offset, clamped one tick behind the opposite
+/// side's best fixed-price order (expired or not). Expired and out-of-peg orders included.
+fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
+    let p = id.price_or_offset();
+    if !id.is_pegged() {
+        return p as u64;
+    }
+    let mut opp_fixed = Vec::new();
+    book.visit_all(side.opposite(), Some(oracle), |o| {
+        if !o.id.is_pegged() {
+            opp_fixed.push(o.id.price_or_offset() as u64);
         }
     })
     .unwrap();
-    v.sort_by(|a, b| {
-        let by_price = match side {
-            Side::Bid => b.0.cmp(&a.0),
-            Side::Ask => a.0.cmp(&b.0),
+    let nominal = (oracle as i128 + p) as u64;
+    match side {
+        Side::Bid => match opp_fixed.iter().min() {
+            Some(a) => nominal.min(a - 1),
+            None => nominal,
+        },
+        Side::Ask => match opp_fixed.iter().max() {
+            Some(b) => nominal.max(b + 1),
+            None => nominal,
+        },
+    }
+}
+
+/// The opposite side's resting orders in the order matching must meet them, computed
+/// independently of the engine's trees (expired and out-of-peg ones included: matching meets
+/// them in turn and removes them). The rule: fixed-price orders by price then time; pegged
+/// orders by offset then time (clamped ones share a price but keep that order); between the
+/// two, the better price, then the older.
+fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
+    let oracle = ctx.oracle_price.unwrap();
+    let (mut fixed, mut pegged) = (Vec::new(), Vec::new());
+    book.visit_all(side, ctx.oracle_price, |o| {
+        let e = (price_now(book, side, o.id, oracle), o.id);
+        if o.id.is_pegged() {
+            pegged.push(e);
+        } else {
+            fixed.push(e);
+        }
+    })
+    .unwrap();
+    let better = |a: u64, b: u64| match side {
+        Side::Bid => a > b,
+        Side::Ask => a < b,
+    };
+    let rank = |v: &mut Vec<(u64, OrderId)>, key: fn(&OrderId) -> i128| {
+        v.sort_by(|a, b| {
+            let (ka, kb) = (key(&a.1), key(&b.1));
+            let by = match side {
+                Side::Bid => kb.cmp(&ka),
+                Side::Ask => ka.cmp(&kb),
+            };
+            by.then(seq_of(a.1).cmp(&seq_of(b.1)))
+        })
+    };
+    rank(&mut fixed, |id| id.price_or_offset());
+    rank(&mut pegged, |id| id.price_or_offset());
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < fixed.len() || j < pegged.len() {
+        let take_fixed = match (fixed.get(i), pegged.get(j)) {
+            (Some(f), Some(p)) => better(f.0, p.0) || (f.0 == p.0 && seq_of(f.1) < seq_of(p.1)),
+            (Some(_), None) => true,
+            _ => false,
         };
-        by_price.then(seq_of(a.1).cmp(&seq_of(b.1)))
-    });
-    v.into_iter().map(|x| x.1).collect()
+        if take_fixed {
+            out.push(fixed[i].1);
+            i += 1;
+        } else {
+            out.push(pegged[j].1);
+            j += 1;
+        }
+    }
+    out
 }
 
 #[derive(Default, Debug)]
@@ -101,7 +165,36 @@ struct Stats {
     outs: u32,
 }
 
-fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, TestCaseError> {
+/// Best price of `side` among orders that can trade at `oracle` and `now` (not expired,
+/// within their peg limit), computed independently of the engine's cursor.
+fn best_tradable(book: &Book, side: Side, oracle: u64, now: u64) -> Option<u64> {
+    let mut best: Option<u64> = None;
+    book.visit_all(side, Some(oracle), |o| {
+        if o.order.expires_at != 0 && o.order.expires_at <= now {
+            return;
+        }
+        let p = price_now(book, side, o.id, oracle);
+        let l = o.order.peg_limit;
+        let in_peg = p > 0
+            && (l == 0
+                || match side {
+                    Side::Bid => p <= l,
+                    Side::Ask => p >= l,
+                });
+        if !in_peg {
+            return;
+        }
+        best = Some(match (best, side) {
+            (None, _) => p,
+            (Some(b), Side::Bid) => b.max(p),
+            (Some(b), Side::Ask) => b.min(p),
+        });
+    })
+    .unwrap();
+    best
+}
+
+fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stats, TestCaseError> {
     let mut stats = Stats::default();
     let mut buf = Buffer::new(capacity, events);
     let mut ledgers: HashMap<OrderId, Ledger> = HashMap::new();
@@ -213,6 +306,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, T
                 }
             }
             Op::Advance { seconds } => now += seconds,
+            Op::Oracle { price } => oracle = price,
             Op::Pop { n } => {
                 let n = n.min(book.event_count());
                 book.pop_events(n).unwrap();
@@ -255,12 +349,25 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, T
             oracle_price: Some(oracle),
         };
         let book = buf.book();
-        // Not crossed.
-        if let (Some(b), Some(a)) = (
-            book.best_price(Side::Bid, &ctx).unwrap(),
-            book.best_price(Side::Ask, &ctx).unwrap(),
-        ) {
-            prop_assert!(b < a, "crossed: bid {} ask {}", b, a);
+        // Not crossed (invariant 4): at the oracle now and at any other oracle price, the best
+        // tradable bid is below the best tradable ask. The engine's query agrees.
+        for at in [oracle, 85, 93, 100, 107, 115] {
+            if let (Some(b), Some(a)) = (
+                best_tradable(&book, Side::Bid, at, now),
+                best_tradable(&book, Side::Ask, at, now),
+            ) {
+                prop_assert!(b < a, "crossed at oracle {}: bid {} ask {}", at, b, a);
+            }
+        }
+        let at = MatchContext {
+            now,
+            oracle_price: Some(oracle),
+        };
+        for side in [Side::Bid, Side::Ask] {
+            prop_assert_eq!(
+                book.best_price(side, &at).unwrap(),
+                best_tradable(&book, side, oracle, now)
+            );
         }
         // Quantities accounted for.
         for (id, l) in &ledgers {
