@@ -2,12 +2,14 @@
 
 use crate::arith::{add_signed, mul_checked};
 use crate::error::BookError;
-use crate::layout::{BookHeader, FillEvent, InnerNode, Layout, Order, SideHeader, BOOK_MAGIC, NIL};
+use crate::layout::{
+    BookHeader, FillEvent, InnerNode, Layout, Order, OwnerNode, SideHeader, BOOK_MAGIC, NIL,
+};
 use crate::order::{
     bias_offset, unbias_offset, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind,
     OutReason, PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
 };
-use crate::owners::{self, handle, same_key, split_handle, OwnerTree};
+use crate::owners::{self, handle, same_key, split_handle, OwnerIter, OwnerTree};
 use crate::tree::{self, InnerAlloc, TreeIter};
 use crate::{MAX_FILLS_PER_PLACE, MAX_ORDER_CAPACITY, MAX_REMOVALS_PER_PLACE};
 use core::mem::MaybeUninit;
@@ -45,7 +47,7 @@ pub struct Book<'a> {
     pub(crate) header: &'a mut BookHeader,
     pub(crate) orders: [&'a mut [Order]; 2],
     pub(crate) inners: [&'a mut [InnerNode]; 2],
-    pub(crate) owner_inners: &'a mut [InnerNode],
+    pub(crate) owner_nodes: &'a mut [OwnerNode],
     pub(crate) events: &'a mut [FillEvent],
 }
 
@@ -59,27 +61,56 @@ enum Action {
     SelfDecrement,
 }
 
-/// One planned change to a maker. A fill's price sits in `Plan::prices` at its fill number.
-#[derive(Clone, Copy)]
-struct Step {
-    slot: u32,
-    action: Action,
-    quantity: u64,
+/// One planned change to a maker: its slot in the low bits, the [`Action`] above
+/// [`STEP_ACTION_SHIFT`]. Quantities and prices are not stored: applying the steps in order
+/// recomputes them exactly as planning did (the makers do not change in between), which keeps
+/// `place`'s frame inside SBF's 4 KiB.
+type Step = u32;
+const STEP_ACTION_SHIFT: u32 = 28;
+const _: () = assert!(crate::MAX_ORDER_CAPACITY <= 1 << STEP_ACTION_SHIFT);
+
+#[inline(always)]
+fn step_action(step: Step) -> Action {
+    match step >> STEP_ACTION_SHIFT {
+        0 => Action::Fill,
+        1 => Action::Expire,
+        2 => Action::PegOut,
+        3 => Action::SelfCancel,
+        _ => Action::SelfDecrement,
+    }
 }
 
 const MAX_STEPS: usize = (MAX_FILLS_PER_PLACE + MAX_REMOVALS_PER_PLACE) as usize;
 
 /// What a place will do, decided before anything is written.
 ///
-/// `steps` and `prices` are left uninitialized (zeroing them cost about 3 CU per entry per
-/// place on SBF); only `steps[..len]` and `prices[..fills]` are read, and each is written
-/// before its count grows past it.
+/// `steps` is left uninitialized (zeroing it cost about 1 CU per entry per place on SBF);
+/// only `steps[..len]` is read, and each is written before `len` grows past it.
 struct Plan {
     steps: [MaybeUninit<Step>; MAX_STEPS],
-    prices: [MaybeUninit<u64>; MAX_FILLS_PER_PLACE as usize],
     len: usize,
     fills: u32,
     removals: u32,
+}
+
+/// The taker as the commit of a place applies its steps.
+struct Taker<'o> {
+    order: &'o NewOrder,
+    now: u64,
+    /// Base lots not yet filled or decremented.
+    remaining: u64,
+    /// Pricing of the makers' pegged orders (the taker's side, which holds the clamp, does
+    /// not change while the steps apply).
+    peg: PegContext,
+}
+
+/// Where and what a place rests.
+struct Resting {
+    id: OrderId,
+    quantity: u64,
+    now: u64,
+    /// The owner-tree leaf nearest the order's key, when the place found it already.
+    near: Option<u64>,
 }
 
 /// A maker the cursor yields: its slot, its price now, and whether it is within its peg
@@ -331,8 +362,7 @@ impl<'a> Book<'a> {
                 bytemuck::try_cast_slice_mut(&mut bid_inners[..inner_bytes]).map_err(cast_err)?,
                 bytemuck::try_cast_slice_mut(&mut ask_inners[..inner_bytes]).map_err(cast_err)?,
             ],
-            owner_inners: bytemuck::try_cast_slice_mut(&mut owner_inners[..2 * inner_bytes])
-                .map_err(cast_err)?,
+            owner_nodes: bytemuck::try_cast_slice_mut(owner_inners).map_err(cast_err)?,
             events: bytemuck::try_cast_slice_mut(events).map_err(cast_err)?,
         })
     }
@@ -518,14 +548,13 @@ impl<'a> Book<'a> {
     #[inline(always)]
     fn owner_tree(&mut self) -> OwnerTree<'_> {
         let h = &mut *self.header;
+        let [bids, asks] = &mut self.orders;
         OwnerTree {
             root: &mut h.owner_root,
-            alloc: InnerAlloc {
-                bump: &mut h.owner_inner_bump,
-                free: &mut h.owner_inner_free,
-            },
-            inners: &mut *self.owner_inners,
-            orders: [&*self.orders[0], &*self.orders[1]],
+            bump: &mut h.owner_inner_bump,
+            free: &mut h.owner_inner_free,
+            nodes: &mut *self.owner_nodes,
+            orders: [&mut **bids, &mut **asks],
         }
     }
 
@@ -538,7 +567,7 @@ impl<'a> Book<'a> {
     ) -> Result<Option<u32>, BookError> {
         owners::find(
             self.header.owner_root,
-            self.owner_inners,
+            self.owner_nodes,
             &[&*self.orders[0], &*self.orders[1]],
             owner,
             client_order_id,
@@ -618,21 +647,12 @@ impl<'a> Book<'a> {
         let opposite = o.side.opposite();
         let post_only = matches!(o.kind, OrderKind::PostOnly | OrderKind::PostOnlySlide);
         let may_rest = o.kind.may_rest();
-        if may_rest
-            && o.client_order_id != 0
-            && self
-                .find_client_handle(&o.owner, o.client_order_id)?
-                .is_some()
-        {
-            return Err(BookError::DuplicateClientOrderId);
-        }
 
         let mut out = PlaceOutcome::default();
         let mut plan = Plan {
             // SAFETY: an array of `MaybeUninit` needs no initialization. (Written this way,
             // not as `[MaybeUninit::uninit(); N]`, which LLVM turned into a memset.)
             steps: unsafe { MaybeUninit::uninit().assume_init() },
-            prices: unsafe { MaybeUninit::uninit().assume_init() },
             len: 0,
             fills: 0,
             removals: 0,
@@ -689,10 +709,6 @@ impl<'a> Book<'a> {
                     .quote_filled
                     .checked_add(quote)
                     .ok_or(BookError::Overflow)?;
-                *plan
-                    .prices
-                    .get_mut(plan.fills as usize)
-                    .ok_or(BookError::Corrupt)? = MaybeUninit::new(m.price);
                 // `quantity <= remaining`, and fills <= MAX_FILLS_PER_PLACE: these cannot
                 // overflow, and wrapping ops spare SBF an overflow check and panic path each.
                 out.base_filled = out.base_filled.wrapping_add(quantity);
@@ -709,15 +725,28 @@ impl<'a> Book<'a> {
                     out.cancelled_quantity += quantity;
                 }
             }
-            *plan.steps.get_mut(plan.len).ok_or(BookError::Corrupt)? = MaybeUninit::new(Step {
-                slot: m.slot,
-                action,
-                quantity,
-            });
+            *plan.steps.get_mut(plan.len).ok_or(BookError::Corrupt)? =
+                MaybeUninit::new(m.slot | (action as u32) << STEP_ACTION_SHIFT);
             plan.len = plan.len.wrapping_add(1); // at most MAX_STEPS
         }
         if o.kind == OrderKind::FillOrKill && remaining > 0 {
             return Err(BookError::FillOrKillNotFilled);
+        }
+        // The client id must be new among the owner's resting orders (checked on the book as
+        // it was; the descent's leaf is where the order's key goes if nothing else changes).
+        let mut near = None;
+        if may_rest && o.client_order_id != 0 {
+            let k = owners::lookup_key(&o.owner, o.client_order_id);
+            near = owners::descend(self.header.owner_root, self.owner_nodes, &k)?;
+            if let Some(leaf) = near {
+                let orders = [&*self.orders[0], &*self.orders[1]];
+                if owners::is_client_order(&orders, leaf, &o.owner, o.client_order_id)? {
+                    return Err(BookError::DuplicateClientOrderId);
+                }
+            }
+        }
+        if plan.len > 0 {
+            near = None; // makers leave the owner tree first
         }
         let mut rest = may_rest && remaining > 0 && !stopped_early;
         if rest && self.header.sides[o.side as usize].order_count >= self.header.order_capacity {
@@ -735,26 +764,29 @@ impl<'a> Book<'a> {
         out.order_id = OrderId::new(o.side, pegged, key_price, seq);
         out.fills = plan.fills;
         out.makers_removed = plan.removals;
-        let mut fill = 0;
+        let mut taker = Taker {
+            order: o,
+            now: ctx.now,
+            remaining: o.quantity,
+            peg: cursor.peg,
+        };
         for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
-            // SAFETY: the planning loop wrote every step below `plan.len`, and a price for
-            // every fill below `plan.fills`.
-            let step = unsafe { step.assume_init_ref() };
-            let price = if step.action == Action::Fill {
-                let p = plan.prices.get(fill).ok_or(BookError::Corrupt)?;
-                fill += 1;
-                unsafe { p.assume_init() }
-            } else {
-                0
-            };
-            self.apply(opposite, step, price, o, ctx.now, listener)?;
+            // SAFETY: the planning loop wrote every step below `plan.len`.
+            let step = unsafe { step.assume_init() };
+            self.apply(opposite, step, &mut taker, listener)?;
         }
         if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset)? {
             // Resting would let some oracle price cross it with an opposite pegged order.
             rest = false;
         }
         if rest {
-            self.rest(o, out.order_id, remaining, ctx.now, listener)?;
+            let at = Resting {
+                id: out.order_id,
+                quantity: remaining,
+                now: ctx.now,
+                near,
+            };
+            self.rest(o, &at, listener)?;
             out.posted_quantity = remaining;
             out.posted_price = limit;
         } else {
@@ -787,40 +819,51 @@ impl<'a> Book<'a> {
     fn apply<L: BookListener>(
         &mut self,
         maker_side: Side,
-        step: &Step,
-        price: u64,
-        taker: &NewOrder,
-        now: u64,
+        step: Step,
+        taker: &mut Taker,
         listener: &mut L,
     ) -> Result<(), BookError> {
         let s = maker_side as usize;
+        let slot = step & ((1 << STEP_ACTION_SHIFT) - 1);
+        let action = step_action(step);
         let maker = self.orders[s]
-            .get_mut(step.slot as usize)
+            .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)?;
-        let out_reason = match step.action {
+        let out_reason = match action {
             Action::Fill => {
-                // The plan took at most the maker's quantity.
-                maker.quantity = maker.quantity.wrapping_sub(step.quantity);
+                // As planned: the maker's quantity or the taker's remainder, at the maker's
+                // price now.
+                let quantity = taker.remaining.min(maker.quantity);
+                taker.remaining -= quantity;
+                let price = if maker.key_lo & crate::order::PEGGED_TAG != 0 {
+                    pegged_price(maker_side, maker, &taker.peg)
+                        .ok_or(BookError::Corrupt)?
+                        .0
+                } else {
+                    fixed_price(maker_side, maker.key_hi)
+                };
+                maker.quantity = maker.quantity.wrapping_sub(quantity);
                 let maker_out = maker.quantity == 0;
+                let t = taker.order;
                 let event = FillEvent {
                     maker: maker.owner,
-                    taker: taker.owner,
+                    taker: t.owner,
                     maker_order_id_hi: maker.key_hi,
                     maker_order_id_lo: maker.key_lo,
                     maker_client_order_id: maker.client_order_id,
-                    taker_client_order_id: taker.client_order_id,
+                    taker_client_order_id: t.client_order_id,
                     price,
-                    quantity: step.quantity,
-                    timestamp: now,
+                    quantity,
+                    timestamp: taker.now,
                     seq: self.header.event_seq,
-                    taker_side: taker.side as u8,
+                    taker_side: t.side as u8,
                     maker_out: maker_out as u8,
                     _padding: [0; 6],
                 };
                 self.push_event(&event)?;
                 listener.on_fill(&event);
                 if maker_out {
-                    return self.remove(s, step.slot, true);
+                    return self.remove(s, slot, true);
                 }
                 return Ok(());
             }
@@ -828,26 +871,27 @@ impl<'a> Book<'a> {
             Action::PegOut => OutReason::PegLimit,
             Action::SelfCancel => OutReason::SelfTrade,
             Action::SelfDecrement => {
-                listener.on_decrement(maker, step.quantity);
-                maker.quantity -= step.quantity;
+                let quantity = taker.remaining.min(maker.quantity);
+                taker.remaining -= quantity;
+                listener.on_decrement(maker, quantity);
+                maker.quantity -= quantity;
                 if maker.quantity > 0 {
                     return Ok(());
                 }
-                return self.remove(s, step.slot, true);
+                return self.remove(s, slot, true);
             }
         };
         listener.on_out(maker, out_reason);
-        self.remove(s, step.slot, true)
+        self.remove(s, slot, true)
     }
 
     fn rest<L: BookListener>(
         &mut self,
         o: &NewOrder,
-        id: OrderId,
-        quantity: u64,
-        now: u64,
+        at: &Resting,
         listener: &mut L,
     ) -> Result<(), BookError> {
+        let (id, quantity, now) = (at.id, at.quantity, at.now);
         let s = o.side as usize;
         let capacity = self.header.order_capacity;
         let sh = &mut self.header.sides[s];
@@ -874,7 +918,7 @@ impl<'a> Book<'a> {
             expires_at: o.expires_at,
             peg_limit: if id.is_pegged() { o.price } else { 0 },
             placed_at: now,
-            _reserved: 0,
+            owner_parent: NIL,
             next_free: NIL,
         };
         *self.orders[s]
@@ -882,7 +926,7 @@ impl<'a> Book<'a> {
             .ok_or(BookError::Corrupt)? = order;
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
         tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
-        self.owner_tree().insert(handle(s, slot))?;
+        self.owner_tree().insert(handle(s, slot), at.near)?;
         listener.on_post(&order);
         Ok(())
     }
@@ -1010,19 +1054,17 @@ impl<'a> Book<'a> {
     ) -> Result<u32, BookError> {
         let sub = owners::owner_subtree(
             self.header.owner_root,
-            self.owner_inners,
+            self.owner_nodes,
             &[&*self.orders[0], &*self.orders[1]],
             owner,
         )?;
         let Some(sub) = sub else {
             return Ok(0);
         };
-        // Removing a leaf frees its parent, which the walk has already left, and moves its
-        // sibling up, which the walk still holds: iterating while cancelling is safe.
-        let mut it = TreeIter::new(sub);
+        let mut it = OwnerIter::new(sub);
         let mut cancelled = 0;
         while cancelled < limit {
-            let Some(h) = it.next(self.owner_inners)? else {
+            let Some(h) = it.next(self.owner_nodes)? else {
                 break;
             };
             let (s, slot) = split_handle(h);

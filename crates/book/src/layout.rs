@@ -5,7 +5,7 @@
 //! BookHeader
 //! [Order; cap]  [InnerNode; cap]     bids
 //! [Order; cap]  [InnerNode; cap]     asks
-//! [InnerNode; 2 * cap]               owner tree (both sides' orders by owner, client id)
+//! [OwnerNode; 2 * cap]               owner tree (both sides' orders by owner, client id)
 //! [FillEvent; events]                maker fill queue (ring buffer)
 //! ```
 //! Each region starts at a multiple of 8 bytes.
@@ -93,8 +93,8 @@ pub struct Order {
     pub peg_limit: u64,
     /// Unix seconds when it was placed.
     pub placed_at: u64,
-    /// Unused (kept zero).
-    pub _reserved: u32,
+    /// The order's parent node in the owner tree, or [`NIL`] when it is the root.
+    pub owner_parent: u32,
     /// Links the side's free slot list while the slot is free ([`NIL`] ends it).
     pub next_free: u32,
 }
@@ -111,6 +111,20 @@ pub struct InnerNode {
     pub children: [u32; 2],
 }
 const _: () = assert!(core::mem::size_of::<InnerNode>() == 12);
+
+/// An inner node of the owner tree: a critbit node that also knows its parent, so that a
+/// leaf (whose parent sits in [`Order::owner_parent`]) is removed without a descent.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct OwnerNode {
+    /// Critical bit, 0 = most significant bit of the 384-bit key.
+    pub crit_bit: u32,
+    /// Parent node, or [`NIL`] at the root.
+    pub parent: u32,
+    /// Child handles ([`LEAF`] set: an order handle, `side << 30 | slot`).
+    pub children: [u32; 2],
+}
+const _: () = assert!(core::mem::size_of::<OwnerNode>() == 16);
 
 /// One maker fill, queued for the authority to apply and pop.
 #[repr(C)]
@@ -152,7 +166,7 @@ pub struct Layout {
     pub event_capacity: usize,
     pub orders: [usize; 2],
     pub inners: [usize; 2],
-    /// The owner tree's inner nodes (`2 * order_capacity` of them).
+    /// The owner tree's nodes (`2 * order_capacity` of them).
     pub owner_inners: usize,
     pub events: usize,
     /// Total bytes.
@@ -176,7 +190,7 @@ impl Layout {
         let ask_orders = bid_inners + inner_bytes;
         let ask_inners = ask_orders + order_bytes;
         let owner_inners = ask_inners + inner_bytes;
-        let events = align8(owner_inners + 2 * cap * core::mem::size_of::<InnerNode>());
+        let events = owner_inners + 2 * cap * core::mem::size_of::<OwnerNode>();
         let size = events + event_capacity as usize * core::mem::size_of::<FillEvent>();
         Layout {
             order_capacity: cap,

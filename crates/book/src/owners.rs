@@ -13,8 +13,7 @@
 //! holds; with keys spread by real addresses it is about `log2(orders)` nodes.
 
 use crate::error::BookError;
-use crate::layout::{InnerNode, Order, LEAF};
-use crate::tree::InnerAlloc;
+use crate::layout::{Order, OwnerNode, LEAF, NIL};
 
 /// Key words: owner (4), client order id, tie-break; two zero words so that a bit index
 /// masked to 3 word bits never leaves the array.
@@ -102,9 +101,10 @@ fn crit_bit(a: &OwnerKey, b: &OwnerKey) -> u32 {
 /// The owner tree over a book's order slabs.
 pub(crate) struct OwnerTree<'b> {
     pub root: &'b mut u32,
-    pub alloc: InnerAlloc<'b>,
-    pub inners: &'b mut [InnerNode],
-    pub orders: [&'b [Order]; 2],
+    pub bump: &'b mut u32,
+    pub free: &'b mut u32,
+    pub nodes: &'b mut [OwnerNode],
+    pub orders: [&'b mut [Order]; 2],
 }
 
 #[inline(always)]
@@ -116,12 +116,16 @@ fn order_of<'o>(orders: &[&'o [Order]; 2], leaf: u64) -> Result<&'o Order, BookE
 /// The leaf a descent for `k` ends at (the leaf sharing the longest prefix with `k`), or
 /// `None` for an empty tree.
 #[inline(always)]
-fn descend(root: u32, inners: &[InnerNode], k: &OwnerKey) -> Result<Option<u64>, BookError> {
-    if root == crate::layout::NIL {
+pub(crate) fn descend(
+    root: u32,
+    nodes: &[OwnerNode],
+    k: &OwnerKey,
+) -> Result<Option<u64>, BookError> {
+    if root == NIL {
         return Ok(None);
     }
     let mut h = root as u64;
-    while let Some(n) = inners.get(h as usize) {
+    while let Some(n) = nodes.get(h as usize) {
         h = n.children[bit(k, n.crit_bit)] as u64;
     }
     if h & LEAF64 == 0 {
@@ -131,41 +135,50 @@ fn descend(root: u32, inners: &[InnerNode], k: &OwnerKey) -> Result<Option<u64>,
 }
 
 /// The handle of `owner`'s resting order with this client order id (not 0), if any.
+#[inline(always)]
 pub(crate) fn find(
     root: u32,
-    inners: &[InnerNode],
+    nodes: &[OwnerNode],
     orders: &[&[Order]; 2],
     owner: &[u8; 32],
     client_order_id: u64,
 ) -> Result<Option<u32>, BookError> {
-    let k = lookup_key(owner, client_order_id);
-    let Some(leaf) = descend(root, inners, &k)? else {
+    let Some(leaf) = descend(root, nodes, &lookup_key(owner, client_order_id))? else {
         return Ok(None);
     };
+    Ok(if is_client_order(orders, leaf, owner, client_order_id)? {
+        Some((leaf & !LEAF64) as u32)
+    } else {
+        None
+    })
+}
+
+/// Whether `leaf` (from [`descend`]) is `owner`'s order with this client order id.
+#[inline(always)]
+pub(crate) fn is_client_order(
+    orders: &[&[Order]; 2],
+    leaf: u64,
+    owner: &[u8; 32],
+    client_order_id: u64,
+) -> Result<bool, BookError> {
     let o = order_of(orders, leaf)?;
-    Ok(
-        if o.client_order_id == client_order_id && same_key(&o.owner, owner) {
-            Some((leaf & !LEAF64) as u32)
-        } else {
-            None
-        },
-    )
+    Ok(o.client_order_id == client_order_id && same_key(&o.owner, owner))
 }
 
 /// The root of the subtree holding every order of `owner` (all its leaves share the owner's
 /// 256 bits), or `None` when the owner has no resting order.
 pub(crate) fn owner_subtree(
     root: u32,
-    inners: &[InnerNode],
+    nodes: &[OwnerNode],
     orders: &[&[Order]; 2],
     owner: &[u8; 32],
 ) -> Result<Option<u32>, BookError> {
-    if root == crate::layout::NIL {
+    if root == NIL {
         return Ok(None);
     }
     let k = lookup_key(owner, 0);
     let mut h = root as u64;
-    while let Some(n) = inners.get(h as usize) {
+    while let Some(n) = nodes.get(h as usize) {
         if n.crit_bit >= OWNER_BITS {
             break;
         }
@@ -173,7 +186,7 @@ pub(crate) fn owner_subtree(
     }
     let sub = h;
     // Every leaf below `sub` has the same owner bits: check one.
-    while let Some(n) = inners.get(h as usize) {
+    while let Some(n) = nodes.get(h as usize) {
         h = n.children[0] as u64;
     }
     if h & LEAF64 == 0 {
@@ -186,88 +199,166 @@ pub(crate) fn owner_subtree(
     })
 }
 
-impl OwnerTree<'_> {
-    /// Inserts the order with handle `h` (written in its slab). Its key must be new.
-    pub(crate) fn insert(&mut self, h: u32) -> Result<(), BookError> {
-        let k = key_of(order_of(&self.orders, h as u64)?);
-        let Some(near) = descend(*self.root, self.inners, &k)? else {
-            *self.root = LEAF | h;
-            return Ok(());
-        };
-        let crit = crit_bit(&k, &key_of(order_of(&self.orders, near)?));
-        if crit >= 384 {
+/// In-order walk of an owner subtree (a stack of right subtrees still to visit). The stack
+/// holds at most one entry per key bit below the owner's 256.
+pub(crate) struct OwnerIter {
+    stack: [u32; 129],
+    len: usize,
+}
+
+impl OwnerIter {
+    pub(crate) fn new(sub: u32) -> OwnerIter {
+        let mut stack = [0; 129];
+        stack[0] = sub;
+        OwnerIter { stack, len: 1 }
+    }
+
+    /// The next order handle. Removing the leaf it returned (and only that) before the next
+    /// call is safe: the removed leaf's parent was already passed, and its sibling, which
+    /// moves up, is still on the stack or already visited.
+    pub(crate) fn next(&mut self, nodes: &[OwnerNode]) -> Result<Option<u32>, BookError> {
+        if self.len == 0 {
+            return Ok(None);
+        }
+        self.len -= 1;
+        let mut h = *self.stack.get(self.len).ok_or(BookError::Corrupt)? as u64;
+        while let Some(n) = nodes.get(h as usize) {
+            *self.stack.get_mut(self.len).ok_or(BookError::Corrupt)? = n.children[1];
+            self.len += 1;
+            h = n.children[0] as u64;
+        }
+        if h & LEAF64 == 0 {
             return Err(BookError::Corrupt);
         }
-        let new = self.alloc.alloc(self.inners)?;
-        let mut parent = u64::MAX;
-        let mut dir = 0;
-        let mut cur = *self.root as u64;
-        while let Some(n) = self.inners.get(cur as usize) {
-            if n.crit_bit > crit {
-                break;
-            }
-            parent = cur;
-            dir = bit(&k, n.crit_bit);
-            cur = n.children[dir] as u64;
-        }
-        let cur = cur as u32;
-        let children = if bit(&k, crit) == 0 {
-            [LEAF | h, cur]
+        Ok(Some((h & !LEAF64) as u32))
+    }
+}
+
+impl OwnerTree<'_> {
+    #[inline(always)]
+    fn order_mut(&mut self, h: u32) -> Result<&mut Order, BookError> {
+        let (s, slot) = split_handle(h);
+        self.orders[s]
+            .get_mut(slot as usize)
+            .ok_or(BookError::Corrupt)
+    }
+
+    #[inline(always)]
+    fn node_mut(&mut self, n: u32) -> Result<&mut OwnerNode, BookError> {
+        self.nodes.get_mut(n as usize).ok_or(BookError::Corrupt)
+    }
+
+    /// Points `child` (a node, or a leaf with [`LEAF`] set) at `parent`.
+    #[inline(always)]
+    fn set_parent(&mut self, child: u32, parent: u32) -> Result<(), BookError> {
+        if child & LEAF != 0 {
+            self.order_mut(child & !LEAF)?.owner_parent = parent;
         } else {
-            [cur, LEAF | h]
-        };
-        *self
-            .inners
-            .get_mut(new as usize)
-            .ok_or(BookError::Corrupt)? = InnerNode {
-            crit_bit: crit,
-            children,
-        };
-        if parent == u64::MAX {
-            *self.root = new;
-        } else {
-            self.inners
-                .get_mut(parent as usize)
-                .ok_or(BookError::Corrupt)?
-                .children[dir] = new;
+            self.node_mut(child)?.parent = parent;
         }
         Ok(())
     }
 
-    /// Removes the order with handle `h`.
-    pub(crate) fn remove(&mut self, h: u32) -> Result<(), BookError> {
-        let k = key_of(order_of(&self.orders, h as u64)?);
-        let target = (LEAF | h) as u64;
-        if *self.root as u64 == target {
-            *self.root = crate::layout::NIL;
-            return Ok(());
-        }
-        let (mut grand, mut grand_dir) = (u64::MAX, 0);
-        let (mut parent, mut dir) = (u64::MAX, 0);
-        let mut cur = *self.root as u64;
-        while let Some(n) = self.inners.get(cur as usize) {
-            grand = parent;
-            grand_dir = dir;
-            parent = cur;
-            dir = bit(&k, n.crit_bit);
-            cur = n.children[dir] as u64;
-        }
-        if cur != target || parent == u64::MAX {
+    /// Inserts the order with handle `h` (written in its slab; its key must be new). `near`:
+    /// the leaf a [`descend`] for its key returned on this same tree, if the caller has it.
+    pub(crate) fn insert(&mut self, h: u32, near: Option<u64>) -> Result<(), BookError> {
+        let orders = [&*self.orders[0], &*self.orders[1]];
+        let k = key_of(order_of(&orders, h as u64)?);
+        let near = match near {
+            Some(n) => n,
+            None => match descend(*self.root, self.nodes, &k)? {
+                Some(n) => n,
+                None => {
+                    *self.root = LEAF | h;
+                    self.order_mut(h)?.owner_parent = NIL;
+                    return Ok(());
+                }
+            },
+        };
+        let near_order = order_of(&orders, near)?;
+        let crit = crit_bit(&k, &key_of(near_order));
+        if crit >= 384 {
             return Err(BookError::Corrupt);
         }
-        let sibling = self
-            .inners
-            .get(parent as usize)
-            .ok_or(BookError::Corrupt)?
-            .children[1 - dir];
-        if grand == u64::MAX {
+        // Up from the nearest leaf to the first ancestor that splits above `crit`: the new
+        // node goes below it. Crit bits fall on the way up, so this is at most 384 steps.
+        let mut child = near as u32;
+        let mut parent = near_order.owner_parent;
+        while parent != NIL {
+            let n = self.nodes.get(parent as usize).ok_or(BookError::Corrupt)?;
+            if n.crit_bit < crit {
+                break;
+            }
+            child = parent;
+            parent = n.parent;
+        }
+        let new = if *self.free != NIL {
+            let f = *self.free;
+            *self.free = self.nodes.get(f as usize).ok_or(BookError::Corrupt)?.parent;
+            f
+        } else if (*self.bump as usize) < self.nodes.len() {
+            *self.bump += 1;
+            *self.bump - 1
+        } else {
+            return Err(BookError::Corrupt);
+        };
+        let children = if bit(&k, crit) == 0 {
+            [LEAF | h, child]
+        } else {
+            [child, LEAF | h]
+        };
+        *self.node_mut(new)? = OwnerNode {
+            crit_bit: crit,
+            parent,
+            children,
+        };
+        self.set_parent(child, new)?;
+        self.order_mut(h)?.owner_parent = new;
+        if parent == NIL {
+            *self.root = new;
+        } else {
+            let p = self.node_mut(parent)?;
+            let dir = (p.children[1] == child) as usize;
+            p.children[dir] = new;
+        }
+        Ok(())
+    }
+
+    /// Removes the order with handle `h`: no descent, through the parent links.
+    pub(crate) fn remove(&mut self, h: u32) -> Result<(), BookError> {
+        let leaf = LEAF | h;
+        let parent = self.order_mut(h)?.owner_parent;
+        if parent == NIL {
+            if *self.root != leaf {
+                return Err(BookError::Corrupt);
+            }
+            *self.root = NIL;
+            return Ok(());
+        }
+        let p = *self.nodes.get(parent as usize).ok_or(BookError::Corrupt)?;
+        let sibling = if p.children[0] == leaf {
+            p.children[1]
+        } else if p.children[1] == leaf {
+            p.children[0]
+        } else {
+            return Err(BookError::Corrupt);
+        };
+        if p.parent == NIL {
             *self.root = sibling;
         } else {
-            self.inners
-                .get_mut(grand as usize)
-                .ok_or(BookError::Corrupt)?
-                .children[grand_dir] = sibling;
+            let g = self.node_mut(p.parent)?;
+            let dir = (g.children[1] == parent) as usize;
+            g.children[dir] = sibling;
         }
-        self.alloc.release(self.inners, parent as u32)
+        self.set_parent(sibling, p.parent)?;
+        // Free nodes are linked through `parent`.
+        let free = *self.free;
+        *self.node_mut(parent)? = OwnerNode {
+            crit_bit: 0,
+            parent: free,
+            children: [NIL, NIL],
+        };
+        *self.free = parent;
+        Ok(())
     }
 }

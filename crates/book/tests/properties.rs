@@ -344,10 +344,6 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 .cancelled += q;
         }
 
-        let ctx = MatchContext {
-            now,
-            oracle_price: Some(oracle),
-        };
         let book = buf.book();
         // Not crossed (invariant 4): at the oracle now and at any other oracle price, the best
         // tradable bid is below the best tradable ask. The engine's query agrees.
