@@ -66,7 +66,8 @@ pub fn cancel_order_by_client_id(
     )
 }
 
-/// `cancel_all_orders`, at most `limit` orders.
+/// `cancel_all_orders`, at most `limit` orders (1..=`MAX_CANCEL_ALL_PER_CALL`, 100); its
+/// return data, `CancelAllSummary`, says whether to call again.
 pub fn cancel_all_orders(
     market: Pubkey,
     authority_key: Pubkey,

@@ -5,8 +5,8 @@ use crate::{TestContext, TxError, TxOutcome};
 use anchor_lang::prelude::Pubkey;
 use carry_book::Book;
 use carry_orderbook::{
-    CancelSummary, CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderArgs,
-    PlaceOrderSummary, SelfTradeMode,
+    CancelAllSummary, CancelSummary, CreateMarketParams, Market, OrderSide, OrderType,
+    PlaceOrderArgs, PlaceOrderSummary, SelfTradeMode,
 };
 use carry_sdk::orderbook as sdk;
 use solana_sdk::instruction::Instruction;
@@ -151,6 +151,19 @@ impl TestMarket {
         side: Option<OrderSide>,
         limit: u8,
     ) -> Result<u32, TxError> {
+        Ok(self
+            .cancel_all_summary(t, owner, side, limit)
+            .await?
+            .cancelled)
+    }
+
+    pub async fn cancel_all_summary(
+        &self,
+        t: &mut TestContext,
+        owner: Pubkey,
+        side: Option<OrderSide>,
+        limit: u8,
+    ) -> Result<CancelAllSummary, TxError> {
         let i = sdk::cancel_all_orders(self.market, self.authority.pubkey(), owner, side, limit);
         Ok(self.as_authority(t, i).await?.decode())
     }

@@ -6,6 +6,7 @@ use carry_book::{OrderId, Side};
 use carry_orderbook::error::OrderbookError;
 use carry_orderbook::{
     CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderSummary, SelfTradeMode,
+    MAX_CANCEL_ALL_PER_CALL,
 };
 use carry_sdk::orderbook as sdk;
 use carry_tests::orderbook::{limit, TestMarket};
@@ -311,10 +312,13 @@ async fn oracle_pegged_orders_follow_the_oracle() {
     bid.order_type = OrderType::ImmediateOrCancel;
     bid.oracle_price = Some(105 * TICK);
     assert_eq!(m.place(&mut t, bid).await.unwrap().base_filled, 0);
-    // At oracle 95 the ask is at 97, below its peg limit of 99: skipped, not matched.
+    // At oracle 95 the ask is at 97, below its peg limit of 99: the bid meets it and removes
+    // it (beyond its peg limit) instead of trading, so it cannot be met again and again.
     bid.oracle_price = Some(95 * TICK);
-    assert_eq!(m.place(&mut t, bid).await.unwrap().base_filled, 0);
-    // At oracle 101 it sits at 103 and trades at that price.
+    let s = m.place(&mut t, bid).await.unwrap();
+    assert_eq!((s.base_filled, s.makers_removed), (0, 1));
+    // Placed again: at oracle 101 it sits at 103 and trades at that price.
+    m.place(&mut t, peg).await.unwrap();
     bid.oracle_price = Some(101 * TICK);
     let s = m.place(&mut t, bid).await.unwrap();
     assert_eq!((s.base_filled, s.quote_filled), (2 * LOT, 2 * 103 * TICK));
@@ -417,14 +421,22 @@ async fn cancels_by_id_client_id_and_all() {
             .unwrap(),
         3
     );
-    assert_eq!(m.cancel_all(&mut t, alice, None, 1).await.unwrap(), 1);
-    assert_eq!(m.cancel_all(&mut t, alice, None, 10).await.unwrap(), 1);
+    let one = m.cancel_all_summary(&mut t, alice, None, 1).await.unwrap();
+    assert_eq!((one.cancelled, one.complete), (1, false));
+    let rest = m.cancel_all_summary(&mut t, alice, None, 10).await.unwrap();
+    assert_eq!((rest.cancelled, rest.complete), (1, true));
     assert_eq!(m.cancel_all(&mut t, alice, None, 10).await.unwrap(), 0);
     refused_unchanged!(
         t,
         m,
         OrderbookError::InvalidLimit,
         m.cancel_all(&mut t, bob, None, 0)
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLimit,
+        m.cancel_all(&mut t, bob, None, MAX_CANCEL_ALL_PER_CALL + 1)
     );
     // Bob's order is untouched.
     let (bids, asks) = m

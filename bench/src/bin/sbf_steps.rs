@@ -258,7 +258,8 @@ impl Sim {
         let n = self
             .book()
             .cancel_all(&owner_key(owner), None, limit, &mut NoopListener)
-            .expect("cancel all");
+            .expect("cancel all")
+            .cancelled;
         let mut data = vec![OP_CANCEL_ALL, 2, 0, 0];
         data.extend_from_slice(&owner.to_le_bytes());
         data.extend_from_slice(&limit.to_le_bytes());

@@ -6,12 +6,14 @@ use crate::layout::{
     BookHeader, FillEvent, InnerNode, Layout, Order, OwnerNode, SideHeader, BOOK_MAGIC, NIL,
 };
 use crate::order::{
-    bias_offset, unbias_offset, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind,
-    OutReason, PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
+    bias_offset, unbias_offset, CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId,
+    OrderKind, OutReason, PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
 };
 use crate::owners::{self, handle, same_key, split_handle, OwnerIter, OwnerTree};
 use crate::tree::{self, InnerAlloc, TreeIter};
-use crate::{MAX_FILLS_PER_PLACE, MAX_ORDER_CAPACITY, MAX_REMOVALS_PER_PLACE};
+use crate::{
+    MAX_CANCEL_ALL_VISITS, MAX_FILLS_PER_PLACE, MAX_ORDER_CAPACITY, MAX_REMOVALS_PER_PLACE,
+};
 use core::mem::MaybeUninit;
 
 /// Receives what happens to orders, so a program can emit events for indexers. Every method
@@ -1040,40 +1042,49 @@ impl<'a> Book<'a> {
     }
 
     /// Cancels up to `limit` of `owner`'s resting orders (on one side, or both when `side` is
-    /// `None`), in the owner tree's order (client order id, then age). Returns how many were
-    /// cancelled; call again while it returns `limit`.
+    /// `None`), in the owner tree's order (client order id, then age), visiting at most
+    /// [`MAX_CANCEL_ALL_VISITS`] of the owner's orders. Call again until `complete`.
     ///
     /// The walk visits only the owner's own orders: each cancelled one, plus, with a side
-    /// given, the owner's orders on the other side it passes over.
+    /// given, the owner's orders on the other side it passes over (bounded by the visits).
     pub fn cancel_all<L: BookListener>(
         &mut self,
         owner: &[u8; 32],
         side: Option<Side>,
         limit: u32,
         listener: &mut L,
-    ) -> Result<u32, BookError> {
+    ) -> Result<CancelAllOutcome, BookError> {
         let sub = owners::owner_subtree(
             self.header.owner_root,
             self.owner_nodes,
             &[&*self.orders[0], &*self.orders[1]],
             owner,
         )?;
+        let mut out = CancelAllOutcome {
+            cancelled: 0,
+            complete: true,
+        };
         let Some(sub) = sub else {
-            return Ok(0);
+            return Ok(out);
         };
         let mut it = OwnerIter::new(sub);
-        let mut cancelled = 0;
-        while cancelled < limit {
+        let mut visits = 0;
+        loop {
+            if out.cancelled == limit || visits == MAX_CANCEL_ALL_VISITS {
+                out.complete = false;
+                break;
+            }
             let Some(h) = it.next(self.owner_nodes)? else {
                 break;
             };
+            visits += 1;
             let (s, slot) = split_handle(h);
             if side.is_none_or(|side| side as usize == s) {
                 self.cancel_slot(s, slot, listener)?;
-                cancelled += 1;
+                out.cancelled += 1;
             }
         }
-        Ok(cancelled)
+        Ok(out)
     }
 
     /// Unconsumed fill events.

@@ -29,8 +29,8 @@ pub use book::{Book, BookListener, NoopListener, OrderView};
 pub use error::BookError;
 pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader};
 pub use order::{
-    CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind, OutReason, PlaceOutcome,
-    SelfTradeBehavior, Side,
+    CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind, OutReason,
+    PlaceOutcome, SelfTradeBehavior, Side,
 };
 
 /// Most fills one place may produce (callers pass a lower `max_fills` to bound compute).
@@ -38,5 +38,8 @@ pub const MAX_FILLS_PER_PLACE: u32 = 32;
 /// Most makers one place may remove on its way without filling them: expired, beyond their
 /// peg limit, or cancelled or decremented by self-trade prevention.
 pub const MAX_REMOVALS_PER_PLACE: u32 = 64;
+/// Most of an owner's orders one cancel-all call visits (cancelled, or passed over when they
+/// are on the other side).
+pub const MAX_CANCEL_ALL_VISITS: u32 = 1024;
 /// Largest order capacity of one side (order slots are addressed with 29 bits).
 pub const MAX_ORDER_CAPACITY: u32 = 1 << 20;

@@ -293,3 +293,13 @@ pub struct CancelledOrder {
     /// Base lots that were still resting.
     pub quantity: u64,
 }
+
+/// What one cancel-all call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CancelAllOutcome {
+    /// Orders cancelled by this call.
+    pub cancelled: u32,
+    /// The owner has no resting order left that the call was asked to cancel. `false` when
+    /// the limit or the visit bound stopped it first: call again.
+    pub complete: bool,
+}

@@ -149,14 +149,50 @@ fn cancel_all_visits_the_owner_only() {
     assert_eq!(
         book.cancel_all(&owner(1), Some(Side::Ask), 100, &mut rec)
             .unwrap(),
-        10
+        CancelAllOutcome {
+            cancelled: 10,
+            complete: true
+        }
     );
     assert!(rec.outs.iter().all(|(o, _)| o.owner == owner(1)));
-    assert_eq!(book.cancel_all(&owner(2), None, 4, &mut rec).unwrap(), 4);
-    assert_eq!(book.cancel_all(&owner(2), None, 100, &mut rec).unwrap(), 6);
-    assert_eq!(book.cancel_all(&owner(2), None, 100, &mut rec).unwrap(), 0);
+    let call = |book: &mut Book, limit, rec: &mut Recorder| {
+        let o = book.cancel_all(&owner(2), None, limit, rec).unwrap();
+        (o.cancelled, o.complete)
+    };
+    assert_eq!(call(&mut book, 4, &mut rec), (4, false));
+    assert_eq!(call(&mut book, 100, &mut rec), (6, true));
+    assert_eq!(call(&mut book, 100, &mut rec), (0, true));
     assert_eq!(
         book.order_count(Side::Bid) + book.order_count(Side::Ask),
         20
     );
+}
+
+/// A side-filtered cancel-all over an owner with many orders on the other side stops after
+/// its visit bound and says so.
+#[test]
+fn cancel_all_visits_are_bounded() {
+    let n = MAX_CANCEL_ALL_VISITS + 100;
+    let mut buf = Buffer::new(n + 10, 16);
+    let mut book = buf.book();
+    for i in 0..n as u64 {
+        let mut o = order(1, Side::Ask, OrderKind::Limit, 100 + i % 50, 1);
+        o.client_order_id = i + 1;
+        book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+    }
+    let mut bid = order(1, Side::Bid, OrderKind::Limit, 50, 1);
+    bid.client_order_id = u64::MAX;
+    book.place(&bid, &ctx(1, None), &mut NoopListener).unwrap();
+    let o = book
+        .cancel_all(&owner(1), Some(Side::Bid), 10, &mut NoopListener)
+        .unwrap();
+    assert_eq!((o.cancelled, o.complete), (0, false));
+    let o = book
+        .cancel_all(&owner(1), None, 2000, &mut NoopListener)
+        .unwrap();
+    assert_eq!((o.cancelled, o.complete), (MAX_CANCEL_ALL_VISITS, false));
+    let o = book
+        .cancel_all(&owner(1), Some(Side::Bid), 10, &mut NoopListener)
+        .unwrap();
+    assert_eq!((o.cancelled, o.complete), (1, true));
 }

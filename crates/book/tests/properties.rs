@@ -298,7 +298,20 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 limit,
             } => {
                 let side = Side::from_u8(side);
-                let n = book.cancel_all(&owner(on), side, limit, &mut rec).unwrap();
+                let out = book.cancel_all(&owner(on), side, limit, &mut rec).unwrap();
+                let n = out.cancelled;
+                if out.complete {
+                    let mut left = 0;
+                    for s in [Side::Bid, Side::Ask] {
+                        if side.is_none_or(|x| x == s) {
+                            book.visit_all(s, None, |o| {
+                                left += (o.order.owner == owner(on)) as u32
+                            })
+                            .unwrap();
+                        }
+                    }
+                    prop_assert_eq!(left, 0);
+                }
                 prop_assert!(n <= limit);
                 prop_assert_eq!(n as usize, rec.outs.len());
                 for (o, _) in &rec.outs {

@@ -17,7 +17,7 @@ pub enum OrderbookError {
     InvalidCapacity,
     #[msg("market account size does not match its capacities")]
     InvalidAccountSize,
-    #[msg("cancel limit must be positive")]
+    #[msg("limit must be positive (cancel-all: at most MAX_CANCEL_ALL_PER_CALL)")]
     InvalidLimit,
     #[msg("order quantity is zero")]
     ZeroQuantity,

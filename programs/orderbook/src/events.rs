@@ -55,7 +55,7 @@ pub struct OrderRemoved {
     pub client_order_id: u64,
     /// Quantity that was still resting.
     pub quantity: u64,
-    /// 0 cancelled, 1 expired, 2 self-trade prevention.
+    /// 0 cancelled, 1 expired, 2 self-trade prevention, 3 beyond its peg limit.
     pub reason: u8,
 }
 

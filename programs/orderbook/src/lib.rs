@@ -67,14 +67,15 @@ pub mod carry_orderbook {
         instructions::cancel_order_by_client_id::handle(ctx, owner, client_order_id)
     }
 
-    /// Authority only: cancels up to `limit` of `owner`'s orders on `side` (or both sides).
-    /// Returns how many were cancelled; call again while it equals `limit`.
+    /// Authority only: cancels up to `limit` (1..=`MAX_CANCEL_ALL_PER_CALL`) of `owner`'s
+    /// orders on `side` (or both sides). Returns how many were cancelled and whether any are
+    /// left; call again until `complete`.
     pub fn cancel_all_orders(
         ctx: Context<MarketAuthority>,
         owner: Pubkey,
         side: Option<OrderSide>,
         limit: u8,
-    ) -> Result<u32> {
+    ) -> Result<CancelAllSummary> {
         instructions::cancel_all_orders::handle(ctx, owner, side, limit)
     }
 

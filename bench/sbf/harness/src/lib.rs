@@ -261,7 +261,7 @@ fn cancel_all(book: &mut [u8], data: &[u8]) -> u64 {
     };
     let owner = owner_key(i.owner);
     match load!(book).cancel_all(&owner, side, i.limit, &mut NoopListener) {
-        Ok(n) if i.expect == u32::MAX || n == i.expect => OK,
+        Ok(n) if i.expect == u32::MAX || n.cancelled == i.expect => OK,
         Ok(_) => UNEXPECTED,
         Err(e) => engine(e),
     }

@@ -12,6 +12,12 @@ pub const DEFAULT_EVENT_CAPACITY: u32 = 512;
 pub const MAX_ORDER_CAPACITY: u32 = 8192;
 /// Most queued fill events a market may hold.
 pub const MAX_EVENT_CAPACITY: u32 = 4096;
+/// Most orders one `cancel_all_orders` call cancels. Each costs about 560 CU in the engine
+/// (measured on SBF, `bench/sbf`) and about 450 CU for its `OrderRemoved` event, so 100 of
+/// them plus the walk's bound of `carry_book::MAX_CANCEL_ALL_VISITS` visits (about 25 CU
+/// each) and the instruction's fixed cost stay near 140,000 CU, inside the 200,000 default
+/// with room for a calling program's CPI.
+pub const MAX_CANCEL_ALL_PER_CALL: u8 = 100;
 
 /// A market's header. Layout of the account: 8-byte discriminator, this struct, then
 /// `carry_book::Book::size_of(order_capacity, event_capacity)` bytes of book.

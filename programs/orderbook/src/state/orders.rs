@@ -105,7 +105,8 @@ pub struct PlaceOrderArgs {
     pub quantity: u64,
     /// Caller's id, unique among the owner's resting orders; 0 = none.
     pub client_order_id: u64,
-    /// Unix seconds after which the order stops trading; 0 = never.
+    /// Unix seconds from which the order no longer trades (expired once
+    /// `expires_at <= now`); 0 = never.
     pub expires_at: i64,
     /// Most makers to fill, 1..=32: bounds the instruction's compute.
     pub max_fills: u8,
@@ -131,7 +132,7 @@ pub struct PlaceOrderSummary {
     pub fills: u32,
     /// Base native units neither filled nor resting.
     pub cancelled_quantity: u64,
-    /// Makers removed on the way (expired, self-trade cancelled).
+    /// Makers removed on the way (expired, beyond their peg limit, self-trade cancelled).
     pub makers_removed: u32,
 }
 
@@ -142,4 +143,13 @@ pub struct CancelSummary {
     pub client_order_id: u64,
     /// Base native units that were resting.
     pub quantity: u64,
+}
+
+/// What one `cancel_all_orders` call did.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CancelAllSummary {
+    /// Orders cancelled by this call.
+    pub cancelled: u32,
+    /// No order the call was asked to cancel is left; `false`: call again.
+    pub complete: bool,
 }
