@@ -40,6 +40,6 @@ pub const MAX_FILLS_PER_PLACE: u32 = 32;
 pub const MAX_REMOVALS_PER_PLACE: u32 = 64;
 /// Most of an owner's orders one cancel-all call visits (cancelled, or passed over when they
 /// are on the other side).
-pub const MAX_CANCEL_ALL_VISITS: u32 = 1024;
+pub const MAX_CANCEL_ALL_VISITS: u32 = 512;
 /// Largest order capacity of one side (order slots are addressed with 29 bits).
 pub const MAX_ORDER_CAPACITY: u32 = 1 << 20;
