@@ -34,6 +34,9 @@ pub fn limit(owner: Pubkey, side: OrderSide, price: u64, quantity: u64) -> Place
         max_fills: 16,
         self_trade: SelfTradeMode::Abort,
         oracle_price: None,
+        min_base_fill: 0,
+        min_quote_fill: 0,
+        quote_budget: 0,
     }
 }
 

@@ -735,3 +735,42 @@ async fn every_change_is_emitted_as_an_event() {
         (1, 1, 0)
     );
 }
+
+#[tokio::test]
+async fn slippage_guards_and_quote_budgets() {
+    let (mut t, m) = setup(64, 32).await;
+    let (mm, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    for (price, qty) in [(100, 5), (101, 5)] {
+        m.place(&mut t, limit(mm, OrderSide::Ask, price * TICK, qty * LOT))
+            .await
+            .unwrap();
+    }
+    // An IOC that would fill 10 lots, guarded at 11: refused, nothing changed.
+    let mut ioc = limit(taker, OrderSide::Bid, 101 * TICK, 20 * LOT);
+    ioc.order_type = OrderType::ImmediateOrCancel;
+    ioc.min_base_fill = 10 * LOT + 1; // rounds up to 11 lots
+    refused_unchanged!(t, m, OrderbookError::SlippageExceeded, m.place(&mut t, ioc));
+    ioc.min_base_fill = 0;
+    ioc.min_quote_fill = (5 * 100 + 5 * 101) * TICK + 1;
+    refused_unchanged!(t, m, OrderbookError::SlippageExceeded, m.place(&mut t, ioc));
+    // A budget is only for IOC and market orders.
+    let mut lim = limit(taker, OrderSide::Bid, 90 * TICK, LOT);
+    lim.quote_budget = 1_000 * TICK;
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidQuoteBudget,
+        m.place(&mut t, lim)
+    );
+    // A market buy spending at most 7 lots' worth at 100 and 101: 5 at 100 + 2 at 101.
+    let mut mkt = limit(taker, OrderSide::Bid, 200 * TICK, 1_000 * LOT);
+    mkt.order_type = OrderType::Market;
+    mkt.quote_budget = (5 * 100 + 2 * 101) * TICK + TICK - 1;
+    mkt.min_base_fill = 7 * LOT;
+    let s = m.place(&mut t, mkt).await.unwrap();
+    assert_eq!(
+        (s.base_filled, s.quote_filled, s.fills),
+        (7 * LOT, (5 * 100 + 2 * 101) * TICK, 2)
+    );
+    assert_eq!(s.cancelled_quantity, 993 * LOT);
+}

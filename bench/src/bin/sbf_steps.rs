@@ -200,6 +200,9 @@ impl Sim {
                     expires_at: e.expires_at as u64,
                     max_fills: 1,
                     self_trade: SelfTradeBehavior::Abort,
+                    min_base_fill: 0,
+                    min_quote_fill: 0,
+                    quote_budget: 0,
                 };
                 let ctx = self.ctx();
                 let out = self

@@ -101,6 +101,8 @@ struct Taker<'o> {
     now: u64,
     /// Base lots not yet filled or decremented.
     remaining: u64,
+    /// Quote lots the budget still allows (quote-amount orders; unused when the budget is 0).
+    quote_left: u64,
     /// Pricing of the makers' pegged orders (the taker's side, which holds the clamp, does
     /// not change while the steps apply).
     peg: PegContext,
@@ -631,6 +633,11 @@ impl<'a> Book<'a> {
         if o.expires_at != 0 && o.expires_at <= ctx.now {
             return Err(BookError::AlreadyExpired);
         }
+        if o.quote_budget != 0
+            && !matches!(o.kind, OrderKind::ImmediateOrCancel | OrderKind::Market)
+        {
+            return Err(BookError::InvalidQuoteBudget);
+        }
         let pegged = o.kind == OrderKind::OraclePegged;
         let mut limit = if pegged {
             let oracle = ctx.oracle_price.ok_or(BookError::MissingOraclePrice)?;
@@ -697,8 +704,17 @@ impl<'a> Book<'a> {
             } else {
                 Action::Fill
             };
-            let quantity = remaining.min(maker.quantity);
+            let mut quantity = remaining.min(maker.quantity);
             if action == Action::Fill {
+                if o.quote_budget != 0 {
+                    // What the budget left buys at this price; nothing: the order is done.
+                    // (`quote_filled` never exceeds the budget.)
+                    let afford = (o.quote_budget - out.quote_filled) / m.price;
+                    if afford == 0 {
+                        break;
+                    }
+                    quantity = quantity.min(afford);
+                }
                 if plan.fills == o.max_fills || plan.fills == free_events {
                     if free_events == 0 {
                         return Err(BookError::EventQueueFull);
@@ -733,6 +749,9 @@ impl<'a> Book<'a> {
         }
         if o.kind == OrderKind::FillOrKill && remaining > 0 {
             return Err(BookError::FillOrKillNotFilled);
+        }
+        if out.base_filled < o.min_base_fill || out.quote_filled < o.min_quote_fill {
+            return Err(BookError::SlippageExceeded);
         }
         // The client id must be new among the owner's resting orders (checked on the book as
         // it was; the descent's leaf is where the order's key goes if nothing else changes).
@@ -770,6 +789,7 @@ impl<'a> Book<'a> {
             order: o,
             now: ctx.now,
             remaining: o.quantity,
+            quote_left: o.quote_budget,
             peg: cursor.peg,
         };
         for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
@@ -835,8 +855,7 @@ impl<'a> Book<'a> {
             Action::Fill => {
                 // As planned: the maker's quantity or the taker's remainder, at the maker's
                 // price now.
-                let quantity = taker.remaining.min(maker.quantity);
-                taker.remaining -= quantity;
+                let mut quantity = taker.remaining.min(maker.quantity);
                 let price = if maker.key_lo & crate::order::PEGGED_TAG != 0 {
                     pegged_price(maker_side, maker, &taker.peg)
                         .ok_or(BookError::Corrupt)?
@@ -844,6 +863,12 @@ impl<'a> Book<'a> {
                 } else {
                     fixed_price(maker_side, maker.key_hi)
                 };
+                if taker.order.quote_budget != 0 {
+                    quantity = quantity.min(taker.quote_left / price);
+                    // Planned within the budget: no overflow (and no 128-bit multiply on SBF).
+                    taker.quote_left -= quantity.wrapping_mul(price);
+                }
+                taker.remaining -= quantity;
                 maker.quantity = maker.quantity.wrapping_sub(quantity);
                 let maker_out = maker.quantity == 0;
                 let t = taker.order;

@@ -38,4 +38,8 @@ pub enum BookError {
     NotEnoughEvents,
     /// Internal links point outside the buffer: the data was not written by this engine.
     Corrupt,
+    /// The order filled less than its `min_base_fill` or `min_quote_fill`.
+    SlippageExceeded,
+    /// A quote budget was given to an order kind other than immediate-or-cancel or market.
+    InvalidQuoteBudget,
 }

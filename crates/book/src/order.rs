@@ -212,11 +212,22 @@ pub struct NewOrder {
     /// Most makers this order may fill, 1..=[`crate::MAX_FILLS_PER_PLACE`].
     pub max_fills: u32,
     pub self_trade: SelfTradeBehavior,
+    /// Slippage guard: the place is refused (`SlippageExceeded`, nothing changed) unless it
+    /// fills at least this many base lots. 0 = no guard.
+    pub min_base_fill: u64,
+    /// Slippage guard: refused unless the fills' `price * quantity` sum reaches this many quote
+    /// lots. 0 = no guard.
+    pub min_quote_fill: u64,
+    /// Quote-amount orders (immediate-or-cancel and market only): the fills' `price *
+    /// quantity` sum never exceeds this many quote lots; `quantity` still caps the base. 0 =
+    /// none.
+    pub quote_budget: u64,
 }
 
 impl NewOrder {
     /// An order of `kind` with the defaults callers usually want: no peg offset, no client
-    /// order id, no expiry, the most fills a place allows, and self-trades refused (`Abort`).
+    /// order id, no expiry, the most fills a place allows, self-trades refused (`Abort`), no
+    /// slippage guard and no quote budget.
     pub fn new(
         owner: [u8; 32],
         side: Side,
@@ -235,6 +246,9 @@ impl NewOrder {
             expires_at: 0,
             max_fills: crate::MAX_FILLS_PER_PLACE,
             self_trade: SelfTradeBehavior::Abort,
+            min_base_fill: 0,
+            min_quote_fill: 0,
+            quote_budget: 0,
         }
     }
 }

@@ -228,6 +228,15 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 o.expires_at = if ttl > 10 { now + ttl - 10 } else { 0 };
                 o.max_fills = max_fills;
                 o.self_trade = SelfTradeBehavior::from_u8(stp).unwrap();
+                if matches!(kind, OrderKind::ImmediateOrCancel | OrderKind::Market) {
+                    // Quote-amount orders and slippage guards, now and then.
+                    if cid % 2 == 1 {
+                        o.quote_budget = price * quantity / 2;
+                    }
+                    if ttl % 3 == 0 {
+                        o.min_base_fill = quantity / 2;
+                    }
+                }
                 if kind == OrderKind::OraclePegged {
                     o.peg_offset = offset;
                     o.price = if price > 103 { 0 } else { price };

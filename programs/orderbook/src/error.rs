@@ -53,6 +53,10 @@ pub enum OrderbookError {
     InvalidBookLayout,
     #[msg("book data is corrupt")]
     BookCorrupt,
+    #[msg("the order filled less than its minimum base or quote fill")]
+    SlippageExceeded,
+    #[msg("a quote budget is only for immediate-or-cancel and market orders")]
+    InvalidQuoteBudget,
 }
 
 impl From<BookError> for OrderbookError {
@@ -76,6 +80,8 @@ impl From<BookError> for OrderbookError {
             BookError::OrderNotFound => OrderbookError::OrderNotFound,
             BookError::NotEnoughEvents => OrderbookError::NotEnoughEvents,
             BookError::Corrupt => OrderbookError::BookCorrupt,
+            BookError::SlippageExceeded => OrderbookError::SlippageExceeded,
+            BookError::InvalidQuoteBudget => OrderbookError::InvalidQuoteBudget,
         }
     }
 }

@@ -196,6 +196,9 @@ fn decode_place(data: &[u8]) -> Option<(NewOrder, MatchContext, &PlaceIx)> {
         expires_at: i.expires_at,
         max_fills: i.max_fills as u32,
         self_trade: SelfTradeBehavior::from_u8(i.self_trade)?,
+        min_base_fill: 0,
+        min_quote_fill: 0,
+        quote_budget: 0,
     };
     let ctx = MatchContext {
         now: i.now,
@@ -320,6 +323,9 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
             expires_at: e.expires_at as u64,
             max_fills: 1,
             self_trade: SelfTradeBehavior::Abort,
+            min_base_fill: 0,
+            min_quote_fill: 0,
+            quote_budget: 0,
         };
         match book.place(&order, &ctx, &mut NoopListener) {
             Ok(out) if out.fills == 0 && out.posted_quantity == order.quantity => {}

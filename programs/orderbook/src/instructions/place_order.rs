@@ -62,6 +62,11 @@ fn place(
         expires_at: args.expires_at as u64,
         max_fills: args.max_fills as u32,
         self_trade: args.self_trade.into(),
+        // Minimums round up to the engine's units, the budget rounds down: never looser than
+        // asked.
+        min_base_fill: args.min_base_fill.div_ceil(market.base_lot_size),
+        min_quote_fill: args.min_quote_fill.div_ceil(market.tick_size),
+        quote_budget: args.quote_budget / market.tick_size,
     };
     let (tick, lot) = (market.tick_size, market.base_lot_size);
     let out = book.place(&order, &ctx_match, listener).map_err(book_err)?;

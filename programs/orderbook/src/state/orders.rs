@@ -114,6 +114,16 @@ pub struct PlaceOrderArgs {
     /// Oracle price in quote native units per base lot (rounded down to a tick): required to
     /// place a pegged order, and lets resting pegged orders trade.
     pub oracle_price: Option<u64>,
+    /// Slippage guard: refused with `SlippageExceeded` (nothing changed) unless at least this
+    /// many base native units fill (rounded up to a lot). 0 = none.
+    pub min_base_fill: u64,
+    /// Slippage guard: refused unless the fills' quote reaches this many quote native units
+    /// (rounded up to a tick-lot). 0 = none.
+    pub min_quote_fill: u64,
+    /// Quote-amount order (`ImmediateOrCancel` or `Market` only): spend or receive at most this
+    /// many quote native units (rounded down to a tick-lot); `quantity` still caps the base.
+    /// 0 = none.
+    pub quote_budget: u64,
 }
 
 /// What a place did, in native units (returned as the instruction's return data).
