@@ -50,6 +50,42 @@ pub fn cancel_order(
     )
 }
 
+/// `reduce_order`: takes `quantity` base native units off a resting order in place.
+pub fn reduce_order(
+    market: Pubkey,
+    authority_key: Pubkey,
+    owner: Pubkey,
+    order_id: u128,
+    quantity: u64,
+) -> Instruction {
+    ix(
+        authority(authority_key, market),
+        instruction::ReduceOrder {
+            owner,
+            order_id,
+            quantity,
+        },
+    )
+}
+
+/// `reduce_order_by_client_id`.
+pub fn reduce_order_by_client_id(
+    market: Pubkey,
+    authority_key: Pubkey,
+    owner: Pubkey,
+    client_order_id: u64,
+    quantity: u64,
+) -> Instruction {
+    ix(
+        authority(authority_key, market),
+        instruction::ReduceOrderByClientId {
+            owner,
+            client_order_id,
+            quantity,
+        },
+    )
+}
+
 /// `cancel_order_by_client_id`.
 pub fn cancel_order_by_client_id(
     market: Pubkey,

@@ -6,7 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use carry_book::Book;
 use carry_orderbook::{
     CancelAllSummary, CancelSummary, CreateMarketParams, Market, OrderSide, OrderType,
-    PlaceOrderArgs, PlaceOrderSummary, SelfTradeMode,
+    PlaceOrderArgs, PlaceOrderSummary, ReduceSummary, SelfTradeMode,
 };
 use carry_sdk::orderbook as sdk;
 use solana_sdk::instruction::Instruction;
@@ -143,6 +143,40 @@ impl TestMarket {
             self.authority.pubkey(),
             owner,
             client_order_id,
+        );
+        Ok(self.as_authority(t, i).await?.decode())
+    }
+
+    pub async fn reduce(
+        &self,
+        t: &mut TestContext,
+        owner: Pubkey,
+        order_id: u128,
+        quantity: u64,
+    ) -> Result<ReduceSummary, TxError> {
+        let i = sdk::reduce_order(
+            self.market,
+            self.authority.pubkey(),
+            owner,
+            order_id,
+            quantity,
+        );
+        Ok(self.as_authority(t, i).await?.decode())
+    }
+
+    pub async fn reduce_by_client_id(
+        &self,
+        t: &mut TestContext,
+        owner: Pubkey,
+        client_order_id: u64,
+        quantity: u64,
+    ) -> Result<ReduceSummary, TxError> {
+        let i = sdk::reduce_order_by_client_id(
+            self.market,
+            self.authority.pubkey(),
+            owner,
+            client_order_id,
+            quantity,
         );
         Ok(self.as_authority(t, i).await?.decode())
     }

@@ -774,3 +774,80 @@ async fn slippage_guards_and_quote_budgets() {
     );
     assert_eq!(s.cancelled_quantity, 993 * LOT);
 }
+
+#[tokio::test]
+async fn reduce_in_place_keeps_time_priority() {
+    use carry_orderbook::events::{OrderFilled, OrderReduced};
+    use carry_tests::events::{events, install};
+    let (mut t, m) = setup(64, 32).await;
+    install();
+    let (alice, bob, taker) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let mut a = limit(alice, OrderSide::Ask, 100 * TICK, 5 * LOT);
+    a.client_order_id = 7;
+    let first = m.place(&mut t, a).await.unwrap();
+    m.place(&mut t, limit(bob, OrderSide::Ask, 100 * TICK, 5 * LOT))
+        .await
+        .unwrap();
+    // Refusals: another owner, an off-lot or zero quantity; nothing changes.
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OrderNotFound,
+        m.reduce(&mut t, bob, first.order_id, LOT)
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLot,
+        m.reduce(&mut t, alice, first.order_id, LOT / 2)
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLot,
+        m.reduce(&mut t, alice, first.order_id, 0)
+    );
+    let r = m
+        .reduce(&mut t, alice, first.order_id, 2 * LOT)
+        .await
+        .unwrap();
+    assert_eq!((r.reduced, r.remaining), (2 * LOT, 3 * LOT));
+    let r = m.reduce_by_client_id(&mut t, alice, 7, LOT).await.unwrap();
+    assert_eq!((r.order_id, r.remaining), (first.order_id, 2 * LOT));
+    // Alice's order, reduced, still trades first.
+    let mut ioc = limit(taker, OrderSide::Bid, 100 * TICK, 3 * LOT);
+    ioc.order_type = OrderType::ImmediateOrCancel;
+    m.place(&mut t, ioc).await.unwrap();
+    let fills: Vec<(Pubkey, u64)> = events()
+        .into_iter()
+        .filter(|e: &OrderFilled| e.market == m.market)
+        .map(|f| (f.maker, f.quantity))
+        .collect();
+    assert_eq!(fills, vec![(alice, 2 * LOT), (bob, LOT)]);
+    let reduced: Vec<u64> = events()
+        .into_iter()
+        .filter(|e: &OrderReduced| e.market == m.market)
+        .map(|e| e.quantity)
+        .collect();
+    assert_eq!(reduced, vec![2 * LOT, LOT]);
+    // Reducing by at least what rests cancels.
+    let bobs = m
+        .place(&mut t, limit(bob, OrderSide::Ask, 101 * TICK, LOT))
+        .await
+        .unwrap();
+    let r = m
+        .reduce(&mut t, bob, bobs.order_id, 10 * LOT)
+        .await
+        .unwrap();
+    assert_eq!((r.reduced, r.remaining), (LOT, 0));
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OrderNotFound,
+        m.reduce(&mut t, bob, bobs.order_id, LOT)
+    );
+}

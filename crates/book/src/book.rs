@@ -7,7 +7,7 @@ use crate::layout::{
 };
 use crate::order::{
     bias_offset, unbias_offset, CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId,
-    OrderKind, OutReason, PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
+    OrderKind, OutReason, PlaceOutcome, ReduceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
 };
 use crate::owners::{self, handle, same_key, split_handle, OwnerIter, OwnerTree};
 use crate::tree::{self, InnerAlloc, TreeIter};
@@ -28,6 +28,9 @@ pub trait BookListener {
     /// Self-trade prevention (`DecrementTake`) took `quantity` off a resting order (shown as
     /// it was before); at zero the order leaves the book with no further call.
     fn on_decrement(&mut self, _order: &Order, _quantity: u64) {}
+    /// Its owner reduced a resting order in place by `quantity` (shown as it was before; it
+    /// keeps its time priority). A reduction to zero is reported as `on_out(.., Cancelled)`.
+    fn on_reduce(&mut self, _order: &Order, _quantity: u64) {}
 }
 
 /// A listener that ignores everything.
@@ -1047,6 +1050,81 @@ impl<'a> Book<'a> {
             return Err(BookError::OrderNotFound);
         }
         self.cancel_slot(s, slot, listener)
+    }
+
+    /// Takes `by` base lots off `owner`'s resting order `id` in place: it keeps its price and
+    /// time priority. When `by` is at least what rests, the order is cancelled.
+    /// `OrderNotFound` if no such order is the owner's; `ZeroQuantity` if `by` is 0.
+    pub fn reduce<L: BookListener>(
+        &mut self,
+        owner: &[u8; 32],
+        id: OrderId,
+        by: u64,
+        listener: &mut L,
+    ) -> Result<ReduceOutcome, BookError> {
+        let s = id.side() as usize;
+        let sh = &self.header.sides[s];
+        let root = if id.is_pegged() {
+            sh.pegged_root
+        } else {
+            sh.fixed_root
+        };
+        let slot = tree::find(root, self.inners[s], self.orders[s], (id.hi, id.lo))?
+            .ok_or(BookError::OrderNotFound)?;
+        self.reduce_slot(owner, s, slot, by, listener)
+    }
+
+    /// [`Book::reduce`] by the owner's client order id (not 0).
+    pub fn reduce_by_client_id<L: BookListener>(
+        &mut self,
+        owner: &[u8; 32],
+        client_order_id: u64,
+        by: u64,
+        listener: &mut L,
+    ) -> Result<ReduceOutcome, BookError> {
+        if client_order_id == 0 {
+            return Err(BookError::OrderNotFound);
+        }
+        let h = self
+            .find_client_handle(owner, client_order_id)?
+            .ok_or(BookError::OrderNotFound)?;
+        let (s, slot) = split_handle(h);
+        self.reduce_slot(owner, s, slot, by, listener)
+    }
+
+    fn reduce_slot<L: BookListener>(
+        &mut self,
+        owner: &[u8; 32],
+        s: usize,
+        slot: u32,
+        by: u64,
+        listener: &mut L,
+    ) -> Result<ReduceOutcome, BookError> {
+        let o = self.orders[s]
+            .get_mut(slot as usize)
+            .ok_or(BookError::Corrupt)?;
+        if !same_key(&o.owner, owner) {
+            return Err(BookError::OrderNotFound);
+        }
+        if by == 0 {
+            return Err(BookError::ZeroQuantity);
+        }
+        let out = ReduceOutcome {
+            order_id: OrderId {
+                hi: o.key_hi,
+                lo: o.key_lo,
+            },
+            client_order_id: o.client_order_id,
+            reduced: by.min(o.quantity),
+            remaining: o.quantity.saturating_sub(by),
+        };
+        if out.remaining == 0 {
+            self.cancel_slot(s, slot, listener)?;
+        } else {
+            listener.on_reduce(o, by);
+            o.quantity = out.remaining;
+        }
+        Ok(out)
     }
 
     /// Cancels `owner`'s resting order with this client order id (not 0).

@@ -30,7 +30,7 @@ pub use error::BookError;
 pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader};
 pub use order::{
     CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind, OutReason,
-    PlaceOutcome, SelfTradeBehavior, Side,
+    PlaceOutcome, ReduceOutcome, SelfTradeBehavior, Side,
 };
 
 /// Most fills one place may produce (callers pass a lower `max_fills` to bound compute).

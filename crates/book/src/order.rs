@@ -317,3 +317,14 @@ pub struct CancelAllOutcome {
     /// the limit or the visit bound stopped it first: call again.
     pub complete: bool,
 }
+
+/// What a reduce did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReduceOutcome {
+    pub order_id: OrderId,
+    pub client_order_id: u64,
+    /// Base lots taken off.
+    pub reduced: u64,
+    /// Base lots still resting (0: the order was cancelled).
+    pub remaining: u64,
+}

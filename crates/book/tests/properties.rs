@@ -2,7 +2,8 @@
 //! - the book is not crossed (best tradable bid < best tradable ask);
 //! - price-time priority: the makers a taker touched are, in order, a prefix of the opposite
 //!   side sorted independently by (price, sequence);
-//! - every order's quantity is accounted for: placed = filled + resting + cancelled;
+//! - every order's quantity is accounted for: placed = filled + resting + cancelled (which
+//!   counts cancels, expiry, peg-limit and self-trade removals, decrements and reductions);
 //! - the event queue holds exactly the maker fills not yet consumed;
 //! - each side's order count equals the orders found by walking its trees.
 
@@ -39,6 +40,12 @@ enum Op {
         side: u8,
         limit: u32,
     },
+    /// Reduce a resting order in place (by id, or by client id when `by_cid`).
+    Reduce {
+        pick: usize,
+        by: u64,
+        by_cid: bool,
+    },
     Advance {
         seconds: u64,
     },
@@ -61,6 +68,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(|pick| Op::Cancel { pick }),
         1 => (0u8..3, 1u64..6).prop_map(|(owner, cid)| Op::CancelClient { owner, cid }),
         1 => (0u8..3, 0u8..3, 1u32..6).prop_map(|(owner, side, limit)| Op::CancelAll { owner, side, limit }),
+        1 => (any::<usize>(), 1u64..20, any::<bool>())
+            .prop_map(|(pick, by, by_cid)| Op::Reduce { pick, by, by_cid }),
         1 => (1u64..8).prop_map(|seconds| Op::Advance { seconds }),
         2 => (88u64..113).prop_map(|price| Op::Oracle { price }),
         2 => (0u32..40).prop_map(|n| Op::Pop { n }),
@@ -327,6 +336,30 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                     prop_assert_eq!(o.owner, owner(on));
                 }
             }
+            Op::Reduce { pick, by, by_cid } => {
+                if !resting_ids.is_empty() {
+                    let id = resting_ids[pick % resting_ids.len()];
+                    if let Some(o) = book.find(id).unwrap().copied() {
+                        let before = priority_list(&book, id.side(), &ctx);
+                        let r = if by_cid && o.client_order_id != 0 {
+                            book.reduce_by_client_id(&o.owner, o.client_order_id, by, &mut rec)
+                        } else {
+                            book.reduce(&o.owner, id, by, &mut rec)
+                        }
+                        .unwrap();
+                        prop_assert_eq!(r.order_id, id);
+                        prop_assert_eq!(r.reduced + r.remaining, o.quantity);
+                        if r.remaining > 0 {
+                            // Time priority kept: the side's order is unchanged.
+                            prop_assert_eq!(priority_list(&book, id.side(), &ctx), before);
+                        }
+                        prop_assert_eq!(
+                            book.reduce(&owner(9), id, 1, &mut NoopListener),
+                            Err(BookError::OrderNotFound)
+                        );
+                    }
+                }
+            }
             Op::Advance { seconds } => now += seconds,
             Op::Oracle { price } => oracle = price,
             Op::Pop { n } => {
@@ -356,7 +389,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 .unwrap()
                 .cancelled += o.quantity;
         }
-        for (o, q) in &rec.decrements {
+        for (o, q) in rec.decrements.iter().chain(&rec.reductions) {
             ledgers
                 .get_mut(&OrderId {
                     hi: o.key_hi,

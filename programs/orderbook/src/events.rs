@@ -69,6 +69,16 @@ pub struct OrderDecremented {
     pub quantity: u64,
 }
 
+/// Its owner reduced a resting order in place (it keeps its time priority).
+#[event]
+pub struct OrderReduced {
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub order_id: u128,
+    /// Quantity taken off.
+    pub quantity: u64,
+}
+
 /// The authority consumed fill events.
 #[event]
 pub struct EventsConsumed {
@@ -116,6 +126,15 @@ impl BookListener for EmitListener {
             client_order_id: o.client_order_id,
             quantity: o.quantity.saturating_mul(self.base_lot_size),
             reason: reason as u8,
+        });
+    }
+
+    fn on_reduce(&mut self, o: &Order, quantity: u64) {
+        emit!(OrderReduced {
+            market: self.market,
+            owner: Pubkey::new_from_array(o.owner),
+            order_id: order_id(o),
+            quantity: quantity.saturating_mul(self.base_lot_size),
         });
     }
 

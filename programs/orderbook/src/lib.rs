@@ -58,6 +58,38 @@ pub mod carry_orderbook {
         instructions::cancel_order::handle(ctx, owner, order_id)
     }
 
+    /// Authority only: takes `quantity` (base native units, a multiple of the lot) off
+    /// `owner`'s resting order `order_id` in place, keeping its time priority; at or above
+    /// what rests, the order is cancelled.
+    pub fn reduce_order(
+        ctx: Context<MarketAuthority>,
+        owner: Pubkey,
+        order_id: u128,
+        quantity: u64,
+    ) -> Result<ReduceSummary> {
+        instructions::reduce_order::handle(
+            ctx,
+            owner,
+            instructions::reduce_order::Target::Id(order_id),
+            quantity,
+        )
+    }
+
+    /// Authority only: `reduce_order` by the owner's client order id.
+    pub fn reduce_order_by_client_id(
+        ctx: Context<MarketAuthority>,
+        owner: Pubkey,
+        client_order_id: u64,
+        quantity: u64,
+    ) -> Result<ReduceSummary> {
+        instructions::reduce_order::handle(
+            ctx,
+            owner,
+            instructions::reduce_order::Target::ClientId(client_order_id),
+            quantity,
+        )
+    }
+
     /// Authority only: cancels `owner`'s order by its client order id.
     pub fn cancel_order_by_client_id(
         ctx: Context<MarketAuthority>,

@@ -163,3 +163,14 @@ pub struct CancelAllSummary {
     /// No order the call was asked to cancel is left; `false`: call again.
     pub complete: bool,
 }
+
+/// A reduced order, in native units.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ReduceSummary {
+    pub order_id: u128,
+    pub client_order_id: u64,
+    /// Base native units taken off.
+    pub reduced: u64,
+    /// Base native units still resting (0: the order was cancelled).
+    pub remaining: u64,
+}
