@@ -593,7 +593,8 @@ async fn amount_refusals_change_nothing() {
     let mut big_bid = limit(taker, OrderSide::Bid, huge_price, 4 * LOT);
     big_bid.order_type = OrderType::ImmediateOrCancel;
     refused_unchanged!(t, m, OrderbookError::Overflow, m.place(&mut t, big_bid));
-    // Full side: capacity 4.
+    // Full side: capacity 4. An ask no better than the side's worst (the huge one) is
+    // refused; a better one would evict it.
     for i in 0..3 {
         m.place(&mut t, with(&|o| o.price = (200 + i) * TICK))
             .await
@@ -603,7 +604,7 @@ async fn amount_refusals_change_nothing() {
         t,
         m,
         OrderbookError::SideFull,
-        m.place(&mut t, with(&|o| o.price = 300 * TICK))
+        m.place(&mut t, with(&|o| o.price = huge_price))
     );
     // Full queue: capacity 2; two fills fill it, the next taker is refused until consumed.
     let mut take = limit(taker, OrderSide::Bid, 202 * TICK, 2 * LOT);
@@ -850,4 +851,44 @@ async fn reduce_in_place_keeps_time_priority() {
         OrderbookError::OrderNotFound,
         m.reduce(&mut t, bob, bobs.order_id, LOT)
     );
+}
+
+#[tokio::test]
+async fn a_full_side_evicts_its_worst_order_for_a_better_one() {
+    use carry_orderbook::events::OrderRemoved;
+    use carry_tests::events::{events, install};
+    let (mut t, m) = setup(2, 8).await;
+    install();
+    let (mm, other, newcomer) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    m.place(&mut t, limit(mm, OrderSide::Bid, 90 * TICK, LOT))
+        .await
+        .unwrap();
+    let worst = m
+        .place(&mut t, limit(other, OrderSide::Bid, 80 * TICK, LOT))
+        .await
+        .unwrap();
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::SideFull,
+        m.place(&mut t, limit(newcomer, OrderSide::Bid, 80 * TICK, LOT))
+    );
+    let s = m
+        .place(&mut t, limit(newcomer, OrderSide::Bid, 85 * TICK, LOT))
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.posted_quantity, s.evicted_order_id, s.evicted_owner),
+        (LOT, worst.order_id, other)
+    );
+    let removed: Vec<(u128, u8)> = events()
+        .into_iter()
+        .filter(|e: &OrderRemoved| e.market == m.market)
+        .map(|e| (e.order_id, e.reason))
+        .collect();
+    assert_eq!(removed, vec![(worst.order_id, 4)]);
 }

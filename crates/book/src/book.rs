@@ -773,8 +773,11 @@ impl<'a> Book<'a> {
             near = None; // makers leave the owner tree first
         }
         let mut rest = may_rest && remaining > 0 && !stopped_early;
+        let mut evict = None;
         if rest && self.header.sides[o.side as usize].order_count >= self.header.order_capacity {
-            return Err(BookError::SideFull);
+            // A full side: the order evicts the side's worst order if it is strictly better.
+            evict = Some(self.evictable(o.side, limit, ctx.oracle_price)?);
+            near = None;
         }
 
         // Commit: nothing below can fail on a book this engine wrote.
@@ -805,6 +808,18 @@ impl<'a> Book<'a> {
             rest = false;
         }
         if rest {
+            if let Some(slot) = evict {
+                let s = o.side as usize;
+                let worst = *self.orders[s]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?;
+                listener.on_out(&worst, OutReason::Evicted);
+                self.remove(s, slot, false)?;
+                out.evicted = Some(OrderId {
+                    hi: worst.key_hi,
+                    lo: worst.key_lo,
+                });
+            }
             let at = Resting {
                 id: out.order_id,
                 quantity: remaining,
@@ -818,6 +833,50 @@ impl<'a> Book<'a> {
             out.cancelled_quantity += remaining;
         }
         Ok(out)
+    }
+
+    /// The slot of `side`'s worst order (the worse of its fixed and pegged trees' last
+    /// orders; pegged ones at their price now, or worst of all without an oracle), if an order
+    /// resting at `price` is strictly better than it; `SideFull` otherwise.
+    fn evictable(&self, side: Side, price: u64, oracle: Option<u64>) -> Result<u32, BookError> {
+        let s = side as usize;
+        let sh = &self.header.sides[s];
+        let order = |slot: u32| self.orders[s].get(slot as usize).ok_or(BookError::Corrupt);
+        let fixed = match tree::last(sh.fixed_root, self.inners[s])? {
+            Some(slot) => Some((slot, fixed_price(side, order(slot)?.key_hi))),
+            None => None,
+        };
+        let pegged = match tree::last(sh.pegged_root, self.inners[s])? {
+            Some(slot) => {
+                let peg = self.peg_context(side, oracle)?;
+                match pegged_price(side, order(slot)?, &peg) {
+                    Some((p, true)) => Some((slot, p)),
+                    // Untradable now: worse than any price.
+                    _ => Some((slot, if side == Side::Bid { 0 } else { u64::MAX })),
+                }
+            }
+            None => None,
+        };
+        let worst = match (fixed, pegged) {
+            (Some(f), Some(p)) => {
+                if better(side, f.1, p.1) {
+                    p
+                } else if better(side, p.1, f.1) {
+                    f
+                } else if order(f.0)?.key_lo & SEQ_MASK > order(p.0)?.key_lo & SEQ_MASK {
+                    f
+                } else {
+                    p
+                }
+            }
+            (Some(w), None) | (None, Some(w)) => w,
+            (None, None) => return Err(BookError::SideFull),
+        };
+        if better(side, price, worst.1) {
+            Ok(worst.0)
+        } else {
+            Err(BookError::SideFull)
+        }
     }
 
     /// Whether a pegged order on `side` with `offset` would cross the opposite side's best

@@ -22,7 +22,8 @@ pub enum BookError {
     FillOrKillNotFilled,
     /// The order would have matched its owner's resting order and asked to abort.
     SelfTrade,
-    /// The side holds as many orders as its capacity.
+    /// The side holds as many orders as its capacity and the order is not better than the
+    /// side's worst, which it would otherwise evict.
     SideFull,
     /// The fill event queue is full: consume events before taking more liquidity.
     EventQueueFull,

@@ -281,8 +281,11 @@ pub struct PlaceOutcome {
     /// Base lots neither filled nor resting: IOC/market remainder, self-trade decrement, or a
     /// remainder dropped because the fill limit stopped matching while the book still crossed.
     pub cancelled_quantity: u64,
-    /// Resting makers removed on the way: expired or cancelled by self-trade prevention.
+    /// Resting makers removed on the way: expired, beyond their peg limit, or cancelled by
+    /// self-trade prevention.
     pub makers_removed: u32,
+    /// The order's own side was full: the side's worst order, evicted to make room.
+    pub evicted: Option<OrderId>,
 }
 
 /// Why a resting order left the book other than by being filled.
@@ -297,6 +300,8 @@ pub enum OutReason {
     SelfTrade = 2,
     /// An oracle-pegged order met by matching while beyond its peg limit.
     PegLimit = 3,
+    /// The worst order of a full side, evicted by a better order that came to rest.
+    Evicted = 4,
 }
 
 /// A resting order removed by a cancel.

@@ -321,3 +321,18 @@ pub(crate) fn first(root: u32, inners: &[InnerNode]) -> Result<Option<u32>, Book
     }
     Ok(Some((h & !LEAF64) as u32))
 }
+
+/// The last (worst) leaf of the tree at `root`, walking its right spine.
+pub(crate) fn last(root: u32, inners: &[InnerNode]) -> Result<Option<u32>, BookError> {
+    if root == NIL {
+        return Ok(None);
+    }
+    let mut h = root as u64;
+    while let Some(n) = inners.get(h as usize) {
+        h = n.children[1] as u64;
+    }
+    if h & LEAF64 == 0 {
+        return Err(BookError::Corrupt);
+    }
+    Ok(Some((h & !LEAF64) as u32))
+}

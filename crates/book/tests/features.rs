@@ -81,3 +81,47 @@ fn quote_budget_spends_at_most_the_budget() {
         );
     }
 }
+
+#[test]
+fn a_better_order_evicts_the_worst_of_a_full_side() {
+    let mut buf = Buffer::new(4, 8);
+    let mut book = buf.book();
+    for (owner_n, price) in [(1, 110), (2, 120), (3, 130), (4, 130)] {
+        book.place(
+            &order(owner_n, Side::Ask, OrderKind::Limit, price, 1),
+            &ctx(),
+            &mut NoopListener,
+        )
+        .unwrap();
+    }
+    // Not better than the worst (130): refused, nothing changed.
+    let before = buf.0.clone();
+    let worse = order(5, Side::Ask, OrderKind::Limit, 130, 1);
+    assert_eq!(
+        buf.book().place(&worse, &ctx(), &mut NoopListener),
+        Err(BookError::SideFull)
+    );
+    assert!(before == buf.0);
+    // Better: the newest order at the worst price goes, with an event naming it.
+    let mut rec = Recorder::default();
+    let out = buf
+        .book()
+        .place(
+            &order(5, Side::Ask, OrderKind::Limit, 125, 1),
+            &ctx(),
+            &mut rec,
+        )
+        .unwrap();
+    assert_eq!(rec.outs.len(), 1);
+    let (gone, reason) = rec.outs[0];
+    assert_eq!((gone.owner, reason), (owner(4), OutReason::Evicted));
+    assert_eq!(
+        out.evicted,
+        Some(OrderId {
+            hi: gone.key_hi,
+            lo: gone.key_lo
+        })
+    );
+    assert_eq!(out.posted_quantity, 1);
+    assert_eq!(buf.book().order_count(Side::Ask), 4);
+}

@@ -55,7 +55,8 @@ pub struct OrderRemoved {
     pub client_order_id: u64,
     /// Quantity that was still resting.
     pub quantity: u64,
-    /// 0 cancelled, 1 expired, 2 self-trade prevention, 3 beyond its peg limit.
+    /// 0 cancelled, 1 expired, 2 self-trade prevention, 3 beyond its peg limit, 4 evicted
+    /// from a full side by a better order.
     pub reason: u8,
 }
 
@@ -95,6 +96,8 @@ pub struct EmitListener {
     pub tick_size: u64,
     /// Base native units per lot.
     pub base_lot_size: u64,
+    /// Owner of the order a place evicted from a full side, if any.
+    pub evicted_owner: Option<Pubkey>,
 }
 
 fn order_id(o: &Order) -> u128 {
@@ -119,6 +122,9 @@ impl BookListener for EmitListener {
     }
 
     fn on_out(&mut self, o: &Order, reason: OutReason) {
+        if reason == OutReason::Evicted {
+            self.evicted_owner = Some(Pubkey::new_from_array(o.owner));
+        }
         emit!(OrderRemoved {
             market: self.market,
             owner: Pubkey::new_from_array(o.owner),

@@ -55,7 +55,7 @@ impl BookListener for Recorder {
     }
     fn on_out(&mut self, o: &Order, r: OutReason) {
         self.outs.push((*o, r));
-        if r != OutReason::Cancelled {
+        if r != OutReason::Cancelled && r != OutReason::Evicted {
             self.touched.push(OrderId {
                 hi: o.key_hi,
                 lo: o.key_lo,

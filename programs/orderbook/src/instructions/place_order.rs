@@ -85,6 +85,8 @@ fn place(
         fills: out.fills,
         cancelled_quantity: native(out.cancelled_quantity, lot)?,
         makers_removed: out.makers_removed,
+        evicted_order_id: out.evicted.map_or(0, |id| id.to_u128()),
+        evicted_owner: listener.evicted_owner.unwrap_or_default(),
     };
     emit!(OrderPlaced {
         market: key,

@@ -144,6 +144,10 @@ pub struct PlaceOrderSummary {
     pub cancelled_quantity: u64,
     /// Makers removed on the way (expired, beyond their peg limit, self-trade cancelled).
     pub makers_removed: u32,
+    /// The order's side was full and it evicted that side's worst order: its id (0 = none).
+    pub evicted_order_id: u128,
+    /// Owner of the evicted order (default when none).
+    pub evicted_owner: Pubkey,
 }
 
 /// A cancelled order, in native units.
