@@ -861,9 +861,9 @@ impl<'a> Book<'a> {
             (Some(f), Some(p)) => {
                 if better(side, f.1, p.1) {
                     p
-                } else if better(side, p.1, f.1) {
-                    f
-                } else if order(f.0)?.key_lo & SEQ_MASK > order(p.0)?.key_lo & SEQ_MASK {
+                } else if better(side, p.1, f.1)
+                    || order(f.0)?.key_lo & SEQ_MASK > order(p.0)?.key_lo & SEQ_MASK
+                {
                     f
                 } else {
                     p
