@@ -62,6 +62,7 @@ impl TestMarket {
             base_lot_size,
             order_capacity,
             event_capacity,
+            max_fills: 0,
         };
         let payer = t.payer().pubkey();
         t.send(&[sdk::create_market(payer, account.pubkey(), params)], &[])

@@ -67,6 +67,7 @@ async fn create_market_refusals() {
         base_lot_size: lot,
         order_capacity: cap,
         event_capacity: ev,
+        max_fills: 0,
     };
     let create =
         |market: Pubkey, p: CreateMarketParams| sdk::create_market(payer.pubkey(), market, p);
@@ -108,6 +109,13 @@ async fn create_market_refusals() {
         t.send(&[create(acc.pubkey(), params(9000, 16, TICK, LOT))], &[])
             .await,
         OrderbookError::InvalidCapacity,
+    );
+    // A fill cap above the engine's 64.
+    let mut p = params(64, 16, TICK, LOT);
+    p.max_fills = 65;
+    assert_error(
+        t.send(&[create(acc.pubkey(), p)], &[]).await,
+        OrderbookError::InvalidFillLimit,
     );
     assert!(
         t.data(&acc.pubkey()).await.iter().all(|b| *b == 0),

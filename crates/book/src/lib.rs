@@ -33,8 +33,9 @@ pub use order::{
     PlaceOutcome, ReduceOutcome, SelfTradeBehavior, Side,
 };
 
-/// Most fills one place may produce (callers pass a lower `max_fills` to bound compute).
-pub const MAX_FILLS_PER_PLACE: u32 = 32;
+/// Most fills one place may produce (callers pass a lower `max_fills` to bound compute; a
+/// programs/orderbook market sets its own cap up to this).
+pub const MAX_FILLS_PER_PLACE: u32 = 64;
 /// Most makers one place may remove on its way without filling them: expired, beyond their
 /// peg limit, or cancelled or decremented by self-trade prevention.
 pub const MAX_REMOVALS_PER_PLACE: u32 = 64;

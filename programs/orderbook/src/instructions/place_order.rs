@@ -43,6 +43,10 @@ fn place(
         0
     };
     let quantity = market.to_lots(args.quantity)?;
+    require!(
+        (args.max_fills as u32) <= market.max_fills,
+        OrderbookError::InvalidFillLimit
+    );
     require!(args.expires_at >= 0, OrderbookError::AlreadyExpired);
     let ctx_match = MatchContext {
         now: now.max(0) as u64,

@@ -86,6 +86,10 @@ pub struct CreateMarketParams {
     pub order_capacity: u32,
     /// Fill event queue slots, 1..=`MAX_EVENT_CAPACITY`.
     pub event_capacity: u32,
+    /// Most makers one order may fill, 1..=64 (`carry_book::MAX_FILLS_PER_PLACE`); 0 = the
+    /// default, 32. A 64-fill order with its 64 removals and events stays near 130,000 CU
+    /// (README, "Bounded compute").
+    pub max_fills: u8,
 }
 
 /// An order to place for a trader.
@@ -108,7 +112,7 @@ pub struct PlaceOrderArgs {
     /// Unix seconds from which the order no longer trades (expired once
     /// `expires_at <= now`); 0 = never.
     pub expires_at: i64,
-    /// Most makers to fill, 1..=32: bounds the instruction's compute.
+    /// Most makers to fill, 1..=the market's `max_fills`: bounds the instruction's compute.
     pub max_fills: u8,
     pub self_trade: SelfTradeMode,
     /// Oracle price in quote native units per base lot (rounded down to a tick): required to
