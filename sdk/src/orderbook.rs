@@ -186,6 +186,7 @@ impl MarketView {
             oracle_price: oracle_price
                 .map(|p| p / market.tick_size)
                 .filter(|p| *p > 0),
+            slot: 0,
         };
         let mut levels = [Vec::new(), Vec::new()];
         for side in [Side::Bid, Side::Ask] {

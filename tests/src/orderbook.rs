@@ -31,6 +31,7 @@ pub fn limit(owner: Pubkey, side: OrderSide, price: u64, quantity: u64) -> Place
         quantity,
         client_order_id: 0,
         expires_at: 0,
+        expires_at_slot: 0,
         max_fills: 16,
         self_trade: SelfTradeMode::Abort,
         oracle_price: None,

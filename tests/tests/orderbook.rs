@@ -900,3 +900,26 @@ async fn a_full_side_evicts_its_worst_order_for_a_better_one() {
         .collect();
     assert_eq!(removed, vec![(worst.order_id, 4)]);
 }
+
+#[tokio::test]
+async fn orders_expire_by_slot() {
+    let (mut t, m) = setup(64, 32).await;
+    let (mm, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let slot = t.clock().await.slot;
+    let mut a = limit(mm, OrderSide::Ask, 100 * TICK, LOT);
+    a.expires_at_slot = slot; // not in the future
+    refused_unchanged!(t, m, OrderbookError::AlreadyExpired, m.place(&mut t, a));
+    a.expires_at = 1 << 40;
+    a.expires_at_slot = slot + 10;
+    refused_unchanged!(t, m, OrderbookError::InvalidExpiry, m.place(&mut t, a));
+    a.expires_at = 0;
+    m.place(&mut t, a).await.unwrap();
+    // Ten slots on, the ask is expired: the bid removes it instead of trading.
+    let mut clock = t.clock().await;
+    clock.slot = slot + 10;
+    t.context.set_sysvar(&clock);
+    let mut bid = limit(taker, OrderSide::Bid, 100 * TICK, LOT);
+    bid.order_type = OrderType::ImmediateOrCancel;
+    let s = m.place(&mut t, bid).await.unwrap();
+    assert_eq!((s.base_filled, s.makers_removed), (0, 1));
+}

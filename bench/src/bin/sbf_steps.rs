@@ -129,6 +129,7 @@ impl Sim {
         MatchContext {
             now: self.now,
             oracle_price: Some(MID),
+            slot: 0,
         }
     }
 
@@ -198,6 +199,7 @@ impl Sim {
                     quantity: e.quantity as u64,
                     client_order_id: e.cid as u64,
                     expires_at: e.expires_at as u64,
+                    expires_at_slot: 0,
                     max_fills: 1,
                     self_trade: SelfTradeBehavior::Abort,
                     min_base_fill: 0,
@@ -901,7 +903,7 @@ fn main() {
     cancel(&dir, "09-cancel-by-id", false);
     cancel(&dir, "10-cancel-by-client-id", true);
     cancel_all(&dir, "11-cancel-all-20");
-    worst(&dir, "12-worst-32-fills-64-expired");
+    worst(&dir, "12-worst-64-fills-64-expired");
     profile(&dir, "99-profile");
     for cap in [4096, 8192] {
         attacks::out_of_peg(&dir, cap, OrderKind::ImmediateOrCancel);

@@ -4,6 +4,7 @@ use crate::arith::{add_signed, mul_checked};
 use crate::error::BookError;
 use crate::layout::{
     BookHeader, FillEvent, InnerNode, Layout, Order, OwnerNode, SideHeader, BOOK_MAGIC, NIL,
+    SLOT_EXPIRY,
 };
 use crate::order::{
     bias_offset, unbias_offset, CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId,
@@ -220,8 +221,14 @@ fn crosses(taker_side: Side, limit: u64, maker_price: u64) -> bool {
 }
 
 #[inline(always)]
-fn is_expired(o: &Order, now: u64) -> bool {
-    o.expires_at != 0 && o.expires_at <= now
+fn is_expired(o: &Order, ctx: &MatchContext) -> bool {
+    let e = o.expires_at;
+    e != 0
+        && if e & SLOT_EXPIRY == 0 {
+            e <= ctx.now
+        } else {
+            e & !SLOT_EXPIRY <= ctx.slot
+        }
 }
 
 impl SideCursor {
@@ -487,7 +494,7 @@ impl<'a> Book<'a> {
             let o = self.orders[side as usize]
                 .get(m.slot as usize)
                 .ok_or(BookError::Corrupt)?;
-            if is_expired(o, ctx.now) || !m.in_peg {
+            if is_expired(o, ctx) || !m.in_peg {
                 continue;
             }
             let v = OrderView {
@@ -633,7 +640,14 @@ impl<'a> Book<'a> {
         if o.max_fills == 0 || o.max_fills > MAX_FILLS_PER_PLACE {
             return Err(BookError::InvalidFillLimit);
         }
-        if o.expires_at != 0 && o.expires_at <= ctx.now {
+        if (o.expires_at | o.expires_at_slot) & SLOT_EXPIRY != 0
+            || (o.expires_at != 0 && o.expires_at_slot != 0)
+        {
+            return Err(BookError::InvalidExpiry);
+        }
+        if (o.expires_at != 0 && o.expires_at <= ctx.now)
+            || (o.expires_at_slot != 0 && o.expires_at_slot <= ctx.slot)
+        {
             return Err(BookError::AlreadyExpired);
         }
         if o.quote_budget != 0
@@ -683,7 +697,7 @@ impl<'a> Book<'a> {
             let maker = self.orders[opposite as usize]
                 .get(m.slot as usize)
                 .ok_or(BookError::Corrupt)?;
-            let action = if is_expired(maker, ctx.now) {
+            let action = if is_expired(maker, ctx) {
                 Action::Expire
             } else if !m.in_peg {
                 Action::PegOut
@@ -1004,7 +1018,11 @@ impl<'a> Book<'a> {
             key_lo: id.lo,
             quantity,
             client_order_id: o.client_order_id,
-            expires_at: o.expires_at,
+            expires_at: if o.expires_at_slot != 0 {
+                o.expires_at_slot | SLOT_EXPIRY
+            } else {
+                o.expires_at
+            },
             peg_limit: if id.is_pegged() { o.price } else { 0 },
             placed_at: now,
             owner_parent: NIL,

@@ -43,4 +43,6 @@ pub enum BookError {
     SlippageExceeded,
     /// A quote budget was given to an order kind other than immediate-or-cancel or market.
     InvalidQuoteBudget,
+    /// Both a unix-time and a slot expiry were given, or one is 2^63 or above.
+    InvalidExpiry,
 }

@@ -12,6 +12,9 @@
 
 use bytemuck::{Pod, Zeroable};
 
+/// Flag of [`Order::expires_at`]: the expiry is a slot, not a unix time.
+pub const SLOT_EXPIRY: u64 = 1 << 63;
+
 /// A handle that points nowhere.
 pub const NIL: u32 = u32::MAX;
 /// Marks a tree child handle as a leaf (an order slot) rather than an inner node.
@@ -87,7 +90,8 @@ pub struct Order {
     /// Caller's id, 0 = none.
     pub client_order_id: u64,
     /// Unix seconds from which it no longer trades (expired once `expires_at <= now`);
-    /// 0 = never.
+    /// 0 = never. With [`SLOT_EXPIRY`] set, the rest is a slot instead (expired once it is
+    /// `<= slot`).
     pub expires_at: u64,
     /// Pegged orders: the peg limit in ticks (0 = none). Fixed orders: 0.
     pub peg_limit: u64,

@@ -207,8 +207,11 @@ pub struct NewOrder {
     /// Caller's id for the order, unique among the owner's resting orders; 0 = none.
     pub client_order_id: u64,
     /// Unix seconds from which the order no longer trades: it is expired once
-    /// `expires_at <= now`. 0 = never.
+    /// `expires_at <= now`. 0 = never. Below 2^63.
     pub expires_at: u64,
+    /// Expiry by slot instead: expired once `expires_at_slot <= slot`. 0 = never; at most one
+    /// of the two expiries may be set. Below 2^63.
+    pub expires_at_slot: u64,
     /// Most makers this order may fill, 1..=[`crate::MAX_FILLS_PER_PLACE`].
     pub max_fills: u32,
     pub self_trade: SelfTradeBehavior,
@@ -244,6 +247,7 @@ impl NewOrder {
             quantity,
             client_order_id: 0,
             expires_at: 0,
+            expires_at_slot: 0,
             max_fills: crate::MAX_FILLS_PER_PLACE,
             self_trade: SelfTradeBehavior::Abort,
             min_base_fill: 0,
@@ -258,6 +262,8 @@ impl NewOrder {
 pub struct MatchContext {
     /// Unix seconds now; orders with `0 < expires_at <= now` are expired.
     pub now: u64,
+    /// The slot now; orders with `0 < expires_at_slot <= slot` are expired.
+    pub slot: u64,
     /// Oracle price in ticks, needed to place or match oracle-pegged orders.
     pub oracle_price: Option<u64>,
 }

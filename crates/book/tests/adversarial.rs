@@ -10,6 +10,7 @@ fn ctx(now: u64, oracle: Option<u64>) -> MatchContext {
     MatchContext {
         now,
         oracle_price: oracle,
+        slot: 0,
     }
 }
 

@@ -9,6 +9,7 @@ fn ctx() -> MatchContext {
     MatchContext {
         now: 1,
         oracle_price: None,
+        slot: 0,
     }
 }
 

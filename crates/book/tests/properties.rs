@@ -179,7 +179,13 @@ struct Stats {
 fn best_tradable(book: &Book, side: Side, oracle: u64, now: u64) -> Option<u64> {
     let mut best: Option<u64> = None;
     book.visit_all(side, Some(oracle), |o| {
-        if o.order.expires_at != 0 && o.order.expires_at <= now {
+        let e = o.order.expires_at;
+        let expired = if e >= 1 << 63 {
+            e - (1 << 63) <= 2 * now // the slot runs at twice the clock in these streams
+        } else {
+            e != 0 && e <= now
+        };
+        if expired {
             return;
         }
         let p = price_now(book, side, o.id, oracle);
@@ -214,6 +220,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
         let ctx = MatchContext {
             now,
             oracle_price: Some(oracle),
+            slot: 2 * now,
         };
         let mut rec = Recorder::default();
         let mut book = buf.book();
@@ -234,7 +241,12 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 let kind = OrderKind::from_u8(kind).unwrap();
                 let mut o = order(on, side, kind, price, quantity);
                 o.client_order_id = cid;
-                o.expires_at = if ttl > 10 { now + ttl - 10 } else { 0 };
+                // Unix-time expiry, or by slot (the slot is twice the clock here).
+                match ttl {
+                    11..=15 => o.expires_at = now + ttl - 10,
+                    16.. => o.expires_at_slot = 2 * now + 2 * (ttl - 10),
+                    _ => {}
+                }
                 o.max_fills = max_fills;
                 o.self_trade = SelfTradeBehavior::from_u8(stp).unwrap();
                 if matches!(kind, OrderKind::ImmediateOrCancel | OrderKind::Market) {
@@ -413,6 +425,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
         let at = MatchContext {
             now,
             oracle_price: Some(oracle),
+            slot: 2 * now,
         };
         for side in [Side::Bid, Side::Ask] {
             prop_assert_eq!(

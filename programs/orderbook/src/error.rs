@@ -57,6 +57,8 @@ pub enum OrderbookError {
     SlippageExceeded,
     #[msg("a quote budget is only for immediate-or-cancel and market orders")]
     InvalidQuoteBudget,
+    #[msg("an order may expire by unix time or by slot, not both, and before 2^63")]
+    InvalidExpiry,
 }
 
 impl From<BookError> for OrderbookError {
@@ -82,6 +84,7 @@ impl From<BookError> for OrderbookError {
             BookError::Corrupt => OrderbookError::BookCorrupt,
             BookError::SlippageExceeded => OrderbookError::SlippageExceeded,
             BookError::InvalidQuoteBudget => OrderbookError::InvalidQuoteBudget,
+            BookError::InvalidExpiry => OrderbookError::InvalidExpiry,
         }
     }
 }

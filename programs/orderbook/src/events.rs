@@ -25,6 +25,8 @@ pub struct OrderPlaced {
     pub cancelled_quantity: u64,
     /// Unix seconds, 0 = never.
     pub expires_at: i64,
+    /// Slot, 0 = never.
+    pub expires_at_slot: u64,
 }
 
 /// A maker order was filled (the same data is queued as a fill event).

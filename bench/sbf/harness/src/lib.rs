@@ -194,6 +194,7 @@ fn decode_place(data: &[u8]) -> Option<(NewOrder, MatchContext, &PlaceIx)> {
         quantity: i.quantity,
         client_order_id: i.client_order_id,
         expires_at: i.expires_at,
+        expires_at_slot: 0,
         max_fills: i.max_fills as u32,
         self_trade: SelfTradeBehavior::from_u8(i.self_trade)?,
         min_base_fill: 0,
@@ -203,6 +204,7 @@ fn decode_place(data: &[u8]) -> Option<(NewOrder, MatchContext, &PlaceIx)> {
     let ctx = MatchContext {
         now: i.now,
         oracle_price: oracle(i.oracle),
+        slot: 0,
     };
     Some((order, ctx, i))
 }
@@ -300,6 +302,7 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
     let ctx = MatchContext {
         now: i.now,
         oracle_price: oracle(i.oracle),
+        slot: 0,
     };
     let mut book = load!(book);
     for e in entries {
@@ -321,6 +324,7 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
             quantity: e.quantity as u64,
             client_order_id: e.client_order_id as u64,
             expires_at: e.expires_at as u64,
+            expires_at_slot: 0,
             max_fills: 1,
             self_trade: SelfTradeBehavior::Abort,
             min_base_fill: 0,
@@ -357,6 +361,7 @@ fn profile(op: u8, book: &mut [u8], data: &[u8]) -> u64 {
             let ctx = MatchContext {
                 now: 0,
                 oracle_price: Some(1),
+                slot: 0,
             };
             book.best_price(side, &ctx).map(|p| p.is_some())
         }

@@ -6,15 +6,15 @@ use anchor_lang::prelude::*;
 use carry_book::{Book, MatchContext, NewOrder, OrderKind};
 
 pub fn handle(ctx: Context<MarketAuthority>, args: PlaceOrderArgs) -> Result<PlaceOrderSummary> {
-    let now = Clock::get()?.unix_timestamp;
+    let clock = Clock::get()?;
     let key = ctx.accounts.market.key();
     ctx.accounts
-        .with_book(|market, book, listener| place(key, now, market, book, listener, &args))
+        .with_book(|market, book, listener| place(key, &clock, market, book, listener, &args))
 }
 
 fn place(
     key: Pubkey,
-    now: i64,
+    clock: &Clock,
     market: &Market,
     book: &mut Book,
     listener: &mut EmitListener,
@@ -49,11 +49,12 @@ fn place(
     );
     require!(args.expires_at >= 0, OrderbookError::AlreadyExpired);
     let ctx_match = MatchContext {
-        now: now.max(0) as u64,
+        now: clock.unix_timestamp.max(0) as u64,
         oracle_price: args
             .oracle_price
             .map(|p| p / market.tick_size)
             .filter(|p| *p > 0),
+        slot: clock.slot,
     };
     let order = NewOrder {
         owner: args.owner.to_bytes(),
@@ -64,6 +65,7 @@ fn place(
         quantity,
         client_order_id: args.client_order_id,
         expires_at: args.expires_at as u64,
+        expires_at_slot: args.expires_at_slot,
         max_fills: args.max_fills as u32,
         self_trade: args.self_trade.into(),
         // Minimums round up to the engine's units, the budget rounds down: never looser than
@@ -106,6 +108,7 @@ fn place(
         fills: summary.fills,
         cancelled_quantity: summary.cancelled_quantity,
         expires_at: args.expires_at,
+        expires_at_slot: args.expires_at_slot,
     });
     Ok(summary)
 }

@@ -112,6 +112,9 @@ pub struct PlaceOrderArgs {
     /// Unix seconds from which the order no longer trades (expired once
     /// `expires_at <= now`); 0 = never.
     pub expires_at: i64,
+    /// Or expiry by slot: expired once `expires_at_slot <= slot`; 0 = never. At most one of
+    /// the two expiries may be set (`InvalidExpiry`).
+    pub expires_at_slot: u64,
     /// Most makers to fill, 1..=the market's `max_fills`: bounds the instruction's compute.
     pub max_fills: u8,
     pub self_trade: SelfTradeMode,
