@@ -15,23 +15,36 @@
 //! Matching is price-time priority over two trees per side: fixed-price orders, and
 //! oracle-pegged orders keyed by their offset to the oracle price. A place is planned read-only
 //! first and committed only when it cannot fail, so an error leaves the book unchanged.
+//!
+//! Files, each depending only on those above it: `arith`, `error`, `order` (value types),
+//! `layout` (the bytes); `tree` (critbit price trees) and `owners` (the owner tree); `book`
+//! (the buffer's parts, load, lookups, removal); `listener`; `cursor` (a side in priority order,
+//! pegged pricing); `queries`; `events` (the fill ring); `place`; `cancel`.
 #![cfg_attr(not(test), no_std)]
 
 pub mod arith;
 mod book;
+mod cancel;
+mod cursor;
 mod error;
+mod events;
 pub mod layout;
+mod listener;
 mod order;
 mod owners;
+mod place;
+mod queries;
 mod tree;
 
-pub use book::{Book, BookListener, NoopListener, OrderView};
+pub use book::Book;
 pub use error::BookError;
 pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader};
+pub use listener::{BookListener, NoopListener};
 pub use order::{
     CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind, OutReason,
     PlaceOutcome, ReduceOutcome, SelfTradeBehavior, Side,
 };
+pub use queries::OrderView;
 
 /// Most fills one place may produce (callers pass a lower `max_fills` to bound compute; a
 /// programs/orderbook market sets its own cap up to this).
