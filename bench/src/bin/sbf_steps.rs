@@ -851,6 +851,33 @@ mod attacks {
         sim.write(dir, &name);
     }
 
+    /// A side at capacity: a resting bid better than the side's worst evicts it (the worst
+    /// order of the fixed tree, found along the right spine), then rests; one that is not
+    /// better is refused (`SideFull`).
+    pub fn full_side(dir: &Path, cap: u32) {
+        let name = format!("a7-full-side-{}", tag(cap));
+        let mut sim = Sim::with_capacity(17, cap);
+        base(&mut sim, cap as usize);
+        for i in 0..N {
+            let owner = TAKER + (i % 16) as u32;
+            let price = sim.price(Side::Bid).max(MID - SPREAD + 100);
+            let o = NewOrder {
+                owner: owner_key(owner),
+                ..order(Side::Bid, OrderKind::Limit, price, 5, sim.cid())
+            };
+            let out = sim.place(&format!("{name}-evict"), owner, &o).unwrap();
+            assert!(out.evicted.is_some() && out.posted_quantity == 5);
+            if i % 4 == 0 {
+                let o = NewOrder {
+                    owner: owner_key(owner),
+                    ..order(Side::Bid, OrderKind::Limit, 1, 5, 0)
+                };
+                let _ = sim.place(&format!("!{name}-refused"), owner, &o);
+            }
+        }
+        sim.write(dir, &name);
+    }
+
     /// The taker's own orders at the top of the opposite side, full: a cancel-resting taker
     /// removes 64 of them and stops.
     pub fn self_trades(dir: &Path, cap: u32) {
@@ -914,5 +941,6 @@ fn main() {
         attacks::cancel_all(&dir, cap);
         attacks::deep_tree(&dir, cap);
         attacks::self_trades(&dir, cap);
+        attacks::full_side(&dir, cap);
     }
 }
