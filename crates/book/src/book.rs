@@ -93,7 +93,7 @@ impl<'a> Book<'a> {
             order_free: NIL,
             inner_bump: 0,
             inner_free: NIL,
-            _padding: 0,
+            owner_alloc: 0,
         };
         *book.header = BookHeader {
             magic: BOOK_MAGIC,
@@ -104,11 +104,10 @@ impl<'a> Book<'a> {
             event_head: 0,
             event_count: 0,
             owner_root: NIL,
-            owner_inner_bump: 0,
-            owner_inner_free: NIL,
             _padding: 0,
             sides: [side; 2],
         };
+        book.header.sides[1].owner_alloc = NIL; // the owner tree's free list: empty
         Ok(book)
     }
 
@@ -149,11 +148,12 @@ impl<'a> Book<'a> {
     #[inline(always)]
     pub(crate) fn owner_tree(&mut self) -> OwnerTree<'_> {
         let h = &mut *self.header;
+        let [bid_side, ask_side] = &mut h.sides;
         let [bids, asks] = &mut self.orders;
         OwnerTree {
             root: &mut h.owner_root,
-            bump: &mut h.owner_inner_bump,
-            free: &mut h.owner_inner_free,
+            bump: &mut bid_side.owner_alloc,
+            free: &mut ask_side.owner_alloc,
             nodes: &mut *self.owner_nodes,
             orders: [&mut **bids, &mut **asks],
         }

@@ -40,7 +40,10 @@ pub struct SideHeader {
     pub inner_bump: u32,
     /// Head of the free inner-node list (linked through `children[0]`), or [`NIL`].
     pub inner_free: u32,
-    pub _padding: u32,
+    /// The owner tree's allocator, kept here so the header keeps its size: in `sides[0]` the
+    /// bump (nodes below it have been used), in `sides[1]` the free-list head (linked through
+    /// `OwnerNode::parent`, [`NIL`] ends it).
+    pub owner_alloc: u32,
 }
 const _: () = assert!(core::mem::size_of::<SideHeader>() == 32);
 
@@ -64,15 +67,11 @@ pub struct BookHeader {
     pub event_count: u32,
     /// Root handle of the owner tree, or [`NIL`].
     pub owner_root: u32,
-    /// Owner-tree inner nodes below this index have been used at least once.
-    pub owner_inner_bump: u32,
-    /// Head of the owner tree's free inner-node list, or [`NIL`].
-    pub owner_inner_free: u32,
     pub _padding: u32,
     /// Bids at 0, asks at 1.
     pub sides: [SideHeader; 2],
 }
-const _: () = assert!(core::mem::size_of::<BookHeader>() == 120);
+const _: () = assert!(core::mem::size_of::<BookHeader>() == 112);
 const _: () = assert!(core::mem::align_of::<BookHeader>() == 8);
 
 /// A resting order (a critbit leaf).
