@@ -95,6 +95,24 @@ fn main() {
         }),
     );
 
+    // Post-only bids below the best ask (the engine checks the opposite side, then rests).
+    let bid_prices: Vec<u64> = (0..PER_BATCH)
+        .map(|_| 9_000 + rng.next_u64() % 1_000)
+        .collect();
+    row(
+        "post-only place (rests) into 1,000 orders/side",
+        measure(&book_1000, |b, i| {
+            let o = order(
+                2_000 + i as u64,
+                Side::Bid,
+                OrderKind::PostOnly,
+                bid_prices[i],
+                5,
+            );
+            b.place(&o, &ctx, &mut NoopListener).unwrap();
+        }),
+    );
+
     // Cancel: ids of orders placed into the prepared book, each cancelled once per batch.
     let mut with_ids = book_1000.clone();
     let ids: Vec<_> = {

@@ -50,6 +50,42 @@ pub fn cancel_order(
     )
 }
 
+/// `reduce_order`: takes `quantity` base native units off a resting order in place.
+pub fn reduce_order(
+    market: Pubkey,
+    authority_key: Pubkey,
+    owner: Pubkey,
+    order_id: u128,
+    quantity: u64,
+) -> Instruction {
+    ix(
+        authority(authority_key, market),
+        instruction::ReduceOrder {
+            owner,
+            order_id,
+            quantity,
+        },
+    )
+}
+
+/// `reduce_order_by_client_id`.
+pub fn reduce_order_by_client_id(
+    market: Pubkey,
+    authority_key: Pubkey,
+    owner: Pubkey,
+    client_order_id: u64,
+    quantity: u64,
+) -> Instruction {
+    ix(
+        authority(authority_key, market),
+        instruction::ReduceOrderByClientId {
+            owner,
+            client_order_id,
+            quantity,
+        },
+    )
+}
+
 /// `cancel_order_by_client_id`.
 pub fn cancel_order_by_client_id(
     market: Pubkey,
@@ -66,7 +102,8 @@ pub fn cancel_order_by_client_id(
     )
 }
 
-/// `cancel_all_orders`, at most `limit` orders.
+/// `cancel_all_orders`, at most `limit` orders (1..=`MAX_CANCEL_ALL_PER_CALL`, 100); its
+/// return data, `CancelAllSummary`, says whether to call again.
 pub fn cancel_all_orders(
     market: Pubkey,
     authority_key: Pubkey,
@@ -149,6 +186,7 @@ impl MarketView {
             oracle_price: oracle_price
                 .map(|p| p / market.tick_size)
                 .filter(|p| *p > 0),
+            slot: 0,
         };
         let mut levels = [Vec::new(), Vec::new()];
         for side in [Side::Bid, Side::Ask] {

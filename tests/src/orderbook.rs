@@ -5,8 +5,8 @@ use crate::{TestContext, TxError, TxOutcome};
 use anchor_lang::prelude::Pubkey;
 use carry_book::Book;
 use carry_orderbook::{
-    CancelSummary, CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderArgs,
-    PlaceOrderSummary, SelfTradeMode,
+    CancelAllSummary, CancelSummary, CreateMarketParams, Market, OrderSide, OrderType,
+    PlaceOrderArgs, PlaceOrderSummary, ReduceSummary, SelfTradeMode,
 };
 use carry_sdk::orderbook as sdk;
 use solana_sdk::instruction::Instruction;
@@ -31,9 +31,13 @@ pub fn limit(owner: Pubkey, side: OrderSide, price: u64, quantity: u64) -> Place
         quantity,
         client_order_id: 0,
         expires_at: 0,
+        expires_at_slot: 0,
         max_fills: 16,
         self_trade: SelfTradeMode::Abort,
         oracle_price: None,
+        min_base_fill: 0,
+        min_quote_fill: 0,
+        quote_budget: 0,
     }
 }
 
@@ -59,6 +63,7 @@ impl TestMarket {
             base_lot_size,
             order_capacity,
             event_capacity,
+            max_fills: 0,
         };
         let payer = t.payer().pubkey();
         t.send(&[sdk::create_market(payer, account.pubkey(), params)], &[])
@@ -144,6 +149,40 @@ impl TestMarket {
         Ok(self.as_authority(t, i).await?.decode())
     }
 
+    pub async fn reduce(
+        &self,
+        t: &mut TestContext,
+        owner: Pubkey,
+        order_id: u128,
+        quantity: u64,
+    ) -> Result<ReduceSummary, TxError> {
+        let i = sdk::reduce_order(
+            self.market,
+            self.authority.pubkey(),
+            owner,
+            order_id,
+            quantity,
+        );
+        Ok(self.as_authority(t, i).await?.decode())
+    }
+
+    pub async fn reduce_by_client_id(
+        &self,
+        t: &mut TestContext,
+        owner: Pubkey,
+        client_order_id: u64,
+        quantity: u64,
+    ) -> Result<ReduceSummary, TxError> {
+        let i = sdk::reduce_order_by_client_id(
+            self.market,
+            self.authority.pubkey(),
+            owner,
+            client_order_id,
+            quantity,
+        );
+        Ok(self.as_authority(t, i).await?.decode())
+    }
+
     pub async fn cancel_all(
         &self,
         t: &mut TestContext,
@@ -151,6 +190,19 @@ impl TestMarket {
         side: Option<OrderSide>,
         limit: u8,
     ) -> Result<u32, TxError> {
+        Ok(self
+            .cancel_all_summary(t, owner, side, limit)
+            .await?
+            .cancelled)
+    }
+
+    pub async fn cancel_all_summary(
+        &self,
+        t: &mut TestContext,
+        owner: Pubkey,
+        side: Option<OrderSide>,
+        limit: u8,
+    ) -> Result<CancelAllSummary, TxError> {
         let i = sdk::cancel_all_orders(self.market, self.authority.pubkey(), owner, side, limit);
         Ok(self.as_authority(t, i).await?.decode())
     }

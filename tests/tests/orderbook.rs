@@ -6,6 +6,7 @@ use carry_book::{OrderId, Side};
 use carry_orderbook::error::OrderbookError;
 use carry_orderbook::{
     CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderSummary, SelfTradeMode,
+    MAX_CANCEL_ALL_PER_CALL,
 };
 use carry_sdk::orderbook as sdk;
 use carry_tests::orderbook::{limit, TestMarket};
@@ -66,6 +67,7 @@ async fn create_market_refusals() {
         base_lot_size: lot,
         order_capacity: cap,
         event_capacity: ev,
+        max_fills: 0,
     };
     let create =
         |market: Pubkey, p: CreateMarketParams| sdk::create_market(payer.pubkey(), market, p);
@@ -107,6 +109,13 @@ async fn create_market_refusals() {
         t.send(&[create(acc.pubkey(), params(9000, 16, TICK, LOT))], &[])
             .await,
         OrderbookError::InvalidCapacity,
+    );
+    // A fill cap above the engine's 64.
+    let mut p = params(64, 16, TICK, LOT);
+    p.max_fills = 65;
+    assert_error(
+        t.send(&[create(acc.pubkey(), p)], &[]).await,
+        OrderbookError::InvalidFillLimit,
     );
     assert!(
         t.data(&acc.pubkey()).await.iter().all(|b| *b == 0),
@@ -311,10 +320,13 @@ async fn oracle_pegged_orders_follow_the_oracle() {
     bid.order_type = OrderType::ImmediateOrCancel;
     bid.oracle_price = Some(105 * TICK);
     assert_eq!(m.place(&mut t, bid).await.unwrap().base_filled, 0);
-    // At oracle 95 the ask is at 97, below its peg limit of 99: skipped, not matched.
+    // At oracle 95 the ask is at 97, below its peg limit of 99: the bid meets it and removes
+    // it (beyond its peg limit) instead of trading, so it cannot be met again and again.
     bid.oracle_price = Some(95 * TICK);
-    assert_eq!(m.place(&mut t, bid).await.unwrap().base_filled, 0);
-    // At oracle 101 it sits at 103 and trades at that price.
+    let s = m.place(&mut t, bid).await.unwrap();
+    assert_eq!((s.base_filled, s.makers_removed), (0, 1));
+    // Placed again: at oracle 101 it sits at 103 and trades at that price.
+    m.place(&mut t, peg).await.unwrap();
     bid.oracle_price = Some(101 * TICK);
     let s = m.place(&mut t, bid).await.unwrap();
     assert_eq!((s.base_filled, s.quote_filled), (2 * LOT, 2 * 103 * TICK));
@@ -417,14 +429,22 @@ async fn cancels_by_id_client_id_and_all() {
             .unwrap(),
         3
     );
-    assert_eq!(m.cancel_all(&mut t, alice, None, 1).await.unwrap(), 1);
-    assert_eq!(m.cancel_all(&mut t, alice, None, 10).await.unwrap(), 1);
+    let one = m.cancel_all_summary(&mut t, alice, None, 1).await.unwrap();
+    assert_eq!((one.cancelled, one.complete), (1, false));
+    let rest = m.cancel_all_summary(&mut t, alice, None, 10).await.unwrap();
+    assert_eq!((rest.cancelled, rest.complete), (1, true));
     assert_eq!(m.cancel_all(&mut t, alice, None, 10).await.unwrap(), 0);
     refused_unchanged!(
         t,
         m,
         OrderbookError::InvalidLimit,
         m.cancel_all(&mut t, bob, None, 0)
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLimit,
+        m.cancel_all(&mut t, bob, None, MAX_CANCEL_ALL_PER_CALL + 1)
     );
     // Bob's order is untouched.
     let (bids, asks) = m
@@ -581,7 +601,8 @@ async fn amount_refusals_change_nothing() {
     let mut big_bid = limit(taker, OrderSide::Bid, huge_price, 4 * LOT);
     big_bid.order_type = OrderType::ImmediateOrCancel;
     refused_unchanged!(t, m, OrderbookError::Overflow, m.place(&mut t, big_bid));
-    // Full side: capacity 4.
+    // Full side: capacity 4. An ask no better than the side's worst (the huge one) is
+    // refused; a better one would evict it.
     for i in 0..3 {
         m.place(&mut t, with(&|o| o.price = (200 + i) * TICK))
             .await
@@ -591,7 +612,7 @@ async fn amount_refusals_change_nothing() {
         t,
         m,
         OrderbookError::SideFull,
-        m.place(&mut t, with(&|o| o.price = 300 * TICK))
+        m.place(&mut t, with(&|o| o.price = huge_price))
     );
     // Full queue: capacity 2; two fills fill it, the next taker is refused until consumed.
     let mut take = limit(taker, OrderSide::Bid, 202 * TICK, 2 * LOT);
@@ -722,4 +743,183 @@ async fn every_change_is_emitted_as_an_event() {
         (consumed.len(), consumed[0].count, consumed[0].remaining),
         (1, 1, 0)
     );
+}
+
+#[tokio::test]
+async fn slippage_guards_and_quote_budgets() {
+    let (mut t, m) = setup(64, 32).await;
+    let (mm, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    for (price, qty) in [(100, 5), (101, 5)] {
+        m.place(&mut t, limit(mm, OrderSide::Ask, price * TICK, qty * LOT))
+            .await
+            .unwrap();
+    }
+    // An IOC that would fill 10 lots, guarded at 11: refused, nothing changed.
+    let mut ioc = limit(taker, OrderSide::Bid, 101 * TICK, 20 * LOT);
+    ioc.order_type = OrderType::ImmediateOrCancel;
+    ioc.min_base_fill = 10 * LOT + 1; // rounds up to 11 lots
+    refused_unchanged!(t, m, OrderbookError::SlippageExceeded, m.place(&mut t, ioc));
+    ioc.min_base_fill = 0;
+    ioc.min_quote_fill = (5 * 100 + 5 * 101) * TICK + 1;
+    refused_unchanged!(t, m, OrderbookError::SlippageExceeded, m.place(&mut t, ioc));
+    // A budget is only for IOC and market orders.
+    let mut lim = limit(taker, OrderSide::Bid, 90 * TICK, LOT);
+    lim.quote_budget = 1_000 * TICK;
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidQuoteBudget,
+        m.place(&mut t, lim)
+    );
+    // A market buy spending at most 7 lots' worth at 100 and 101: 5 at 100 + 2 at 101.
+    let mut mkt = limit(taker, OrderSide::Bid, 200 * TICK, 1_000 * LOT);
+    mkt.order_type = OrderType::Market;
+    mkt.quote_budget = (5 * 100 + 2 * 101) * TICK + TICK - 1;
+    mkt.min_base_fill = 7 * LOT;
+    let s = m.place(&mut t, mkt).await.unwrap();
+    assert_eq!(
+        (s.base_filled, s.quote_filled, s.fills),
+        (7 * LOT, (5 * 100 + 2 * 101) * TICK, 2)
+    );
+    assert_eq!(s.cancelled_quantity, 993 * LOT);
+}
+
+#[tokio::test]
+async fn reduce_in_place_keeps_time_priority() {
+    use carry_orderbook::events::{OrderFilled, OrderReduced};
+    use carry_tests::events::{events, install};
+    let (mut t, m) = setup(64, 32).await;
+    install();
+    let (alice, bob, taker) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let mut a = limit(alice, OrderSide::Ask, 100 * TICK, 5 * LOT);
+    a.client_order_id = 7;
+    let first = m.place(&mut t, a).await.unwrap();
+    m.place(&mut t, limit(bob, OrderSide::Ask, 100 * TICK, 5 * LOT))
+        .await
+        .unwrap();
+    // Refusals: another owner, an off-lot or zero quantity; nothing changes.
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OrderNotFound,
+        m.reduce(&mut t, bob, first.order_id, LOT)
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLot,
+        m.reduce(&mut t, alice, first.order_id, LOT / 2)
+    );
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::InvalidLot,
+        m.reduce(&mut t, alice, first.order_id, 0)
+    );
+    let r = m
+        .reduce(&mut t, alice, first.order_id, 2 * LOT)
+        .await
+        .unwrap();
+    assert_eq!((r.reduced, r.remaining), (2 * LOT, 3 * LOT));
+    let r = m.reduce_by_client_id(&mut t, alice, 7, LOT).await.unwrap();
+    assert_eq!((r.order_id, r.remaining), (first.order_id, 2 * LOT));
+    // Alice's order, reduced, still trades first.
+    let mut ioc = limit(taker, OrderSide::Bid, 100 * TICK, 3 * LOT);
+    ioc.order_type = OrderType::ImmediateOrCancel;
+    m.place(&mut t, ioc).await.unwrap();
+    let fills: Vec<(Pubkey, u64)> = events()
+        .into_iter()
+        .filter(|e: &OrderFilled| e.market == m.market)
+        .map(|f| (f.maker, f.quantity))
+        .collect();
+    assert_eq!(fills, vec![(alice, 2 * LOT), (bob, LOT)]);
+    let reduced: Vec<u64> = events()
+        .into_iter()
+        .filter(|e: &OrderReduced| e.market == m.market)
+        .map(|e| e.quantity)
+        .collect();
+    assert_eq!(reduced, vec![2 * LOT, LOT]);
+    // Reducing by at least what rests cancels.
+    let bobs = m
+        .place(&mut t, limit(bob, OrderSide::Ask, 101 * TICK, LOT))
+        .await
+        .unwrap();
+    let r = m
+        .reduce(&mut t, bob, bobs.order_id, 10 * LOT)
+        .await
+        .unwrap();
+    assert_eq!((r.reduced, r.remaining), (LOT, 0));
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OrderNotFound,
+        m.reduce(&mut t, bob, bobs.order_id, LOT)
+    );
+}
+
+#[tokio::test]
+async fn a_full_side_evicts_its_worst_order_for_a_better_one() {
+    use carry_orderbook::events::OrderRemoved;
+    use carry_tests::events::{events, install};
+    let (mut t, m) = setup(2, 8).await;
+    install();
+    let (mm, other, newcomer) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    m.place(&mut t, limit(mm, OrderSide::Bid, 90 * TICK, LOT))
+        .await
+        .unwrap();
+    let worst = m
+        .place(&mut t, limit(other, OrderSide::Bid, 80 * TICK, LOT))
+        .await
+        .unwrap();
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::SideFull,
+        m.place(&mut t, limit(newcomer, OrderSide::Bid, 80 * TICK, LOT))
+    );
+    let s = m
+        .place(&mut t, limit(newcomer, OrderSide::Bid, 85 * TICK, LOT))
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.posted_quantity, s.evicted_order_id, s.evicted_owner),
+        (LOT, worst.order_id, other)
+    );
+    let removed: Vec<(u128, u8)> = events()
+        .into_iter()
+        .filter(|e: &OrderRemoved| e.market == m.market)
+        .map(|e| (e.order_id, e.reason))
+        .collect();
+    assert_eq!(removed, vec![(worst.order_id, 4)]);
+}
+
+#[tokio::test]
+async fn orders_expire_by_slot() {
+    let (mut t, m) = setup(64, 32).await;
+    let (mm, taker) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let slot = t.clock().await.slot;
+    let mut a = limit(mm, OrderSide::Ask, 100 * TICK, LOT);
+    a.expires_at_slot = slot; // not in the future
+    refused_unchanged!(t, m, OrderbookError::AlreadyExpired, m.place(&mut t, a));
+    a.expires_at = 1 << 40;
+    a.expires_at_slot = slot + 10;
+    refused_unchanged!(t, m, OrderbookError::InvalidExpiry, m.place(&mut t, a));
+    a.expires_at = 0;
+    m.place(&mut t, a).await.unwrap();
+    // Ten slots on, the ask is expired: the bid removes it instead of trading.
+    let mut clock = t.clock().await;
+    clock.slot = slot + 10;
+    t.context.set_sysvar(&clock);
+    let mut bid = limit(taker, OrderSide::Bid, 100 * TICK, LOT);
+    bid.order_type = OrderType::ImmediateOrCancel;
+    let s = m.place(&mut t, bid).await.unwrap();
+    assert_eq!((s.base_filled, s.makers_removed), (0, 1));
 }

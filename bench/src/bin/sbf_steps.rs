@@ -71,6 +71,8 @@ struct Resting {
 }
 
 struct Sim {
+    /// Order slots per side of this scenario's book.
+    capacity: u32,
     /// The host copy of the market account (u64 words: 8-byte aligned like account data).
     buf: Vec<u64>,
     out: String,
@@ -90,8 +92,13 @@ fn hex(bytes: &[u8]) -> String {
 
 impl Sim {
     fn new(seed: u64) -> Sim {
-        let words = Book::size_of(CAPACITY, EVENTS).div_ceil(8);
+        Sim::with_capacity(seed, CAPACITY)
+    }
+
+    fn with_capacity(seed: u64, capacity: u32) -> Sim {
+        let words = Book::size_of(capacity, EVENTS).div_ceil(8);
         let mut sim = Sim {
+            capacity,
             buf: vec![0; words],
             out: String::new(),
             rng: Rng(seed),
@@ -100,11 +107,11 @@ impl Sim {
             resting: [Vec::new(), Vec::new()],
         };
         let mut data = vec![OP_INIT, 0, 0, 0];
-        data.extend_from_slice(&CAPACITY.to_le_bytes());
+        data.extend_from_slice(&capacity.to_le_bytes());
         data.extend_from_slice(&EVENTS.to_le_bytes());
         data.extend_from_slice(&[0; 4]);
         sim.emit("setup", &data);
-        Book::init(sim.bytes(), CAPACITY, EVENTS).expect("init");
+        Book::init(sim.bytes(), capacity, EVENTS).expect("init");
         sim
     }
 
@@ -122,6 +129,7 @@ impl Sim {
         MatchContext {
             now: self.now,
             oracle_price: Some(MID),
+            slot: 0,
         }
     }
 
@@ -191,8 +199,12 @@ impl Sim {
                     quantity: e.quantity as u64,
                     client_order_id: e.cid as u64,
                     expires_at: e.expires_at as u64,
+                    expires_at_slot: 0,
                     max_fills: 1,
                     self_trade: SelfTradeBehavior::Abort,
+                    min_base_fill: 0,
+                    min_quote_fill: 0,
+                    quote_budget: 0,
                 };
                 let ctx = self.ctx();
                 let out = self
@@ -258,7 +270,8 @@ impl Sim {
         let n = self
             .book()
             .cancel_all(&owner_key(owner), None, limit, &mut NoopListener)
-            .expect("cancel all");
+            .expect("cancel all")
+            .cancelled;
         let mut data = vec![OP_CANCEL_ALL, 2, 0, 0];
         data.extend_from_slice(&owner.to_le_bytes());
         data.extend_from_slice(&limit.to_le_bytes());
@@ -302,6 +315,43 @@ impl Sim {
 
     fn write(&self, dir: &Path, name: &str) {
         std::fs::write(dir.join(format!("{name}.steps")), &self.out).expect("write steps");
+        if self.capacity != CAPACITY {
+            let bytes = Book::size_of(self.capacity, EVENTS);
+            std::fs::write(dir.join(format!("{name}.bytes")), format!("{bytes}\n"))
+                .expect("write account size");
+        }
+    }
+
+    /// One setup order placed with its own instruction (any owner, client id and peg limit).
+    fn setup_place(&mut self, owner: u32, o: &NewOrder) -> PlaceOutcome {
+        let mut o = *o;
+        o.owner = owner_key(owner);
+        let out = self.place("setup", owner, &o).expect("setup place");
+        let side = o.side as usize;
+        if out.posted_quantity > 0 {
+            self.resting[side].push(Resting {
+                owner,
+                id: out.order_id,
+                cid: o.client_order_id,
+            });
+        }
+        out
+    }
+
+    /// A cancel-all instruction with its expected count (a measured row when `label` is not
+    /// `setup`).
+    fn cancel_all_side(&mut self, label: &str, owner: u32, side: Option<Side>, limit: u32) -> u32 {
+        let n = self
+            .book()
+            .cancel_all(&owner_key(owner), side, limit, &mut NoopListener)
+            .expect("cancel all")
+            .cancelled;
+        let mut data = vec![OP_CANCEL_ALL, side.map_or(2, |s| s as u8), 0, 0];
+        data.extend_from_slice(&owner.to_le_bytes());
+        data.extend_from_slice(&limit.to_le_bytes());
+        data.extend_from_slice(&n.to_le_bytes());
+        self.emit(label, &data);
+        n
     }
 }
 
@@ -479,17 +529,17 @@ fn cancel_all(dir: &Path, name: &str) {
     sim.write(dir, name);
 }
 
-/// The most one place can do: a limit bid that meets 8 expired asks (removed) and fills 32
+/// The most one place can do: a limit bid that meets 64 expired asks (removed) and fills 32
 /// makers (events), in a full book, with enough quantity left to rest when the next ask does
 /// not cross.
 fn worst(dir: &Path, name: &str) {
     let fills = MAX_FILLS_PER_PLACE as usize;
     let removals = MAX_REMOVALS_PER_PLACE as usize;
     let mut sim = Sim::new(7);
-    // 4,088 a side; the 8 expiring asks fill the ask side to 4,096 before each sample.
+    // 4,032 a side; the 64 expiring asks fill the ask side to 4,096 before each sample.
     sim.fill(CAPACITY as usize - removals, 0);
     for i in 0..SAMPLES {
-        // Eight asks that expire one second from now, priced among the best 32.
+        // 64 asks that expire one second from now, priced among the best 32.
         let top = sim.top(Side::Ask, fills);
         let (best, p32) = (top[0].0, top[fills - 1].0);
         let mut expiring = Vec::new();
@@ -553,6 +603,313 @@ fn profile(dir: &Path, name: &str) {
     sim.write(dir, name);
 }
 
+/// Adversarial books (`a*` scenarios), each at 4,096 and 8,192 orders a side. Every attack
+/// fills the side an honest order meets with what the attacker chose; the measured honest
+/// instruction must stay under the README's bound whatever it meets. Setup (the attacker's
+/// orders, refills) is not measured.
+mod attacks {
+    use super::*;
+
+    /// Samples per attack (each one consumes part of the attacker's book, refilled as setup).
+    const N: usize = 40;
+
+    fn tag(cap: u32) -> String {
+        format!("{}k", cap / 1024)
+    }
+
+    /// Fills both sides with random non-crossing makers up to `per_side` (batches).
+    fn base(sim: &mut Sim, per_side: usize) {
+        sim.fill(per_side, 0);
+    }
+
+    /// A side of pegged asks all beyond their peg limit (oracle + 1, never below MID + 10,000)
+    /// at the top, one live ask behind them; a 1-fill taker bid meets them: it removes 64
+    /// (`MAX_REMOVALS_PER_PLACE`) and stops, its remainder cancelled.
+    pub fn out_of_peg(dir: &Path, cap: u32, kind: OrderKind) {
+        let name = format!(
+            "a1-out-of-peg-{}-{}",
+            if kind == OrderKind::PostOnly {
+                "post-only"
+            } else {
+                "1-fill-taker"
+            },
+            tag(cap)
+        );
+        let mut sim = Sim::with_capacity(11, cap);
+        base(&mut sim, 1);
+        let mut pegs = Vec::new();
+        for _ in 0..cap as usize - 2 {
+            let mut o = order(Side::Ask, OrderKind::OraclePegged, MID + 10_000, 10, 0);
+            o.peg_offset = 1;
+            pegs.push(o);
+        }
+        for (i, o) in pegs.iter().enumerate() {
+            sim.setup_place(500 + (i % 64) as u32, o);
+        }
+        for i in 0..N {
+            let mut o = order(Side::Bid, kind, MID + 5, 1, 0);
+            if kind != OrderKind::PostOnly {
+                o.kind = OrderKind::ImmediateOrCancel;
+                o.price = MID + 3_000;
+            }
+            o.owner = owner_key(TAKER);
+            let out = sim.place(&name, TAKER, &o).unwrap();
+            assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE, "{name}");
+            assert_eq!(out.fills, 0);
+            for (j, p) in pegs
+                .iter()
+                .take(MAX_REMOVALS_PER_PLACE as usize)
+                .enumerate()
+            {
+                sim.setup_place(500 + ((i + j) % 64) as u32, p);
+            }
+        }
+        sim.write(dir, &name);
+    }
+
+    /// A side full of expired asks at the top; a post-only bid (the best-price scan) or a
+    /// post-only-slide bid meets them: 64 removed, the order cancelled, not rested.
+    pub fn expired(dir: &Path, cap: u32, kind: OrderKind) {
+        let name = format!(
+            "a2-expired-{}-{}",
+            if kind == OrderKind::PostOnly {
+                "post-only"
+            } else {
+                "post-only-slide"
+            },
+            tag(cap)
+        );
+        let mut sim = Sim::with_capacity(12, cap);
+        base(&mut sim, 1);
+        let expiring = |sim: &mut Sim, n: usize| {
+            let v: Vec<Entry> = (0..n)
+                .map(|_| {
+                    let mut e = sim.entry(Side::Ask, false);
+                    e.price = (MID + sim.rng.range(1, 50)) as i64;
+                    e.expires_at = (sim.now + 1) as u32;
+                    e
+                })
+                .collect();
+            sim.batch(&v);
+        };
+        expiring(&mut sim, cap as usize - 2);
+        sim.now += 1;
+        for _ in 0..N {
+            let o = NewOrder {
+                owner: owner_key(TAKER),
+                ..order(Side::Bid, kind, MID + 60, 1, 0)
+            };
+            let out = sim.place(&name, TAKER, &o).unwrap();
+            assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE, "{name}");
+            assert_eq!(out.posted_quantity, 0);
+            sim.now -= 1;
+            expiring(&mut sim, MAX_REMOVALS_PER_PLACE as usize);
+            sim.now += 1;
+        }
+        sim.write(dir, &name);
+    }
+
+    /// Owners and client ids chosen for the deepest owner-tree paths: owners `1 << k` (keys
+    /// one bit apart) and client ids one bit apart, both sides full. Measured: a resting place
+    /// with a client id, a cancel by client id, and 1- and 5-fill takers (each maker fill
+    /// removes the maker from the owner tree).
+    pub fn client_ids(dir: &Path, cap: u32) {
+        let name = format!("a3-crafted-client-ids-{}", tag(cap));
+        let mut sim = Sim::with_capacity(13, cap);
+        let per_owner: usize = 2 * cap as usize / 32;
+        let cid = |j: usize| (1u64 << (j % 56)) | ((j / 56) as u64) << 56;
+        for j in 0..per_owner {
+            for k in 0..32u32 {
+                let side = if (j + k as usize).is_multiple_of(2) {
+                    Side::Bid
+                } else {
+                    Side::Ask
+                };
+                if sim.book().order_count(side) + 1 >= cap {
+                    continue;
+                }
+                let price = sim.price(side);
+                let o = order(
+                    side,
+                    OrderKind::Limit,
+                    price,
+                    sim.rng.range(1, 1_000),
+                    cid(j),
+                );
+                sim.setup_place(1 << k, &o);
+            }
+        }
+        let probe_cid = 0xdead_0000_0000_0001u64;
+        for i in 0..N {
+            let side = side_of(i);
+            let price = sim.price(side);
+            let owner = 1u32 << (i % 32);
+            let o = NewOrder {
+                owner: owner_key(owner),
+                ..order(side, OrderKind::Limit, price, 5, probe_cid)
+            };
+            sim.place(&format!("{name}-rest"), owner, &o).unwrap();
+            sim.cancel_cid(&format!("{name}-cancel-cid"), owner, probe_cid);
+            let r = sim.take_random(side);
+            sim.cancel_cid(&format!("{name}-cancel-cid"), r.owner, r.cid);
+            for k in [1usize, 5] {
+                let maker_side = side.opposite();
+                let top = sim.top(maker_side, k);
+                let qty: u64 = top.iter().map(|t| t.1).sum();
+                let o = NewOrder {
+                    owner: owner_key(TAKER),
+                    ..order(side, OrderKind::ImmediateOrCancel, top[k - 1].0, qty, 0)
+                };
+                let out = sim.place(&format!("{name}-{k}-fill"), TAKER, &o).unwrap();
+                assert_eq!(out.fills as usize, k);
+                sim.pop_all();
+                let list = sim.resting[maker_side as usize].clone();
+                let ids: Vec<_> = list
+                    .into_iter()
+                    .filter(|r| sim.book().find(r.id).unwrap().is_none())
+                    .collect();
+                sim.resting[maker_side as usize].retain(|r| !ids.iter().any(|x| x.id == r.id));
+                for r in ids {
+                    let price = sim.price(maker_side);
+                    let o = order(maker_side, OrderKind::Limit, price, 100, r.cid);
+                    sim.setup_place(r.owner, &o);
+                }
+            }
+        }
+        sim.write(dir, &name);
+    }
+
+    /// One owner's 1,000 resting orders (500 a side): one cancel-all call of the largest limit
+    /// the program allows (100); and a side-filtered one for an owner whose other-side orders
+    /// exceed the visit bound (1,100 asks, cancel bids: `MAX_CANCEL_ALL_VISITS` = 512 visits, nothing to cancel).
+    pub fn cancel_all(dir: &Path, cap: u32) {
+        let name = format!("a4-cancel-all-{}", tag(cap));
+        let mut sim = Sim::with_capacity(14, cap);
+        base(&mut sim, cap as usize - 1_700);
+        let mut mine: Vec<Entry> = (0..1_000).map(|j| sim.entry(side_of(j), false)).collect();
+        for e in &mut mine {
+            e.owner = 200;
+        }
+        sim.batch(&mine);
+        let mut skew: Vec<Entry> = (0..1_100).map(|_| sim.entry(Side::Ask, false)).collect();
+        for e in &mut skew {
+            e.owner = 201;
+        }
+        sim.batch(&skew);
+        for _ in 0..10 {
+            let n = sim.cancel_all_side(&format!("{name}-100"), 200, None, 100);
+            assert_eq!(n, 100);
+            let mut again: Vec<Entry> = (0..100).map(|j| sim.entry(side_of(j), false)).collect();
+            for e in &mut again {
+                e.owner = 200;
+            }
+            sim.batch(&again);
+            let n = sim.cancel_all_side(&format!("{name}-skip-512"), 201, Some(Side::Bid), 100);
+            assert_eq!(n, 0);
+        }
+        sim.write(dir, &name);
+    }
+
+    /// Ask prices chosen for the deepest price tree (MID + 2^k, k = 0..30, several orders
+    /// each), the side full: 1-fill taker, resting ask, cancel by id.
+    pub fn deep_tree(dir: &Path, cap: u32) {
+        let name = format!("a5-deep-price-tree-{}", tag(cap));
+        let mut sim = Sim::with_capacity(15, cap);
+        base(&mut sim, 1);
+        let mut v = Vec::new();
+        for j in 0..cap as usize - 2 {
+            let mut e = sim.entry(Side::Ask, false);
+            e.price = (MID + (1u64 << (j % 31))) as i64;
+            v.push(e);
+        }
+        sim.batch(&v);
+        for i in 0..N {
+            let top = sim.top(Side::Ask, 1);
+            let o = NewOrder {
+                owner: owner_key(TAKER),
+                ..order(
+                    Side::Bid,
+                    OrderKind::ImmediateOrCancel,
+                    top[0].0,
+                    top[0].1,
+                    0,
+                )
+            };
+            sim.place(&format!("{name}-1-fill"), TAKER, &o).unwrap();
+            sim.pop_all();
+            let mut e = sim.entry(Side::Ask, false);
+            e.price = (MID + (1u64 << (i % 31))) as i64;
+            sim.batch(&[e]);
+            let r = sim.take_random(Side::Ask);
+            if sim.book().find(r.id).unwrap().is_some() {
+                sim.cancel(&format!("{name}-cancel-id"), r);
+                let mut e = sim.entry(Side::Ask, false);
+                e.price = (MID + (1u64 << (i % 29))) as i64;
+                sim.batch(&[e]);
+            }
+        }
+        sim.write(dir, &name);
+    }
+
+    /// A side at capacity: a resting bid better than the side's worst evicts it (the worst
+    /// order of the fixed tree, found along the right spine), then rests; one that is not
+    /// better is refused (`SideFull`).
+    pub fn full_side(dir: &Path, cap: u32) {
+        let name = format!("a7-full-side-{}", tag(cap));
+        let mut sim = Sim::with_capacity(17, cap);
+        base(&mut sim, cap as usize);
+        for i in 0..N {
+            let owner = TAKER + (i % 16) as u32;
+            let price = sim.price(Side::Bid).max(MID - SPREAD + 100);
+            let o = NewOrder {
+                owner: owner_key(owner),
+                ..order(Side::Bid, OrderKind::Limit, price, 5, sim.cid())
+            };
+            let out = sim.place(&format!("{name}-evict"), owner, &o).unwrap();
+            assert!(out.evicted.is_some() && out.posted_quantity == 5);
+            if i % 4 == 0 {
+                let o = NewOrder {
+                    owner: owner_key(owner),
+                    ..order(Side::Bid, OrderKind::Limit, 1, 5, 0)
+                };
+                let _ = sim.place(&format!("!{name}-refused"), owner, &o);
+            }
+        }
+        sim.write(dir, &name);
+    }
+
+    /// The taker's own orders at the top of the opposite side, full: a cancel-resting taker
+    /// removes 64 of them and stops.
+    pub fn self_trades(dir: &Path, cap: u32) {
+        let name = format!("a6-self-trade-removals-{}", tag(cap));
+        let mut sim = Sim::with_capacity(16, cap);
+        base(&mut sim, cap as usize - 200);
+        let own = |sim: &mut Sim, n: usize| {
+            let v: Vec<Entry> = (0..n)
+                .map(|_| {
+                    let mut e = sim.entry(Side::Ask, false);
+                    e.price = MID as i64;
+                    e.owner = 250;
+                    e
+                })
+                .collect();
+            sim.batch(&v);
+        };
+        own(&mut sim, 199);
+        for _ in 0..N {
+            let mut o = NewOrder {
+                owner: owner_key(250),
+                ..order(Side::Bid, OrderKind::ImmediateOrCancel, MID + 100, 5, 0)
+            };
+            o.self_trade = SelfTradeBehavior::CancelResting;
+            let out = sim.place(&name, 250, &o).unwrap();
+            assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE);
+            own(&mut sim, MAX_REMOVALS_PER_PLACE as usize);
+        }
+        sim.write(dir, &name);
+    }
+}
+
 fn main() {
     let dir = PathBuf::from(std::env::args().nth(1).expect("usage: sbf_steps OUT_DIR"));
     std::fs::create_dir_all(&dir).expect("create OUT_DIR");
@@ -573,6 +930,17 @@ fn main() {
     cancel(&dir, "09-cancel-by-id", false);
     cancel(&dir, "10-cancel-by-client-id", true);
     cancel_all(&dir, "11-cancel-all-20");
-    worst(&dir, "12-worst-32-fills-8-expired");
+    worst(&dir, "12-worst-64-fills-64-expired");
     profile(&dir, "99-profile");
+    for cap in [4096, 8192] {
+        attacks::out_of_peg(&dir, cap, OrderKind::ImmediateOrCancel);
+        attacks::out_of_peg(&dir, cap, OrderKind::PostOnly);
+        attacks::expired(&dir, cap, OrderKind::PostOnly);
+        attacks::expired(&dir, cap, OrderKind::PostOnlySlide);
+        attacks::client_ids(&dir, cap);
+        attacks::cancel_all(&dir, cap);
+        attacks::deep_tree(&dir, cap);
+        attacks::self_trades(&dir, cap);
+        attacks::full_side(&dir, cap);
+    }
 }

@@ -1,122 +1,27 @@
-//! The book over a byte buffer: load, place (plan, then commit), cancel, consume events.
+//! The book over a byte buffer: its parts, load and init, lookups, and taking an order off.
+//! Everything else (the side cursor, queries, place, cancels, the event ring) builds on it.
 
-use crate::arith::{add_signed, mul_checked};
 use crate::error::BookError;
-use crate::index::{handle, same_key, split_handle};
-use crate::layout::{BookHeader, FillEvent, InnerNode, Layout, Order, SideHeader, BOOK_MAGIC, NIL};
-use crate::order::{
-    bias_offset, unbias_offset, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind,
-    OutReason, PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
+use crate::layout::{
+    BookHeader, FillEvent, InnerNode, Layout, Order, OwnerNode, SideHeader, BOOK_MAGIC, NIL,
 };
-use crate::tree::{self, InnerAlloc, TreeIter};
-use crate::{MAX_FILLS_PER_PLACE, MAX_ORDER_CAPACITY, MAX_REMOVALS_PER_PLACE};
-use core::mem::MaybeUninit;
-
-/// Receives what happens to orders, so a program can emit events for indexers. Every method
-/// has an empty default.
-pub trait BookListener {
-    /// A maker fill, after it was appended to the queue.
-    fn on_fill(&mut self, _event: &FillEvent) {}
-    /// A resting order left the book without being filled (the order as it was).
-    fn on_out(&mut self, _order: &Order, _reason: OutReason) {}
-    /// An order came to rest on the book.
-    fn on_post(&mut self, _order: &Order) {}
-    /// Self-trade prevention (`DecrementTake`) took `quantity` off a resting order (shown as
-    /// it was before); at zero the order leaves the book with no further call.
-    fn on_decrement(&mut self, _order: &Order, _quantity: u64) {}
-}
-
-/// A listener that ignores everything.
-pub struct NoopListener;
-impl BookListener for NoopListener {}
-
-/// A resting order with its decoded id and current effective price.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OrderView {
-    pub id: OrderId,
-    pub order: Order,
-    /// Ticks; for pegged orders at the given oracle price (`None` without one, or when the
-    /// order is beyond its peg limit).
-    pub price: Option<u64>,
-}
+use crate::order::{OrderId, Side};
+use crate::owners::{self, handle, split_handle, OwnerTree};
+use crate::tree::{self, InnerAlloc};
+use crate::MAX_ORDER_CAPACITY;
 
 /// A mutable view of a book stored in a byte buffer.
 pub struct Book<'a> {
     pub(crate) header: &'a mut BookHeader,
     pub(crate) orders: [&'a mut [Order]; 2],
     pub(crate) inners: [&'a mut [InnerNode]; 2],
-    pub(crate) index: &'a mut [u32],
+    pub(crate) owner_nodes: &'a mut [OwnerNode],
     pub(crate) events: &'a mut [FillEvent],
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Fill,
-    Expire,
-    SelfCancel,
-    SelfDecrement,
-}
-
-#[derive(Clone, Copy)]
-struct Step {
-    action: Action,
-    slot: u32,
-    quantity: u64,
-    price: u64,
-}
-
-const MAX_STEPS: usize = (MAX_FILLS_PER_PLACE + MAX_REMOVALS_PER_PLACE) as usize;
-
-/// What a place will do, decided before anything is written.
-///
-/// `steps` is left uninitialized (zeroing 40 steps cost about 120 CU per place on SBF); only
-/// `steps[..len]` is read, and each is written before `len` grows past it.
-struct Plan {
-    steps: [MaybeUninit<Step>; MAX_STEPS],
-    len: usize,
-    fills: u32,
-    removals: u32,
-}
-
-/// Walks one side's fixed and pegged trees together, best price first, then oldest.
-struct SideCursor {
-    fixed: TreeIter,
-    pegged: TreeIter,
-    next_fixed: Option<(u32, u64)>,
-    next_pegged: Option<(u32, u64)>,
-    side: Side,
-    oracle: Option<u64>,
-}
-
-#[inline(always)]
-fn fixed_price(side: Side, key_hi: u64) -> u64 {
-    match side {
-        Side::Bid => !key_hi,
-        Side::Ask => key_hi,
-    }
-}
-
-/// Current price of a pegged order, or `None` when it cannot trade (no oracle, out of range,
-/// beyond its peg limit).
-#[inline(always)]
-fn pegged_price(side: Side, o: &Order, oracle: Option<u64>) -> Option<u64> {
-    let offset = unbias_offset(fixed_price(side, o.key_hi));
-    let p = add_signed(oracle?, offset)?;
-    let beyond = o.peg_limit != 0
-        && match side {
-            Side::Bid => p > o.peg_limit,
-            Side::Ask => p < o.peg_limit,
-        };
-    if beyond {
-        None
-    } else {
-        Some(p)
-    }
 }
 
 /// The root of a side's fixed or pegged tree, and the side's inner-node allocator.
 #[inline(always)]
-fn tree_of(sh: &mut SideHeader, pegged: bool) -> (&mut u32, InnerAlloc<'_>) {
+pub(crate) fn tree_of(sh: &mut SideHeader, pegged: bool) -> (&mut u32, InnerAlloc<'_>) {
     let root = if pegged {
         &mut sh.pegged_root
     } else {
@@ -131,122 +36,13 @@ fn tree_of(sh: &mut SideHeader, pegged: bool) -> (&mut u32, InnerAlloc<'_>) {
     )
 }
 
-/// Whether a taker on `taker_side` with limit `limit` trades with a maker at `maker_price`.
-#[inline(always)]
-fn crosses(taker_side: Side, limit: u64, maker_price: u64) -> bool {
-    match taker_side {
-        Side::Bid => maker_price <= limit,
-        Side::Ask => maker_price >= limit,
-    }
-}
-
-#[inline(always)]
-fn is_expired(o: &Order, now: u64) -> bool {
-    o.expires_at != 0 && o.expires_at <= now
-}
-
-impl SideCursor {
-    // Not inlined, so the two tree stacks are written once, in the caller's frame, without
-    // temporaries that would push `place` over SBF's 4 KiB stack frame limit.
-    #[inline(never)]
-    fn new(book: &Book, side: Side, oracle: Option<u64>) -> Result<SideCursor, BookError> {
-        let sh = &book.header.sides[side as usize];
-        let mut c = SideCursor {
-            fixed: TreeIter::new(sh.fixed_root),
-            pegged: TreeIter::new(if oracle.is_some() {
-                sh.pegged_root
-            } else {
-                NIL
-            }),
-            next_fixed: None,
-            next_pegged: None,
-            side,
-            oracle,
-        };
-        c.advance_fixed(book)?;
-        c.advance_pegged(book)?;
-        Ok(c)
-    }
-
-    fn advance_fixed(&mut self, book: &Book) -> Result<(), BookError> {
-        let s = self.side as usize;
-        self.next_fixed = match self.fixed.next(book.inners[s])? {
-            Some(slot) => {
-                let o = book.orders[s]
-                    .get(slot as usize)
-                    .ok_or(BookError::Corrupt)?;
-                Some((slot, fixed_price(self.side, o.key_hi)))
-            }
-            None => None,
-        };
-        Ok(())
-    }
-
-    fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
-        let s = self.side as usize;
-        self.next_pegged = None;
-        while let Some(slot) = self.pegged.next(book.inners[s])? {
-            let o = book.orders[s]
-                .get(slot as usize)
-                .ok_or(BookError::Corrupt)?;
-            if let Some(p) = pegged_price(self.side, o, self.oracle) {
-                self.next_pegged = Some((slot, p));
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// The next maker slot and its price, in priority order.
-    fn next(&mut self, book: &Book) -> Result<Option<(u32, u64)>, BookError> {
-        let take_fixed = match (self.next_fixed, self.next_pegged) {
-            (None, None) => return Ok(None),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some((fs, fp)), Some((ps, pp))) => {
-                if fp != pp {
-                    better(self.side, fp, pp)
-                } else {
-                    let s = self.side as usize;
-                    let seq = |slot: u32| -> Result<u64, BookError> {
-                        Ok(book.orders[s]
-                            .get(slot as usize)
-                            .ok_or(BookError::Corrupt)?
-                            .key_lo
-                            & SEQ_MASK)
-                    };
-                    seq(fs)? < seq(ps)?
-                }
-            }
-        };
-        Ok(if take_fixed {
-            let r = self.next_fixed;
-            self.advance_fixed(book)?;
-            r
-        } else {
-            let r = self.next_pegged;
-            self.advance_pegged(book)?;
-            r
-        })
-    }
-}
-
-/// Whether price `a` is strictly better than `b` for resting orders on `side`.
-#[inline(always)]
-fn better(side: Side, a: u64, b: u64) -> bool {
-    match side {
-        Side::Bid => a > b,
-        Side::Ask => a < b,
-    }
-}
-
 impl<'a> Book<'a> {
     /// Bytes a book with these capacities needs.
     pub const fn size_of(order_capacity: u32, event_capacity: u32) -> usize {
         Layout::new(order_capacity, event_capacity).size
     }
 
-    fn split(
+    pub(crate) fn split(
         bytes: &'a mut [u8],
         order_capacity: u32,
         event_capacity: u32,
@@ -260,8 +56,8 @@ impl<'a> Book<'a> {
         let (bid_orders, rest) = rest.split_at_mut(l.inners[0] - l.orders[0]);
         let (bid_inners, rest) = rest.split_at_mut(l.orders[1] - l.inners[0]);
         let (ask_orders, rest) = rest.split_at_mut(l.inners[1] - l.orders[1]);
-        let (ask_inners, rest) = rest.split_at_mut(l.index - l.inners[1]);
-        let (index, events) = rest.split_at_mut(l.events - l.index);
+        let (ask_inners, rest) = rest.split_at_mut(l.owner_inners - l.inners[1]);
+        let (owner_inners, events) = rest.split_at_mut(l.events - l.owner_inners);
         let inner_bytes = l.order_capacity * core::mem::size_of::<InnerNode>();
         let cast_err = |_| BookError::InvalidLayout;
         Ok(Book {
@@ -274,8 +70,7 @@ impl<'a> Book<'a> {
                 bytemuck::try_cast_slice_mut(&mut bid_inners[..inner_bytes]).map_err(cast_err)?,
                 bytemuck::try_cast_slice_mut(&mut ask_inners[..inner_bytes]).map_err(cast_err)?,
             ],
-            index: bytemuck::try_cast_slice_mut(&mut index[..l.index_capacity * 4])
-                .map_err(cast_err)?,
+            owner_nodes: bytemuck::try_cast_slice_mut(owner_inners).map_err(cast_err)?,
             events: bytemuck::try_cast_slice_mut(events).map_err(cast_err)?,
         })
     }
@@ -298,7 +93,7 @@ impl<'a> Book<'a> {
             order_free: NIL,
             inner_bump: 0,
             inner_free: NIL,
-            _padding: 0,
+            owner_alloc: 0,
         };
         *book.header = BookHeader {
             magic: BOOK_MAGIC,
@@ -306,13 +101,13 @@ impl<'a> Book<'a> {
             event_seq: 0,
             order_capacity,
             event_capacity,
-            index_capacity: book.index.len() as u32,
             event_head: 0,
             event_count: 0,
+            owner_root: NIL,
             _padding: 0,
             sides: [side; 2],
         };
-        book.index.fill(0);
+        book.header.sides[1].owner_alloc = NIL; // the owner tree's free list: empty
         Ok(book)
     }
 
@@ -328,11 +123,7 @@ impl<'a> Book<'a> {
             return Err(BookError::NotInitialized);
         }
         let (oc, ec) = (h.order_capacity, h.event_capacity);
-        let book = Self::split(bytes, oc, ec)?;
-        if book.index.len() as u32 != book.header.index_capacity {
-            return Err(BookError::InvalidLayout);
-        }
-        Ok(book)
+        Self::split(bytes, oc, ec)
     }
 
     /// The header (capacities, counters, roots).
@@ -345,85 +136,43 @@ impl<'a> Book<'a> {
         self.header.sides[side as usize].order_count
     }
 
-    /// Best price on `side` among orders that can trade now, in ticks.
-    pub fn best_price(&self, side: Side, ctx: &MatchContext) -> Result<Option<u64>, BookError> {
-        let mut c = SideCursor::new(self, side, ctx.oracle_price)?;
-        while let Some((slot, price)) = c.next(self)? {
-            let o = self.orders[side as usize]
-                .get(slot as usize)
-                .ok_or(BookError::Corrupt)?;
-            if !is_expired(o, ctx.now) {
-                return Ok(Some(price));
-            }
-        }
-        Ok(None)
+    #[inline(always)]
+    pub(crate) fn order_at(&self, h: u32) -> Result<&Order, BookError> {
+        let (side, slot) = split_handle(h);
+        self.orders[side]
+            .get(slot as usize)
+            .ok_or(BookError::Corrupt)
     }
 
-    /// Calls `f` for every resting order of `side` that can trade at `ctx`, best first
-    /// (expired and out-of-peg orders are skipped). Stops early when `f` returns false.
-    pub fn visit_tradable(
-        &self,
-        side: Side,
-        ctx: &MatchContext,
-        mut f: impl FnMut(&OrderView) -> bool,
-    ) -> Result<(), BookError> {
-        let mut c = SideCursor::new(self, side, ctx.oracle_price)?;
-        while let Some((slot, price)) = c.next(self)? {
-            let o = self.orders[side as usize]
-                .get(slot as usize)
-                .ok_or(BookError::Corrupt)?;
-            if is_expired(o, ctx.now) {
-                continue;
-            }
-            let v = OrderView {
-                id: OrderId {
-                    hi: o.key_hi,
-                    lo: o.key_lo,
-                },
-                order: *o,
-                price: Some(price),
-            };
-            if !f(&v) {
-                break;
-            }
+    /// The owner tree, borrowed from the book's parts.
+    #[inline(always)]
+    pub(crate) fn owner_tree(&mut self) -> OwnerTree<'_> {
+        let h = &mut *self.header;
+        let [bid_side, ask_side] = &mut h.sides;
+        let [bids, asks] = &mut self.orders;
+        OwnerTree {
+            root: &mut h.owner_root,
+            bump: &mut bid_side.owner_alloc,
+            free: &mut ask_side.owner_alloc,
+            nodes: &mut *self.owner_nodes,
+            orders: [&mut **bids, &mut **asks],
         }
-        Ok(())
     }
 
-    /// Calls `f` for every resting order of `side`: the fixed tree best first, then the pegged
-    /// tree best offset first. Includes expired and out-of-peg orders.
-    pub fn visit_all(
+    /// Handle of `owner`'s resting order with client id `client_order_id` (not 0).
+    #[inline(always)]
+    pub(crate) fn find_client_handle(
         &self,
-        side: Side,
-        oracle_price: Option<u64>,
-        mut f: impl FnMut(&OrderView),
-    ) -> Result<(), BookError> {
-        let s = side as usize;
-        for (root, pegged) in [
-            (self.header.sides[s].fixed_root, false),
-            (self.header.sides[s].pegged_root, true),
-        ] {
-            let mut it = TreeIter::new(root);
-            while let Some(slot) = it.next(self.inners[s])? {
-                let o = self.orders[s]
-                    .get(slot as usize)
-                    .ok_or(BookError::Corrupt)?;
-                let price = if pegged {
-                    pegged_price(side, o, oracle_price)
-                } else {
-                    Some(fixed_price(side, o.key_hi))
-                };
-                f(&OrderView {
-                    id: OrderId {
-                        hi: o.key_hi,
-                        lo: o.key_lo,
-                    },
-                    order: *o,
-                    price,
-                });
-            }
-        }
-        Ok(())
+        owner: &[u8; 32],
+        client_order_id: u64,
+    ) -> Result<Option<u32>, BookError> {
+        owners::find(
+            self.header.owner_root,
+            self.owner_nodes,
+            &[&*self.orders[0], &*self.orders[1]],
+            owner,
+            client_order_id,
+        )
     }
 
     /// Looks up a resting order by id.
@@ -452,284 +201,17 @@ impl<'a> Book<'a> {
         if client_order_id == 0 {
             return Ok(None);
         }
-        Ok(match self.index_find(owner, client_order_id)? {
-            Some((_, h)) => Some(self.order_at(h)?),
+        Ok(match self.find_client_handle(owner, client_order_id)? {
+            Some(h) => Some(self.order_at(h)?),
             None => None,
         })
-    }
-
-    /// Places an order: matches what crosses it, then rests, cancels or refuses the rest as
-    /// its kind says. Either returns the outcome with every change made, or an error with the
-    /// book unchanged.
-    pub fn place<L: BookListener>(
-        &mut self,
-        o: &NewOrder,
-        ctx: &MatchContext,
-        listener: &mut L,
-    ) -> Result<PlaceOutcome, BookError> {
-        if o.quantity == 0 {
-            return Err(BookError::ZeroQuantity);
-        }
-        if o.max_fills == 0 || o.max_fills > MAX_FILLS_PER_PLACE {
-            return Err(BookError::InvalidFillLimit);
-        }
-        if o.expires_at != 0 && o.expires_at <= ctx.now {
-            return Err(BookError::AlreadyExpired);
-        }
-        let pegged = o.kind == OrderKind::OraclePegged;
-        let mut limit = if pegged {
-            let oracle = ctx.oracle_price.ok_or(BookError::MissingOraclePrice)?;
-            let p = add_signed(oracle, o.peg_offset).ok_or(BookError::InvalidPrice)?;
-            match (o.price, o.side) {
-                (0, _) => p,
-                (cap, Side::Bid) => p.min(cap),
-                (cap, Side::Ask) => p.max(cap),
-            }
-        } else {
-            if o.price == 0 {
-                return Err(BookError::InvalidPrice);
-            }
-            o.price
-        };
-        let opposite = o.side.opposite();
-        let post_only = matches!(o.kind, OrderKind::PostOnly | OrderKind::PostOnlySlide);
-        if post_only {
-            if let Some(best) = self.best_price(opposite, ctx)? {
-                if crosses(o.side, limit, best) {
-                    if o.kind == OrderKind::PostOnly {
-                        return Err(BookError::PostOnlyWouldCross);
-                    }
-                    limit = match o.side {
-                        Side::Bid => best.checked_sub(1).filter(|p| *p > 0),
-                        Side::Ask => best.checked_add(1),
-                    }
-                    .ok_or(BookError::InvalidPrice)?;
-                }
-            }
-        }
-        let may_rest = o.kind.may_rest();
-        if may_rest
-            && o.client_order_id != 0
-            && self.index_find(&o.owner, o.client_order_id)?.is_some()
-        {
-            return Err(BookError::DuplicateClientOrderId);
-        }
-
-        let mut out = PlaceOutcome::default();
-        let mut plan = Plan {
-            // SAFETY: an array of `MaybeUninit` needs no initialization. (Written this way,
-            // not as `[MaybeUninit::uninit(); N]`, which LLVM turned into a memset.)
-            steps: unsafe { MaybeUninit::uninit().assume_init() },
-            len: 0,
-            fills: 0,
-            removals: 0,
-        };
-        let mut remaining = o.quantity;
-        let mut stopped_early = false;
-        if !post_only {
-            let free_events = self.header.event_capacity - self.header.event_count;
-            let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price)?;
-            while remaining > 0 {
-                let Some((slot, price)) = cursor.next(self)? else {
-                    break;
-                };
-                if !crosses(o.side, limit, price) {
-                    break;
-                }
-                let maker = self.orders[opposite as usize]
-                    .get(slot as usize)
-                    .ok_or(BookError::Corrupt)?;
-                let self_trade = same_key(&maker.owner, &o.owner);
-                let action = if is_expired(maker, ctx.now) {
-                    Action::Expire
-                } else if self_trade {
-                    match o.self_trade {
-                        SelfTradeBehavior::Abort => return Err(BookError::SelfTrade),
-                        SelfTradeBehavior::CancelResting => Action::SelfCancel,
-                        SelfTradeBehavior::DecrementTake => Action::SelfDecrement,
-                    }
-                } else {
-                    Action::Fill
-                };
-                let quantity = remaining.min(maker.quantity);
-                if action == Action::Fill {
-                    if plan.fills == o.max_fills || plan.fills == free_events {
-                        if free_events == 0 {
-                            return Err(BookError::EventQueueFull);
-                        }
-                        stopped_early = true;
-                        break;
-                    }
-                    let quote = mul_checked(quantity, price).ok_or(BookError::Overflow)?;
-                    out.quote_filled = out
-                        .quote_filled
-                        .checked_add(quote)
-                        .ok_or(BookError::Overflow)?;
-                    // `quantity <= remaining`, and fills <= MAX_FILLS_PER_PLACE: these cannot
-                    // overflow, and wrapping ops spare SBF an overflow check and panic path each.
-                    out.base_filled = out.base_filled.wrapping_add(quantity);
-                    remaining = remaining.wrapping_sub(quantity);
-                    plan.fills = plan.fills.wrapping_add(1);
-                } else {
-                    if plan.removals == MAX_REMOVALS_PER_PLACE {
-                        stopped_early = true;
-                        break;
-                    }
-                    plan.removals += 1;
-                    if action == Action::SelfDecrement {
-                        remaining -= quantity;
-                        out.cancelled_quantity += quantity;
-                    }
-                }
-                *plan.steps.get_mut(plan.len).ok_or(BookError::Corrupt)? = MaybeUninit::new(Step {
-                    action,
-                    slot,
-                    quantity,
-                    price,
-                });
-                plan.len = plan.len.wrapping_add(1); // at most MAX_STEPS
-            }
-        }
-        if o.kind == OrderKind::FillOrKill && remaining > 0 {
-            return Err(BookError::FillOrKillNotFilled);
-        }
-        let rest = may_rest && remaining > 0 && !stopped_early;
-        if rest && self.header.sides[o.side as usize].order_count >= self.header.order_capacity {
-            return Err(BookError::SideFull);
-        }
-
-        // Commit: nothing below can fail on a book this engine wrote.
-        let seq = self.header.order_seq;
-        self.header.order_seq = seq.checked_add(1).ok_or(BookError::Overflow)?;
-        let key_price = if pegged {
-            bias_offset(o.peg_offset)
-        } else {
-            limit
-        };
-        out.order_id = OrderId::new(o.side, pegged, key_price, seq);
-        out.fills = plan.fills;
-        out.makers_removed = plan.removals;
-        for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
-            // SAFETY: the planning loop wrote every step below `plan.len`.
-            let step = unsafe { step.assume_init_ref() };
-            self.apply(opposite, step, o, ctx.now, listener)?;
-        }
-        if rest {
-            self.rest(o, out.order_id, remaining, ctx.now, listener)?;
-            out.posted_quantity = remaining;
-            out.posted_price = limit;
-        } else {
-            out.cancelled_quantity += remaining;
-        }
-        Ok(out)
-    }
-
-    fn apply<L: BookListener>(
-        &mut self,
-        maker_side: Side,
-        step: &Step,
-        taker: &NewOrder,
-        now: u64,
-        listener: &mut L,
-    ) -> Result<(), BookError> {
-        let s = maker_side as usize;
-        let maker = self.orders[s]
-            .get_mut(step.slot as usize)
-            .ok_or(BookError::Corrupt)?;
-        let out_reason = match step.action {
-            Action::Fill => {
-                // The plan took at most the maker's quantity.
-                maker.quantity = maker.quantity.wrapping_sub(step.quantity);
-                let maker_out = maker.quantity == 0;
-                let event = FillEvent {
-                    maker: maker.owner,
-                    taker: taker.owner,
-                    maker_order_id_hi: maker.key_hi,
-                    maker_order_id_lo: maker.key_lo,
-                    maker_client_order_id: maker.client_order_id,
-                    taker_client_order_id: taker.client_order_id,
-                    price: step.price,
-                    quantity: step.quantity,
-                    timestamp: now,
-                    seq: self.header.event_seq,
-                    taker_side: taker.side as u8,
-                    maker_out: maker_out as u8,
-                    _padding: [0; 6],
-                };
-                self.push_event(&event)?;
-                listener.on_fill(&event);
-                if maker_out {
-                    return self.remove(s, step.slot, true);
-                }
-                return Ok(());
-            }
-            Action::Expire => OutReason::Expired,
-            Action::SelfCancel => OutReason::SelfTrade,
-            Action::SelfDecrement => {
-                listener.on_decrement(maker, step.quantity);
-                maker.quantity -= step.quantity;
-                if maker.quantity > 0 {
-                    return Ok(());
-                }
-                return self.remove(s, step.slot, true);
-            }
-        };
-        listener.on_out(maker, out_reason);
-        self.remove(s, step.slot, true)
-    }
-
-    fn rest<L: BookListener>(
-        &mut self,
-        o: &NewOrder,
-        id: OrderId,
-        quantity: u64,
-        now: u64,
-        listener: &mut L,
-    ) -> Result<(), BookError> {
-        let s = o.side as usize;
-        let capacity = self.header.order_capacity;
-        let sh = &mut self.header.sides[s];
-        let slot = if sh.order_free != NIL {
-            let slot = sh.order_free;
-            sh.order_free = self.orders[s]
-                .get(slot as usize)
-                .ok_or(BookError::Corrupt)?
-                .owner_next;
-            slot
-        } else if sh.order_bump < capacity {
-            sh.order_bump += 1;
-            sh.order_bump - 1
-        } else {
-            return Err(BookError::SideFull);
-        };
-        sh.order_count += 1;
-        let order = Order {
-            owner: o.owner,
-            key_hi: id.hi,
-            key_lo: id.lo,
-            quantity,
-            client_order_id: o.client_order_id,
-            expires_at: o.expires_at,
-            peg_limit: if id.is_pegged() { o.price } else { 0 },
-            placed_at: now,
-            owner_prev: NIL,
-            owner_next: NIL,
-        };
-        *self.orders[s]
-            .get_mut(slot as usize)
-            .ok_or(BookError::Corrupt)? = order;
-        let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
-        tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
-        self.link_owner(handle(s, slot))?;
-        listener.on_post(&order);
-        Ok(())
     }
 
     /// Takes the order in `slot` of side `s` off the book and frees its slot. `in_order`: the
     /// order is probably the best of its tree (matching removes makers in priority order), so
     /// try the cheaper left-spine removal first.
-    fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
-        self.unlink_owner(handle(s, slot))?;
+    pub(crate) fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
+        self.owner_tree().remove(handle(s, slot))?;
         let pegged = self.orders[s]
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?
@@ -745,152 +227,9 @@ impl<'a> Book<'a> {
             .ok_or(BookError::Corrupt)?;
         let sh = &mut self.header.sides[s];
         o.quantity = 0;
-        o.owner_next = sh.order_free;
+        o.next_free = sh.order_free;
         sh.order_free = slot;
         sh.order_count -= 1;
-        Ok(())
-    }
-
-    fn push_event(&mut self, event: &FillEvent) -> Result<(), BookError> {
-        let h = &mut *self.header;
-        if h.event_count >= h.event_capacity {
-            return Err(BookError::EventQueueFull);
-        }
-        let mut pos = h.event_head + h.event_count;
-        if pos >= h.event_capacity {
-            pos -= h.event_capacity;
-        }
-        *self
-            .events
-            .get_mut(pos as usize)
-            .ok_or(BookError::Corrupt)? = *event;
-        // Below the capacity checked above; a 64-bit sequence does not wrap in practice.
-        h.event_count = h.event_count.wrapping_add(1);
-        h.event_seq = h.event_seq.wrapping_add(1);
-        Ok(())
-    }
-
-    fn cancel_slot<L: BookListener>(
-        &mut self,
-        s: usize,
-        slot: u32,
-        listener: &mut L,
-    ) -> Result<CancelledOrder, BookError> {
-        let o = *self.orders[s]
-            .get(slot as usize)
-            .ok_or(BookError::Corrupt)?;
-        listener.on_out(&o, OutReason::Cancelled);
-        self.remove(s, slot, false)?;
-        Ok(CancelledOrder {
-            order_id: OrderId {
-                hi: o.key_hi,
-                lo: o.key_lo,
-            },
-            client_order_id: o.client_order_id,
-            quantity: o.quantity,
-        })
-    }
-
-    /// Cancels `owner`'s resting order `id`. `OrderNotFound` if no such order is the owner's.
-    pub fn cancel<L: BookListener>(
-        &mut self,
-        owner: &[u8; 32],
-        id: OrderId,
-        listener: &mut L,
-    ) -> Result<CancelledOrder, BookError> {
-        let s = id.side() as usize;
-        let sh = &self.header.sides[s];
-        let root = if id.is_pegged() {
-            sh.pegged_root
-        } else {
-            sh.fixed_root
-        };
-        let slot = tree::find(root, self.inners[s], self.orders[s], (id.hi, id.lo))?
-            .ok_or(BookError::OrderNotFound)?;
-        let o = self.orders[s]
-            .get(slot as usize)
-            .ok_or(BookError::Corrupt)?;
-        if !same_key(&o.owner, owner) {
-            return Err(BookError::OrderNotFound);
-        }
-        self.cancel_slot(s, slot, listener)
-    }
-
-    /// Cancels `owner`'s resting order with this client order id (not 0).
-    pub fn cancel_by_client_id<L: BookListener>(
-        &mut self,
-        owner: &[u8; 32],
-        client_order_id: u64,
-        listener: &mut L,
-    ) -> Result<CancelledOrder, BookError> {
-        if client_order_id == 0 {
-            return Err(BookError::OrderNotFound);
-        }
-        let (_, h) = self
-            .index_find(owner, client_order_id)?
-            .ok_or(BookError::OrderNotFound)?;
-        let (s, slot) = split_handle(h);
-        self.cancel_slot(s, slot, listener)
-    }
-
-    /// Cancels up to `limit` of `owner`'s resting orders (on one side, or both when `side` is
-    /// `None`), newest first. Returns how many were cancelled; call again while it returns
-    /// `limit`.
-    pub fn cancel_all<L: BookListener>(
-        &mut self,
-        owner: &[u8; 32],
-        side: Option<Side>,
-        limit: u32,
-        listener: &mut L,
-    ) -> Result<u32, BookError> {
-        let mut h = self.owner_head(owner)?;
-        let mut cancelled = 0;
-        let bound = 2 * self.header.order_capacity;
-        for _ in 0..bound {
-            if h == NIL || cancelled >= limit {
-                break;
-            }
-            let next = self.order_at(h)?.owner_next;
-            let (s, slot) = split_handle(h);
-            if side.is_none_or(|side| side as usize == s) {
-                self.cancel_slot(s, slot, listener)?;
-                cancelled += 1;
-            }
-            h = next;
-        }
-        Ok(cancelled)
-    }
-
-    /// Unconsumed fill events.
-    pub fn event_count(&self) -> u32 {
-        self.header.event_count
-    }
-
-    /// The `i`-th unconsumed fill event, oldest first.
-    pub fn event(&self, i: u32) -> Option<&FillEvent> {
-        let h = &*self.header;
-        if i >= h.event_count {
-            return None;
-        }
-        let mut pos = h.event_head + i;
-        if pos >= h.event_capacity {
-            pos -= h.event_capacity;
-        }
-        self.events.get(pos as usize)
-    }
-
-    /// Drops the `n` oldest events (after the caller applied them).
-    pub fn pop_events(&mut self, n: u32) -> Result<(), BookError> {
-        let h = &mut *self.header;
-        if n > h.event_count {
-            return Err(BookError::NotEnoughEvents);
-        }
-        let mut head = h.event_head + n;
-        if head >= h.event_capacity {
-            head -= h.event_capacity;
-        }
-        h.event_head = head;
-        h.event_count -= n;
         Ok(())
     }
 }

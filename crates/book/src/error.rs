@@ -22,7 +22,8 @@ pub enum BookError {
     FillOrKillNotFilled,
     /// The order would have matched its owner's resting order and asked to abort.
     SelfTrade,
-    /// The side holds as many orders as its capacity.
+    /// The side holds as many orders as its capacity and the order is not better than the
+    /// side's worst, which it would otherwise evict.
     SideFull,
     /// The fill event queue is full: consume events before taking more liquidity.
     EventQueueFull,
@@ -38,4 +39,10 @@ pub enum BookError {
     NotEnoughEvents,
     /// Internal links point outside the buffer: the data was not written by this engine.
     Corrupt,
+    /// The order filled less than its `min_base_fill` or `min_quote_fill`.
+    SlippageExceeded,
+    /// A quote budget was given to an order kind other than immediate-or-cancel or market.
+    InvalidQuoteBudget,
+    /// Both a unix-time and a slot expiry were given, or one is 2^63 or above.
+    InvalidExpiry,
 }

@@ -5,12 +5,15 @@
 //! BookHeader
 //! [Order; cap]  [InnerNode; cap]     bids
 //! [Order; cap]  [InnerNode; cap]     asks
-//! [u32; index]                       client-id and owner index (index = next_pow2(8 * cap))
+//! [OwnerNode; 2 * cap]               owner tree (both sides' orders by owner, client id)
 //! [FillEvent; events]                maker fill queue (ring buffer)
 //! ```
 //! Each region starts at a multiple of 8 bytes.
 
 use bytemuck::{Pod, Zeroable};
+
+/// Flag of [`Order::expires_at`]: the expiry is a slot, not a unix time.
+pub const SLOT_EXPIRY: u64 = 1 << 63;
 
 /// A handle that points nowhere.
 pub const NIL: u32 = u32::MAX;
@@ -31,13 +34,16 @@ pub struct SideHeader {
     pub order_count: u32,
     /// Order slots below this index have been used at least once.
     pub order_bump: u32,
-    /// Head of the free order-slot list (linked through `Order::owner_next`), or [`NIL`].
+    /// Head of the free order-slot list (linked through `Order::next_free`), or [`NIL`].
     pub order_free: u32,
     /// Inner nodes below this index have been used at least once.
     pub inner_bump: u32,
     /// Head of the free inner-node list (linked through `children[0]`), or [`NIL`].
     pub inner_free: u32,
-    pub _padding: u32,
+    /// The owner tree's allocator, kept here so the header keeps its size: in `sides[0]` the
+    /// bump (nodes below it have been used), in `sides[1]` the free-list head (linked through
+    /// `OwnerNode::parent`, [`NIL`] ends it).
+    pub owner_alloc: u32,
 }
 const _: () = assert!(core::mem::size_of::<SideHeader>() == 32);
 
@@ -55,12 +61,12 @@ pub struct BookHeader {
     pub order_capacity: u32,
     /// Slots of the fill event queue.
     pub event_capacity: u32,
-    /// Entries of the index (a power of two).
-    pub index_capacity: u32,
     /// Queue position of the oldest unconsumed event.
     pub event_head: u32,
     /// Unconsumed events in the queue.
     pub event_count: u32,
+    /// Root handle of the owner tree, or [`NIL`].
+    pub owner_root: u32,
     pub _padding: u32,
     /// Bids at 0, asks at 1.
     pub sides: [SideHeader; 2],
@@ -82,16 +88,18 @@ pub struct Order {
     pub quantity: u64,
     /// Caller's id, 0 = none.
     pub client_order_id: u64,
-    /// Unix seconds after which it no longer trades; 0 = never.
+    /// Unix seconds from which it no longer trades (expired once `expires_at <= now`);
+    /// 0 = never. With [`SLOT_EXPIRY`] set, the rest is a slot instead (expired once it is
+    /// `<= slot`).
     pub expires_at: u64,
     /// Pegged orders: the peg limit in ticks (0 = none). Fixed orders: 0.
     pub peg_limit: u64,
     /// Unix seconds when it was placed.
     pub placed_at: u64,
-    /// Previous order of the same owner (an index handle), or [`NIL`].
-    pub owner_prev: u32,
-    /// Next order of the same owner, or [`NIL`]; links the free list while the slot is free.
-    pub owner_next: u32,
+    /// The order's parent node in the owner tree, or [`NIL`] when it is the root.
+    pub owner_parent: u32,
+    /// Links the side's free slot list while the slot is free ([`NIL`] ends it).
+    pub next_free: u32,
 }
 const _: () = assert!(core::mem::size_of::<Order>() == 96);
 const _: () = assert!(core::mem::align_of::<Order>() == 8);
@@ -106,6 +114,20 @@ pub struct InnerNode {
     pub children: [u32; 2],
 }
 const _: () = assert!(core::mem::size_of::<InnerNode>() == 12);
+
+/// An inner node of the owner tree: a critbit node that also knows its parent, so that a
+/// leaf (whose parent sits in [`Order::owner_parent`]) is removed without a descent.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct OwnerNode {
+    /// Critical bit, 0 = most significant bit of the 384-bit key.
+    pub crit_bit: u32,
+    /// Parent node, or [`NIL`] at the root.
+    pub parent: u32,
+    /// Child handles ([`LEAF`] set: an order handle, `side << 30 | slot`).
+    pub children: [u32; 2],
+}
+const _: () = assert!(core::mem::size_of::<OwnerNode>() == 16);
 
 /// One maker fill, queued for the authority to apply and pop.
 #[repr(C)]
@@ -145,10 +167,10 @@ const _: () = assert!(core::mem::align_of::<FillEvent>() == 8);
 pub struct Layout {
     pub order_capacity: usize,
     pub event_capacity: usize,
-    pub index_capacity: usize,
     pub orders: [usize; 2],
     pub inners: [usize; 2],
-    pub index: usize,
+    /// The owner tree's nodes (`2 * order_capacity` of them).
+    pub owner_inners: usize,
     pub events: usize,
     /// Total bytes.
     pub size: usize,
@@ -164,23 +186,21 @@ impl Layout {
     /// fill events.
     pub const fn new(order_capacity: u32, event_capacity: u32) -> Layout {
         let cap = order_capacity as usize;
-        let index_capacity = (8 * cap).next_power_of_two();
         let order_bytes = cap * core::mem::size_of::<Order>();
         let inner_bytes = align8(cap * core::mem::size_of::<InnerNode>());
         let bid_orders = core::mem::size_of::<BookHeader>();
         let bid_inners = bid_orders + order_bytes;
         let ask_orders = bid_inners + inner_bytes;
         let ask_inners = ask_orders + order_bytes;
-        let index = ask_inners + inner_bytes;
-        let events = align8(index + index_capacity * 4);
+        let owner_inners = ask_inners + inner_bytes;
+        let events = owner_inners + 2 * cap * core::mem::size_of::<OwnerNode>();
         let size = events + event_capacity as usize * core::mem::size_of::<FillEvent>();
         Layout {
             order_capacity: cap,
             event_capacity: event_capacity as usize,
-            index_capacity,
             orders: [bid_orders, ask_orders],
             inners: [bid_inners, ask_inners],
-            index,
+            owner_inners,
             events,
             size,
         }

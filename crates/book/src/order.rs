@@ -45,8 +45,9 @@ pub enum OrderKind {
     Market = 5,
     /// Priced at oracle price + `peg_offset`; takes what crosses, rests the rest in the pegged
     /// tree. `price` is the peg limit (0 = none): a bid never trades above it, an ask never
-    /// below it; a resting pegged order beyond its limit is skipped by matching until the
-    /// oracle comes back.
+    /// below it; a resting pegged order that matching meets beyond its limit is removed
+    /// (`OutReason::PegLimit`). A resting pegged order's price is clamped one tick behind the
+    /// opposite side's best fixed-price order, so an oracle move never crosses the book.
     OraclePegged = 6,
 }
 
@@ -205,16 +206,31 @@ pub struct NewOrder {
     pub quantity: u64,
     /// Caller's id for the order, unique among the owner's resting orders; 0 = none.
     pub client_order_id: u64,
-    /// Unix seconds after which the order no longer trades; 0 = never.
+    /// Unix seconds from which the order no longer trades: it is expired once
+    /// `expires_at <= now`. 0 = never. Below 2^63.
     pub expires_at: u64,
+    /// Expiry by slot instead: expired once `expires_at_slot <= slot`. 0 = never; at most one
+    /// of the two expiries may be set. Below 2^63.
+    pub expires_at_slot: u64,
     /// Most makers this order may fill, 1..=[`crate::MAX_FILLS_PER_PLACE`].
     pub max_fills: u32,
     pub self_trade: SelfTradeBehavior,
+    /// Slippage guard: the place is refused (`SlippageExceeded`, nothing changed) unless it
+    /// fills at least this many base lots. 0 = no guard.
+    pub min_base_fill: u64,
+    /// Slippage guard: refused unless the fills' `price * quantity` sum reaches this many quote
+    /// lots. 0 = no guard.
+    pub min_quote_fill: u64,
+    /// Quote-amount orders (immediate-or-cancel and market only): the fills' `price *
+    /// quantity` sum never exceeds this many quote lots; `quantity` still caps the base. 0 =
+    /// none.
+    pub quote_budget: u64,
 }
 
 impl NewOrder {
     /// An order of `kind` with the defaults callers usually want: no peg offset, no client
-    /// order id, no expiry, the most fills a place allows, and self-trades refused (`Abort`).
+    /// order id, no expiry, the most fills a place allows, self-trades refused (`Abort`), no
+    /// slippage guard and no quote budget.
     pub fn new(
         owner: [u8; 32],
         side: Side,
@@ -231,8 +247,12 @@ impl NewOrder {
             quantity,
             client_order_id: 0,
             expires_at: 0,
+            expires_at_slot: 0,
             max_fills: crate::MAX_FILLS_PER_PLACE,
             self_trade: SelfTradeBehavior::Abort,
+            min_base_fill: 0,
+            min_quote_fill: 0,
+            quote_budget: 0,
         }
     }
 }
@@ -242,6 +262,8 @@ impl NewOrder {
 pub struct MatchContext {
     /// Unix seconds now; orders with `0 < expires_at <= now` are expired.
     pub now: u64,
+    /// The slot now; orders with `0 < expires_at_slot <= slot` are expired.
+    pub slot: u64,
     /// Oracle price in ticks, needed to place or match oracle-pegged orders.
     pub oracle_price: Option<u64>,
 }
@@ -265,8 +287,11 @@ pub struct PlaceOutcome {
     /// Base lots neither filled nor resting: IOC/market remainder, self-trade decrement, or a
     /// remainder dropped because the fill limit stopped matching while the book still crossed.
     pub cancelled_quantity: u64,
-    /// Resting makers removed on the way: expired or cancelled by self-trade prevention.
+    /// Resting makers removed on the way: expired, beyond their peg limit, or cancelled by
+    /// self-trade prevention.
     pub makers_removed: u32,
+    /// The order's own side was full: the side's worst order, evicted to make room.
+    pub evicted: Option<OrderId>,
 }
 
 /// Why a resting order left the book other than by being filled.
@@ -279,6 +304,10 @@ pub enum OutReason {
     Expired = 1,
     /// Cancelled by self-trade prevention (`CancelResting`), or decremented to zero.
     SelfTrade = 2,
+    /// An oracle-pegged order met by matching while beyond its peg limit.
+    PegLimit = 3,
+    /// The worst order of a full side, evicted by a better order that came to rest.
+    Evicted = 4,
 }
 
 /// A resting order removed by a cancel.
@@ -288,4 +317,25 @@ pub struct CancelledOrder {
     pub client_order_id: u64,
     /// Base lots that were still resting.
     pub quantity: u64,
+}
+
+/// What one cancel-all call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CancelAllOutcome {
+    /// Orders cancelled by this call.
+    pub cancelled: u32,
+    /// The owner has no resting order left that the call was asked to cancel. `false` when
+    /// the limit or the visit bound stopped it first: call again.
+    pub complete: bool,
+}
+
+/// What a reduce did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReduceOutcome {
+    pub order_id: OrderId,
+    pub client_order_id: u64,
+    /// Base lots taken off.
+    pub reduced: u64,
+    /// Base lots still resting (0: the order was cancelled).
+    pub remaining: u64,
 }

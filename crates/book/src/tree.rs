@@ -51,7 +51,7 @@ pub(crate) struct InnerAlloc<'h> {
 }
 
 impl InnerAlloc<'_> {
-    fn alloc(&mut self, inners: &mut [InnerNode]) -> Result<u32, BookError> {
+    pub(crate) fn alloc(&mut self, inners: &mut [InnerNode]) -> Result<u32, BookError> {
         if *self.free != NIL {
             let h = *self.free;
             *self.free = inner(inners, h as u64)?.children[0];
@@ -64,7 +64,7 @@ impl InnerAlloc<'_> {
             Err(BookError::SideFull)
         }
     }
-    fn release(&mut self, inners: &mut [InnerNode], h: u32) -> Result<(), BookError> {
+    pub(crate) fn release(&mut self, inners: &mut [InnerNode], h: u32) -> Result<(), BookError> {
         let n = inners.get_mut(h as usize).ok_or(BookError::Corrupt)?;
         n.children = [*self.free, NIL];
         *self.free = h;
@@ -85,11 +85,18 @@ pub(crate) fn insert(
         *root = LEAF | slot;
         return Ok(());
     }
-    // The leaf sharing the longest prefix with k is where k's own path ends.
+    // The leaf sharing the longest prefix with k is where k's own path ends. The path is
+    // kept (at most one node per key bit), so the new node's place is found walking back up
+    // it instead of descending again.
     // Inner handles are below the slab length and leaf handles (bit 31 set) above it, so one
     // bounds check per level is also the leaf test.
+    // SAFETY: an array of `MaybeUninit` needs no initialization; only `path[..len]` is read.
+    let mut path: [MaybeUninit<u32>; MAX_DEPTH] = unsafe { MaybeUninit::uninit().assume_init() };
+    let mut len = 0;
     let mut h = *root as u64;
     while let Some(n) = inners.get(h as usize) {
+        *path.get_mut(len).ok_or(BookError::Corrupt)? = MaybeUninit::new(h as u32);
+        len += 1;
         h = n.children[bit(k, n.crit_bit)] as u64;
     }
     if h & LEAF64 == 0 {
@@ -100,36 +107,48 @@ pub(crate) fn insert(
         return Err(BookError::Corrupt); // keys hold a unique sequence number
     }
     let new = alloc.alloc(inners)?;
-    // The new inner node goes above the first node that splits below `crit`.
-    let mut parent = NIL64;
-    let mut dir = 0;
-    // The same path as above, so every inner node on it is in bounds.
-    let mut h = *root as u64;
-    while let Some(n) = inners.get(h as usize) {
-        if n.crit_bit > crit {
-            break;
+    // The new inner node goes above the first node of the path that splits below `crit`.
+    // Crit bits grow along the path: scan from whichever end is nearer (orders at a new best
+    // price insert near the root, most others near a leaf).
+    let crit_at = |i: usize| -> Result<u32, BookError> {
+        // SAFETY: the descent wrote every entry below `len`; callers pass `i < len`.
+        let p = unsafe { path.get(i).ok_or(BookError::Corrupt)?.assume_init() };
+        Ok(inner(inners, p as u64)?.crit_bit)
+    };
+    let depth = len;
+    if len > 0 && crit < crit_at(len / 2)? {
+        len = 0;
+        while crit_at(len)? < crit {
+            len += 1;
         }
-        parent = h;
-        dir = bit(k, n.crit_bit);
-        h = n.children[dir] as u64;
-    }
-    let h = h as u32;
-    let children = if bit(k, crit) == 0 {
-        [LEAF | slot, h]
     } else {
-        [h, LEAF | slot]
+        while len > 0 && crit_at(len - 1)? > crit {
+            len -= 1;
+        }
+    }
+    let child = if len < depth {
+        // SAFETY: as above.
+        unsafe { path.get(len).ok_or(BookError::Corrupt)?.assume_init() }
+    } else {
+        h as u32
+    };
+    let children = if bit(k, crit) == 0 {
+        [LEAF | slot, child]
+    } else {
+        [child, LEAF | slot]
     };
     *inners.get_mut(new as usize).ok_or(BookError::Corrupt)? = InnerNode {
         crit_bit: crit,
         children,
     };
-    if parent == NIL64 {
+    if len == 0 {
         *root = new;
     } else {
-        inners
-            .get_mut(parent as usize)
-            .ok_or(BookError::Corrupt)?
-            .children[dir] = new;
+        // SAFETY: as above.
+        let parent = unsafe { path.get(len - 1).ok_or(BookError::Corrupt)?.assume_init() };
+        let n = inners.get_mut(parent as usize).ok_or(BookError::Corrupt)?;
+        let dir = bit(k, n.crit_bit);
+        n.children[dir] = new;
     }
     Ok(())
 }
@@ -285,4 +304,35 @@ impl TreeIter {
         }
         Ok(Some((h & !LEAF64) as u32))
     }
+}
+
+/// The first (best) leaf of the tree at `root`, walking its left spine.
+#[inline(always)]
+pub(crate) fn first(root: u32, inners: &[InnerNode]) -> Result<Option<u32>, BookError> {
+    if root == NIL {
+        return Ok(None);
+    }
+    let mut h = root as u64;
+    while let Some(n) = inners.get(h as usize) {
+        h = n.children[0] as u64;
+    }
+    if h & LEAF64 == 0 {
+        return Err(BookError::Corrupt);
+    }
+    Ok(Some((h & !LEAF64) as u32))
+}
+
+/// The last (worst) leaf of the tree at `root`, walking its right spine.
+pub(crate) fn last(root: u32, inners: &[InnerNode]) -> Result<Option<u32>, BookError> {
+    if root == NIL {
+        return Ok(None);
+    }
+    let mut h = root as u64;
+    while let Some(n) = inners.get(h as usize) {
+        h = n.children[1] as u64;
+    }
+    if h & LEAF64 == 0 {
+        return Err(BookError::Corrupt);
+    }
+    Ok(Some((h & !LEAF64) as u32))
 }

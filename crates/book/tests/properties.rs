@@ -2,7 +2,8 @@
 //! - the book is not crossed (best tradable bid < best tradable ask);
 //! - price-time priority: the makers a taker touched are, in order, a prefix of the opposite
 //!   side sorted independently by (price, sequence);
-//! - every order's quantity is accounted for: placed = filled + resting + cancelled;
+//! - every order's quantity is accounted for: placed = filled + resting + cancelled (which
+//!   counts cancels, expiry, peg-limit and self-trade removals, decrements and reductions);
 //! - the event queue holds exactly the maker fills not yet consumed;
 //! - each side's order count equals the orders found by walking its trees.
 
@@ -39,8 +40,18 @@ enum Op {
         side: u8,
         limit: u32,
     },
+    /// Reduce a resting order in place (by id, or by client id when `by_cid`).
+    Reduce {
+        pick: usize,
+        by: u64,
+        by_cid: bool,
+    },
     Advance {
         seconds: u64,
+    },
+    /// The oracle moves to this price.
+    Oracle {
+        price: u64,
     },
     Pop {
         n: u32,
@@ -57,7 +68,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(|pick| Op::Cancel { pick }),
         1 => (0u8..3, 1u64..6).prop_map(|(owner, cid)| Op::CancelClient { owner, cid }),
         1 => (0u8..3, 0u8..3, 1u32..6).prop_map(|(owner, side, limit)| Op::CancelAll { owner, side, limit }),
+        1 => (any::<usize>(), 1u64..20, any::<bool>())
+            .prop_map(|(pick, by, by_cid)| Op::Reduce { pick, by, by_cid }),
         1 => (1u64..8).prop_map(|seconds| Op::Advance { seconds }),
+        2 => (88u64..113).prop_map(|price| Op::Oracle { price }),
         2 => (0u32..40).prop_map(|n| Op::Pop { n }),
     ]
 }
@@ -73,24 +87,83 @@ fn seq_of(id: OrderId) -> u64 {
     id.seq()
 }
 
-/// The opposite side's orders that can trade, sorted by price then time, independently of
-/// the engine's trees.
-fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
-    let mut v = Vec::new();
-    book.visit_all(side, ctx.oracle_price, |o| {
-        if let Some(p) = o.price {
-            v.push((p, o.id));
+/// Price of a resting order at `oracle`, computed here independently of the engine: fixed
+/// orders their price; pegged orders oracle + offset, clamped one tick behind the opposite
+/// side's best fixed-price order (expired or not). Expired and out-of-peg orders included.
+fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
+    let p = id.price_or_offset();
+    if !id.is_pegged() {
+        return p as u64;
+    }
+    let mut opp_fixed = Vec::new();
+    book.visit_all(side.opposite(), Some(oracle), |o| {
+        if !o.id.is_pegged() {
+            opp_fixed.push(o.id.price_or_offset() as u64);
         }
     })
     .unwrap();
-    v.sort_by(|a, b| {
-        let by_price = match side {
-            Side::Bid => b.0.cmp(&a.0),
-            Side::Ask => a.0.cmp(&b.0),
+    let nominal = (oracle as i128 + p) as u64;
+    match side {
+        Side::Bid => match opp_fixed.iter().min() {
+            Some(a) => nominal.min(a - 1),
+            None => nominal,
+        },
+        Side::Ask => match opp_fixed.iter().max() {
+            Some(b) => nominal.max(b + 1),
+            None => nominal,
+        },
+    }
+}
+
+/// The opposite side's resting orders in the order matching must meet them, computed
+/// independently of the engine's trees (expired and out-of-peg ones included: matching meets
+/// them in turn and removes them). The rule: fixed-price orders by price then time; pegged
+/// orders by offset then time (clamped ones share a price but keep that order); between the
+/// two, the better price, then the older.
+fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
+    let oracle = ctx.oracle_price.unwrap();
+    let (mut fixed, mut pegged) = (Vec::new(), Vec::new());
+    book.visit_all(side, ctx.oracle_price, |o| {
+        let e = (price_now(book, side, o.id, oracle), o.id);
+        if o.id.is_pegged() {
+            pegged.push(e);
+        } else {
+            fixed.push(e);
+        }
+    })
+    .unwrap();
+    let better = |a: u64, b: u64| match side {
+        Side::Bid => a > b,
+        Side::Ask => a < b,
+    };
+    let rank = |v: &mut Vec<(u64, OrderId)>, key: fn(&OrderId) -> i128| {
+        v.sort_by(|a, b| {
+            let (ka, kb) = (key(&a.1), key(&b.1));
+            let by = match side {
+                Side::Bid => kb.cmp(&ka),
+                Side::Ask => ka.cmp(&kb),
+            };
+            by.then(seq_of(a.1).cmp(&seq_of(b.1)))
+        })
+    };
+    rank(&mut fixed, |id| id.price_or_offset());
+    rank(&mut pegged, |id| id.price_or_offset());
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < fixed.len() || j < pegged.len() {
+        let take_fixed = match (fixed.get(i), pegged.get(j)) {
+            (Some(f), Some(p)) => better(f.0, p.0) || (f.0 == p.0 && seq_of(f.1) < seq_of(p.1)),
+            (Some(_), None) => true,
+            _ => false,
         };
-        by_price.then(seq_of(a.1).cmp(&seq_of(b.1)))
-    });
-    v.into_iter().map(|x| x.1).collect()
+        if take_fixed {
+            out.push(fixed[i].1);
+            i += 1;
+        } else {
+            out.push(pegged[j].1);
+            j += 1;
+        }
+    }
+    out
 }
 
 #[derive(Default, Debug)]
@@ -101,7 +174,42 @@ struct Stats {
     outs: u32,
 }
 
-fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, TestCaseError> {
+/// Best price of `side` among orders that can trade at `oracle` and `now` (not expired,
+/// within their peg limit), computed independently of the engine's cursor.
+fn best_tradable(book: &Book, side: Side, oracle: u64, now: u64) -> Option<u64> {
+    let mut best: Option<u64> = None;
+    book.visit_all(side, Some(oracle), |o| {
+        let e = o.order.expires_at;
+        let expired = if e >= 1 << 63 {
+            e - (1 << 63) <= 2 * now // the slot runs at twice the clock in these streams
+        } else {
+            e != 0 && e <= now
+        };
+        if expired {
+            return;
+        }
+        let p = price_now(book, side, o.id, oracle);
+        let l = o.order.peg_limit;
+        let in_peg = p > 0
+            && (l == 0
+                || match side {
+                    Side::Bid => p <= l,
+                    Side::Ask => p >= l,
+                });
+        if !in_peg {
+            return;
+        }
+        best = Some(match (best, side) {
+            (None, _) => p,
+            (Some(b), Side::Bid) => b.max(p),
+            (Some(b), Side::Ask) => b.min(p),
+        });
+    })
+    .unwrap();
+    best
+}
+
+fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stats, TestCaseError> {
     let mut stats = Stats::default();
     let mut buf = Buffer::new(capacity, events);
     let mut ledgers: HashMap<OrderId, Ledger> = HashMap::new();
@@ -112,6 +220,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, T
         let ctx = MatchContext {
             now,
             oracle_price: Some(oracle),
+            slot: 2 * now,
         };
         let mut rec = Recorder::default();
         let mut book = buf.book();
@@ -132,9 +241,23 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, T
                 let kind = OrderKind::from_u8(kind).unwrap();
                 let mut o = order(on, side, kind, price, quantity);
                 o.client_order_id = cid;
-                o.expires_at = if ttl > 10 { now + ttl - 10 } else { 0 };
+                // Unix-time expiry, or by slot (the slot is twice the clock here).
+                match ttl {
+                    11..=15 => o.expires_at = now + ttl - 10,
+                    16.. => o.expires_at_slot = 2 * now + 2 * (ttl - 10),
+                    _ => {}
+                }
                 o.max_fills = max_fills;
                 o.self_trade = SelfTradeBehavior::from_u8(stp).unwrap();
+                if matches!(kind, OrderKind::ImmediateOrCancel | OrderKind::Market) {
+                    // Quote-amount orders and slippage guards, now and then.
+                    if cid % 2 == 1 {
+                        o.quote_budget = price * quantity / 2;
+                    }
+                    if ttl % 3 == 0 {
+                        o.min_base_fill = quantity / 2;
+                    }
+                }
                 if kind == OrderKind::OraclePegged {
                     o.peg_offset = offset;
                     o.price = if price > 103 { 0 } else { price };
@@ -205,14 +328,52 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, T
                 limit,
             } => {
                 let side = Side::from_u8(side);
-                let n = book.cancel_all(&owner(on), side, limit, &mut rec).unwrap();
+                let out = book.cancel_all(&owner(on), side, limit, &mut rec).unwrap();
+                let n = out.cancelled;
+                if out.complete {
+                    let mut left = 0;
+                    for s in [Side::Bid, Side::Ask] {
+                        if side.is_none_or(|x| x == s) {
+                            book.visit_all(s, None, |o| {
+                                left += (o.order.owner == owner(on)) as u32
+                            })
+                            .unwrap();
+                        }
+                    }
+                    prop_assert_eq!(left, 0);
+                }
                 prop_assert!(n <= limit);
                 prop_assert_eq!(n as usize, rec.outs.len());
                 for (o, _) in &rec.outs {
                     prop_assert_eq!(o.owner, owner(on));
                 }
             }
+            Op::Reduce { pick, by, by_cid } => {
+                if !resting_ids.is_empty() {
+                    let id = resting_ids[pick % resting_ids.len()];
+                    if let Some(o) = book.find(id).unwrap().copied() {
+                        let before = priority_list(&book, id.side(), &ctx);
+                        let r = if by_cid && o.client_order_id != 0 {
+                            book.reduce_by_client_id(&o.owner, o.client_order_id, by, &mut rec)
+                        } else {
+                            book.reduce(&o.owner, id, by, &mut rec)
+                        }
+                        .unwrap();
+                        prop_assert_eq!(r.order_id, id);
+                        prop_assert_eq!(r.reduced + r.remaining, o.quantity);
+                        if r.remaining > 0 {
+                            // Time priority kept: the side's order is unchanged.
+                            prop_assert_eq!(priority_list(&book, id.side(), &ctx), before);
+                        }
+                        prop_assert_eq!(
+                            book.reduce(&owner(9), id, 1, &mut NoopListener),
+                            Err(BookError::OrderNotFound)
+                        );
+                    }
+                }
+            }
             Op::Advance { seconds } => now += seconds,
+            Op::Oracle { price } => oracle = price,
             Op::Pop { n } => {
                 let n = n.min(book.event_count());
                 book.pop_events(n).unwrap();
@@ -240,7 +401,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, T
                 .unwrap()
                 .cancelled += o.quantity;
         }
-        for (o, q) in &rec.decrements {
+        for (o, q) in rec.decrements.iter().chain(&rec.reductions) {
             ledgers
                 .get_mut(&OrderId {
                     hi: o.key_hi,
@@ -250,17 +411,27 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, oracle: u64) -> Result<Stats, T
                 .cancelled += q;
         }
 
-        let ctx = MatchContext {
+        let book = buf.book();
+        // Not crossed (invariant 4): at the oracle now and at any other oracle price, the best
+        // tradable bid is below the best tradable ask. The engine's query agrees.
+        for at in [oracle, 85, 93, 100, 107, 115] {
+            if let (Some(b), Some(a)) = (
+                best_tradable(&book, Side::Bid, at, now),
+                best_tradable(&book, Side::Ask, at, now),
+            ) {
+                prop_assert!(b < a, "crossed at oracle {}: bid {} ask {}", at, b, a);
+            }
+        }
+        let at = MatchContext {
             now,
             oracle_price: Some(oracle),
+            slot: 2 * now,
         };
-        let book = buf.book();
-        // Not crossed.
-        if let (Some(b), Some(a)) = (
-            book.best_price(Side::Bid, &ctx).unwrap(),
-            book.best_price(Side::Ask, &ctx).unwrap(),
-        ) {
-            prop_assert!(b < a, "crossed: bid {} ask {}", b, a);
+        for side in [Side::Bid, Side::Ask] {
+            prop_assert_eq!(
+                book.best_price(side, &at).unwrap(),
+                best_tradable(&book, side, oracle, now)
+            );
         }
         // Quantities accounted for.
         for (id, l) in &ledgers {

@@ -17,7 +17,7 @@ pub enum OrderbookError {
     InvalidCapacity,
     #[msg("market account size does not match its capacities")]
     InvalidAccountSize,
-    #[msg("cancel limit must be positive")]
+    #[msg("limit must be positive (cancel-all: at most MAX_CANCEL_ALL_PER_CALL)")]
     InvalidLimit,
     #[msg("order quantity is zero")]
     ZeroQuantity,
@@ -53,6 +53,12 @@ pub enum OrderbookError {
     InvalidBookLayout,
     #[msg("book data is corrupt")]
     BookCorrupt,
+    #[msg("the order filled less than its minimum base or quote fill")]
+    SlippageExceeded,
+    #[msg("a quote budget is only for immediate-or-cancel and market orders")]
+    InvalidQuoteBudget,
+    #[msg("an order may expire by unix time or by slot, not both, and before 2^63")]
+    InvalidExpiry,
 }
 
 impl From<BookError> for OrderbookError {
@@ -76,6 +82,9 @@ impl From<BookError> for OrderbookError {
             BookError::OrderNotFound => OrderbookError::OrderNotFound,
             BookError::NotEnoughEvents => OrderbookError::NotEnoughEvents,
             BookError::Corrupt => OrderbookError::BookCorrupt,
+            BookError::SlippageExceeded => OrderbookError::SlippageExceeded,
+            BookError::InvalidQuoteBudget => OrderbookError::InvalidQuoteBudget,
+            BookError::InvalidExpiry => OrderbookError::InvalidExpiry,
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct OrderPlaced {
     pub cancelled_quantity: u64,
     /// Unix seconds, 0 = never.
     pub expires_at: i64,
+    /// Slot, 0 = never.
+    pub expires_at_slot: u64,
 }
 
 /// A maker order was filled (the same data is queued as a fill event).
@@ -55,13 +57,24 @@ pub struct OrderRemoved {
     pub client_order_id: u64,
     /// Quantity that was still resting.
     pub quantity: u64,
-    /// 0 cancelled, 1 expired, 2 self-trade prevention.
+    /// 0 cancelled, 1 expired, 2 self-trade prevention, 3 beyond its peg limit, 4 evicted
+    /// from a full side by a better order.
     pub reason: u8,
 }
 
 /// Self-trade prevention reduced a resting order.
 #[event]
 pub struct OrderDecremented {
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub order_id: u128,
+    /// Quantity taken off.
+    pub quantity: u64,
+}
+
+/// Its owner reduced a resting order in place (it keeps its time priority).
+#[event]
+pub struct OrderReduced {
     pub market: Pubkey,
     pub owner: Pubkey,
     pub order_id: u128,
@@ -85,6 +98,8 @@ pub struct EmitListener {
     pub tick_size: u64,
     /// Base native units per lot.
     pub base_lot_size: u64,
+    /// Owner of the order a place evicted from a full side, if any.
+    pub evicted_owner: Option<Pubkey>,
 }
 
 fn order_id(o: &Order) -> u128 {
@@ -109,6 +124,9 @@ impl BookListener for EmitListener {
     }
 
     fn on_out(&mut self, o: &Order, reason: OutReason) {
+        if reason == OutReason::Evicted {
+            self.evicted_owner = Some(Pubkey::new_from_array(o.owner));
+        }
         emit!(OrderRemoved {
             market: self.market,
             owner: Pubkey::new_from_array(o.owner),
@@ -116,6 +134,15 @@ impl BookListener for EmitListener {
             client_order_id: o.client_order_id,
             quantity: o.quantity.saturating_mul(self.base_lot_size),
             reason: reason as u8,
+        });
+    }
+
+    fn on_reduce(&mut self, o: &Order, quantity: u64) {
+        emit!(OrderReduced {
+            market: self.market,
+            owner: Pubkey::new_from_array(o.owner),
+            order_id: order_id(o),
+            quantity: quantity.saturating_mul(self.base_lot_size),
         });
     }
 

@@ -58,6 +58,38 @@ pub mod carry_orderbook {
         instructions::cancel_order::handle(ctx, owner, order_id)
     }
 
+    /// Authority only: takes `quantity` (base native units, a multiple of the lot) off
+    /// `owner`'s resting order `order_id` in place, keeping its time priority; at or above
+    /// what rests, the order is cancelled.
+    pub fn reduce_order(
+        ctx: Context<MarketAuthority>,
+        owner: Pubkey,
+        order_id: u128,
+        quantity: u64,
+    ) -> Result<ReduceSummary> {
+        instructions::reduce_order::handle(
+            ctx,
+            owner,
+            instructions::reduce_order::Target::Id(order_id),
+            quantity,
+        )
+    }
+
+    /// Authority only: `reduce_order` by the owner's client order id.
+    pub fn reduce_order_by_client_id(
+        ctx: Context<MarketAuthority>,
+        owner: Pubkey,
+        client_order_id: u64,
+        quantity: u64,
+    ) -> Result<ReduceSummary> {
+        instructions::reduce_order::handle(
+            ctx,
+            owner,
+            instructions::reduce_order::Target::ClientId(client_order_id),
+            quantity,
+        )
+    }
+
     /// Authority only: cancels `owner`'s order by its client order id.
     pub fn cancel_order_by_client_id(
         ctx: Context<MarketAuthority>,
@@ -67,14 +99,15 @@ pub mod carry_orderbook {
         instructions::cancel_order_by_client_id::handle(ctx, owner, client_order_id)
     }
 
-    /// Authority only: cancels up to `limit` of `owner`'s orders on `side` (or both sides).
-    /// Returns how many were cancelled; call again while it equals `limit`.
+    /// Authority only: cancels up to `limit` (1..=`MAX_CANCEL_ALL_PER_CALL`) of `owner`'s
+    /// orders on `side` (or both sides). Returns how many were cancelled and whether any are
+    /// left; call again until `complete`.
     pub fn cancel_all_orders(
         ctx: Context<MarketAuthority>,
         owner: Pubkey,
         side: Option<OrderSide>,
         limit: u8,
-    ) -> Result<u32> {
+    ) -> Result<CancelAllSummary> {
         instructions::cancel_all_orders::handle(ctx, owner, side, limit)
     }
 

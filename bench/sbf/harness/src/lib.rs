@@ -194,12 +194,17 @@ fn decode_place(data: &[u8]) -> Option<(NewOrder, MatchContext, &PlaceIx)> {
         quantity: i.quantity,
         client_order_id: i.client_order_id,
         expires_at: i.expires_at,
+        expires_at_slot: 0,
         max_fills: i.max_fills as u32,
         self_trade: SelfTradeBehavior::from_u8(i.self_trade)?,
+        min_base_fill: 0,
+        min_quote_fill: 0,
+        quote_budget: 0,
     };
     let ctx = MatchContext {
         now: i.now,
         oracle_price: oracle(i.oracle),
+        slot: 0,
     };
     Some((order, ctx, i))
 }
@@ -261,7 +266,7 @@ fn cancel_all(book: &mut [u8], data: &[u8]) -> u64 {
     };
     let owner = owner_key(i.owner);
     match load!(book).cancel_all(&owner, side, i.limit, &mut NoopListener) {
-        Ok(n) if i.expect == u32::MAX || n == i.expect => OK,
+        Ok(n) if i.expect == u32::MAX || n.cancelled == i.expect => OK,
         Ok(_) => UNEXPECTED,
         Err(e) => engine(e),
     }
@@ -297,6 +302,7 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
     let ctx = MatchContext {
         now: i.now,
         oracle_price: oracle(i.oracle),
+        slot: 0,
     };
     let mut book = load!(book);
     for e in entries {
@@ -318,8 +324,12 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
             quantity: e.quantity as u64,
             client_order_id: e.client_order_id as u64,
             expires_at: e.expires_at as u64,
+            expires_at_slot: 0,
             max_fills: 1,
             self_trade: SelfTradeBehavior::Abort,
+            min_base_fill: 0,
+            min_quote_fill: 0,
+            quote_budget: 0,
         };
         match book.place(&order, &ctx, &mut NoopListener) {
             Ok(out) if out.fills == 0 && out.posted_quantity == order.quantity => {}
@@ -351,6 +361,7 @@ fn profile(op: u8, book: &mut [u8], data: &[u8]) -> u64 {
             let ctx = MatchContext {
                 now: 0,
                 oracle_price: Some(1),
+                slot: 0,
             };
             book.best_price(side, &ctx).map(|p| p.is_some())
         }

@@ -39,6 +39,8 @@ pub struct Recorder {
     pub outs: Vec<(Order, OutReason)>,
     pub posts: Vec<Order>,
     pub decrements: Vec<(Order, u64)>,
+    /// Reductions in place by the owner (order as it was, lots taken off).
+    pub reductions: Vec<(Order, u64)>,
     /// Maker order ids in the order matching touched them.
     pub touched: Vec<OrderId>,
 }
@@ -53,7 +55,7 @@ impl BookListener for Recorder {
     }
     fn on_out(&mut self, o: &Order, r: OutReason) {
         self.outs.push((*o, r));
-        if r != OutReason::Cancelled {
+        if r != OutReason::Cancelled && r != OutReason::Evicted {
             self.touched.push(OrderId {
                 hi: o.key_hi,
                 lo: o.key_lo,
@@ -62,6 +64,9 @@ impl BookListener for Recorder {
     }
     fn on_post(&mut self, o: &Order) {
         self.posts.push(*o);
+    }
+    fn on_reduce(&mut self, o: &Order, q: u64) {
+        self.reductions.push((*o, q));
     }
     fn on_decrement(&mut self, o: &Order, q: u64) {
         self.decrements.push((*o, q));

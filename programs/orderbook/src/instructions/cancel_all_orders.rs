@@ -8,10 +8,13 @@ pub fn handle(
     owner: Pubkey,
     side: Option<OrderSide>,
     limit: u8,
-) -> Result<u32> {
-    require!(limit > 0, OrderbookError::InvalidLimit);
+) -> Result<CancelAllSummary> {
+    require!(
+        limit > 0 && limit <= MAX_CANCEL_ALL_PER_CALL,
+        OrderbookError::InvalidLimit
+    );
     ctx.accounts.with_book(|_, book, listener| {
-        let n = book
+        let out = book
             .cancel_all(
                 &owner.to_bytes(),
                 side.map(Into::into),
@@ -19,7 +22,10 @@ pub fn handle(
                 listener,
             )
             .map_err(book_err)?;
-        msg!("cancelled {} orders", n);
-        Ok(n)
+        msg!("cancelled {} orders", out.cancelled);
+        Ok(CancelAllSummary {
+            cancelled: out.cancelled,
+            complete: out.complete,
+        })
     })
 }

@@ -24,6 +24,14 @@ pub fn handle(ctx: Context<CreateMarket>, p: CreateMarketParams) -> Result<()> {
             && (1..=MAX_EVENT_CAPACITY).contains(&p.event_capacity),
         OrderbookError::InvalidCapacity
     );
+    let max_fills = match p.max_fills {
+        0 => DEFAULT_MAX_FILLS,
+        n => n,
+    };
+    require!(
+        max_fills as u32 <= carry_book::MAX_FILLS_PER_PLACE,
+        OrderbookError::InvalidFillLimit
+    );
     let info = ctx.accounts.market.to_account_info();
     require!(
         info.data_len() == Market::space(p.order_capacity, p.event_capacity),
@@ -38,7 +46,8 @@ pub fn handle(ctx: Context<CreateMarket>, p: CreateMarketParams) -> Result<()> {
             base_lot_size: p.base_lot_size,
             order_capacity: p.order_capacity,
             event_capacity: p.event_capacity,
-            reserved: [0; 64],
+            max_fills: max_fills as u32,
+            reserved: [0; 60],
         };
     }
     let mut data = info.try_borrow_mut_data()?;

@@ -30,6 +30,7 @@ impl MarketAuthority<'_> {
             market: info.key(),
             tick_size: market.tick_size,
             base_lot_size: market.base_lot_size,
+            evicted_owner: None,
         };
         f(market, &mut book, &mut listener)
     }

@@ -7,6 +7,7 @@ pub mod consume_events;
 pub mod create_market;
 pub mod market_authority;
 pub mod place_order;
+pub mod reduce_order;
 
 pub use create_market::*;
 pub use market_authority::*;

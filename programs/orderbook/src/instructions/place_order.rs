@@ -6,15 +6,15 @@ use anchor_lang::prelude::*;
 use carry_book::{Book, MatchContext, NewOrder, OrderKind};
 
 pub fn handle(ctx: Context<MarketAuthority>, args: PlaceOrderArgs) -> Result<PlaceOrderSummary> {
-    let now = Clock::get()?.unix_timestamp;
+    let clock = Clock::get()?;
     let key = ctx.accounts.market.key();
     ctx.accounts
-        .with_book(|market, book, listener| place(key, now, market, book, listener, &args))
+        .with_book(|market, book, listener| place(key, &clock, market, book, listener, &args))
 }
 
 fn place(
     key: Pubkey,
-    now: i64,
+    clock: &Clock,
     market: &Market,
     book: &mut Book,
     listener: &mut EmitListener,
@@ -43,13 +43,18 @@ fn place(
         0
     };
     let quantity = market.to_lots(args.quantity)?;
+    require!(
+        (args.max_fills as u32) <= market.max_fills,
+        OrderbookError::InvalidFillLimit
+    );
     require!(args.expires_at >= 0, OrderbookError::AlreadyExpired);
     let ctx_match = MatchContext {
-        now: now.max(0) as u64,
+        now: clock.unix_timestamp.max(0) as u64,
         oracle_price: args
             .oracle_price
             .map(|p| p / market.tick_size)
             .filter(|p| *p > 0),
+        slot: clock.slot,
     };
     let order = NewOrder {
         owner: args.owner.to_bytes(),
@@ -60,8 +65,14 @@ fn place(
         quantity,
         client_order_id: args.client_order_id,
         expires_at: args.expires_at as u64,
+        expires_at_slot: args.expires_at_slot,
         max_fills: args.max_fills as u32,
         self_trade: args.self_trade.into(),
+        // Minimums round up to the engine's units, the budget rounds down: never looser than
+        // asked.
+        min_base_fill: args.min_base_fill.div_ceil(market.base_lot_size),
+        min_quote_fill: args.min_quote_fill.div_ceil(market.tick_size),
+        quote_budget: args.quote_budget / market.tick_size,
     };
     let (tick, lot) = (market.tick_size, market.base_lot_size);
     let out = book.place(&order, &ctx_match, listener).map_err(book_err)?;
@@ -80,6 +91,8 @@ fn place(
         fills: out.fills,
         cancelled_quantity: native(out.cancelled_quantity, lot)?,
         makers_removed: out.makers_removed,
+        evicted_order_id: out.evicted.map_or(0, |id| id.to_u128()),
+        evicted_owner: listener.evicted_owner.unwrap_or_default(),
     };
     emit!(OrderPlaced {
         market: key,
@@ -95,6 +108,7 @@ fn place(
         fills: summary.fills,
         cancelled_quantity: summary.cancelled_quantity,
         expires_at: args.expires_at,
+        expires_at_slot: args.expires_at_slot,
     });
     Ok(summary)
 }

@@ -86,6 +86,10 @@ pub struct CreateMarketParams {
     pub order_capacity: u32,
     /// Fill event queue slots, 1..=`MAX_EVENT_CAPACITY`.
     pub event_capacity: u32,
+    /// Most makers one order may fill, 1..=64 (`carry_book::MAX_FILLS_PER_PLACE`); 0 = the
+    /// default, 32. A 64-fill order with its 64 removals and events stays near 130,000 CU
+    /// (README, "Bounded compute").
+    pub max_fills: u8,
 }
 
 /// An order to place for a trader.
@@ -105,14 +109,28 @@ pub struct PlaceOrderArgs {
     pub quantity: u64,
     /// Caller's id, unique among the owner's resting orders; 0 = none.
     pub client_order_id: u64,
-    /// Unix seconds after which the order stops trading; 0 = never.
+    /// Unix seconds from which the order no longer trades (expired once
+    /// `expires_at <= now`); 0 = never.
     pub expires_at: i64,
-    /// Most makers to fill, 1..=32: bounds the instruction's compute.
+    /// Or expiry by slot: expired once `expires_at_slot <= slot`; 0 = never. At most one of
+    /// the two expiries may be set (`InvalidExpiry`).
+    pub expires_at_slot: u64,
+    /// Most makers to fill, 1..=the market's `max_fills`: bounds the instruction's compute.
     pub max_fills: u8,
     pub self_trade: SelfTradeMode,
     /// Oracle price in quote native units per base lot (rounded down to a tick): required to
     /// place a pegged order, and lets resting pegged orders trade.
     pub oracle_price: Option<u64>,
+    /// Slippage guard: refused with `SlippageExceeded` (nothing changed) unless at least this
+    /// many base native units fill (rounded up to a lot). 0 = none.
+    pub min_base_fill: u64,
+    /// Slippage guard: refused unless the fills' quote reaches this many quote native units
+    /// (rounded up to a tick-lot). 0 = none.
+    pub min_quote_fill: u64,
+    /// Quote-amount order (`ImmediateOrCancel` or `Market` only): spend or receive at most this
+    /// many quote native units (rounded down to a tick-lot); `quantity` still caps the base.
+    /// 0 = none.
+    pub quote_budget: u64,
 }
 
 /// What a place did, in native units (returned as the instruction's return data).
@@ -131,8 +149,12 @@ pub struct PlaceOrderSummary {
     pub fills: u32,
     /// Base native units neither filled nor resting.
     pub cancelled_quantity: u64,
-    /// Makers removed on the way (expired, self-trade cancelled).
+    /// Makers removed on the way (expired, beyond their peg limit, self-trade cancelled).
     pub makers_removed: u32,
+    /// The order's side was full and it evicted that side's worst order: its id (0 = none).
+    pub evicted_order_id: u128,
+    /// Owner of the evicted order (default when none).
+    pub evicted_owner: Pubkey,
 }
 
 /// A cancelled order, in native units.
@@ -142,4 +164,24 @@ pub struct CancelSummary {
     pub client_order_id: u64,
     /// Base native units that were resting.
     pub quantity: u64,
+}
+
+/// What one `cancel_all_orders` call did.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CancelAllSummary {
+    /// Orders cancelled by this call.
+    pub cancelled: u32,
+    /// No order the call was asked to cancel is left; `false`: call again.
+    pub complete: bool,
+}
+
+/// A reduced order, in native units.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ReduceSummary {
+    pub order_id: u128,
+    pub client_order_id: u64,
+    /// Base native units taken off.
+    pub reduced: u64,
+    /// Base native units still resting (0: the order was cancelled).
+    pub remaining: u64,
 }

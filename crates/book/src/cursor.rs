@@ -1,0 +1,236 @@
+//! The side cursor: one side's fixed and pegged trees walked together in priority order, and
+//! the pricing of pegged orders (oracle + offset, clamped behind the opposite fixed best).
+
+use crate::arith::add_signed;
+use crate::book::Book;
+use crate::error::BookError;
+use crate::layout::{Order, NIL, SLOT_EXPIRY};
+use crate::order::{unbias_offset, MatchContext, Side, SEQ_MASK};
+use crate::tree::{self, TreeIter};
+
+/// A maker the cursor yields: its slot, its price now, and whether it is within its peg
+/// limit (fixed-price orders always are).
+#[derive(Clone, Copy)]
+pub(crate) struct Maker {
+    pub(crate) slot: u32,
+    pub(crate) price: u64,
+    pub(crate) in_peg: bool,
+}
+
+/// Walks one side's fixed and pegged trees together, best price first, then oldest.
+///
+/// Every resting order is yielded in turn, including expired ones and pegged ones beyond
+/// their peg limit, so that callers count them against their budget: nothing is skipped
+/// inside the cursor, and no loop here is longer than one tree descent.
+pub(crate) struct SideCursor {
+    pub(crate) fixed: TreeIter,
+    pub(crate) pegged: TreeIter,
+    pub(crate) next_fixed: Option<Maker>,
+    pub(crate) next_pegged: Option<Maker>,
+    pub(crate) side: Side,
+    pub(crate) peg: PegContext,
+}
+
+/// What pricing a side's pegged orders needs: the oracle price and the clamp, one tick
+/// behind the opposite side's first fixed-price order (so a pegged order never crosses a
+/// fixed-price one, whatever the oracle does).
+#[derive(Clone, Copy)]
+pub(crate) struct PegContext {
+    oracle: Option<u64>,
+    /// Bids: the highest price a pegged bid may have; asks: the lowest.
+    clamp: Option<u64>,
+}
+
+#[inline(always)]
+pub(crate) fn fixed_price(side: Side, key_hi: u64) -> u64 {
+    match side {
+        Side::Bid => !key_hi,
+        Side::Ask => key_hi,
+    }
+}
+
+/// Price of a pegged order on `side` now: oracle + offset, clamped behind the opposite
+/// side's first fixed-price order. Returns the price (0 or `u64::MAX` when it leaves the
+/// range, which never crosses a valid limit the wrong way) and whether the order is within
+/// its peg limit and can trade. `None` without an oracle.
+#[inline(always)]
+pub(crate) fn pegged_price(side: Side, o: &Order, peg: &PegContext) -> Option<(u64, bool)> {
+    let offset = unbias_offset(fixed_price(side, o.key_hi));
+    let oracle = peg.oracle?;
+    let nominal = add_signed(oracle, offset);
+    let (p, mut ok) = match (nominal, side) {
+        (Some(p), Side::Bid) => match peg.clamp {
+            Some(c) if p > c => (c, c > 0),
+            _ => (p, true),
+        },
+        (Some(p), Side::Ask) => match peg.clamp {
+            Some(c) if p < c => (c, true),
+            _ => (p, true),
+        },
+        // Out of range: worse than any valid price, never tradable.
+        (None, _) if offset < 0 => (0, false),
+        (None, _) => (u64::MAX, false),
+    };
+    if o.peg_limit != 0 {
+        let beyond = match side {
+            Side::Bid => p > o.peg_limit,
+            Side::Ask => p < o.peg_limit,
+        };
+        ok &= !beyond;
+    }
+    Some((p, ok))
+}
+
+#[inline(always)]
+pub(crate) fn is_expired(o: &Order, ctx: &MatchContext) -> bool {
+    let e = o.expires_at;
+    e != 0
+        && if e & SLOT_EXPIRY == 0 {
+            e <= ctx.now
+        } else {
+            e & !SLOT_EXPIRY <= ctx.slot
+        }
+}
+
+impl SideCursor {
+    // Not inlined, so the two tree stacks are written once, in the caller's frame, without
+    // temporaries that would push `place` over SBF's 4 KiB stack frame limit.
+    #[inline(never)]
+    pub(crate) fn new(
+        book: &Book,
+        side: Side,
+        oracle: Option<u64>,
+    ) -> Result<SideCursor, BookError> {
+        let sh = &book.header.sides[side as usize];
+        let pegged_root = if oracle.is_some() {
+            sh.pegged_root
+        } else {
+            NIL
+        };
+        let mut c = SideCursor {
+            fixed: TreeIter::new(sh.fixed_root),
+            pegged: TreeIter::new(pegged_root),
+            next_fixed: None,
+            next_pegged: None,
+            side,
+            peg: PegContext {
+                oracle,
+                clamp: None,
+            },
+        };
+        if pegged_root != NIL {
+            c.peg = book.peg_context(side, oracle)?;
+        }
+        c.advance_fixed(book)?;
+        c.advance_pegged(book)?;
+        Ok(c)
+    }
+
+    fn advance_fixed(&mut self, book: &Book) -> Result<(), BookError> {
+        let s = self.side as usize;
+        self.next_fixed = match self.fixed.next(book.inners[s])? {
+            Some(slot) => {
+                let o = book.orders[s]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?;
+                Some(Maker {
+                    slot,
+                    price: fixed_price(self.side, o.key_hi),
+                    in_peg: true,
+                })
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
+        let s = self.side as usize;
+        self.next_pegged = match self.pegged.next(book.inners[s])? {
+            Some(slot) => {
+                let o = book.orders[s]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?;
+                let (price, in_peg) =
+                    pegged_price(self.side, o, &self.peg).ok_or(BookError::MissingOraclePrice)?;
+                Some(Maker {
+                    slot,
+                    price,
+                    in_peg,
+                })
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// The next maker in priority order.
+    pub(crate) fn next(&mut self, book: &Book) -> Result<Option<Maker>, BookError> {
+        let take_fixed = match (self.next_fixed, self.next_pegged) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(f), Some(p)) => {
+                if f.price != p.price {
+                    better(self.side, f.price, p.price)
+                } else {
+                    let s = self.side as usize;
+                    let seq = |slot: u32| -> Result<u64, BookError> {
+                        Ok(book.orders[s]
+                            .get(slot as usize)
+                            .ok_or(BookError::Corrupt)?
+                            .key_lo
+                            & SEQ_MASK)
+                    };
+                    seq(f.slot)? < seq(p.slot)?
+                }
+            }
+        };
+        Ok(if take_fixed {
+            let r = self.next_fixed;
+            self.advance_fixed(book)?;
+            r
+        } else {
+            let r = self.next_pegged;
+            self.advance_pegged(book)?;
+            r
+        })
+    }
+}
+
+/// Whether price `a` is strictly better than `b` for resting orders on `side`.
+#[inline(always)]
+pub(crate) fn better(side: Side, a: u64, b: u64) -> bool {
+    match side {
+        Side::Bid => a > b,
+        Side::Ask => a < b,
+    }
+}
+
+impl<'a> Book<'a> {
+    /// The pricing context of `side`'s pegged orders at `oracle`.
+    #[inline(never)]
+    pub(crate) fn peg_context(
+        &self,
+        side: Side,
+        oracle: Option<u64>,
+    ) -> Result<PegContext, BookError> {
+        let opp = side.opposite();
+        let o = opp as usize;
+        let clamp = match tree::first(self.header.sides[o].fixed_root, self.inners[o])? {
+            Some(slot) => {
+                let key_hi = self.orders[o]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?
+                    .key_hi;
+                let p = fixed_price(opp, key_hi);
+                Some(match side {
+                    Side::Bid => p.saturating_sub(1),
+                    Side::Ask => p.saturating_add(1),
+                })
+            }
+            None => None,
+        };
+        Ok(PegContext { oracle, clamp })
+    }
+}

@@ -1,0 +1,515 @@
+//! Placing an order: plan the walk over the opposite side read-only (within its fill and
+//! removal budgets), then commit fills, removals, an eviction and the resting remainder.
+
+use crate::arith::{add_signed, mul_checked};
+use crate::book::{tree_of, Book};
+use crate::cursor::{better, fixed_price, is_expired, pegged_price, PegContext, SideCursor};
+use crate::error::BookError;
+use crate::layout::{FillEvent, Order, NIL, SLOT_EXPIRY};
+use crate::listener::BookListener;
+use crate::order::{
+    bias_offset, unbias_offset, MatchContext, NewOrder, OrderId, OrderKind, OutReason,
+    PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
+};
+use crate::owners::{self, handle, same_key};
+use crate::tree;
+use crate::{MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE};
+use core::mem::MaybeUninit;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+enum Action {
+    Fill,
+    Expire,
+    PegOut,
+    SelfCancel,
+    SelfDecrement,
+}
+
+/// One planned change to a maker: its slot in the low bits, the [`Action`] above
+/// [`STEP_ACTION_SHIFT`]. Quantities and prices are not stored: applying the steps in order
+/// recomputes them exactly as planning did (the makers do not change in between), which keeps
+/// `place`'s frame inside SBF's 4 KiB.
+type Step = u32;
+const STEP_ACTION_SHIFT: u32 = 28;
+const _: () = assert!(crate::MAX_ORDER_CAPACITY <= 1 << STEP_ACTION_SHIFT);
+
+#[inline(always)]
+fn step_action(step: Step) -> Action {
+    match step >> STEP_ACTION_SHIFT {
+        0 => Action::Fill,
+        1 => Action::Expire,
+        2 => Action::PegOut,
+        3 => Action::SelfCancel,
+        _ => Action::SelfDecrement,
+    }
+}
+
+const MAX_STEPS: usize = (MAX_FILLS_PER_PLACE + MAX_REMOVALS_PER_PLACE) as usize;
+
+/// What a place will do, decided before anything is written.
+///
+/// `steps` is left uninitialized (zeroing it cost about 1 CU per entry per place on SBF);
+/// only `steps[..len]` is read, and each is written before `len` grows past it.
+struct Plan {
+    steps: [MaybeUninit<Step>; MAX_STEPS],
+    len: usize,
+    fills: u32,
+    removals: u32,
+}
+
+/// The taker as the commit of a place applies its steps.
+struct Taker<'o> {
+    order: &'o NewOrder,
+    now: u64,
+    /// Base lots not yet filled or decremented.
+    remaining: u64,
+    /// Quote lots the budget still allows (quote-amount orders; unused when the budget is 0).
+    quote_left: u64,
+    /// Pricing of the makers' pegged orders (the taker's side, which holds the clamp, does
+    /// not change while the steps apply).
+    peg: PegContext,
+}
+
+/// Where and what a place rests.
+struct Resting {
+    id: OrderId,
+    quantity: u64,
+    now: u64,
+    /// The owner-tree leaf nearest the order's key, when the place found it already.
+    near: Option<u64>,
+}
+
+/// Whether a taker on `taker_side` with limit `limit` trades with a maker at `maker_price`.
+#[inline(always)]
+fn crosses(taker_side: Side, limit: u64, maker_price: u64) -> bool {
+    match taker_side {
+        Side::Bid => maker_price <= limit,
+        Side::Ask => maker_price >= limit,
+    }
+}
+
+impl<'a> Book<'a> {
+    /// Places an order: matches what crosses it, then rests, cancels or refuses the rest as
+    /// its kind says. Either returns the outcome with every change made, or an error with the
+    /// book unchanged.
+    ///
+    /// Compute is bounded whatever the book holds: the walk over the opposite side meets at
+    /// most `max_fills` makers it fills and [`MAX_REMOVALS_PER_PLACE`] it removes (expired,
+    /// beyond their peg limit, or cancelled by self-trade prevention); when either budget
+    /// stops it while the book still crosses, the remainder is cancelled, never rested.
+    pub fn place<L: BookListener>(
+        &mut self,
+        o: &NewOrder,
+        ctx: &MatchContext,
+        listener: &mut L,
+    ) -> Result<PlaceOutcome, BookError> {
+        if o.quantity == 0 {
+            return Err(BookError::ZeroQuantity);
+        }
+        if o.max_fills == 0 || o.max_fills > MAX_FILLS_PER_PLACE {
+            return Err(BookError::InvalidFillLimit);
+        }
+        if o.expires_at | o.expires_at_slot != 0 {
+            // Most orders carry no expiry: one test skips these.
+            if (o.expires_at | o.expires_at_slot) & SLOT_EXPIRY != 0
+                || (o.expires_at != 0 && o.expires_at_slot != 0)
+            {
+                return Err(BookError::InvalidExpiry);
+            }
+            if (o.expires_at != 0 && o.expires_at <= ctx.now)
+                || (o.expires_at_slot != 0 && o.expires_at_slot <= ctx.slot)
+            {
+                return Err(BookError::AlreadyExpired);
+            }
+        }
+        if o.quote_budget != 0
+            && !matches!(o.kind, OrderKind::ImmediateOrCancel | OrderKind::Market)
+        {
+            return Err(BookError::InvalidQuoteBudget);
+        }
+        let pegged = o.kind == OrderKind::OraclePegged;
+        let mut limit = if pegged {
+            let oracle = ctx.oracle_price.ok_or(BookError::MissingOraclePrice)?;
+            let p = add_signed(oracle, o.peg_offset).ok_or(BookError::InvalidPrice)?;
+            match (o.price, o.side) {
+                (0, _) => p,
+                (cap, Side::Bid) => p.min(cap),
+                (cap, Side::Ask) => p.max(cap),
+            }
+        } else {
+            if o.price == 0 {
+                return Err(BookError::InvalidPrice);
+            }
+            o.price
+        };
+        let opposite = o.side.opposite();
+        let post_only = matches!(o.kind, OrderKind::PostOnly | OrderKind::PostOnlySlide);
+        let may_rest = o.kind.may_rest();
+
+        let mut out = PlaceOutcome::default();
+        let mut plan = Plan {
+            // SAFETY: an array of `MaybeUninit` needs no initialization. (Written this way,
+            // not as `[MaybeUninit::uninit(); N]`, which LLVM turned into a memset.)
+            steps: unsafe { MaybeUninit::uninit().assume_init() },
+            len: 0,
+            fills: 0,
+            removals: 0,
+        };
+        let mut remaining = o.quantity;
+        let mut stopped_early = false;
+        let free_events = self.header.event_capacity - self.header.event_count;
+        let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price)?;
+        while remaining > 0 {
+            let Some(m) = cursor.next(self)? else {
+                break;
+            };
+            if !crosses(o.side, limit, m.price) {
+                break;
+            }
+            let maker = self.orders[opposite as usize]
+                .get(m.slot as usize)
+                .ok_or(BookError::Corrupt)?;
+            let action = if is_expired(maker, ctx) {
+                Action::Expire
+            } else if !m.in_peg {
+                Action::PegOut
+            } else if post_only {
+                // The best maker that can trade crosses: refuse, or slide behind it.
+                if o.kind == OrderKind::PostOnly {
+                    return Err(BookError::PostOnlyWouldCross);
+                }
+                limit = match o.side {
+                    Side::Bid => m.price.checked_sub(1).filter(|p| *p > 0),
+                    Side::Ask => m.price.checked_add(1),
+                }
+                .ok_or(BookError::InvalidPrice)?;
+                break;
+            } else if same_key(&maker.owner, &o.owner) {
+                match o.self_trade {
+                    SelfTradeBehavior::Abort => return Err(BookError::SelfTrade),
+                    SelfTradeBehavior::CancelResting => Action::SelfCancel,
+                    SelfTradeBehavior::DecrementTake => Action::SelfDecrement,
+                }
+            } else {
+                Action::Fill
+            };
+            let mut quantity = remaining.min(maker.quantity);
+            if action == Action::Fill {
+                if o.quote_budget != 0 {
+                    // What the budget left buys at this price; nothing: the order is done.
+                    // (`quote_filled` never exceeds the budget.)
+                    let afford = (o.quote_budget - out.quote_filled) / m.price;
+                    if afford == 0 {
+                        break;
+                    }
+                    quantity = quantity.min(afford);
+                }
+                if plan.fills == o.max_fills || plan.fills == free_events {
+                    if free_events == 0 {
+                        return Err(BookError::EventQueueFull);
+                    }
+                    stopped_early = true;
+                    break;
+                }
+                let quote = mul_checked(quantity, m.price).ok_or(BookError::Overflow)?;
+                out.quote_filled = out
+                    .quote_filled
+                    .checked_add(quote)
+                    .ok_or(BookError::Overflow)?;
+                // `quantity <= remaining`, and fills <= MAX_FILLS_PER_PLACE: these cannot
+                // overflow, and wrapping ops spare SBF an overflow check and panic path each.
+                out.base_filled = out.base_filled.wrapping_add(quantity);
+                remaining = remaining.wrapping_sub(quantity);
+                plan.fills = plan.fills.wrapping_add(1);
+            } else {
+                if plan.removals == MAX_REMOVALS_PER_PLACE {
+                    stopped_early = true;
+                    break;
+                }
+                plan.removals += 1;
+                if action == Action::SelfDecrement {
+                    remaining -= quantity;
+                    out.cancelled_quantity += quantity;
+                }
+            }
+            *plan.steps.get_mut(plan.len).ok_or(BookError::Corrupt)? =
+                MaybeUninit::new(m.slot | (action as u32) << STEP_ACTION_SHIFT);
+            plan.len = plan.len.wrapping_add(1); // at most MAX_STEPS
+        }
+        if o.kind == OrderKind::FillOrKill && remaining > 0 {
+            return Err(BookError::FillOrKillNotFilled);
+        }
+        if o.min_base_fill | o.min_quote_fill != 0
+            && (out.base_filled < o.min_base_fill || out.quote_filled < o.min_quote_fill)
+        {
+            return Err(BookError::SlippageExceeded);
+        }
+        // The client id must be new among the owner's resting orders (checked on the book as
+        // it was; the descent's leaf is where the order's key goes if nothing else changes).
+        let mut near = None;
+        if may_rest && o.client_order_id != 0 {
+            let k = owners::lookup_key(&o.owner, o.client_order_id);
+            near = owners::descend(self.header.owner_root, self.owner_nodes, &k)?;
+            if let Some(leaf) = near {
+                let orders = [&*self.orders[0], &*self.orders[1]];
+                if owners::is_client_order(&orders, leaf, &o.owner, o.client_order_id)? {
+                    return Err(BookError::DuplicateClientOrderId);
+                }
+            }
+        }
+        if plan.len > 0 {
+            near = None; // makers leave the owner tree first
+        }
+        let mut rest = may_rest && remaining > 0 && !stopped_early;
+        let mut evict = None;
+        if rest && self.header.sides[o.side as usize].order_count >= self.header.order_capacity {
+            // A full side: the order evicts the side's worst order if it is strictly better.
+            evict = Some(self.evictable(o.side, limit, ctx.oracle_price)?);
+            near = None;
+        }
+
+        // Commit: nothing below can fail on a book this engine wrote.
+        let seq = self.header.order_seq;
+        self.header.order_seq = seq.checked_add(1).ok_or(BookError::Overflow)?;
+        let key_price = if pegged {
+            bias_offset(o.peg_offset)
+        } else {
+            limit
+        };
+        out.order_id = OrderId::new(o.side, pegged, key_price, seq);
+        out.fills = plan.fills;
+        out.makers_removed = plan.removals;
+        let mut taker = Taker {
+            order: o,
+            now: ctx.now,
+            remaining: o.quantity,
+            quote_left: o.quote_budget,
+            peg: cursor.peg,
+        };
+        for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
+            // SAFETY: the planning loop wrote every step below `plan.len`.
+            let step = unsafe { step.assume_init() };
+            self.apply(opposite, step, &mut taker, listener)?;
+        }
+        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset)? {
+            // Resting would let some oracle price cross it with an opposite pegged order.
+            rest = false;
+        }
+        if rest {
+            if let Some(slot) = evict {
+                let s = o.side as usize;
+                let worst = *self.orders[s]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?;
+                listener.on_out(&worst, OutReason::Evicted);
+                self.remove(s, slot, false)?;
+                out.evicted = Some(OrderId {
+                    hi: worst.key_hi,
+                    lo: worst.key_lo,
+                });
+            }
+            let at = Resting {
+                id: out.order_id,
+                quantity: remaining,
+                now: ctx.now,
+                near,
+            };
+            self.rest(o, &at, listener)?;
+            out.posted_quantity = remaining;
+            out.posted_price = limit;
+        } else {
+            out.cancelled_quantity += remaining;
+        }
+        Ok(out)
+    }
+
+    /// The slot of `side`'s worst order (the worse of its fixed and pegged trees' last
+    /// orders; pegged ones at their price now, or worst of all without an oracle), if an order
+    /// resting at `price` is strictly better than it; `SideFull` otherwise.
+    fn evictable(&self, side: Side, price: u64, oracle: Option<u64>) -> Result<u32, BookError> {
+        let s = side as usize;
+        let sh = &self.header.sides[s];
+        let order = |slot: u32| self.orders[s].get(slot as usize).ok_or(BookError::Corrupt);
+        let fixed = match tree::last(sh.fixed_root, self.inners[s])? {
+            Some(slot) => Some((slot, fixed_price(side, order(slot)?.key_hi))),
+            None => None,
+        };
+        let pegged = match tree::last(sh.pegged_root, self.inners[s])? {
+            Some(slot) => {
+                let peg = self.peg_context(side, oracle)?;
+                match pegged_price(side, order(slot)?, &peg) {
+                    Some((p, true)) => Some((slot, p)),
+                    // Untradable now: worse than any price.
+                    _ => Some((slot, if side == Side::Bid { 0 } else { u64::MAX })),
+                }
+            }
+            None => None,
+        };
+        let worst = match (fixed, pegged) {
+            (Some(f), Some(p)) => {
+                if better(side, f.1, p.1) {
+                    p
+                } else if better(side, p.1, f.1)
+                    || order(f.0)?.key_lo & SEQ_MASK > order(p.0)?.key_lo & SEQ_MASK
+                {
+                    f
+                } else {
+                    p
+                }
+            }
+            (Some(w), None) | (None, Some(w)) => w,
+            (None, None) => return Err(BookError::SideFull),
+        };
+        if better(side, price, worst.1) {
+            Ok(worst.0)
+        } else {
+            Err(BookError::SideFull)
+        }
+    }
+
+    /// Whether a pegged order on `side` with `offset` would cross the opposite side's best
+    /// pegged offset (pegged orders on both sides move together, so such a pair would cross
+    /// at some oracle price once their clamps or peg limits allow).
+    fn pegged_offsets_cross(&self, side: Side, offset: i64) -> Result<bool, BookError> {
+        let opp = side.opposite();
+        let o = opp as usize;
+        let Some(slot) = tree::first(self.header.sides[o].pegged_root, self.inners[o])? else {
+            return Ok(false);
+        };
+        let key_hi = self.orders[o]
+            .get(slot as usize)
+            .ok_or(BookError::Corrupt)?
+            .key_hi;
+        let theirs = unbias_offset(fixed_price(opp, key_hi));
+        Ok(match side {
+            Side::Bid => theirs <= offset,
+            Side::Ask => theirs >= offset,
+        })
+    }
+
+    #[inline(always)]
+    fn apply<L: BookListener>(
+        &mut self,
+        maker_side: Side,
+        step: Step,
+        taker: &mut Taker,
+        listener: &mut L,
+    ) -> Result<(), BookError> {
+        let s = maker_side as usize;
+        let slot = step & ((1 << STEP_ACTION_SHIFT) - 1);
+        let action = step_action(step);
+        let maker = self.orders[s]
+            .get_mut(slot as usize)
+            .ok_or(BookError::Corrupt)?;
+        let out_reason = match action {
+            Action::Fill => {
+                // As planned: the maker's quantity or the taker's remainder, at the maker's
+                // price now.
+                let mut quantity = taker.remaining.min(maker.quantity);
+                let price = if maker.key_lo & crate::order::PEGGED_TAG != 0 {
+                    pegged_price(maker_side, maker, &taker.peg)
+                        .ok_or(BookError::Corrupt)?
+                        .0
+                } else {
+                    fixed_price(maker_side, maker.key_hi)
+                };
+                if taker.order.quote_budget != 0 {
+                    quantity = quantity.min(taker.quote_left / price);
+                    // Planned within the budget: no overflow (and no 128-bit multiply on SBF).
+                    taker.quote_left -= quantity.wrapping_mul(price);
+                }
+                taker.remaining -= quantity;
+                maker.quantity = maker.quantity.wrapping_sub(quantity);
+                let maker_out = maker.quantity == 0;
+                let t = taker.order;
+                let event = FillEvent {
+                    maker: maker.owner,
+                    taker: t.owner,
+                    maker_order_id_hi: maker.key_hi,
+                    maker_order_id_lo: maker.key_lo,
+                    maker_client_order_id: maker.client_order_id,
+                    taker_client_order_id: t.client_order_id,
+                    price,
+                    quantity,
+                    timestamp: taker.now,
+                    seq: self.header.event_seq,
+                    taker_side: t.side as u8,
+                    maker_out: maker_out as u8,
+                    _padding: [0; 6],
+                };
+                self.push_event(&event)?;
+                listener.on_fill(&event);
+                if maker_out {
+                    return self.remove(s, slot, true);
+                }
+                return Ok(());
+            }
+            Action::Expire => OutReason::Expired,
+            Action::PegOut => OutReason::PegLimit,
+            Action::SelfCancel => OutReason::SelfTrade,
+            Action::SelfDecrement => {
+                let quantity = taker.remaining.min(maker.quantity);
+                taker.remaining -= quantity;
+                listener.on_decrement(maker, quantity);
+                maker.quantity -= quantity;
+                if maker.quantity > 0 {
+                    return Ok(());
+                }
+                return self.remove(s, slot, true);
+            }
+        };
+        listener.on_out(maker, out_reason);
+        self.remove(s, slot, true)
+    }
+
+    fn rest<L: BookListener>(
+        &mut self,
+        o: &NewOrder,
+        at: &Resting,
+        listener: &mut L,
+    ) -> Result<(), BookError> {
+        let (id, quantity, now) = (at.id, at.quantity, at.now);
+        let s = o.side as usize;
+        let capacity = self.header.order_capacity;
+        let sh = &mut self.header.sides[s];
+        let slot = if sh.order_free != NIL {
+            let slot = sh.order_free;
+            sh.order_free = self.orders[s]
+                .get(slot as usize)
+                .ok_or(BookError::Corrupt)?
+                .next_free;
+            slot
+        } else if sh.order_bump < capacity {
+            sh.order_bump += 1;
+            sh.order_bump - 1
+        } else {
+            return Err(BookError::SideFull);
+        };
+        sh.order_count += 1;
+        let order = Order {
+            owner: o.owner,
+            key_hi: id.hi,
+            key_lo: id.lo,
+            quantity,
+            client_order_id: o.client_order_id,
+            expires_at: if o.expires_at_slot != 0 {
+                o.expires_at_slot | SLOT_EXPIRY
+            } else {
+                o.expires_at
+            },
+            peg_limit: if id.is_pegged() { o.price } else { 0 },
+            placed_at: now,
+            owner_parent: NIL,
+            next_free: NIL,
+        };
+        *self.orders[s]
+            .get_mut(slot as usize)
+            .ok_or(BookError::Corrupt)? = order;
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
+        tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        self.owner_tree().insert(handle(s, slot), at.near)?;
+        listener.on_post(&order);
+        Ok(())
+    }
+}

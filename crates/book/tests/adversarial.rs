@@ -1,0 +1,199 @@
+//! Books an adversary can build: each instruction stays within its budget, and honest
+//! orders still trade.
+
+mod common;
+
+use carry_book::*;
+use common::*;
+
+fn ctx(now: u64, oracle: Option<u64>) -> MatchContext {
+    MatchContext {
+        now,
+        oracle_price: oracle,
+        slot: 0,
+    }
+}
+
+/// Eight (or more, up to the removal budget) expired asks at the top no longer stop a limit
+/// bid: they are removed and the bid fills against the live ask behind them.
+#[test]
+fn expired_makers_at_the_top_do_not_stop_a_limit_order() {
+    let mut buf = Buffer::new(256, 64);
+    let mut book = buf.book();
+    for i in 0..(MAX_REMOVALS_PER_PLACE as u64) {
+        let mut o = order(1, Side::Ask, OrderKind::Limit, 100 + i % 3, 5);
+        o.expires_at = 10;
+        book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+    }
+    book.place(
+        &order(2, Side::Ask, OrderKind::Limit, 103, 5),
+        &ctx(1, None),
+        &mut NoopListener,
+    )
+    .unwrap();
+    let mut rec = Recorder::default();
+    let out = book
+        .place(
+            &order(3, Side::Bid, OrderKind::Limit, 105, 8),
+            &ctx(20, None),
+            &mut rec,
+        )
+        .unwrap();
+    assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE);
+    assert_eq!((out.base_filled, out.fills), (5, 1));
+    assert_eq!(out.posted_quantity, 3);
+    assert_eq!(book.order_count(Side::Ask), 0);
+    assert!(rec.outs.iter().all(|(_, r)| *r == OutReason::Expired));
+}
+
+/// Past the removal budget the place stops: what it removed stays removed (the next place
+/// goes on from there), and the remainder is cancelled, never rested crossing.
+#[test]
+fn the_removal_budget_bounds_a_walk_over_expired_orders() {
+    let mut buf = Buffer::new(512, 64);
+    let mut book = buf.book();
+    for _ in 0..200 {
+        let mut o = order(1, Side::Ask, OrderKind::Limit, 100, 5);
+        o.expires_at = 10;
+        book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+    }
+    for kind in [
+        OrderKind::PostOnly,
+        OrderKind::PostOnlySlide,
+        OrderKind::Limit,
+    ] {
+        let before = book.order_count(Side::Ask);
+        let out = book
+            .place(
+                &order(3, Side::Bid, kind, 101, 8),
+                &ctx(20, None),
+                &mut NoopListener,
+            )
+            .unwrap();
+        assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE);
+        assert_eq!((out.posted_quantity, out.cancelled_quantity), (0, 8));
+        assert_eq!(book.order_count(Side::Ask), before - MAX_REMOVALS_PER_PLACE);
+    }
+    let out = book
+        .place(
+            &order(3, Side::Bid, OrderKind::PostOnly, 101, 8),
+            &ctx(20, None),
+            &mut NoopListener,
+        )
+        .unwrap();
+    assert_eq!((out.makers_removed, out.posted_quantity), (8, 8));
+}
+
+/// Pegged orders beyond their peg limit are removed when met, within the same budget.
+#[test]
+fn out_of_peg_orders_met_are_removed() {
+    let mut buf = Buffer::new(256, 64);
+    let mut book = buf.book();
+    for _ in 0..10 {
+        // Oracle + 0, never below 100: beyond its limit once the oracle is under 100.
+        let mut o = order(1, Side::Ask, OrderKind::OraclePegged, 100, 5);
+        o.peg_offset = 0;
+        book.place(&o, &ctx(1, Some(105)), &mut NoopListener)
+            .unwrap();
+    }
+    let mut rec = Recorder::default();
+    let out = book
+        .place(
+            &order(2, Side::Bid, OrderKind::Limit, 96, 5),
+            &ctx(1, Some(95)),
+            &mut rec,
+        )
+        .unwrap();
+    assert_eq!((out.makers_removed, out.posted_quantity), (10, 5));
+    assert!(rec.outs.iter().all(|(_, r)| *r == OutReason::PegLimit));
+}
+
+/// Client ids chosen by one owner and many owners sharing a prefix do not slow lookups
+/// beyond the key length: the owner tree is a critbit tree.
+#[test]
+fn crafted_client_ids_and_owners_keep_lookups_working() {
+    let mut buf = Buffer::new(512, 64);
+    let mut book = buf.book();
+    let mut n = 0;
+    for owner_byte in 0..4u8 {
+        for bit in 0..64u32 {
+            let mut o = order(owner_byte, Side::Ask, OrderKind::Limit, 200 + n % 7, 1);
+            o.client_order_id = 1u64 << bit;
+            book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+            n += 1;
+        }
+    }
+    for owner_byte in 0..4u8 {
+        for bit in (0..64u32).rev() {
+            let c = book
+                .cancel_by_client_id(&owner(owner_byte), 1u64 << bit, &mut NoopListener)
+                .unwrap();
+            assert_eq!(c.client_order_id, 1u64 << bit);
+        }
+    }
+    assert_eq!(book.order_count(Side::Ask), 0);
+}
+
+/// Cancel-all walks the owner's own orders only, both sides or one.
+#[test]
+fn cancel_all_visits_the_owner_only() {
+    let mut buf = Buffer::new(256, 64);
+    let mut book = buf.book();
+    for i in 0..40u64 {
+        let side = if i % 2 == 0 { Side::Bid } else { Side::Ask };
+        let price = if side == Side::Bid { 90 } else { 110 };
+        let mut o = order((i % 4) as u8, side, OrderKind::Limit, price, 1);
+        o.client_order_id = if i % 3 == 0 { 0 } else { i };
+        book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+    }
+    let mut rec = Recorder::default();
+    assert_eq!(
+        book.cancel_all(&owner(1), Some(Side::Ask), 100, &mut rec)
+            .unwrap(),
+        CancelAllOutcome {
+            cancelled: 10,
+            complete: true
+        }
+    );
+    assert!(rec.outs.iter().all(|(o, _)| o.owner == owner(1)));
+    let call = |book: &mut Book, limit, rec: &mut Recorder| {
+        let o = book.cancel_all(&owner(2), None, limit, rec).unwrap();
+        (o.cancelled, o.complete)
+    };
+    assert_eq!(call(&mut book, 4, &mut rec), (4, false));
+    assert_eq!(call(&mut book, 100, &mut rec), (6, true));
+    assert_eq!(call(&mut book, 100, &mut rec), (0, true));
+    assert_eq!(
+        book.order_count(Side::Bid) + book.order_count(Side::Ask),
+        20
+    );
+}
+
+/// A side-filtered cancel-all over an owner with many orders on the other side stops after
+/// its visit bound and says so.
+#[test]
+fn cancel_all_visits_are_bounded() {
+    let n = MAX_CANCEL_ALL_VISITS + 100;
+    let mut buf = Buffer::new(n + 10, 16);
+    let mut book = buf.book();
+    for i in 0..n as u64 {
+        let mut o = order(1, Side::Ask, OrderKind::Limit, 100 + i % 50, 1);
+        o.client_order_id = i + 1;
+        book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+    }
+    let mut bid = order(1, Side::Bid, OrderKind::Limit, 50, 1);
+    bid.client_order_id = u64::MAX;
+    book.place(&bid, &ctx(1, None), &mut NoopListener).unwrap();
+    let o = book
+        .cancel_all(&owner(1), Some(Side::Bid), 10, &mut NoopListener)
+        .unwrap();
+    assert_eq!((o.cancelled, o.complete), (0, false));
+    let o = book
+        .cancel_all(&owner(1), None, 2000, &mut NoopListener)
+        .unwrap();
+    assert_eq!((o.cancelled, o.complete), (MAX_CANCEL_ALL_VISITS, false));
+    let o = book
+        .cancel_all(&owner(1), Some(Side::Bid), 10, &mut NoopListener)
+        .unwrap();
+    assert_eq!((o.cancelled, o.complete), (1, true));
+}

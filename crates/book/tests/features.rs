@@ -1,0 +1,128 @@
+//! Slippage guards and quote-amount orders.
+
+mod common;
+
+use carry_book::*;
+use common::*;
+
+fn ctx() -> MatchContext {
+    MatchContext {
+        now: 1,
+        oracle_price: None,
+        slot: 0,
+    }
+}
+
+fn asks(book: &mut Book) {
+    for (price, qty) in [(100, 5), (101, 5), (103, 10)] {
+        book.place(
+            &order(1, Side::Ask, OrderKind::Limit, price, qty),
+            &ctx(),
+            &mut NoopListener,
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn slippage_guards_refuse_with_nothing_changed() {
+    let mut buf = Buffer::new(16, 8);
+    asks(&mut buf.book());
+    let before = buf.0.clone();
+    let mut o = order(2, Side::Bid, OrderKind::ImmediateOrCancel, 101, 20);
+    o.min_base_fill = 11;
+    assert_eq!(
+        buf.book().place(&o, &ctx(), &mut NoopListener),
+        Err(BookError::SlippageExceeded)
+    );
+    o.min_base_fill = 0;
+    o.min_quote_fill = 5 * 100 + 5 * 101 + 1;
+    assert_eq!(
+        buf.book().place(&o, &ctx(), &mut NoopListener),
+        Err(BookError::SlippageExceeded)
+    );
+    assert!(before == buf.0, "a refused place changed the book");
+    o.min_base_fill = 10;
+    o.min_quote_fill = 5 * 100 + 5 * 101;
+    let out = buf.book().place(&o, &ctx(), &mut NoopListener).unwrap();
+    assert_eq!((out.base_filled, out.quote_filled), (10, 1005));
+}
+
+#[test]
+fn quote_budget_spends_at_most_the_budget() {
+    let mut buf = Buffer::new(16, 8);
+    let mut book = buf.book();
+    asks(&mut book);
+    // 5 at 100 (500) + 5 at 101 (505) + 2 at 103 (206) = 1,211 <= 1,300 < 1,211 + 103.
+    let mut o = order(2, Side::Bid, OrderKind::Market, 1_000, u64::MAX / 2);
+    o.quote_budget = 1_300;
+    let mut rec = Recorder::default();
+    let out = book.place(&o, &ctx(), &mut rec).unwrap();
+    assert_eq!(
+        (out.base_filled, out.quote_filled, out.fills),
+        (12, 1_211, 3)
+    );
+    assert_eq!(rec.fills[2].quantity, 2);
+    assert_eq!(out.cancelled_quantity, u64::MAX / 2 - 12);
+    // The base quantity still caps it.
+    let mut o = order(3, Side::Bid, OrderKind::ImmediateOrCancel, 103, 3);
+    o.quote_budget = 10_000;
+    let out = book.place(&o, &ctx(), &mut NoopListener).unwrap();
+    assert_eq!((out.base_filled, out.quote_filled), (3, 309));
+    // A budget below one lot at the best price fills nothing.
+    o.quote_budget = 102;
+    let out = book.place(&o, &ctx(), &mut NoopListener).unwrap();
+    assert_eq!(out.base_filled, 0);
+    // Only immediate-or-cancel and market orders take a budget.
+    for kind in [OrderKind::Limit, OrderKind::FillOrKill, OrderKind::PostOnly] {
+        o.kind = kind;
+        assert_eq!(
+            book.place(&o, &ctx(), &mut NoopListener),
+            Err(BookError::InvalidQuoteBudget)
+        );
+    }
+}
+
+#[test]
+fn a_better_order_evicts_the_worst_of_a_full_side() {
+    let mut buf = Buffer::new(4, 8);
+    let mut book = buf.book();
+    for (owner_n, price) in [(1, 110), (2, 120), (3, 130), (4, 130)] {
+        book.place(
+            &order(owner_n, Side::Ask, OrderKind::Limit, price, 1),
+            &ctx(),
+            &mut NoopListener,
+        )
+        .unwrap();
+    }
+    // Not better than the worst (130): refused, nothing changed.
+    let before = buf.0.clone();
+    let worse = order(5, Side::Ask, OrderKind::Limit, 130, 1);
+    assert_eq!(
+        buf.book().place(&worse, &ctx(), &mut NoopListener),
+        Err(BookError::SideFull)
+    );
+    assert!(before == buf.0);
+    // Better: the newest order at the worst price goes, with an event naming it.
+    let mut rec = Recorder::default();
+    let out = buf
+        .book()
+        .place(
+            &order(5, Side::Ask, OrderKind::Limit, 125, 1),
+            &ctx(),
+            &mut rec,
+        )
+        .unwrap();
+    assert_eq!(rec.outs.len(), 1);
+    let (gone, reason) = rec.outs[0];
+    assert_eq!((gone.owner, reason), (owner(4), OutReason::Evicted));
+    assert_eq!(
+        out.evicted,
+        Some(OrderId {
+            hi: gone.key_hi,
+            lo: gone.key_lo
+        })
+    );
+    assert_eq!(out.posted_quantity, 1);
+    assert_eq!(buf.book().order_count(Side::Ask), 4);
+}
