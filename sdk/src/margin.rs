@@ -1141,7 +1141,8 @@ mod tests {
             base_lot_size: 4,
             order_capacity: 5,
             event_capacity: 6,
-            reserved: [0; 64],
+            max_fills: 7,
+            reserved: [0; 60],
         };
         let m = carry_orderbook::Market {
             authority: key(1),
@@ -1150,7 +1151,8 @@ mod tests {
             base_lot_size: 4,
             order_capacity: 5,
             event_capacity: 6,
-            reserved: [0; 64],
+            max_fills: 7,
+            reserved: [0; 60],
         };
         assert_eq!(bytemuck::bytes_of(&h), bytemuck::bytes_of(&m));
     }

@@ -17,12 +17,14 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
 }
 
 /// `create_market` for an account of `Market::space(order_capacity, event_capacity)` bytes
-/// already created and owned by the order book program.
+/// already created and owned by the order book program. Both `creator` and `market` sign.
 pub fn create_market(creator: Pubkey, market: Pubkey, params: CreateMarketParams) -> Instruction {
-    ix(
+    let mut i = ix(
         accounts::CreateMarket { creator, market },
         instruction::CreateMarket { params },
-    )
+    );
+    i.accounts[1].is_signer = true;
+    i
 }
 
 fn authority(authority: Pubkey, market: Pubkey) -> accounts::MarketAuthority {

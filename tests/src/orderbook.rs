@@ -66,9 +66,12 @@ impl TestMarket {
             max_fills: 0,
         };
         let payer = t.payer().pubkey();
-        t.send(&[sdk::create_market(payer, account.pubkey(), params)], &[])
-            .await
-            .unwrap();
+        t.send(
+            &[sdk::create_market(payer, account.pubkey(), params)],
+            &[&account],
+        )
+        .await
+        .unwrap();
         TestMarket {
             market: account.pubkey(),
             authority,

@@ -211,7 +211,8 @@ async fn create_perp_market_and_read_back() {
             base_lot_size: 10_000_000,
             order_capacity: 4096,
             event_capacity: 512,
-            reserved: [0; 64],
+            max_fills: 32,
+            reserved: [0; 60],
         }
     );
     let acc = env.t.account(&p.book).await.unwrap();

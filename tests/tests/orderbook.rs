@@ -76,7 +76,7 @@ async fn create_market_refusals() {
         .create_account(Market::space(64, 16) + 8, &carry_orderbook::ID)
         .await;
     assert_error(
-        t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[])
+        t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[&acc])
             .await,
         OrderbookError::InvalidAccountSize,
     );
@@ -85,36 +85,39 @@ async fn create_market_refusals() {
         .create_account(Market::space(64, 16), &carry_orderbook::ID)
         .await;
     assert_error(
-        t.send(&[create(acc.pubkey(), params(64, 16, 0, LOT))], &[])
+        t.send(&[create(acc.pubkey(), params(64, 16, 0, LOT))], &[&acc])
             .await,
         OrderbookError::InvalidMarketParams,
     );
     assert_error(
-        t.send(&[create(acc.pubkey(), params(64, 16, TICK, 0))], &[])
+        t.send(&[create(acc.pubkey(), params(64, 16, TICK, 0))], &[&acc])
             .await,
         OrderbookError::InvalidMarketParams,
     );
     // Capacities out of range.
     assert_error(
-        t.send(&[create(acc.pubkey(), params(0, 16, TICK, LOT))], &[])
+        t.send(&[create(acc.pubkey(), params(0, 16, TICK, LOT))], &[&acc])
             .await,
         OrderbookError::InvalidCapacity,
     );
     assert_error(
-        t.send(&[create(acc.pubkey(), params(64, 0, TICK, LOT))], &[])
+        t.send(&[create(acc.pubkey(), params(64, 0, TICK, LOT))], &[&acc])
             .await,
         OrderbookError::InvalidCapacity,
     );
     assert_error(
-        t.send(&[create(acc.pubkey(), params(9000, 16, TICK, LOT))], &[])
-            .await,
+        t.send(
+            &[create(acc.pubkey(), params(9000, 16, TICK, LOT))],
+            &[&acc],
+        )
+        .await,
         OrderbookError::InvalidCapacity,
     );
     // A fill cap above the engine's 64.
     let mut p = params(64, 16, TICK, LOT);
     p.max_fills = 65;
     assert_error(
-        t.send(&[create(acc.pubkey(), p)], &[]).await,
+        t.send(&[create(acc.pubkey(), p)], &[&acc]).await,
         OrderbookError::InvalidFillLimit,
     );
     assert!(
@@ -126,17 +129,25 @@ async fn create_market_refusals() {
         .create_account(Market::space(64, 16), &Pubkey::new_unique())
         .await;
     assert_error(
-        t.send(&[create(foreign.pubkey(), params(64, 16, TICK, LOT))], &[])
-            .await,
+        t.send(
+            &[create(foreign.pubkey(), params(64, 16, TICK, LOT))],
+            &[&foreign],
+        )
+        .await,
         AnchorError::AccountOwnedByWrongProgram,
     );
+    // The market account not signing (a front-runner initialising someone's allocation).
+    let mut i = create(acc.pubkey(), params(64, 16, TICK, LOT));
+    i.accounts[1].is_signer = false;
+    assert_error(t.send(&[i], &[]).await, OrderbookError::MarketNotSigner);
+    assert!(t.data(&acc.pubkey()).await.iter().all(|b| *b == 0));
     // Works once, then refuses to initialize again.
-    t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[])
+    t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[&acc])
         .await
         .unwrap();
     let before = t.data(&acc.pubkey()).await;
     assert_error(
-        t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[])
+        t.send(&[create(acc.pubkey(), params(64, 16, TICK, LOT))], &[&acc])
             .await,
         AnchorError::ConstraintZero,
     );

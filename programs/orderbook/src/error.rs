@@ -25,6 +25,8 @@ pub enum OrderbookError {
     InvalidPrice,
     #[msg("max fills must be between 1 and the engine's limit")]
     InvalidFillLimit,
+    #[msg("the market account must sign its creation")]
+    MarketNotSigner,
     #[msg("a price or amount overflows 64 bits")]
     Overflow,
     #[msg("post-only order would cross the book")]

@@ -156,7 +156,8 @@ pub fn handle_create_perp_market(
             base_lot_size: setup.base_lot_size,
             order_capacity: setup.order_capacity,
             event_capacity: setup.event_capacity,
-            reserved: [0; 64],
+            max_fills: PERP_MAX_FILLS,
+            reserved: [0; 60],
         };
         data[8..PerpBook::BOOK_OFFSET].copy_from_slice(bytemuck::bytes_of(&header));
         Book::init(

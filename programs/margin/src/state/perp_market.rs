@@ -403,9 +403,15 @@ pub struct PerpBook {
     pub order_capacity: u32,
     /// Event queue slots, fixed at creation.
     pub event_capacity: u32,
+    /// Most makers one order may fill (as an order book market's `max_fills`): the perp
+    /// default [`PERP_MAX_FILLS`] until a market parameter sets it.
+    pub max_fills: u32,
     /// Reserved, zero.
-    pub reserved: [u8; 64],
+    pub reserved: [u8; 60],
 }
+
+/// Most makers one perp order fills (the order book program's default cap).
+pub const PERP_MAX_FILLS: u32 = 32;
 
 /// Size of `PerpBook` (the header) without the discriminator.
 pub const PERP_BOOK_HEADER_SIZE: usize = 152;

@@ -9,8 +9,9 @@ pub struct CreateMarket<'info> {
     /// Pays nothing here (the account already exists) but is recorded as the creator.
     pub creator: Signer<'info>,
     /// Created by the system program with `Market::space(order_capacity, event_capacity)`
-    /// bytes, owned by this program, zeroed, rent exempt.
-    #[account(zero)]
+    /// bytes, owned by this program, zeroed, rent exempt; signs, so an allocated account
+    /// cannot be taken over by whoever initialises it first.
+    #[account(zero, constraint = market.to_account_info().is_signer @ OrderbookError::MarketNotSigner)]
     pub market: AccountLoader<'info, Market>,
 }
 
