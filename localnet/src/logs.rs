@@ -139,6 +139,9 @@ impl SyscallStubs for Router {
     }
     fn sol_log_data(&self, fields: &[&[u8]]) {
         flush_program_output();
+        if let Some(tap) = *DATA_TAP.lock().unwrap() {
+            tap(&fields.concat());
+        }
         with_context(|ic| stable_log::program_data(&ic.get_log_collector(), fields));
     }
     fn sol_get_processed_sibling_instruction(&self, index: usize) -> Option<Instruction> {
@@ -151,6 +154,17 @@ impl SyscallStubs for Router {
 
 struct Noop;
 impl SyscallStubs for Noop {}
+
+/// Optional observer of every `sol_log_data` payload (the fields concatenated), process-wide.
+static DATA_TAP: Mutex<Option<DataTap>> = Mutex::new(None);
+
+/// An observer of event payloads.
+pub type DataTap = fn(&[u8]);
+
+/// Also hand every `sol_log_data` payload to `tap` (tests keep a process-wide event list).
+pub fn set_data_tap(tap: DataTap) {
+    *DATA_TAP.lock().unwrap() = Some(tap);
+}
 
 /// Install program-test's syscall stubs (native CPI into real SPL Token needs them) and wrap
 /// them with the log router. program-test installs its stubs process-wide, once, when the first

@@ -29,8 +29,6 @@ use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
 
-use crate::margin::{decode_bank, decode_exchange, decode_margin_account};
-
 /// Why a call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientError {
@@ -341,23 +339,32 @@ pub async fn send_instructions(
 // Finding Carry's accounts
 // ---------------------------------------------------------------------------------------------
 
-/// Every exchange of the margin program on this cluster.
-pub async fn exchanges(chain: &dyn Chain) -> Result<Vec<(Pubkey, Exchange)>, ClientError> {
+/// Margin-program accounts of type `T` (`size` bytes with the discriminator) whose bytes
+/// after the discriminator start with `prefix` (e.g. the exchange key), decoded.
+async fn find<T: anchor_lang::ZeroCopy + Discriminator>(
+    chain: &dyn Chain,
+    size: usize,
+    prefixes: &[(usize, &[u8])],
+    what: &str,
+) -> Result<Vec<(Pubkey, T)>, ClientError> {
+    let mut memcmp = vec![(0, T::DISCRIMINATOR.to_vec())];
+    memcmp.extend(prefixes.iter().map(|(o, b)| (*o, b.to_vec())));
     let found = chain
-        .program_accounts(
-            &carry_margin::ID,
-            8 + EXCHANGE_SIZE,
-            &[(0, Exchange::DISCRIMINATOR.to_vec())],
-        )
+        .program_accounts(&carry_margin::ID, size, &memcmp)
         .await?;
     found
         .into_iter()
         .map(|(k, a)| {
-            decode_exchange(&a.data)
-                .map(|e| (k, e))
-                .map_err(|e| ClientError::Account(format!("exchange {k}: {e}")))
+            crate::margin::decode_account::<T>(&a.data)
+                .map(|v| (k, v))
+                .map_err(|e| ClientError::Account(format!("{what} {k}: {e}")))
         })
         .collect()
+}
+
+/// Every exchange of the margin program on this cluster.
+pub async fn exchanges(chain: &dyn Chain) -> Result<Vec<(Pubkey, Exchange)>, ClientError> {
+    find(chain, 8 + EXCHANGE_SIZE, &[], "exchange").await
 }
 
 /// The banks of `exchange`, by token index.
@@ -365,24 +372,8 @@ pub async fn banks(
     chain: &dyn Chain,
     exchange: &Pubkey,
 ) -> Result<Vec<(Pubkey, Bank)>, ClientError> {
-    let found = chain
-        .program_accounts(
-            &carry_margin::ID,
-            8 + BANK_SIZE,
-            &[
-                (0, Bank::DISCRIMINATOR.to_vec()),
-                (8, exchange.to_bytes().to_vec()),
-            ],
-        )
-        .await?;
-    let mut v = found
-        .into_iter()
-        .map(|(k, a)| {
-            decode_bank(&a.data)
-                .map(|b| (k, b))
-                .map_err(|e| ClientError::Account(format!("bank {k}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut v: Vec<(Pubkey, Bank)> =
+        find(chain, 8 + BANK_SIZE, &[(8, exchange.as_ref())], "bank").await?;
     v.sort_by_key(|(_, b)| b.token_index);
     Ok(v)
 }
@@ -393,25 +384,8 @@ pub async fn margin_accounts_of(
     exchange: &Pubkey,
     owner: &Pubkey,
 ) -> Result<Vec<(Pubkey, MarginAccount)>, ClientError> {
-    let found = chain
-        .program_accounts(
-            &carry_margin::ID,
-            8 + MARGIN_ACCOUNT_SIZE,
-            &[
-                (0, MarginAccount::DISCRIMINATOR.to_vec()),
-                (8, exchange.to_bytes().to_vec()),
-                (40, owner.to_bytes().to_vec()),
-            ],
-        )
-        .await?;
-    found
-        .into_iter()
-        .map(|(k, a)| {
-            decode_margin_account(&a.data)
-                .map(|m| (k, m))
-                .map_err(|e| ClientError::Account(format!("account {k}: {e}")))
-        })
-        .collect()
+    let prefixes = [(8, exchange.as_ref()), (40, owner.as_ref())];
+    find(chain, 8 + MARGIN_ACCOUNT_SIZE, &prefixes, "account").await
 }
 
 /// Every margin account of `exchange` (what keepers scan).
@@ -419,24 +393,13 @@ pub async fn all_margin_accounts(
     chain: &dyn Chain,
     exchange: &Pubkey,
 ) -> Result<Vec<(Pubkey, MarginAccount)>, ClientError> {
-    let found = chain
-        .program_accounts(
-            &carry_margin::ID,
-            8 + MARGIN_ACCOUNT_SIZE,
-            &[
-                (0, MarginAccount::DISCRIMINATOR.to_vec()),
-                (8, exchange.to_bytes().to_vec()),
-            ],
-        )
-        .await?;
-    found
-        .into_iter()
-        .map(|(k, a)| {
-            decode_margin_account(&a.data)
-                .map(|m| (k, m))
-                .map_err(|e| ClientError::Account(format!("account {k}: {e}")))
-        })
-        .collect()
+    find(
+        chain,
+        8 + MARGIN_ACCOUNT_SIZE,
+        &[(8, exchange.as_ref())],
+        "account",
+    )
+    .await
 }
 
 /// The events in a transaction's logs: the payload (discriminator + borsh) of every

@@ -38,6 +38,29 @@ pub fn emit_accrual(bank: &Bank, bank_key: Pubkey, a: &Accrual, dt: u64) {
     });
 }
 
+/// Accrue `bank` to `now` for an instruction about to touch a balance in it, and emit the
+/// accrual. A balance opted out of lending (`opted_out`) is outside the pool: then a failing
+/// accrual is logged and skipped (`Bank::accrue_best_effort`), so it never locks such a
+/// balance; otherwise a failure refuses the instruction.
+pub fn accrue_for_balance(
+    bank: &mut Bank,
+    bank_key: Pubkey,
+    now: i64,
+    opted_out: bool,
+) -> Result<()> {
+    let accrued = if opted_out {
+        bank.accrue_best_effort(now)
+    } else {
+        Some(bank.accrue(now)?)
+    };
+    if let Some((accrual, dt)) = accrued {
+        if dt > 0 {
+            emit_accrual(bank, bank_key, &accrual, dt);
+        }
+    }
+    Ok(())
+}
+
 /// Accrue up to now. Runs while paused too (it moves no tokens). A stale or uncertain oracle
 /// does not stop the accrual; the stable price is then left as is (logged).
 pub fn handle_accrue_interest(ctx: Context<AccrueInterest>) -> Result<()> {

@@ -73,16 +73,9 @@ pub fn handle_deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         );
         // Opted-out balances are outside the pool: their deposit never depends on accrual.
         let opted_out = existing.is_some_and(|s| acc.tokens[s].lending_disabled != 0);
-        let accrued = if opted_out {
-            bank.accrue_best_effort(now)
-        } else {
-            Some(bank.accrue(now)?)
-        };
-        if let Some((accrual, dt)) = accrued {
-            if dt > 0 {
-                crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
-            }
-        }
+        crate::instructions::accrue_interest::accrue_for_balance(
+            &mut bank, bank_key, now, opted_out,
+        )?;
         let quote_decimals = ctx.accounts.exchange.load()?.settlement_decimals;
         crate::oracle::touch_stable_price(&mut bank, ctx.remaining_accounts, now, quote_decimals)?;
         let slot = acc.find_or_create_token(bank.token_index)?;

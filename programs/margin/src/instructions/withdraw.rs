@@ -72,16 +72,9 @@ pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) 
         let opted_out = acc
             .find_token(bank.token_index)
             .is_some_and(|s| acc.tokens[s].lending_disabled != 0);
-        let accrued = if opted_out {
-            bank.accrue_best_effort(now)
-        } else {
-            Some(bank.accrue(now)?)
-        };
-        if let Some((accrual, dt)) = accrued {
-            if dt > 0 {
-                crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
-            }
-        }
+        crate::instructions::accrue_interest::accrue_for_balance(
+            &mut bank, bank_key, now, opted_out,
+        )?;
         let slot = match acc.find_token(bank.token_index) {
             Some(s) => s,
             None if allow_borrow => acc.find_or_create_token(bank.token_index)?,

@@ -256,6 +256,20 @@ impl Ctx {
             .unix_timestamp)
     }
 
+    /// Balance of an SPL token account, 0 when it does not exist.
+    async fn token_amount(&self, key: &Pubkey) -> CliResult<u64> {
+        Ok(self
+            .chain
+            .account(key)
+            .await
+            .map_err(|e| e.to_string())?
+            .and_then(|a| {
+                <TokenAccountState as solana_sdk::program_pack::Pack>::unpack(&a.data).ok()
+            })
+            .map(|t| t.amount)
+            .unwrap_or(0))
+    }
+
     fn account_key(&self, owner: &Pubkey) -> Pubkey {
         sdk::margin_account_pda(&self.exchange, owner, self.num)
     }
@@ -488,16 +502,7 @@ async fn run(cli: Cli) -> CliResult<()> {
                 &signer.pubkey(),
                 &bank.mint,
             );
-            let have = ctx
-                .chain
-                .account(&wallet)
-                .await
-                .map_err(|e| e.to_string())?
-                .and_then(|a| {
-                    <TokenAccountState as solana_sdk::program_pack::Pack>::unpack(&a.data).ok()
-                })
-                .map(|t| t.amount)
-                .unwrap_or(0);
+            let have = ctx.token_amount(&wallet).await?;
             if have < native {
                 return Err(format!(
                     "wallet {wallet} holds {} {}, less than {amount}",
@@ -557,16 +562,7 @@ async fn run(cli: Cli) -> CliResult<()> {
                     format_amount(bal as i128, bank.decimals)
                 ));
             }
-            let vault = ctx
-                .chain
-                .account(&bank.vault)
-                .await
-                .map_err(|e| e.to_string())?
-                .and_then(|a| {
-                    <TokenAccountState as solana_sdk::program_pack::Pack>::unpack(&a.data).ok()
-                })
-                .map(|t| t.amount)
-                .unwrap_or(0);
+            let vault = ctx.token_amount(&bank.vault).await?;
             let max = health::max_withdraw(&acc, qd, &snaps, snap, vault, now)?;
             if native > max.by_health {
                 return Err(format!(
