@@ -221,9 +221,9 @@ pub struct NewOrder {
     /// Slippage guard: refused unless the fills' `price * quantity` sum reaches this many quote
     /// lots. 0 = no guard.
     pub min_quote_fill: u64,
-    /// Quote-amount orders (immediate-or-cancel and market only): the fills' `price *
-    /// quantity` sum never exceeds this many quote lots; `quantity` still caps the base. 0 =
-    /// none.
+    /// Quote-amount orders (immediate-or-cancel, fill-or-kill and market only): the fills'
+    /// `price * quantity` sum never exceeds this many quote lots; `quantity` still caps the
+    /// base (a fill-or-kill must fill all of it within the budget). 0 = none.
     pub quote_budget: u64,
 }
 

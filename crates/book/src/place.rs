@@ -124,7 +124,10 @@ impl<'a> Book<'a> {
             }
         }
         if o.quote_budget != 0
-            && !matches!(o.kind, OrderKind::ImmediateOrCancel | OrderKind::Market)
+            && !matches!(
+                o.kind,
+                OrderKind::ImmediateOrCancel | OrderKind::FillOrKill | OrderKind::Market
+            )
         {
             return Err(BookError::InvalidQuoteBudget);
         }

@@ -73,8 +73,26 @@ fn quote_budget_spends_at_most_the_budget() {
     o.quote_budget = 102;
     let out = book.place(&o, &ctx(), &mut NoopListener).unwrap();
     assert_eq!(out.base_filled, 0);
-    // Only immediate-or-cancel and market orders take a budget.
-    for kind in [OrderKind::Limit, OrderKind::FillOrKill, OrderKind::PostOnly] {
+    // A fill-or-kill must fill its whole quantity within the budget.
+    let mut fok = order(4, Side::Bid, OrderKind::FillOrKill, 103, 3);
+    fok.quote_budget = 3 * 103 - 1;
+    assert_eq!(
+        book.place(&fok, &ctx(), &mut NoopListener),
+        Err(BookError::FillOrKillNotFilled)
+    );
+    fok.quote_budget = 3 * 103;
+    assert_eq!(
+        book.place(&fok, &ctx(), &mut NoopListener)
+            .unwrap()
+            .base_filled,
+        3
+    );
+    // Only immediate-or-cancel, fill-or-kill and market orders take a budget.
+    for kind in [
+        OrderKind::Limit,
+        OrderKind::PostOnly,
+        OrderKind::OraclePegged,
+    ] {
         o.kind = kind;
         assert_eq!(
             book.place(&o, &ctx(), &mut NoopListener),

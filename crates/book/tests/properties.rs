@@ -249,6 +249,8 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 }
                 o.max_fills = max_fills;
                 o.self_trade = SelfTradeBehavior::from_u8(stp).unwrap();
+                // (Fill-or-kill budgets are covered in features.rs: here they would refuse
+                // most fill-or-kill orders and starve the stream of fills.)
                 if matches!(kind, OrderKind::ImmediateOrCancel | OrderKind::Market) {
                     // Quote-amount orders and slippage guards, now and then.
                     if cid % 2 == 1 {

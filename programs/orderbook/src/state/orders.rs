@@ -127,9 +127,9 @@ pub struct PlaceOrderArgs {
     /// Slippage guard: refused unless the fills' quote reaches this many quote native units
     /// (rounded up to a tick-lot). 0 = none.
     pub min_quote_fill: u64,
-    /// Quote-amount order (`ImmediateOrCancel` or `Market` only): spend or receive at most this
-    /// many quote native units (rounded down to a tick-lot); `quantity` still caps the base.
-    /// 0 = none.
+    /// Quote-amount order (`ImmediateOrCancel`, `FillOrKill` or `Market` only): spend or
+    /// receive at most this many quote native units (rounded down to a tick-lot); `quantity`
+    /// still caps the base (a fill-or-kill must fill all of it within the budget). 0 = none.
     pub quote_budget: u64,
 }
 
