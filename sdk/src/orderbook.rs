@@ -3,7 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
-use carry_book::{Book, MatchContext, Side};
+use carry_book::{Book, MatchContext};
 use carry_orderbook::{
     accounts, instruction, split_market, CreateMarketParams, Market, OrderSide, PlaceOrderArgs,
 };
@@ -189,7 +189,7 @@ impl MarketView {
             slot: 0,
         };
         let mut levels = [Vec::new(), Vec::new()];
-        for side in [Side::Bid, Side::Ask] {
+        for side in [carry_book::OrderSide::Bid, carry_book::OrderSide::Ask] {
             let out: &mut Vec<Level> = &mut levels[side as usize];
             book.visit_tradable(side, &ctx, |o| {
                 let price = o.price.unwrap_or(0).saturating_mul(market.tick_size);

@@ -90,7 +90,7 @@ fn seq_of(id: OrderId) -> u64 {
 /// Price of a resting order at `oracle`, computed here independently of the engine: fixed
 /// orders their price; pegged orders oracle + offset, clamped one tick behind the opposite
 /// side's best fixed-price order (expired or not). Expired and out-of-peg orders included.
-fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
+fn price_now(book: &Book, side: OrderSide, id: OrderId, oracle: u64) -> u64 {
     let p = id.price_or_offset();
     if !id.is_pegged() {
         return p as u64;
@@ -104,11 +104,11 @@ fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
     .unwrap();
     let nominal = (oracle as i128 + p) as u64;
     match side {
-        Side::Bid => match opp_fixed.iter().min() {
+        OrderSide::Bid => match opp_fixed.iter().min() {
             Some(a) => nominal.min(a - 1),
             None => nominal,
         },
-        Side::Ask => match opp_fixed.iter().max() {
+        OrderSide::Ask => match opp_fixed.iter().max() {
             Some(b) => nominal.max(b + 1),
             None => nominal,
         },
@@ -120,7 +120,7 @@ fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
 /// them in turn and removes them). The rule: fixed-price orders by price then time; pegged
 /// orders by offset then time (clamped ones share a price but keep that order); between the
 /// two, the better price, then the older.
-fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
+fn priority_list(book: &Book, side: OrderSide, ctx: &MatchContext) -> Vec<OrderId> {
     let oracle = ctx.oracle_price.unwrap();
     let (mut fixed, mut pegged) = (Vec::new(), Vec::new());
     book.visit_all(side, ctx.oracle_price, |o| {
@@ -133,15 +133,15 @@ fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
     })
     .unwrap();
     let better = |a: u64, b: u64| match side {
-        Side::Bid => a > b,
-        Side::Ask => a < b,
+        OrderSide::Bid => a > b,
+        OrderSide::Ask => a < b,
     };
     let rank = |v: &mut Vec<(u64, OrderId)>, key: fn(&OrderId) -> i128| {
         v.sort_by(|a, b| {
             let (ka, kb) = (key(&a.1), key(&b.1));
             let by = match side {
-                Side::Bid => kb.cmp(&ka),
-                Side::Ask => ka.cmp(&kb),
+                OrderSide::Bid => kb.cmp(&ka),
+                OrderSide::Ask => ka.cmp(&kb),
             };
             by.then(seq_of(a.1).cmp(&seq_of(b.1)))
         })
@@ -176,7 +176,7 @@ struct Stats {
 
 /// Best price of `side` among orders that can trade at `oracle` and `now` (not expired,
 /// within their peg limit), computed independently of the engine's cursor.
-fn best_tradable(book: &Book, side: Side, oracle: u64, now: u64) -> Option<u64> {
+fn best_tradable(book: &Book, side: OrderSide, oracle: u64, now: u64) -> Option<u64> {
     let mut best: Option<u64> = None;
     book.visit_all(side, Some(oracle), |o| {
         let e = o.order.expires_at;
@@ -193,16 +193,16 @@ fn best_tradable(book: &Book, side: Side, oracle: u64, now: u64) -> Option<u64> 
         let in_peg = p > 0
             && (l == 0
                 || match side {
-                    Side::Bid => p <= l,
-                    Side::Ask => p >= l,
+                    OrderSide::Bid => p <= l,
+                    OrderSide::Ask => p >= l,
                 });
         if !in_peg {
             return;
         }
         best = Some(match (best, side) {
             (None, _) => p,
-            (Some(b), Side::Bid) => b.max(p),
-            (Some(b), Side::Ask) => b.min(p),
+            (Some(b), OrderSide::Bid) => b.max(p),
+            (Some(b), OrderSide::Ask) => b.min(p),
         });
     })
     .unwrap();
@@ -237,8 +237,8 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 max_fills,
                 stp,
             } => {
-                let side = if side { Side::Bid } else { Side::Ask };
-                let kind = OrderKind::from_u8(kind).unwrap();
+                let side = if side { OrderSide::Bid } else { OrderSide::Ask };
+                let kind = OrderType::from_u8(kind).unwrap();
                 let mut o = order(on, side, kind, price, quantity);
                 o.client_order_id = cid;
                 // Unix-time expiry, or by slot (the slot is twice the clock here).
@@ -248,10 +248,10 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                     _ => {}
                 }
                 o.max_fills = max_fills;
-                o.self_trade = SelfTradeBehavior::from_u8(stp).unwrap();
+                o.self_trade = SelfTradeMode::from_u8(stp).unwrap();
                 // (Fill-or-kill budgets are covered in features.rs: here they would refuse
                 // most fill-or-kill orders and starve the stream of fills.)
-                if matches!(kind, OrderKind::ImmediateOrCancel | OrderKind::Market) {
+                if matches!(kind, OrderType::ImmediateOrCancel | OrderType::Market) {
                     // Quote-amount orders and slippage guards, now and then.
                     if cid % 2 == 1 {
                         o.quote_budget = price * quantity / 2;
@@ -260,7 +260,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                         o.min_base_fill = quantity / 2;
                     }
                 }
-                if kind == OrderKind::OraclePegged {
+                if kind == OrderType::OraclePegged {
                     o.peg_offset = offset;
                     o.price = if price > 103 { 0 } else { price };
                 }
@@ -329,12 +329,12 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 side,
                 limit,
             } => {
-                let side = Side::from_u8(side);
+                let side = OrderSide::from_u8(side);
                 let out = book.cancel_all(&owner(on), side, limit, &mut rec).unwrap();
                 let n = out.cancelled;
                 if out.complete {
                     let mut left = 0;
-                    for s in [Side::Bid, Side::Ask] {
+                    for s in [OrderSide::Bid, OrderSide::Ask] {
                         if side.is_none_or(|x| x == s) {
                             book.visit_all(s, None, |o| {
                                 left += (o.order.owner == owner(on)) as u32
@@ -418,8 +418,8 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
         // tradable bid is below the best tradable ask. The engine's query agrees.
         for at in [oracle, 85, 93, 100, 107, 115] {
             if let (Some(b), Some(a)) = (
-                best_tradable(&book, Side::Bid, at, now),
-                best_tradable(&book, Side::Ask, at, now),
+                best_tradable(&book, OrderSide::Bid, at, now),
+                best_tradable(&book, OrderSide::Ask, at, now),
             ) {
                 prop_assert!(b < a, "crossed at oracle {}: bid {} ask {}", at, b, a);
             }
@@ -429,7 +429,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
             oracle_price: Some(oracle),
             slot: 2 * now,
         };
-        for side in [Side::Bid, Side::Ask] {
+        for side in [OrderSide::Bid, OrderSide::Ask] {
             prop_assert_eq!(
                 book.best_price(side, &at).unwrap(),
                 best_tradable(&book, side, oracle, now)
@@ -443,7 +443,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
         // Queue matches maker fills.
         prop_assert_eq!(book.event_count() as u64, queued_fills);
         // Counts match the trees; client ids resolve to their orders.
-        for side in [Side::Bid, Side::Ask] {
+        for side in [OrderSide::Bid, OrderSide::Ask] {
             let mut n = 0;
             let mut seen = Vec::new();
             book.visit_all(side, Some(oracle), |o| {
