@@ -2,8 +2,9 @@
 //! - the book is not crossed (best tradable bid < best tradable ask);
 //! - price-time priority: the makers a taker touched are, in order, a prefix of the opposite
 //!   side sorted independently by (price, sequence);
-//! - every order's quantity is accounted for: placed = filled + resting + cancelled (which
-//!   counts cancels, expiry, peg-limit and self-trade removals, decrements and reductions);
+//! - every order's quantity is accounted for: placed = filled + resting + cancelled +
+//!   evicted + reduced (cancelled counts cancels, unrested remainders, expiry, peg-limit and
+//!   self-trade removals and decrements);
 //! - the event queue holds exactly the maker fills not yet consumed;
 //! - each side's order count equals the orders found by walking its trees.
 
@@ -80,7 +81,20 @@ fn op() -> impl Strategy<Value = Op> {
 struct Ledger {
     placed: u64,
     filled: u64,
+    /// Cancelled by its owner or not rested (IOC remainder, a bound stopped matching), taken
+    /// off by matching (expired, beyond its peg limit, self-trade removal or decrement).
     cancelled: u64,
+    /// Evicted from a full side by a better order.
+    evicted: u64,
+    /// Reduced in place by its owner.
+    reduced: u64,
+}
+
+fn id_of(o: &Order) -> OrderId {
+    OrderId {
+        hi: o.key_hi,
+        lo: o.key_lo,
+    }
 }
 
 fn seq_of(id: OrderId) -> u64 {
@@ -394,23 +408,19 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 .unwrap()
                 .filled += f.quantity;
         }
-        for (o, _) in &rec.outs {
-            ledgers
-                .get_mut(&OrderId {
-                    hi: o.key_hi,
-                    lo: o.key_lo,
-                })
-                .unwrap()
-                .cancelled += o.quantity;
+        for (o, reason) in &rec.outs {
+            let l = ledgers.get_mut(&id_of(o)).unwrap();
+            if *reason == OutReason::Evicted {
+                l.evicted += o.quantity;
+            } else {
+                l.cancelled += o.quantity;
+            }
         }
-        for (o, q) in rec.decrements.iter().chain(&rec.reductions) {
-            ledgers
-                .get_mut(&OrderId {
-                    hi: o.key_hi,
-                    lo: o.key_lo,
-                })
-                .unwrap()
-                .cancelled += q;
+        for (o, q) in &rec.decrements {
+            ledgers.get_mut(&id_of(o)).unwrap().cancelled += q;
+        }
+        for (o, q) in &rec.reductions {
+            ledgers.get_mut(&id_of(o)).unwrap().reduced += q;
         }
 
         let book = buf.book();
@@ -438,7 +448,12 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
         // Quantities accounted for.
         for (id, l) in &ledgers {
             let resting = book.find(*id).unwrap().map_or(0, |o| o.quantity);
-            prop_assert_eq!(l.placed, l.filled + l.cancelled + resting, "order {:?}", id);
+            prop_assert_eq!(
+                l.placed,
+                l.filled + resting + l.cancelled + l.evicted + l.reduced,
+                "order {:?}",
+                id
+            );
         }
         // Queue matches maker fills.
         prop_assert_eq!(book.event_count() as u64, queued_fills);
