@@ -5,7 +5,7 @@
 //!     cargo run --release -p carry-bench            # prints a table
 
 use carry_bench::Rng;
-use carry_book::{Book, MatchContext, NewOrder, NoopListener, OrderKind, SelfTradeBehavior, Side};
+use carry_book::{Book, MatchContext, NewOrder, NoopListener, OrderSide, OrderType, SelfTradeMode};
 use std::time::Instant;
 
 const CAPACITY: u32 = 4096;
@@ -20,9 +20,9 @@ fn owner(n: u64) -> [u8; 32] {
     o
 }
 
-fn order(owner_n: u64, side: Side, kind: OrderKind, price: u64, quantity: u64) -> NewOrder {
+fn order(owner_n: u64, side: OrderSide, kind: OrderType, price: u64, quantity: u64) -> NewOrder {
     NewOrder {
-        self_trade: SelfTradeBehavior::CancelResting,
+        self_trade: SelfTradeMode::CancelResting,
         ..NewOrder::new(owner(owner_n), side, kind, price, quantity)
     }
 }
@@ -35,16 +35,16 @@ fn prepared(n: u32, rng: &mut Rng) -> Vec<u64> {
     for i in 0..n as u64 {
         let ask = order(
             i % 97,
-            Side::Ask,
-            OrderKind::Limit,
+            OrderSide::Ask,
+            OrderType::Limit,
             10_000 + rng.next_u64() % 1_000,
             1 + rng.next_u64() % 10,
         );
         book.place(&ask, &ctx, &mut NoopListener).unwrap();
         let bid = order(
             i % 89,
-            Side::Bid,
-            OrderKind::Limit,
+            OrderSide::Bid,
+            OrderType::Limit,
             9_000 + rng.next_u64() % 1_000,
             1 + rng.next_u64() % 10,
         );
@@ -90,7 +90,13 @@ fn main() {
     row(
         "place resting ask into 1,000 orders/side",
         measure(&book_1000, |b, i| {
-            let o = order(1_000 + i as u64, Side::Ask, OrderKind::Limit, prices[i], 5);
+            let o = order(
+                1_000 + i as u64,
+                OrderSide::Ask,
+                OrderType::Limit,
+                prices[i],
+                5,
+            );
             b.place(&o, &ctx, &mut NoopListener).unwrap();
         }),
     );
@@ -104,8 +110,8 @@ fn main() {
         measure(&book_1000, |b, i| {
             let o = order(
                 2_000 + i as u64,
-                Side::Bid,
-                OrderKind::PostOnly,
+                OrderSide::Bid,
+                OrderType::PostOnly,
                 bid_prices[i],
                 5,
             );
@@ -119,7 +125,7 @@ fn main() {
         let mut book = Book::load(bytemuck::cast_slice_mut(&mut with_ids)).unwrap();
         (0..PER_BATCH)
             .map(|i| {
-                let o = order(5_000, Side::Ask, OrderKind::Limit, prices[i], 5);
+                let o = order(5_000, OrderSide::Ask, OrderType::Limit, prices[i], 5);
                 book.place(&o, &ctx, &mut NoopListener).unwrap().order_id
             })
             .collect()
@@ -138,7 +144,7 @@ fn main() {
             let mut book =
                 Book::init(bytemuck::cast_slice_mut(&mut ladder), CAPACITY, EVENTS).unwrap();
             for i in 0..3_000u64 {
-                let o = order(i % 50, Side::Ask, OrderKind::Limit, 10_000 + i, 1);
+                let o = order(i % 50, OrderSide::Ask, OrderType::Limit, 10_000 + i, 1);
                 book.place(&o, &ctx, &mut NoopListener).unwrap();
             }
         }
@@ -150,8 +156,8 @@ fn main() {
                 b.pop_events(n).unwrap();
                 let o = order(
                     9_999,
-                    Side::Bid,
-                    OrderKind::ImmediateOrCancel,
+                    OrderSide::Bid,
+                    OrderType::ImmediateOrCancel,
                     20_000,
                     fills,
                 );

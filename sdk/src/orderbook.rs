@@ -3,7 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
-use carry_book::{Book, MatchContext, Side};
+use carry_book::{Book, MatchContext};
 use carry_orderbook::{
     accounts, instruction, split_market, CreateMarketParams, Market, OrderSide, PlaceOrderArgs,
 };
@@ -165,21 +165,32 @@ pub fn read_market<R>(data: &[u8], f: impl FnOnce(&Market, &Book) -> R) -> Resul
 
 impl MarketView {
     /// Decodes a market account's data. Orders that cannot trade at `now` (unix seconds) and
-    /// `oracle_price` (quote native per base lot, for pegged orders) are left out.
+    /// `oracle_price` (quote native per base lot, for pegged orders) are left out; orders that
+    /// expire by slot are shown as live (use [`MarketView::decode_at`] to pass the slot).
     pub fn decode(
         data: &[u8],
         now: i64,
         oracle_price: Option<u64>,
     ) -> Result<MarketView, DecodeError> {
+        Self::decode_at(data, now, 0, oracle_price)
+    }
+
+    /// [`MarketView::decode`] at a slot too: orders expired by slot are left out.
+    pub fn decode_at(
+        data: &[u8],
+        now: i64,
+        slot: u64,
+        oracle_price: Option<u64>,
+    ) -> Result<MarketView, DecodeError> {
         read_market(data, |market, book| {
-            Self::from_book(market, book, now, oracle_price)
+            Self::from_book(market, book, (now, slot), oracle_price)
         })?
     }
 
     fn from_book(
         market: &Market,
         book: &Book,
-        now: i64,
+        (now, slot): (i64, u64),
         oracle_price: Option<u64>,
     ) -> Result<MarketView, DecodeError> {
         let market = *market;
@@ -188,10 +199,10 @@ impl MarketView {
             oracle_price: oracle_price
                 .map(|p| p / market.tick_size)
                 .filter(|p| *p > 0),
-            slot: 0,
+            slot,
         };
         let mut levels = [Vec::new(), Vec::new()];
-        for side in [Side::Bid, Side::Ask] {
+        for side in [carry_book::OrderSide::Bid, carry_book::OrderSide::Ask] {
             let out: &mut Vec<Level> = &mut levels[side as usize];
             book.visit_tradable(side, &ctx, |o| {
                 let price = o.price.unwrap_or(0).saturating_mul(market.tick_size);

@@ -2,7 +2,7 @@
 //! and the refusals, each of which must leave the market account byte-for-byte unchanged.
 
 use anchor_lang::error::ErrorCode as AnchorError;
-use carry_book::{OrderId, Side};
+use carry_book::OrderId;
 use carry_orderbook::error::OrderbookError;
 use carry_orderbook::{
     CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderSummary, SelfTradeMode,
@@ -43,8 +43,8 @@ async fn create_market_writes_header_and_empty_book() {
         .read(&mut t, |mk, b| {
             (
                 *mk,
-                b.order_count(Side::Bid),
-                b.order_count(Side::Ask),
+                b.order_count(carry_book::OrderSide::Bid),
+                b.order_count(carry_book::OrderSide::Ask),
                 b.event_count(),
             )
         })
@@ -215,7 +215,8 @@ async fn limit_orders_rest_match_and_queue_fill_events() {
     assert_eq!(m.read(&mut t, |_, b| b.event_count()).await, 0);
     let best_ask = m
         .read(&mut t, |_, b| {
-            b.best_price(Side::Ask, &Default::default()).unwrap()
+            b.best_price(carry_book::OrderSide::Ask, &Default::default())
+                .unwrap()
         })
         .await;
     assert_eq!(best_ask, Some(101));
@@ -290,7 +291,7 @@ async fn order_types_through_the_program() {
     let best_ask_qty = m
         .read(&mut t, |_, b| {
             let mut q = 0;
-            b.visit_tradable(Side::Ask, &Default::default(), |o| {
+            b.visit_tradable(carry_book::OrderSide::Ask, &Default::default(), |o| {
                 q = o.order.quantity;
                 false
             })
@@ -460,7 +461,10 @@ async fn cancels_by_id_client_id_and_all() {
     // Bob's order is untouched.
     let (bids, asks) = m
         .read(&mut t, |_, b| {
-            (b.order_count(Side::Bid), b.order_count(Side::Ask))
+            (
+                b.order_count(carry_book::OrderSide::Bid),
+                b.order_count(carry_book::OrderSide::Ask),
+            )
         })
         .await;
     assert_eq!((bids, asks), (1, 0));

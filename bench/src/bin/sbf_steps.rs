@@ -12,8 +12,8 @@
 
 use carry_bench::Rng;
 use carry_book::{
-    Book, MatchContext, NewOrder, NoopListener, OrderId, OrderKind, PlaceOutcome,
-    SelfTradeBehavior, Side, MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE,
+    Book, MatchContext, NewOrder, NoopListener, OrderId, OrderSide, OrderType, PlaceOutcome,
+    SelfTradeMode, MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -52,7 +52,7 @@ fn owner_key(n: u32) -> [u8; 32] {
 /// A setup order, encoded as one 16-byte batch entry.
 #[derive(Clone, Copy)]
 struct Entry {
-    side: Side,
+    side: OrderSide,
     pegged: bool,
     owner: u8,
     quantity: u16,
@@ -143,18 +143,18 @@ impl Sim {
     }
 
     /// A random non-crossing price for `side`: asks above MID, bids below.
-    fn price(&mut self, side: Side) -> u64 {
+    fn price(&mut self, side: OrderSide) -> u64 {
         let d = self.rng.range(1, SPREAD);
         match side {
-            Side::Bid => MID - d,
-            Side::Ask => MID + d,
+            OrderSide::Bid => MID - d,
+            OrderSide::Ask => MID + d,
         }
     }
 
-    fn entry(&mut self, side: Side, pegged: bool) -> Entry {
+    fn entry(&mut self, side: OrderSide, pegged: bool) -> Entry {
         let price = if pegged {
             let d = self.rng.range(1, SPREAD) as i64;
-            if side == Side::Bid {
+            if side == OrderSide::Bid {
                 -d
             } else {
                 d
@@ -190,9 +190,9 @@ impl Sim {
                     owner: owner_key(e.owner as u32),
                     side: e.side,
                     kind: if e.pegged {
-                        OrderKind::OraclePegged
+                        OrderType::OraclePegged
                     } else {
-                        OrderKind::PostOnly
+                        OrderType::PostOnly
                     },
                     price: if e.pegged { 0 } else { e.price as u64 },
                     peg_offset: if e.pegged { e.price } else { 0 },
@@ -201,7 +201,7 @@ impl Sim {
                     expires_at: e.expires_at as u64,
                     expires_at_slot: 0,
                     max_fills: 1,
-                    self_trade: SelfTradeBehavior::Abort,
+                    self_trade: SelfTradeMode::Abort,
                     min_base_fill: 0,
                     min_quote_fill: 0,
                     quote_budget: 0,
@@ -226,7 +226,7 @@ impl Sim {
     fn fill(&mut self, n: usize, pegged: usize) {
         let mut entries = Vec::new();
         for i in 0..n {
-            for side in [Side::Bid, Side::Ask] {
+            for side in [OrderSide::Bid, OrderSide::Ask] {
                 let e = self.entry(side, i < pegged);
                 entries.push(e);
             }
@@ -289,14 +289,14 @@ impl Sim {
     }
 
     /// Removes a random tracked setup order of `side` from the generator's list.
-    fn take_random(&mut self, side: Side) -> Resting {
+    fn take_random(&mut self, side: OrderSide) -> Resting {
         let list = &mut self.resting[side as usize];
         let i = self.rng.next_u64() as usize % list.len();
         list.swap_remove(i)
     }
 
     /// The top `n` tradable makers of `side`: (price, quantity, expired).
-    fn top(&mut self, side: Side, n: usize) -> Vec<(u64, u64, bool)> {
+    fn top(&mut self, side: OrderSide, n: usize) -> Vec<(u64, u64, bool)> {
         let ctx = MatchContext {
             now: 0,
             ..self.ctx()
@@ -340,7 +340,13 @@ impl Sim {
 
     /// A cancel-all instruction with its expected count (a measured row when `label` is not
     /// `setup`).
-    fn cancel_all_side(&mut self, label: &str, owner: u32, side: Option<Side>, limit: u32) -> u32 {
+    fn cancel_all_side(
+        &mut self,
+        label: &str,
+        owner: u32,
+        side: Option<OrderSide>,
+        limit: u32,
+    ) -> u32 {
         let n = self
             .book()
             .cancel_all(&owner_key(owner), side, limit, &mut NoopListener)
@@ -386,18 +392,18 @@ fn place_ix(
     data
 }
 
-fn order(side: Side, kind: OrderKind, price: u64, quantity: u64, cid: u64) -> NewOrder {
+fn order(side: OrderSide, kind: OrderType, price: u64, quantity: u64, cid: u64) -> NewOrder {
     NewOrder {
         client_order_id: cid,
         ..NewOrder::new([0; 32], side, kind, price, quantity)
     }
 }
 
-fn side_of(i: usize) -> Side {
+fn side_of(i: usize) -> OrderSide {
     if i.is_multiple_of(2) {
-        Side::Bid
+        OrderSide::Bid
     } else {
-        Side::Ask
+        OrderSide::Ask
     }
 }
 
@@ -412,7 +418,7 @@ fn place_rest(dir: &Path, name: &str, n: usize) {
         let price = sim.price(side);
         let qty = sim.rng.range(1, 1_000);
         let cid = sim.cid();
-        let mut o = order(side, OrderKind::Limit, price, qty, cid);
+        let mut o = order(side, OrderType::Limit, price, qty, cid);
         o.owner = owner_key(owner);
         let out = sim.place(name, owner, &o).unwrap();
         assert!(out.posted_quantity == qty && out.fills == 0);
@@ -433,7 +439,7 @@ fn ioc(dir: &Path, name: &str, k: usize) {
         let limit = top[k - 1].0;
         let qty: u64 = top.iter().map(|t| t.1).sum();
         let owner = TAKER + (i % 16) as u32;
-        let mut o = order(side, OrderKind::ImmediateOrCancel, limit, qty, 0);
+        let mut o = order(side, OrderType::ImmediateOrCancel, limit, qty, 0);
         o.owner = owner_key(owner);
         let out = sim.place(name, owner, &o).unwrap();
         assert!(out.fills as usize == k && out.posted_quantity == 0 && out.base_filled == qty);
@@ -454,18 +460,18 @@ fn post_only_slide(dir: &Path, name: &str) {
         let best = sim.top(side.opposite(), 1)[0].0;
         let through = sim.rng.range(0, 20);
         let price = match side {
-            Side::Bid => best + through,
-            Side::Ask => best - through,
+            OrderSide::Bid => best + through,
+            OrderSide::Ask => best - through,
         };
         let owner = TAKER + (i % 16) as u32;
         let cid = sim.cid();
-        let mut o = order(side, OrderKind::PostOnlySlide, price, 100, cid);
+        let mut o = order(side, OrderType::PostOnlySlide, price, 100, cid);
         o.owner = owner_key(owner);
         let out = sim.place(name, owner, &o).unwrap();
         assert!(out.posted_quantity == 100 && out.fills == 0);
         sim.cancel_cid("setup", owner, cid);
         if i.is_multiple_of(5) {
-            o.kind = OrderKind::PostOnly;
+            o.kind = OrderType::PostOnly;
             o.client_order_id = sim.cid();
             let _ = sim.place("!post-only-cross", owner, &o);
         }
@@ -483,8 +489,8 @@ fn pegged(dir: &Path, name: &str) {
         let d = sim.rng.range(1, SPREAD) as i64;
         let owner = TAKER + (i % 16) as u32;
         let cid = sim.cid();
-        let mut o = order(side, OrderKind::OraclePegged, 0, 100, cid);
-        o.peg_offset = if side == Side::Bid { -d } else { d };
+        let mut o = order(side, OrderType::OraclePegged, 0, 100, cid);
+        o.peg_offset = if side == OrderSide::Bid { -d } else { d };
         o.owner = owner_key(owner);
         let out = sim.place(name, owner, &o).unwrap();
         assert!(out.posted_quantity == 100 && out.fills == 0);
@@ -540,24 +546,24 @@ fn worst(dir: &Path, name: &str) {
     sim.fill(CAPACITY as usize - removals, 0);
     for i in 0..SAMPLES {
         // 64 asks that expire one second from now, priced among the best 32.
-        let top = sim.top(Side::Ask, fills);
+        let top = sim.top(OrderSide::Ask, fills);
         let (best, p32) = (top[0].0, top[fills - 1].0);
         let mut expiring = Vec::new();
         for _ in 0..removals {
-            let mut e = sim.entry(Side::Ask, false);
+            let mut e = sim.entry(OrderSide::Ask, false);
             e.price = sim.rng.range(best, p32.saturating_sub(1).max(best)) as i64;
             e.expires_at = (sim.now + 1) as u32;
             expiring.push(e);
         }
         sim.batch(&expiring);
         sim.now += 1;
-        let top = sim.top(Side::Ask, fills + removals);
+        let top = sim.top(OrderSide::Ask, fills + removals);
         let live: Vec<_> = top.iter().filter(|t| !t.2).take(fills).collect();
         let limit = live[fills - 1].0;
         let qty: u64 = live.iter().map(|t| t.1).sum::<u64>() + 500;
         let owner = TAKER + (i % 16) as u32;
         let cid = sim.cid();
-        let mut o = order(Side::Bid, OrderKind::Limit, limit, qty, cid);
+        let mut o = order(OrderSide::Bid, OrderType::Limit, limit, qty, cid);
         o.owner = owner_key(owner);
         let out = sim.place(name, owner, &o).unwrap();
         assert_eq!(out.fills as usize, fills);
@@ -566,7 +572,9 @@ fn worst(dir: &Path, name: &str) {
             sim.cancel_cid("setup", owner, cid);
         }
         sim.pop_all();
-        let refill: Vec<Entry> = (0..fills).map(|_| sim.entry(Side::Ask, false)).collect();
+        let refill: Vec<Entry> = (0..fills)
+            .map(|_| sim.entry(OrderSide::Ask, false))
+            .collect();
         sim.batch(&refill);
     }
     sim.write(dir, name);
@@ -583,7 +591,7 @@ fn profile(dir: &Path, name: &str) {
         if i < 50 {
             sim.emit("p0-instruction-only", &[0x20, 0, 0, 0, 0, 0, 0, 0]);
             sim.emit("p1-book-load", &[0x21, 0, 0, 0, 0, 0, 0, 0]);
-            let o = order(side, OrderKind::Limit, MID, 1, 1);
+            let o = order(side, OrderType::Limit, MID, 1, 1);
             let data = place_ix(0x25, TAKER, &o, &sim.ctx(), None);
             sim.emit("p2-decode-place", &data);
         }
@@ -625,10 +633,10 @@ mod attacks {
     /// A side of pegged asks all beyond their peg limit (oracle + 1, never below MID + 10,000)
     /// at the top, one live ask behind them; a 1-fill taker bid meets them: it removes 64
     /// (`MAX_REMOVALS_PER_PLACE`) and stops, its remainder cancelled.
-    pub fn out_of_peg(dir: &Path, cap: u32, kind: OrderKind) {
+    pub fn out_of_peg(dir: &Path, cap: u32, kind: OrderType) {
         let name = format!(
             "a1-out-of-peg-{}-{}",
-            if kind == OrderKind::PostOnly {
+            if kind == OrderType::PostOnly {
                 "post-only"
             } else {
                 "1-fill-taker"
@@ -639,7 +647,7 @@ mod attacks {
         base(&mut sim, 1);
         let mut pegs = Vec::new();
         for _ in 0..cap as usize - 2 {
-            let mut o = order(Side::Ask, OrderKind::OraclePegged, MID + 10_000, 10, 0);
+            let mut o = order(OrderSide::Ask, OrderType::OraclePegged, MID + 10_000, 10, 0);
             o.peg_offset = 1;
             pegs.push(o);
         }
@@ -647,9 +655,9 @@ mod attacks {
             sim.setup_place(500 + (i % 64) as u32, o);
         }
         for i in 0..N {
-            let mut o = order(Side::Bid, kind, MID + 5, 1, 0);
-            if kind != OrderKind::PostOnly {
-                o.kind = OrderKind::ImmediateOrCancel;
+            let mut o = order(OrderSide::Bid, kind, MID + 5, 1, 0);
+            if kind != OrderType::PostOnly {
+                o.kind = OrderType::ImmediateOrCancel;
                 o.price = MID + 3_000;
             }
             o.owner = owner_key(TAKER);
@@ -669,10 +677,10 @@ mod attacks {
 
     /// A side full of expired asks at the top; a post-only bid (the best-price scan) or a
     /// post-only-slide bid meets them: 64 removed, the order cancelled, not rested.
-    pub fn expired(dir: &Path, cap: u32, kind: OrderKind) {
+    pub fn expired(dir: &Path, cap: u32, kind: OrderType) {
         let name = format!(
             "a2-expired-{}-{}",
-            if kind == OrderKind::PostOnly {
+            if kind == OrderType::PostOnly {
                 "post-only"
             } else {
                 "post-only-slide"
@@ -684,7 +692,7 @@ mod attacks {
         let expiring = |sim: &mut Sim, n: usize| {
             let v: Vec<Entry> = (0..n)
                 .map(|_| {
-                    let mut e = sim.entry(Side::Ask, false);
+                    let mut e = sim.entry(OrderSide::Ask, false);
                     e.price = (MID + sim.rng.range(1, 50)) as i64;
                     e.expires_at = (sim.now + 1) as u32;
                     e
@@ -697,7 +705,7 @@ mod attacks {
         for _ in 0..N {
             let o = NewOrder {
                 owner: owner_key(TAKER),
-                ..order(Side::Bid, kind, MID + 60, 1, 0)
+                ..order(OrderSide::Bid, kind, MID + 60, 1, 0)
             };
             let out = sim.place(&name, TAKER, &o).unwrap();
             assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE, "{name}");
@@ -721,9 +729,9 @@ mod attacks {
         for j in 0..per_owner {
             for k in 0..32u32 {
                 let side = if (j + k as usize).is_multiple_of(2) {
-                    Side::Bid
+                    OrderSide::Bid
                 } else {
-                    Side::Ask
+                    OrderSide::Ask
                 };
                 if sim.book().order_count(side) + 1 >= cap {
                     continue;
@@ -731,7 +739,7 @@ mod attacks {
                 let price = sim.price(side);
                 let o = order(
                     side,
-                    OrderKind::Limit,
+                    OrderType::Limit,
                     price,
                     sim.rng.range(1, 1_000),
                     cid(j),
@@ -746,7 +754,7 @@ mod attacks {
             let owner = 1u32 << (i % 32);
             let o = NewOrder {
                 owner: owner_key(owner),
-                ..order(side, OrderKind::Limit, price, 5, probe_cid)
+                ..order(side, OrderType::Limit, price, 5, probe_cid)
             };
             sim.place(&format!("{name}-rest"), owner, &o).unwrap();
             sim.cancel_cid(&format!("{name}-cancel-cid"), owner, probe_cid);
@@ -758,7 +766,7 @@ mod attacks {
                 let qty: u64 = top.iter().map(|t| t.1).sum();
                 let o = NewOrder {
                     owner: owner_key(TAKER),
-                    ..order(side, OrderKind::ImmediateOrCancel, top[k - 1].0, qty, 0)
+                    ..order(side, OrderType::ImmediateOrCancel, top[k - 1].0, qty, 0)
                 };
                 let out = sim.place(&format!("{name}-{k}-fill"), TAKER, &o).unwrap();
                 assert_eq!(out.fills as usize, k);
@@ -771,7 +779,7 @@ mod attacks {
                 sim.resting[maker_side as usize].retain(|r| !ids.iter().any(|x| x.id == r.id));
                 for r in ids {
                     let price = sim.price(maker_side);
-                    let o = order(maker_side, OrderKind::Limit, price, 100, r.cid);
+                    let o = order(maker_side, OrderType::Limit, price, 100, r.cid);
                     sim.setup_place(r.owner, &o);
                 }
             }
@@ -791,7 +799,9 @@ mod attacks {
             e.owner = 200;
         }
         sim.batch(&mine);
-        let mut skew: Vec<Entry> = (0..1_100).map(|_| sim.entry(Side::Ask, false)).collect();
+        let mut skew: Vec<Entry> = (0..1_100)
+            .map(|_| sim.entry(OrderSide::Ask, false))
+            .collect();
         for e in &mut skew {
             e.owner = 201;
         }
@@ -804,7 +814,8 @@ mod attacks {
                 e.owner = 200;
             }
             sim.batch(&again);
-            let n = sim.cancel_all_side(&format!("{name}-skip-512"), 201, Some(Side::Bid), 100);
+            let n =
+                sim.cancel_all_side(&format!("{name}-skip-512"), 201, Some(OrderSide::Bid), 100);
             assert_eq!(n, 0);
         }
         sim.write(dir, &name);
@@ -818,18 +829,18 @@ mod attacks {
         base(&mut sim, 1);
         let mut v = Vec::new();
         for j in 0..cap as usize - 2 {
-            let mut e = sim.entry(Side::Ask, false);
+            let mut e = sim.entry(OrderSide::Ask, false);
             e.price = (MID + (1u64 << (j % 31))) as i64;
             v.push(e);
         }
         sim.batch(&v);
         for i in 0..N {
-            let top = sim.top(Side::Ask, 1);
+            let top = sim.top(OrderSide::Ask, 1);
             let o = NewOrder {
                 owner: owner_key(TAKER),
                 ..order(
-                    Side::Bid,
-                    OrderKind::ImmediateOrCancel,
+                    OrderSide::Bid,
+                    OrderType::ImmediateOrCancel,
                     top[0].0,
                     top[0].1,
                     0,
@@ -837,13 +848,13 @@ mod attacks {
             };
             sim.place(&format!("{name}-1-fill"), TAKER, &o).unwrap();
             sim.pop_all();
-            let mut e = sim.entry(Side::Ask, false);
+            let mut e = sim.entry(OrderSide::Ask, false);
             e.price = (MID + (1u64 << (i % 31))) as i64;
             sim.batch(&[e]);
-            let r = sim.take_random(Side::Ask);
+            let r = sim.take_random(OrderSide::Ask);
             if sim.book().find(r.id).unwrap().is_some() {
                 sim.cancel(&format!("{name}-cancel-id"), r);
-                let mut e = sim.entry(Side::Ask, false);
+                let mut e = sim.entry(OrderSide::Ask, false);
                 e.price = (MID + (1u64 << (i % 29))) as i64;
                 sim.batch(&[e]);
             }
@@ -860,17 +871,17 @@ mod attacks {
         base(&mut sim, cap as usize);
         for i in 0..N {
             let owner = TAKER + (i % 16) as u32;
-            let price = sim.price(Side::Bid).max(MID - SPREAD + 100);
+            let price = sim.price(OrderSide::Bid).max(MID - SPREAD + 100);
             let o = NewOrder {
                 owner: owner_key(owner),
-                ..order(Side::Bid, OrderKind::Limit, price, 5, sim.cid())
+                ..order(OrderSide::Bid, OrderType::Limit, price, 5, sim.cid())
             };
             let out = sim.place(&format!("{name}-evict"), owner, &o).unwrap();
             assert!(out.evicted.is_some() && out.posted_quantity == 5);
             if i % 4 == 0 {
                 let o = NewOrder {
                     owner: owner_key(owner),
-                    ..order(Side::Bid, OrderKind::Limit, 1, 5, 0)
+                    ..order(OrderSide::Bid, OrderType::Limit, 1, 5, 0)
                 };
                 let _ = sim.place(&format!("!{name}-refused"), owner, &o);
             }
@@ -887,7 +898,7 @@ mod attacks {
         let own = |sim: &mut Sim, n: usize| {
             let v: Vec<Entry> = (0..n)
                 .map(|_| {
-                    let mut e = sim.entry(Side::Ask, false);
+                    let mut e = sim.entry(OrderSide::Ask, false);
                     e.price = MID as i64;
                     e.owner = 250;
                     e
@@ -899,9 +910,15 @@ mod attacks {
         for _ in 0..N {
             let mut o = NewOrder {
                 owner: owner_key(250),
-                ..order(Side::Bid, OrderKind::ImmediateOrCancel, MID + 100, 5, 0)
+                ..order(
+                    OrderSide::Bid,
+                    OrderType::ImmediateOrCancel,
+                    MID + 100,
+                    5,
+                    0,
+                )
             };
-            o.self_trade = SelfTradeBehavior::CancelResting;
+            o.self_trade = SelfTradeMode::CancelResting;
             let out = sim.place(&name, 250, &o).unwrap();
             assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE);
             own(&mut sim, MAX_REMOVALS_PER_PLACE as usize);
@@ -933,10 +950,10 @@ fn main() {
     worst(&dir, "12-worst-64-fills-64-expired");
     profile(&dir, "99-profile");
     for cap in [4096, 8192] {
-        attacks::out_of_peg(&dir, cap, OrderKind::ImmediateOrCancel);
-        attacks::out_of_peg(&dir, cap, OrderKind::PostOnly);
-        attacks::expired(&dir, cap, OrderKind::PostOnly);
-        attacks::expired(&dir, cap, OrderKind::PostOnlySlide);
+        attacks::out_of_peg(&dir, cap, OrderType::ImmediateOrCancel);
+        attacks::out_of_peg(&dir, cap, OrderType::PostOnly);
+        attacks::expired(&dir, cap, OrderType::PostOnly);
+        attacks::expired(&dir, cap, OrderType::PostOnlySlide);
         attacks::client_ids(&dir, cap);
         attacks::cancel_all(&dir, cap);
         attacks::deep_tree(&dir, cap);

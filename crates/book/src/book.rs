@@ -5,7 +5,7 @@ use crate::error::BookError;
 use crate::layout::{
     BookHeader, FillEvent, InnerNode, Layout, Order, OwnerNode, SideHeader, BOOK_MAGIC, NIL,
 };
-use crate::order::{OrderId, Side};
+use crate::order::{OrderId, OrderSide};
 use crate::owners::{self, handle, split_handle, OwnerTree};
 use crate::tree::{self, InnerAlloc};
 use crate::MAX_ORDER_CAPACITY;
@@ -132,7 +132,7 @@ impl<'a> Book<'a> {
     }
 
     /// Resting orders on `side`.
-    pub fn order_count(&self, side: Side) -> u32 {
+    pub fn order_count(&self, side: OrderSide) -> u32 {
         self.header.sides[side as usize].order_count
     }
 

@@ -3,7 +3,9 @@
 use crate::book::Book;
 use crate::error::BookError;
 use crate::listener::BookListener;
-use crate::order::{CancelAllOutcome, CancelledOrder, OrderId, OutReason, ReduceOutcome, Side};
+use crate::order::{
+    CancelAllOutcome, CancelledOrder, OrderId, OrderSide, OutReason, ReduceOutcome,
+};
 use crate::owners::{self, same_key, split_handle, OwnerIter};
 use crate::tree;
 use crate::MAX_CANCEL_ALL_VISITS;
@@ -156,7 +158,7 @@ impl<'a> Book<'a> {
     pub fn cancel_all<L: BookListener>(
         &mut self,
         owner: &[u8; 32],
-        side: Option<Side>,
+        side: Option<OrderSide>,
         limit: u32,
         listener: &mut L,
     ) -> Result<CancelAllOutcome, BookError> {

@@ -5,7 +5,7 @@ use crate::arith::add_signed;
 use crate::book::Book;
 use crate::error::BookError;
 use crate::layout::{Order, NIL, SLOT_EXPIRY};
-use crate::order::{unbias_offset, MatchContext, Side, SEQ_MASK};
+use crate::order::{unbias_offset, MatchContext, OrderSide, SEQ_MASK};
 use crate::tree::{self, TreeIter};
 
 /// A maker the cursor yields: its slot, its price now, and whether it is within its peg
@@ -27,7 +27,7 @@ pub(crate) struct SideCursor {
     pub(crate) pegged: TreeIter,
     pub(crate) next_fixed: Option<Maker>,
     pub(crate) next_pegged: Option<Maker>,
-    pub(crate) side: Side,
+    pub(crate) side: OrderSide,
     pub(crate) peg: PegContext,
 }
 
@@ -42,10 +42,10 @@ pub(crate) struct PegContext {
 }
 
 #[inline(always)]
-pub(crate) fn fixed_price(side: Side, key_hi: u64) -> u64 {
+pub(crate) fn fixed_price(side: OrderSide, key_hi: u64) -> u64 {
     match side {
-        Side::Bid => !key_hi,
-        Side::Ask => key_hi,
+        OrderSide::Bid => !key_hi,
+        OrderSide::Ask => key_hi,
     }
 }
 
@@ -54,16 +54,16 @@ pub(crate) fn fixed_price(side: Side, key_hi: u64) -> u64 {
 /// range, which never crosses a valid limit the wrong way) and whether the order is within
 /// its peg limit and can trade. `None` without an oracle.
 #[inline(always)]
-pub(crate) fn pegged_price(side: Side, o: &Order, peg: &PegContext) -> Option<(u64, bool)> {
+pub(crate) fn pegged_price(side: OrderSide, o: &Order, peg: &PegContext) -> Option<(u64, bool)> {
     let offset = unbias_offset(fixed_price(side, o.key_hi));
     let oracle = peg.oracle?;
     let nominal = add_signed(oracle, offset);
     let (p, mut ok) = match (nominal, side) {
-        (Some(p), Side::Bid) => match peg.clamp {
+        (Some(p), OrderSide::Bid) => match peg.clamp {
             Some(c) if p > c => (c, c > 0),
             _ => (p, true),
         },
-        (Some(p), Side::Ask) => match peg.clamp {
+        (Some(p), OrderSide::Ask) => match peg.clamp {
             Some(c) if p < c => (c, true),
             _ => (p, true),
         },
@@ -73,8 +73,8 @@ pub(crate) fn pegged_price(side: Side, o: &Order, peg: &PegContext) -> Option<(u
     };
     if o.peg_limit != 0 {
         let beyond = match side {
-            Side::Bid => p > o.peg_limit,
-            Side::Ask => p < o.peg_limit,
+            OrderSide::Bid => p > o.peg_limit,
+            OrderSide::Ask => p < o.peg_limit,
         };
         ok &= !beyond;
     }
@@ -98,7 +98,7 @@ impl SideCursor {
     #[inline(never)]
     pub(crate) fn new(
         book: &Book,
-        side: Side,
+        side: OrderSide,
         oracle: Option<u64>,
     ) -> Result<SideCursor, BookError> {
         let sh = &book.header.sides[side as usize];
@@ -200,10 +200,10 @@ impl SideCursor {
 
 /// Whether price `a` is strictly better than `b` for resting orders on `side`.
 #[inline(always)]
-pub(crate) fn better(side: Side, a: u64, b: u64) -> bool {
+pub(crate) fn better(side: OrderSide, a: u64, b: u64) -> bool {
     match side {
-        Side::Bid => a > b,
-        Side::Ask => a < b,
+        OrderSide::Bid => a > b,
+        OrderSide::Ask => a < b,
     }
 }
 
@@ -212,7 +212,7 @@ impl<'a> Book<'a> {
     #[inline(never)]
     pub(crate) fn peg_context(
         &self,
-        side: Side,
+        side: OrderSide,
         oracle: Option<u64>,
     ) -> Result<PegContext, BookError> {
         let opp = side.opposite();
@@ -225,8 +225,8 @@ impl<'a> Book<'a> {
                     .key_hi;
                 let p = fixed_price(opp, key_hi);
                 Some(match side {
-                    Side::Bid => p.saturating_sub(1),
-                    Side::Ask => p.saturating_add(1),
+                    OrderSide::Bid => p.saturating_sub(1),
+                    OrderSide::Ask => p.saturating_add(1),
                 })
             }
             None => None,

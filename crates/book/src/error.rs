@@ -41,7 +41,8 @@ pub enum BookError {
     Corrupt,
     /// The order filled less than its `min_base_fill` or `min_quote_fill`.
     SlippageExceeded,
-    /// A quote budget was given to an order kind other than immediate-or-cancel or market.
+    /// A quote budget was given to an order kind other than immediate-or-cancel, fill-or-kill
+    /// or market.
     InvalidQuoteBudget,
     /// Both a unix-time and a slot expiry were given, or one is 2^63 or above.
     InvalidExpiry,

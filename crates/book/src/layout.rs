@@ -153,7 +153,7 @@ pub struct FillEvent {
     pub timestamp: u64,
     /// Event sequence number in this market.
     pub seq: u64,
-    /// Side of the taker: 0 bid, 1 ask.
+    /// OrderSide of the taker: 0 bid, 1 ask.
     pub taker_side: u8,
     /// 1 when the maker order left the book with this fill.
     pub maker_out: u8,

@@ -41,8 +41,8 @@ pub use error::BookError;
 pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader};
 pub use listener::{BookListener, NoopListener};
 pub use order::{
-    CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId, OrderKind, OutReason,
-    PlaceOutcome, ReduceOutcome, SelfTradeBehavior, Side,
+    CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId, OrderSide, OrderType,
+    OutReason, PlaceOutcome, ReduceOutcome, SelfTradeMode,
 };
 pub use queries::OrderView;
 

@@ -1,27 +1,27 @@
 //! The engine's public value types: sides, order kinds, ids, inputs and outcomes.
 
-/// Side of an order. `Bid` buys base, `Ask` sells it.
+/// OrderSide of an order. `Bid` buys base, `Ask` sells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
-pub enum Side {
+pub enum OrderSide {
     Bid = 0,
     Ask = 1,
 }
 
-impl Side {
+impl OrderSide {
     /// The side an order of this side matches against.
     #[inline(always)]
-    pub fn opposite(self) -> Side {
+    pub fn opposite(self) -> OrderSide {
         match self {
-            Side::Bid => Side::Ask,
-            Side::Ask => Side::Bid,
+            OrderSide::Bid => OrderSide::Ask,
+            OrderSide::Ask => OrderSide::Bid,
         }
     }
     /// Decodes 0 = bid, 1 = ask.
-    pub fn from_u8(v: u8) -> Option<Side> {
+    pub fn from_u8(v: u8) -> Option<OrderSide> {
         match v {
-            0 => Some(Side::Bid),
-            1 => Some(Side::Ask),
+            0 => Some(OrderSide::Bid),
+            1 => Some(OrderSide::Ask),
             _ => None,
         }
     }
@@ -30,7 +30,7 @@ impl Side {
 /// How an order meets the book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum OrderKind {
+pub enum OrderType {
     /// Takes what crosses `price`, rests the rest at `price`.
     Limit = 0,
     /// Rests at `price`; refused with `PostOnlyWouldCross` if it would take.
@@ -51,17 +51,17 @@ pub enum OrderKind {
     OraclePegged = 6,
 }
 
-impl OrderKind {
+impl OrderType {
     /// Decodes the `repr(u8)` value.
-    pub fn from_u8(v: u8) -> Option<OrderKind> {
+    pub fn from_u8(v: u8) -> Option<OrderType> {
         Some(match v {
-            0 => OrderKind::Limit,
-            1 => OrderKind::PostOnly,
-            2 => OrderKind::PostOnlySlide,
-            3 => OrderKind::ImmediateOrCancel,
-            4 => OrderKind::FillOrKill,
-            5 => OrderKind::Market,
-            6 => OrderKind::OraclePegged,
+            0 => OrderType::Limit,
+            1 => OrderType::PostOnly,
+            2 => OrderType::PostOnlySlide,
+            3 => OrderType::ImmediateOrCancel,
+            4 => OrderType::FillOrKill,
+            5 => OrderType::Market,
+            6 => OrderType::OraclePegged,
             _ => return None,
         })
     }
@@ -70,10 +70,10 @@ impl OrderKind {
     pub fn may_rest(self) -> bool {
         matches!(
             self,
-            OrderKind::Limit
-                | OrderKind::PostOnly
-                | OrderKind::PostOnlySlide
-                | OrderKind::OraclePegged
+            OrderType::Limit
+                | OrderType::PostOnly
+                | OrderType::PostOnlySlide
+                | OrderType::OraclePegged
         )
     }
 }
@@ -81,7 +81,7 @@ impl OrderKind {
 /// What happens when an order would match a resting order of the same owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum SelfTradeBehavior {
+pub enum SelfTradeMode {
     /// Both orders are reduced by the overlapping quantity; nothing trades.
     DecrementTake = 0,
     /// The resting order is cancelled and matching continues.
@@ -90,13 +90,13 @@ pub enum SelfTradeBehavior {
     Abort = 2,
 }
 
-impl SelfTradeBehavior {
+impl SelfTradeMode {
     /// Decodes the `repr(u8)` value.
-    pub fn from_u8(v: u8) -> Option<SelfTradeBehavior> {
+    pub fn from_u8(v: u8) -> Option<SelfTradeMode> {
         Some(match v {
-            0 => SelfTradeBehavior::DecrementTake,
-            1 => SelfTradeBehavior::CancelResting,
-            2 => SelfTradeBehavior::Abort,
+            0 => SelfTradeMode::DecrementTake,
+            1 => SelfTradeMode::CancelResting,
+            2 => SelfTradeMode::Abort,
             _ => return None,
         })
     }
@@ -121,17 +121,17 @@ pub struct OrderId {
 }
 
 impl OrderId {
-    pub(crate) fn new(side: Side, pegged: bool, price_or_offset: u64, seq: u64) -> OrderId {
+    pub(crate) fn new(side: OrderSide, pegged: bool, price_or_offset: u64, seq: u64) -> OrderId {
         let mut lo = seq & SEQ_MASK;
         if pegged {
             lo |= PEGGED_TAG;
         }
         let hi = match side {
-            Side::Bid => {
+            OrderSide::Bid => {
                 lo |= BID_TAG;
                 !price_or_offset
             }
-            Side::Ask => price_or_offset,
+            OrderSide::Ask => price_or_offset,
         };
         OrderId { hi, lo }
     }
@@ -148,11 +148,11 @@ impl OrderId {
     }
     /// The side of the order.
     #[inline(always)]
-    pub fn side(self) -> Side {
+    pub fn side(self) -> OrderSide {
         if self.lo & BID_TAG != 0 {
-            Side::Bid
+            OrderSide::Bid
         } else {
-            Side::Ask
+            OrderSide::Ask
         }
     }
     /// Whether the order is oracle-pegged.
@@ -167,8 +167,8 @@ impl OrderId {
     /// Fixed orders: the price in ticks. Pegged orders: the offset to the oracle, in ticks.
     pub fn price_or_offset(self) -> i128 {
         let raw = match self.side() {
-            Side::Bid => !self.hi,
-            Side::Ask => self.hi,
+            OrderSide::Bid => !self.hi,
+            OrderSide::Ask => self.hi,
         };
         if self.is_pegged() {
             (raw ^ (1 << 63)) as i64 as i128
@@ -195,8 +195,8 @@ pub(crate) fn unbias_offset(v: u64) -> i64 {
 pub struct NewOrder {
     /// The trader (for perps: the margin account's address).
     pub owner: [u8; 32],
-    pub side: Side,
-    pub kind: OrderKind,
+    pub side: OrderSide,
+    pub kind: OrderType,
     /// Limit price in ticks; the worst price for `Market`; the peg limit for `OraclePegged`
     /// (0 = none). Must be at least 1 for every other kind.
     pub price: u64,
@@ -214,16 +214,16 @@ pub struct NewOrder {
     pub expires_at_slot: u64,
     /// Most makers this order may fill, 1..=[`crate::MAX_FILLS_PER_PLACE`].
     pub max_fills: u32,
-    pub self_trade: SelfTradeBehavior,
+    pub self_trade: SelfTradeMode,
     /// Slippage guard: the place is refused (`SlippageExceeded`, nothing changed) unless it
     /// fills at least this many base lots. 0 = no guard.
     pub min_base_fill: u64,
     /// Slippage guard: refused unless the fills' `price * quantity` sum reaches this many quote
     /// lots. 0 = no guard.
     pub min_quote_fill: u64,
-    /// Quote-amount orders (immediate-or-cancel and market only): the fills' `price *
-    /// quantity` sum never exceeds this many quote lots; `quantity` still caps the base. 0 =
-    /// none.
+    /// Quote-amount orders (immediate-or-cancel, fill-or-kill and market only): the fills'
+    /// `price * quantity` sum never exceeds this many quote lots; `quantity` still caps the
+    /// base (a fill-or-kill must fill all of it within the budget). 0 = none.
     pub quote_budget: u64,
 }
 
@@ -233,8 +233,8 @@ impl NewOrder {
     /// slippage guard and no quote budget.
     pub fn new(
         owner: [u8; 32],
-        side: Side,
-        kind: OrderKind,
+        side: OrderSide,
+        kind: OrderType,
         price: u64,
         quantity: u64,
     ) -> NewOrder {
@@ -249,7 +249,7 @@ impl NewOrder {
             expires_at: 0,
             expires_at_slot: 0,
             max_fills: crate::MAX_FILLS_PER_PLACE,
-            self_trade: SelfTradeBehavior::Abort,
+            self_trade: SelfTradeMode::Abort,
             min_base_fill: 0,
             min_quote_fill: 0,
             quote_budget: 0,

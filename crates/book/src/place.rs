@@ -8,8 +8,8 @@ use crate::error::BookError;
 use crate::layout::{FillEvent, Order, NIL, SLOT_EXPIRY};
 use crate::listener::BookListener;
 use crate::order::{
-    bias_offset, unbias_offset, MatchContext, NewOrder, OrderId, OrderKind, OutReason,
-    PlaceOutcome, SelfTradeBehavior, Side, SEQ_MASK,
+    bias_offset, unbias_offset, MatchContext, NewOrder, OrderId, OrderSide, OrderType, OutReason,
+    PlaceOutcome, SelfTradeMode, SEQ_MASK,
 };
 use crate::owners::{self, handle, same_key};
 use crate::tree;
@@ -82,10 +82,10 @@ struct Resting {
 
 /// Whether a taker on `taker_side` with limit `limit` trades with a maker at `maker_price`.
 #[inline(always)]
-fn crosses(taker_side: Side, limit: u64, maker_price: u64) -> bool {
+fn crosses(taker_side: OrderSide, limit: u64, maker_price: u64) -> bool {
     match taker_side {
-        Side::Bid => maker_price <= limit,
-        Side::Ask => maker_price >= limit,
+        OrderSide::Bid => maker_price <= limit,
+        OrderSide::Ask => maker_price >= limit,
     }
 }
 
@@ -124,18 +124,21 @@ impl<'a> Book<'a> {
             }
         }
         if o.quote_budget != 0
-            && !matches!(o.kind, OrderKind::ImmediateOrCancel | OrderKind::Market)
+            && !matches!(
+                o.kind,
+                OrderType::ImmediateOrCancel | OrderType::FillOrKill | OrderType::Market
+            )
         {
             return Err(BookError::InvalidQuoteBudget);
         }
-        let pegged = o.kind == OrderKind::OraclePegged;
+        let pegged = o.kind == OrderType::OraclePegged;
         let mut limit = if pegged {
             let oracle = ctx.oracle_price.ok_or(BookError::MissingOraclePrice)?;
             let p = add_signed(oracle, o.peg_offset).ok_or(BookError::InvalidPrice)?;
             match (o.price, o.side) {
                 (0, _) => p,
-                (cap, Side::Bid) => p.min(cap),
-                (cap, Side::Ask) => p.max(cap),
+                (cap, OrderSide::Bid) => p.min(cap),
+                (cap, OrderSide::Ask) => p.max(cap),
             }
         } else {
             if o.price == 0 {
@@ -144,7 +147,7 @@ impl<'a> Book<'a> {
             o.price
         };
         let opposite = o.side.opposite();
-        let post_only = matches!(o.kind, OrderKind::PostOnly | OrderKind::PostOnlySlide);
+        let post_only = matches!(o.kind, OrderType::PostOnly | OrderType::PostOnlySlide);
         let may_rest = o.kind.may_rest();
 
         let mut out = PlaceOutcome::default();
@@ -176,20 +179,20 @@ impl<'a> Book<'a> {
                 Action::PegOut
             } else if post_only {
                 // The best maker that can trade crosses: refuse, or slide behind it.
-                if o.kind == OrderKind::PostOnly {
+                if o.kind == OrderType::PostOnly {
                     return Err(BookError::PostOnlyWouldCross);
                 }
                 limit = match o.side {
-                    Side::Bid => m.price.checked_sub(1).filter(|p| *p > 0),
-                    Side::Ask => m.price.checked_add(1),
+                    OrderSide::Bid => m.price.checked_sub(1).filter(|p| *p > 0),
+                    OrderSide::Ask => m.price.checked_add(1),
                 }
                 .ok_or(BookError::InvalidPrice)?;
                 break;
             } else if same_key(&maker.owner, &o.owner) {
                 match o.self_trade {
-                    SelfTradeBehavior::Abort => return Err(BookError::SelfTrade),
-                    SelfTradeBehavior::CancelResting => Action::SelfCancel,
-                    SelfTradeBehavior::DecrementTake => Action::SelfDecrement,
+                    SelfTradeMode::Abort => return Err(BookError::SelfTrade),
+                    SelfTradeMode::CancelResting => Action::SelfCancel,
+                    SelfTradeMode::DecrementTake => Action::SelfDecrement,
                 }
             } else {
                 Action::Fill
@@ -237,7 +240,7 @@ impl<'a> Book<'a> {
                 MaybeUninit::new(m.slot | (action as u32) << STEP_ACTION_SHIFT);
             plan.len = plan.len.wrapping_add(1); // at most MAX_STEPS
         }
-        if o.kind == OrderKind::FillOrKill && remaining > 0 {
+        if o.kind == OrderType::FillOrKill && remaining > 0 {
             return Err(BookError::FillOrKillNotFilled);
         }
         if o.min_base_fill | o.min_quote_fill != 0
@@ -327,7 +330,12 @@ impl<'a> Book<'a> {
     /// The slot of `side`'s worst order (the worse of its fixed and pegged trees' last
     /// orders; pegged ones at their price now, or worst of all without an oracle), if an order
     /// resting at `price` is strictly better than it; `SideFull` otherwise.
-    fn evictable(&self, side: Side, price: u64, oracle: Option<u64>) -> Result<u32, BookError> {
+    fn evictable(
+        &self,
+        side: OrderSide,
+        price: u64,
+        oracle: Option<u64>,
+    ) -> Result<u32, BookError> {
         let s = side as usize;
         let sh = &self.header.sides[s];
         let order = |slot: u32| self.orders[s].get(slot as usize).ok_or(BookError::Corrupt);
@@ -341,7 +349,7 @@ impl<'a> Book<'a> {
                 match pegged_price(side, order(slot)?, &peg) {
                     Some((p, true)) => Some((slot, p)),
                     // Untradable now: worse than any price.
-                    _ => Some((slot, if side == Side::Bid { 0 } else { u64::MAX })),
+                    _ => Some((slot, if side == OrderSide::Bid { 0 } else { u64::MAX })),
                 }
             }
             None => None,
@@ -371,7 +379,7 @@ impl<'a> Book<'a> {
     /// Whether a pegged order on `side` with `offset` would cross the opposite side's best
     /// pegged offset (pegged orders on both sides move together, so such a pair would cross
     /// at some oracle price once their clamps or peg limits allow).
-    fn pegged_offsets_cross(&self, side: Side, offset: i64) -> Result<bool, BookError> {
+    fn pegged_offsets_cross(&self, side: OrderSide, offset: i64) -> Result<bool, BookError> {
         let opp = side.opposite();
         let o = opp as usize;
         let Some(slot) = tree::first(self.header.sides[o].pegged_root, self.inners[o])? else {
@@ -383,15 +391,15 @@ impl<'a> Book<'a> {
             .key_hi;
         let theirs = unbias_offset(fixed_price(opp, key_hi));
         Ok(match side {
-            Side::Bid => theirs <= offset,
-            Side::Ask => theirs >= offset,
+            OrderSide::Bid => theirs <= offset,
+            OrderSide::Ask => theirs >= offset,
         })
     }
 
     #[inline(always)]
     fn apply<L: BookListener>(
         &mut self,
-        maker_side: Side,
+        maker_side: OrderSide,
         step: Step,
         taker: &mut Taker,
         listener: &mut L,

@@ -4,7 +4,7 @@ use crate::book::Book;
 use crate::cursor::{fixed_price, is_expired, pegged_price, SideCursor};
 use crate::error::BookError;
 use crate::layout::Order;
-use crate::order::{MatchContext, OrderId, Side};
+use crate::order::{MatchContext, OrderId, OrderSide};
 use crate::tree::TreeIter;
 
 /// A resting order with its decoded id and current effective price.
@@ -21,7 +21,11 @@ impl<'a> Book<'a> {
     /// Best price on `side` among orders that can trade now, in ticks. A query for callers
     /// off-chain and for tests: it walks past expired and out-of-peg orders without a bound
     /// (placing never calls it; matching counts such orders against its budget instead).
-    pub fn best_price(&self, side: Side, ctx: &MatchContext) -> Result<Option<u64>, BookError> {
+    pub fn best_price(
+        &self,
+        side: OrderSide,
+        ctx: &MatchContext,
+    ) -> Result<Option<u64>, BookError> {
         let mut best = None;
         self.visit_tradable(side, ctx, |v| {
             best = v.price;
@@ -34,7 +38,7 @@ impl<'a> Book<'a> {
     /// (expired and out-of-peg orders are skipped). Stops early when `f` returns false.
     pub fn visit_tradable(
         &self,
-        side: Side,
+        side: OrderSide,
         ctx: &MatchContext,
         mut f: impl FnMut(&OrderView) -> bool,
     ) -> Result<(), BookError> {
@@ -66,7 +70,7 @@ impl<'a> Book<'a> {
     /// is `None` without an oracle or when it is beyond its peg limit).
     pub fn visit_all(
         &self,
-        side: Side,
+        side: OrderSide,
         oracle_price: Option<u64>,
         mut f: impl FnMut(&OrderView),
     ) -> Result<(), BookError> {

@@ -21,12 +21,12 @@ fn expired_makers_at_the_top_do_not_stop_a_limit_order() {
     let mut buf = Buffer::new(256, 64);
     let mut book = buf.book();
     for i in 0..(MAX_REMOVALS_PER_PLACE as u64) {
-        let mut o = order(1, Side::Ask, OrderKind::Limit, 100 + i % 3, 5);
+        let mut o = order(1, OrderSide::Ask, OrderType::Limit, 100 + i % 3, 5);
         o.expires_at = 10;
         book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
     }
     book.place(
-        &order(2, Side::Ask, OrderKind::Limit, 103, 5),
+        &order(2, OrderSide::Ask, OrderType::Limit, 103, 5),
         &ctx(1, None),
         &mut NoopListener,
     )
@@ -34,7 +34,7 @@ fn expired_makers_at_the_top_do_not_stop_a_limit_order() {
     let mut rec = Recorder::default();
     let out = book
         .place(
-            &order(3, Side::Bid, OrderKind::Limit, 105, 8),
+            &order(3, OrderSide::Bid, OrderType::Limit, 105, 8),
             &ctx(20, None),
             &mut rec,
         )
@@ -42,7 +42,7 @@ fn expired_makers_at_the_top_do_not_stop_a_limit_order() {
     assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE);
     assert_eq!((out.base_filled, out.fills), (5, 1));
     assert_eq!(out.posted_quantity, 3);
-    assert_eq!(book.order_count(Side::Ask), 0);
+    assert_eq!(book.order_count(OrderSide::Ask), 0);
     assert!(rec.outs.iter().all(|(_, r)| *r == OutReason::Expired));
 }
 
@@ -53,30 +53,33 @@ fn the_removal_budget_bounds_a_walk_over_expired_orders() {
     let mut buf = Buffer::new(512, 64);
     let mut book = buf.book();
     for _ in 0..200 {
-        let mut o = order(1, Side::Ask, OrderKind::Limit, 100, 5);
+        let mut o = order(1, OrderSide::Ask, OrderType::Limit, 100, 5);
         o.expires_at = 10;
         book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
     }
     for kind in [
-        OrderKind::PostOnly,
-        OrderKind::PostOnlySlide,
-        OrderKind::Limit,
+        OrderType::PostOnly,
+        OrderType::PostOnlySlide,
+        OrderType::Limit,
     ] {
-        let before = book.order_count(Side::Ask);
+        let before = book.order_count(OrderSide::Ask);
         let out = book
             .place(
-                &order(3, Side::Bid, kind, 101, 8),
+                &order(3, OrderSide::Bid, kind, 101, 8),
                 &ctx(20, None),
                 &mut NoopListener,
             )
             .unwrap();
         assert_eq!(out.makers_removed, MAX_REMOVALS_PER_PLACE);
         assert_eq!((out.posted_quantity, out.cancelled_quantity), (0, 8));
-        assert_eq!(book.order_count(Side::Ask), before - MAX_REMOVALS_PER_PLACE);
+        assert_eq!(
+            book.order_count(OrderSide::Ask),
+            before - MAX_REMOVALS_PER_PLACE
+        );
     }
     let out = book
         .place(
-            &order(3, Side::Bid, OrderKind::PostOnly, 101, 8),
+            &order(3, OrderSide::Bid, OrderType::PostOnly, 101, 8),
             &ctx(20, None),
             &mut NoopListener,
         )
@@ -91,7 +94,7 @@ fn out_of_peg_orders_met_are_removed() {
     let mut book = buf.book();
     for _ in 0..10 {
         // Oracle + 0, never below 100: beyond its limit once the oracle is under 100.
-        let mut o = order(1, Side::Ask, OrderKind::OraclePegged, 100, 5);
+        let mut o = order(1, OrderSide::Ask, OrderType::OraclePegged, 100, 5);
         o.peg_offset = 0;
         book.place(&o, &ctx(1, Some(105)), &mut NoopListener)
             .unwrap();
@@ -99,7 +102,7 @@ fn out_of_peg_orders_met_are_removed() {
     let mut rec = Recorder::default();
     let out = book
         .place(
-            &order(2, Side::Bid, OrderKind::Limit, 96, 5),
+            &order(2, OrderSide::Bid, OrderType::Limit, 96, 5),
             &ctx(1, Some(95)),
             &mut rec,
         )
@@ -117,7 +120,7 @@ fn crafted_client_ids_and_owners_keep_lookups_working() {
     let mut n = 0;
     for owner_byte in 0..4u8 {
         for bit in 0..64u32 {
-            let mut o = order(owner_byte, Side::Ask, OrderKind::Limit, 200 + n % 7, 1);
+            let mut o = order(owner_byte, OrderSide::Ask, OrderType::Limit, 200 + n % 7, 1);
             o.client_order_id = 1u64 << bit;
             book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
             n += 1;
@@ -131,7 +134,7 @@ fn crafted_client_ids_and_owners_keep_lookups_working() {
             assert_eq!(c.client_order_id, 1u64 << bit);
         }
     }
-    assert_eq!(book.order_count(Side::Ask), 0);
+    assert_eq!(book.order_count(OrderSide::Ask), 0);
 }
 
 /// Cancel-all walks the owner's own orders only, both sides or one.
@@ -140,15 +143,19 @@ fn cancel_all_visits_the_owner_only() {
     let mut buf = Buffer::new(256, 64);
     let mut book = buf.book();
     for i in 0..40u64 {
-        let side = if i % 2 == 0 { Side::Bid } else { Side::Ask };
-        let price = if side == Side::Bid { 90 } else { 110 };
-        let mut o = order((i % 4) as u8, side, OrderKind::Limit, price, 1);
+        let side = if i % 2 == 0 {
+            OrderSide::Bid
+        } else {
+            OrderSide::Ask
+        };
+        let price = if side == OrderSide::Bid { 90 } else { 110 };
+        let mut o = order((i % 4) as u8, side, OrderType::Limit, price, 1);
         o.client_order_id = if i % 3 == 0 { 0 } else { i };
         book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
     }
     let mut rec = Recorder::default();
     assert_eq!(
-        book.cancel_all(&owner(1), Some(Side::Ask), 100, &mut rec)
+        book.cancel_all(&owner(1), Some(OrderSide::Ask), 100, &mut rec)
             .unwrap(),
         CancelAllOutcome {
             cancelled: 10,
@@ -164,7 +171,7 @@ fn cancel_all_visits_the_owner_only() {
     assert_eq!(call(&mut book, 100, &mut rec), (6, true));
     assert_eq!(call(&mut book, 100, &mut rec), (0, true));
     assert_eq!(
-        book.order_count(Side::Bid) + book.order_count(Side::Ask),
+        book.order_count(OrderSide::Bid) + book.order_count(OrderSide::Ask),
         20
     );
 }
@@ -177,15 +184,15 @@ fn cancel_all_visits_are_bounded() {
     let mut buf = Buffer::new(n + 10, 16);
     let mut book = buf.book();
     for i in 0..n as u64 {
-        let mut o = order(1, Side::Ask, OrderKind::Limit, 100 + i % 50, 1);
+        let mut o = order(1, OrderSide::Ask, OrderType::Limit, 100 + i % 50, 1);
         o.client_order_id = i + 1;
         book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
     }
-    let mut bid = order(1, Side::Bid, OrderKind::Limit, 50, 1);
+    let mut bid = order(1, OrderSide::Bid, OrderType::Limit, 50, 1);
     bid.client_order_id = u64::MAX;
     book.place(&bid, &ctx(1, None), &mut NoopListener).unwrap();
     let o = book
-        .cancel_all(&owner(1), Some(Side::Bid), 10, &mut NoopListener)
+        .cancel_all(&owner(1), Some(OrderSide::Bid), 10, &mut NoopListener)
         .unwrap();
     assert_eq!((o.cancelled, o.complete), (0, false));
     let o = book
@@ -193,7 +200,7 @@ fn cancel_all_visits_are_bounded() {
         .unwrap();
     assert_eq!((o.cancelled, o.complete), (MAX_CANCEL_ALL_VISITS, false));
     let o = book
-        .cancel_all(&owner(1), Some(Side::Bid), 10, &mut NoopListener)
+        .cancel_all(&owner(1), Some(OrderSide::Bid), 10, &mut NoopListener)
         .unwrap();
     assert_eq!((o.cancelled, o.complete), (1, true));
 }

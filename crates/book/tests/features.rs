@@ -16,7 +16,7 @@ fn ctx() -> MatchContext {
 fn asks(book: &mut Book) {
     for (price, qty) in [(100, 5), (101, 5), (103, 10)] {
         book.place(
-            &order(1, Side::Ask, OrderKind::Limit, price, qty),
+            &order(1, OrderSide::Ask, OrderType::Limit, price, qty),
             &ctx(),
             &mut NoopListener,
         )
@@ -29,7 +29,7 @@ fn slippage_guards_refuse_with_nothing_changed() {
     let mut buf = Buffer::new(16, 8);
     asks(&mut buf.book());
     let before = buf.0.clone();
-    let mut o = order(2, Side::Bid, OrderKind::ImmediateOrCancel, 101, 20);
+    let mut o = order(2, OrderSide::Bid, OrderType::ImmediateOrCancel, 101, 20);
     o.min_base_fill = 11;
     assert_eq!(
         buf.book().place(&o, &ctx(), &mut NoopListener),
@@ -54,7 +54,7 @@ fn quote_budget_spends_at_most_the_budget() {
     let mut book = buf.book();
     asks(&mut book);
     // 5 at 100 (500) + 5 at 101 (505) + 2 at 103 (206) = 1,211 <= 1,300 < 1,211 + 103.
-    let mut o = order(2, Side::Bid, OrderKind::Market, 1_000, u64::MAX / 2);
+    let mut o = order(2, OrderSide::Bid, OrderType::Market, 1_000, u64::MAX / 2);
     o.quote_budget = 1_300;
     let mut rec = Recorder::default();
     let out = book.place(&o, &ctx(), &mut rec).unwrap();
@@ -65,7 +65,7 @@ fn quote_budget_spends_at_most_the_budget() {
     assert_eq!(rec.fills[2].quantity, 2);
     assert_eq!(out.cancelled_quantity, u64::MAX / 2 - 12);
     // The base quantity still caps it.
-    let mut o = order(3, Side::Bid, OrderKind::ImmediateOrCancel, 103, 3);
+    let mut o = order(3, OrderSide::Bid, OrderType::ImmediateOrCancel, 103, 3);
     o.quote_budget = 10_000;
     let out = book.place(&o, &ctx(), &mut NoopListener).unwrap();
     assert_eq!((out.base_filled, out.quote_filled), (3, 309));
@@ -73,8 +73,26 @@ fn quote_budget_spends_at_most_the_budget() {
     o.quote_budget = 102;
     let out = book.place(&o, &ctx(), &mut NoopListener).unwrap();
     assert_eq!(out.base_filled, 0);
-    // Only immediate-or-cancel and market orders take a budget.
-    for kind in [OrderKind::Limit, OrderKind::FillOrKill, OrderKind::PostOnly] {
+    // A fill-or-kill must fill its whole quantity within the budget.
+    let mut fok = order(4, OrderSide::Bid, OrderType::FillOrKill, 103, 3);
+    fok.quote_budget = 3 * 103 - 1;
+    assert_eq!(
+        book.place(&fok, &ctx(), &mut NoopListener),
+        Err(BookError::FillOrKillNotFilled)
+    );
+    fok.quote_budget = 3 * 103;
+    assert_eq!(
+        book.place(&fok, &ctx(), &mut NoopListener)
+            .unwrap()
+            .base_filled,
+        3
+    );
+    // Only immediate-or-cancel, fill-or-kill and market orders take a budget.
+    for kind in [
+        OrderType::Limit,
+        OrderType::PostOnly,
+        OrderType::OraclePegged,
+    ] {
         o.kind = kind;
         assert_eq!(
             book.place(&o, &ctx(), &mut NoopListener),
@@ -89,7 +107,7 @@ fn a_better_order_evicts_the_worst_of_a_full_side() {
     let mut book = buf.book();
     for (owner_n, price) in [(1, 110), (2, 120), (3, 130), (4, 130)] {
         book.place(
-            &order(owner_n, Side::Ask, OrderKind::Limit, price, 1),
+            &order(owner_n, OrderSide::Ask, OrderType::Limit, price, 1),
             &ctx(),
             &mut NoopListener,
         )
@@ -97,7 +115,7 @@ fn a_better_order_evicts_the_worst_of_a_full_side() {
     }
     // Not better than the worst (130): refused, nothing changed.
     let before = buf.0.clone();
-    let worse = order(5, Side::Ask, OrderKind::Limit, 130, 1);
+    let worse = order(5, OrderSide::Ask, OrderType::Limit, 130, 1);
     assert_eq!(
         buf.book().place(&worse, &ctx(), &mut NoopListener),
         Err(BookError::SideFull)
@@ -108,7 +126,7 @@ fn a_better_order_evicts_the_worst_of_a_full_side() {
     let out = buf
         .book()
         .place(
-            &order(5, Side::Ask, OrderKind::Limit, 125, 1),
+            &order(5, OrderSide::Ask, OrderType::Limit, 125, 1),
             &ctx(),
             &mut rec,
         )
@@ -124,5 +142,5 @@ fn a_better_order_evicts_the_worst_of_a_full_side() {
         })
     );
     assert_eq!(out.posted_quantity, 1);
-    assert_eq!(buf.book().order_count(Side::Ask), 4);
+    assert_eq!(buf.book().order_count(OrderSide::Ask), 4);
 }

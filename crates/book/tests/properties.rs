@@ -2,8 +2,9 @@
 //! - the book is not crossed (best tradable bid < best tradable ask);
 //! - price-time priority: the makers a taker touched are, in order, a prefix of the opposite
 //!   side sorted independently by (price, sequence);
-//! - every order's quantity is accounted for: placed = filled + resting + cancelled (which
-//!   counts cancels, expiry, peg-limit and self-trade removals, decrements and reductions);
+//! - every order's quantity is accounted for: placed = filled + resting + cancelled +
+//!   evicted + reduced (cancelled counts cancels, unrested remainders, expiry, peg-limit and
+//!   self-trade removals and decrements);
 //! - the event queue holds exactly the maker fills not yet consumed;
 //! - each side's order count equals the orders found by walking its trees.
 
@@ -80,7 +81,20 @@ fn op() -> impl Strategy<Value = Op> {
 struct Ledger {
     placed: u64,
     filled: u64,
+    /// Cancelled by its owner or not rested (IOC remainder, a bound stopped matching), taken
+    /// off by matching (expired, beyond its peg limit, self-trade removal or decrement).
     cancelled: u64,
+    /// Evicted from a full side by a better order.
+    evicted: u64,
+    /// Reduced in place by its owner.
+    reduced: u64,
+}
+
+fn id_of(o: &Order) -> OrderId {
+    OrderId {
+        hi: o.key_hi,
+        lo: o.key_lo,
+    }
 }
 
 fn seq_of(id: OrderId) -> u64 {
@@ -90,7 +104,7 @@ fn seq_of(id: OrderId) -> u64 {
 /// Price of a resting order at `oracle`, computed here independently of the engine: fixed
 /// orders their price; pegged orders oracle + offset, clamped one tick behind the opposite
 /// side's best fixed-price order (expired or not). Expired and out-of-peg orders included.
-fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
+fn price_now(book: &Book, side: OrderSide, id: OrderId, oracle: u64) -> u64 {
     let p = id.price_or_offset();
     if !id.is_pegged() {
         return p as u64;
@@ -104,11 +118,11 @@ fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
     .unwrap();
     let nominal = (oracle as i128 + p) as u64;
     match side {
-        Side::Bid => match opp_fixed.iter().min() {
+        OrderSide::Bid => match opp_fixed.iter().min() {
             Some(a) => nominal.min(a - 1),
             None => nominal,
         },
-        Side::Ask => match opp_fixed.iter().max() {
+        OrderSide::Ask => match opp_fixed.iter().max() {
             Some(b) => nominal.max(b + 1),
             None => nominal,
         },
@@ -120,7 +134,7 @@ fn price_now(book: &Book, side: Side, id: OrderId, oracle: u64) -> u64 {
 /// them in turn and removes them). The rule: fixed-price orders by price then time; pegged
 /// orders by offset then time (clamped ones share a price but keep that order); between the
 /// two, the better price, then the older.
-fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
+fn priority_list(book: &Book, side: OrderSide, ctx: &MatchContext) -> Vec<OrderId> {
     let oracle = ctx.oracle_price.unwrap();
     let (mut fixed, mut pegged) = (Vec::new(), Vec::new());
     book.visit_all(side, ctx.oracle_price, |o| {
@@ -133,15 +147,15 @@ fn priority_list(book: &Book, side: Side, ctx: &MatchContext) -> Vec<OrderId> {
     })
     .unwrap();
     let better = |a: u64, b: u64| match side {
-        Side::Bid => a > b,
-        Side::Ask => a < b,
+        OrderSide::Bid => a > b,
+        OrderSide::Ask => a < b,
     };
     let rank = |v: &mut Vec<(u64, OrderId)>, key: fn(&OrderId) -> i128| {
         v.sort_by(|a, b| {
             let (ka, kb) = (key(&a.1), key(&b.1));
             let by = match side {
-                Side::Bid => kb.cmp(&ka),
-                Side::Ask => ka.cmp(&kb),
+                OrderSide::Bid => kb.cmp(&ka),
+                OrderSide::Ask => ka.cmp(&kb),
             };
             by.then(seq_of(a.1).cmp(&seq_of(b.1)))
         })
@@ -176,7 +190,7 @@ struct Stats {
 
 /// Best price of `side` among orders that can trade at `oracle` and `now` (not expired,
 /// within their peg limit), computed independently of the engine's cursor.
-fn best_tradable(book: &Book, side: Side, oracle: u64, now: u64) -> Option<u64> {
+fn best_tradable(book: &Book, side: OrderSide, oracle: u64, now: u64) -> Option<u64> {
     let mut best: Option<u64> = None;
     book.visit_all(side, Some(oracle), |o| {
         let e = o.order.expires_at;
@@ -193,16 +207,16 @@ fn best_tradable(book: &Book, side: Side, oracle: u64, now: u64) -> Option<u64> 
         let in_peg = p > 0
             && (l == 0
                 || match side {
-                    Side::Bid => p <= l,
-                    Side::Ask => p >= l,
+                    OrderSide::Bid => p <= l,
+                    OrderSide::Ask => p >= l,
                 });
         if !in_peg {
             return;
         }
         best = Some(match (best, side) {
             (None, _) => p,
-            (Some(b), Side::Bid) => b.max(p),
-            (Some(b), Side::Ask) => b.min(p),
+            (Some(b), OrderSide::Bid) => b.max(p),
+            (Some(b), OrderSide::Ask) => b.min(p),
         });
     })
     .unwrap();
@@ -237,8 +251,8 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 max_fills,
                 stp,
             } => {
-                let side = if side { Side::Bid } else { Side::Ask };
-                let kind = OrderKind::from_u8(kind).unwrap();
+                let side = if side { OrderSide::Bid } else { OrderSide::Ask };
+                let kind = OrderType::from_u8(kind).unwrap();
                 let mut o = order(on, side, kind, price, quantity);
                 o.client_order_id = cid;
                 // Unix-time expiry, or by slot (the slot is twice the clock here).
@@ -248,8 +262,10 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                     _ => {}
                 }
                 o.max_fills = max_fills;
-                o.self_trade = SelfTradeBehavior::from_u8(stp).unwrap();
-                if matches!(kind, OrderKind::ImmediateOrCancel | OrderKind::Market) {
+                o.self_trade = SelfTradeMode::from_u8(stp).unwrap();
+                // (Fill-or-kill budgets are covered in features.rs: here they would refuse
+                // most fill-or-kill orders and starve the stream of fills.)
+                if matches!(kind, OrderType::ImmediateOrCancel | OrderType::Market) {
                     // Quote-amount orders and slippage guards, now and then.
                     if cid % 2 == 1 {
                         o.quote_budget = price * quantity / 2;
@@ -258,7 +274,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                         o.min_base_fill = quantity / 2;
                     }
                 }
-                if kind == OrderKind::OraclePegged {
+                if kind == OrderType::OraclePegged {
                     o.peg_offset = offset;
                     o.price = if price > 103 { 0 } else { price };
                 }
@@ -327,12 +343,12 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 side,
                 limit,
             } => {
-                let side = Side::from_u8(side);
+                let side = OrderSide::from_u8(side);
                 let out = book.cancel_all(&owner(on), side, limit, &mut rec).unwrap();
                 let n = out.cancelled;
                 if out.complete {
                     let mut left = 0;
-                    for s in [Side::Bid, Side::Ask] {
+                    for s in [OrderSide::Bid, OrderSide::Ask] {
                         if side.is_none_or(|x| x == s) {
                             book.visit_all(s, None, |o| {
                                 left += (o.order.owner == owner(on)) as u32
@@ -392,23 +408,19 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 .unwrap()
                 .filled += f.quantity;
         }
-        for (o, _) in &rec.outs {
-            ledgers
-                .get_mut(&OrderId {
-                    hi: o.key_hi,
-                    lo: o.key_lo,
-                })
-                .unwrap()
-                .cancelled += o.quantity;
+        for (o, reason) in &rec.outs {
+            let l = ledgers.get_mut(&id_of(o)).unwrap();
+            if *reason == OutReason::Evicted {
+                l.evicted += o.quantity;
+            } else {
+                l.cancelled += o.quantity;
+            }
         }
-        for (o, q) in rec.decrements.iter().chain(&rec.reductions) {
-            ledgers
-                .get_mut(&OrderId {
-                    hi: o.key_hi,
-                    lo: o.key_lo,
-                })
-                .unwrap()
-                .cancelled += q;
+        for (o, q) in &rec.decrements {
+            ledgers.get_mut(&id_of(o)).unwrap().cancelled += q;
+        }
+        for (o, q) in &rec.reductions {
+            ledgers.get_mut(&id_of(o)).unwrap().reduced += q;
         }
 
         let book = buf.book();
@@ -416,8 +428,8 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
         // tradable bid is below the best tradable ask. The engine's query agrees.
         for at in [oracle, 85, 93, 100, 107, 115] {
             if let (Some(b), Some(a)) = (
-                best_tradable(&book, Side::Bid, at, now),
-                best_tradable(&book, Side::Ask, at, now),
+                best_tradable(&book, OrderSide::Bid, at, now),
+                best_tradable(&book, OrderSide::Ask, at, now),
             ) {
                 prop_assert!(b < a, "crossed at oracle {}: bid {} ask {}", at, b, a);
             }
@@ -427,7 +439,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
             oracle_price: Some(oracle),
             slot: 2 * now,
         };
-        for side in [Side::Bid, Side::Ask] {
+        for side in [OrderSide::Bid, OrderSide::Ask] {
             prop_assert_eq!(
                 book.best_price(side, &at).unwrap(),
                 best_tradable(&book, side, oracle, now)
@@ -436,12 +448,17 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
         // Quantities accounted for.
         for (id, l) in &ledgers {
             let resting = book.find(*id).unwrap().map_or(0, |o| o.quantity);
-            prop_assert_eq!(l.placed, l.filled + l.cancelled + resting, "order {:?}", id);
+            prop_assert_eq!(
+                l.placed,
+                l.filled + resting + l.cancelled + l.evicted + l.reduced,
+                "order {:?}",
+                id
+            );
         }
         // Queue matches maker fills.
         prop_assert_eq!(book.event_count() as u64, queued_fills);
         // Counts match the trees; client ids resolve to their orders.
-        for side in [Side::Bid, Side::Ask] {
+        for side in [OrderSide::Bid, OrderSide::Ask] {
             let mut n = 0;
             let mut seen = Vec::new();
             book.visit_all(side, Some(oracle), |o| {

@@ -57,7 +57,7 @@ pub enum OrderbookError {
     BookCorrupt,
     #[msg("the order filled less than its minimum base or quote fill")]
     SlippageExceeded,
-    #[msg("a quote budget is only for immediate-or-cancel and market orders")]
+    #[msg("a quote budget is only for immediate-or-cancel, fill-or-kill and market orders")]
     InvalidQuoteBudget,
     #[msg("an order may expire by unix time or by slot, not both, and before 2^63")]
     InvalidExpiry,

@@ -29,8 +29,8 @@
 
 use bytemuck::{Pod, Zeroable};
 use carry_book::{
-    Book, BookError, MatchContext, NewOrder, NoopListener, OrderId, OrderKind, SelfTradeBehavior,
-    Side,
+    Book, BookError, MatchContext, NewOrder, NoopListener, OrderId, OrderType, SelfTradeMode,
+    OrderSide,
 };
 
 const OK: u64 = 0;
@@ -187,8 +187,8 @@ fn decode_place(data: &[u8]) -> Option<(NewOrder, MatchContext, &PlaceIx)> {
     let i = ix::<PlaceIx>(data)?;
     let order = NewOrder {
         owner: owner_key(i.owner),
-        side: Side::from_u8(i.side)?,
-        kind: OrderKind::from_u8(i.kind)?,
+        side: OrderSide::from_u8(i.side)?,
+        kind: OrderType::from_u8(i.kind)?,
         price: i.price,
         peg_offset: i.peg_offset,
         quantity: i.quantity,
@@ -196,7 +196,7 @@ fn decode_place(data: &[u8]) -> Option<(NewOrder, MatchContext, &PlaceIx)> {
         expires_at: i.expires_at,
         expires_at_slot: 0,
         max_fills: i.max_fills as u32,
-        self_trade: SelfTradeBehavior::from_u8(i.self_trade)?,
+        self_trade: SelfTradeMode::from_u8(i.self_trade)?,
         min_base_fill: 0,
         min_quote_fill: 0,
         quote_budget: 0,
@@ -259,7 +259,7 @@ fn cancel_all(book: &mut [u8], data: &[u8]) -> u64 {
     };
     let side = match i.side {
         2 => None,
-        s => match Side::from_u8(s) {
+        s => match OrderSide::from_u8(s) {
             Some(s) => Some(s),
             None => return BAD_INSTRUCTION,
         },
@@ -310,14 +310,14 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
         let order = NewOrder {
             owner: owner_key(e.owner as u32),
             side: if e.flags & 1 != 0 {
-                Side::Ask
+                OrderSide::Ask
             } else {
-                Side::Bid
+                OrderSide::Bid
             },
             kind: if pegged {
-                OrderKind::OraclePegged
+                OrderType::OraclePegged
             } else {
-                OrderKind::PostOnly
+                OrderType::PostOnly
             },
             price: if pegged { 0 } else { e.price as u64 },
             peg_offset: if pegged { e.price as i32 as i64 } else { 0 },
@@ -326,7 +326,7 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
             expires_at: e.expires_at as u64,
             expires_at_slot: 0,
             max_fills: 1,
-            self_trade: SelfTradeBehavior::Abort,
+            self_trade: SelfTradeMode::Abort,
             min_base_fill: 0,
             min_quote_fill: 0,
             quote_budget: 0,
@@ -355,7 +355,7 @@ fn profile(op: u8, book: &mut [u8], data: &[u8]) -> u64 {
     let found = match op {
         0x21 => return OK,
         0x22 => {
-            let Some(side) = ix::<SmallIx>(data).and_then(|i| Side::from_u8(i.side)) else {
+            let Some(side) = ix::<SmallIx>(data).and_then(|i| OrderSide::from_u8(i.side)) else {
                 return BAD_INSTRUCTION;
             };
             let ctx = MatchContext {

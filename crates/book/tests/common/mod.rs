@@ -28,7 +28,7 @@ pub fn owner(n: u8) -> [u8; 32] {
     o
 }
 
-pub fn order(owner_n: u8, side: Side, kind: OrderKind, price: u64, quantity: u64) -> NewOrder {
+pub fn order(owner_n: u8, side: OrderSide, kind: OrderType, price: u64, quantity: u64) -> NewOrder {
     NewOrder::new(owner(owner_n), side, kind, price, quantity)
 }
 

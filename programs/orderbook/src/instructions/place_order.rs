@@ -3,7 +3,7 @@ use crate::events::{EmitListener, OrderPlaced};
 use crate::instructions::MarketAuthority;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use carry_book::{Book, MatchContext, NewOrder, OrderKind};
+use carry_book::{Book, MatchContext, NewOrder};
 
 pub fn handle(ctx: Context<MarketAuthority>, args: PlaceOrderArgs) -> Result<PlaceOrderSummary> {
     let clock = Clock::get()?;
@@ -20,8 +20,8 @@ fn place(
     listener: &mut EmitListener,
     args: &PlaceOrderArgs,
 ) -> Result<PlaceOrderSummary> {
-    let kind = OrderKind::from(args.order_type);
-    let pegged = kind == OrderKind::OraclePegged;
+    let kind = carry_book::OrderType::from(args.order_type);
+    let pegged = kind == carry_book::OrderType::OraclePegged;
 
     // Native units -> ticks and lots, refusing prices and sizes off the grid.
     let price = if pegged && args.price == 0 {

@@ -1,7 +1,7 @@
 //! Instruction arguments and return values, with their engine conversions.
 
 use anchor_lang::prelude::*;
-use carry_book::{OrderKind, SelfTradeBehavior, Side};
+use carry_book as book;
 
 /// Side of an order.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,16 +10,16 @@ pub enum OrderSide {
     Ask,
 }
 
-impl From<OrderSide> for Side {
-    fn from(s: OrderSide) -> Side {
+impl From<OrderSide> for book::OrderSide {
+    fn from(s: OrderSide) -> book::OrderSide {
         match s {
-            OrderSide::Bid => Side::Bid,
-            OrderSide::Ask => Side::Ask,
+            OrderSide::Bid => book::OrderSide::Bid,
+            OrderSide::Ask => book::OrderSide::Ask,
         }
     }
 }
 
-/// How an order meets the book (see `carry_book::OrderKind`).
+/// How an order meets the book (the engine's `carry_book::OrderType`).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderType {
     /// Takes what crosses `price`, rests the rest.
@@ -38,16 +38,16 @@ pub enum OrderType {
     OraclePegged,
 }
 
-impl From<OrderType> for OrderKind {
-    fn from(t: OrderType) -> OrderKind {
+impl From<OrderType> for book::OrderType {
+    fn from(t: OrderType) -> book::OrderType {
         match t {
-            OrderType::Limit => OrderKind::Limit,
-            OrderType::PostOnly => OrderKind::PostOnly,
-            OrderType::PostOnlySlide => OrderKind::PostOnlySlide,
-            OrderType::ImmediateOrCancel => OrderKind::ImmediateOrCancel,
-            OrderType::FillOrKill => OrderKind::FillOrKill,
-            OrderType::Market => OrderKind::Market,
-            OrderType::OraclePegged => OrderKind::OraclePegged,
+            OrderType::Limit => book::OrderType::Limit,
+            OrderType::PostOnly => book::OrderType::PostOnly,
+            OrderType::PostOnlySlide => book::OrderType::PostOnlySlide,
+            OrderType::ImmediateOrCancel => book::OrderType::ImmediateOrCancel,
+            OrderType::FillOrKill => book::OrderType::FillOrKill,
+            OrderType::Market => book::OrderType::Market,
+            OrderType::OraclePegged => book::OrderType::OraclePegged,
         }
     }
 }
@@ -63,12 +63,12 @@ pub enum SelfTradeMode {
     Abort,
 }
 
-impl From<SelfTradeMode> for SelfTradeBehavior {
-    fn from(m: SelfTradeMode) -> SelfTradeBehavior {
+impl From<SelfTradeMode> for book::SelfTradeMode {
+    fn from(m: SelfTradeMode) -> book::SelfTradeMode {
         match m {
-            SelfTradeMode::DecrementTake => SelfTradeBehavior::DecrementTake,
-            SelfTradeMode::CancelResting => SelfTradeBehavior::CancelResting,
-            SelfTradeMode::Abort => SelfTradeBehavior::Abort,
+            SelfTradeMode::DecrementTake => book::SelfTradeMode::DecrementTake,
+            SelfTradeMode::CancelResting => book::SelfTradeMode::CancelResting,
+            SelfTradeMode::Abort => book::SelfTradeMode::Abort,
         }
     }
 }
@@ -127,9 +127,9 @@ pub struct PlaceOrderArgs {
     /// Slippage guard: refused unless the fills' quote reaches this many quote native units
     /// (rounded up to a tick-lot). 0 = none.
     pub min_quote_fill: u64,
-    /// Quote-amount order (`ImmediateOrCancel` or `Market` only): spend or receive at most this
-    /// many quote native units (rounded down to a tick-lot); `quantity` still caps the base.
-    /// 0 = none.
+    /// Quote-amount order (`ImmediateOrCancel`, `FillOrKill` or `Market` only): spend or
+    /// receive at most this many quote native units (rounded down to a tick-lot); `quantity`
+    /// still caps the base (a fill-or-kill must fill all of it within the budget). 0 = none.
     pub quote_budget: u64,
 }
 
