@@ -37,6 +37,7 @@ async fn run(deposits: usize, clients: usize) {
         Options {
             rpc_port: 0,
             slot_ms: 400,
+            keeper_secs: 0,
             config: Some(cfg.clone()),
         },
         &mut |_| {},

@@ -5,8 +5,8 @@
 //!
 //! It is a development chain, not a validator: one bank per slot, rooted at once; no consensus,
 //! no SBF for our programs (they run as host code, so their compute units are not on-chain
-//! figures; `bench/sbf` measures those). The market maker and the keeper join with the perp and
-//! keeper issues.
+//! figures; `bench/sbf` measures those). The keeper's cranks run in-process (accrual and
+//! stable prices, reserve sweep); the market maker and the perp cranks join with perp trading.
 
 pub mod chain;
 pub mod faucet;
@@ -39,6 +39,9 @@ pub struct Options {
     /// Bootstrap config: its faucet mints and price feeds are created, then it is bootstrapped
     /// over RPC with the faucet as admin. `None`: an empty chain.
     pub config: Option<Config>,
+    /// Run the keeper's cranks (interest accrual and stable prices every this many seconds,
+    /// the reserve sweep hourly), paid by the faucet; 0: no keeper.
+    pub keeper_secs: u64,
 }
 
 /// A running local chain.
@@ -118,6 +121,19 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
         let rpc = RpcClient::new(format!("http://{rpc_addr}"));
         let r = bootstrap(&rpc, &chain.faucet, cfg, &mut |l| progress(l)).await?;
         report = Some(r);
+    }
+    if opts.keeper_secs > 0 {
+        // the keeper's cranks over this chain's own RPC, paid by the faucet
+        let url = format!("http://{rpc_addr}");
+        let payer = chain.faucet.insecure_clone();
+        let every = opts.keeper_secs;
+        tokio::spawn(async move {
+            let rpc = carry_sdk::client::RpcChain::new(url);
+            carry_sdk::keeper::run_forever(&rpc, &payer, every, 3600).await;
+        });
+        progress(&format!(
+            "keeper: accrual every {every} s, reserve sweep hourly"
+        ));
     }
     Ok(LocalNet {
         chain,

@@ -25,6 +25,7 @@ OPTIONS:
     --slot-ms MS       slot length in milliseconds [default: 400]
     --config FILE      bootstrap config [default: migrations/localnet.toml]
     --no-bootstrap     start an empty chain (no mints, feeds, exchange or banks)
+    --keeper-secs S    run the keeper's cranks every S seconds, 0 for none [default: 10]
     -h, --help         this help";
 
 fn main() -> ExitCode {
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         ));
     }
     let mut bootstrap = true;
+    let mut keeper_secs: u64 = 10;
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         let r: Result<(), String> = match a.as_str() {
@@ -62,6 +64,12 @@ fn main() -> ExitCode {
                 Ok(())
             }),
             "--config" => value("--config").map(|v| config = PathBuf::from(v)),
+            "--keeper-secs" => value("--keeper-secs").and_then(|v| {
+                keeper_secs = v
+                    .parse()
+                    .map_err(|_| format!("--keeper-secs: not a number: {v}"))?;
+                Ok(())
+            }),
             "--no-bootstrap" => {
                 bootstrap = false;
                 Ok(())
@@ -100,6 +108,7 @@ fn main() -> ExitCode {
             rpc_port: port,
             slot_ms,
             config: cfg.clone(),
+            keeper_secs: if bootstrap { keeper_secs } else { 0 },
         },
         &mut |l| {
             let _ = writeln!(console, "{l}");

@@ -34,6 +34,7 @@ async fn chain() -> LocalNet {
         Options {
             rpc_port: 0,
             slot_ms: 50,
+            keeper_secs: 1,
             config: Some(config()),
         },
         &mut |_| {},
@@ -365,6 +366,26 @@ async fn local_chain_end_to_end() {
         .unwrap()
         .contains("too large"));
     assert!(rpc.get_slot().await.unwrap() > s0, "still serving");
+
+    // the in-process keeper accrues every bank (and touches its stable price) every second
+    let sol_bank_state = sdk::decode_bank(&rpc.get_account_data(&sol_bank).await.unwrap()).unwrap();
+    use carry_sdk::client::Chain;
+    let now = carry_sdk::client::RpcChain::new(url.clone())
+        .clock()
+        .await
+        .unwrap()
+        .unix_timestamp;
+    assert!(
+        now - sol_bank_state.last_accrual_ts <= 3,
+        "accrued {} s ago",
+        now - sol_bank_state.last_accrual_ts
+    );
+    let cranks = rpc.get_signatures_for_address(&sol_bank).await.unwrap();
+    assert!(
+        cranks.len() >= 3,
+        "keeper transactions on the SOL bank: {}",
+        cranks.len()
+    );
 }
 
 /// A bootstrap that died midway (only the exchange and the first two banks exist) resumes: the
@@ -378,6 +399,7 @@ async fn bootstrap_resumes_after_dying_midway() {
         Options {
             rpc_port: 0,
             slot_ms: 50,
+            keeper_secs: 0,
             config: Some(partial.clone()),
         },
         &mut |_| {},
@@ -415,6 +437,7 @@ async fn web3_js_sends_and_confirms() {
         Options {
             rpc_port: 0,
             slot_ms: 100,
+            keeper_secs: 0,
             config: None,
         },
         &mut |_| {},

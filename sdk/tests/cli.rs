@@ -23,6 +23,7 @@ async fn chain() -> LocalNet {
         Options {
             rpc_port: 0,
             slot_ms: 50,
+            keeper_secs: 0,
             config: Some(cfg),
         },
         &mut |_| {},

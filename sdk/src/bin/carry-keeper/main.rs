@@ -14,11 +14,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
-use carry_sdk::client::{self, Chain, RpcChain};
-use carry_sdk::margin as sdk;
+use carry_sdk::client::RpcChain;
+use carry_sdk::keeper::{accrue_all, exchanges, sweep_all, Crank};
 use clap::Parser;
 use serde::Deserialize;
-use solana_sdk::signature::{read_keypair_file, Keypair};
+use solana_sdk::signature::read_keypair_file;
 use tracing::{info, warn};
 
 /// Carry's keeper: runs every permissionless crank on its own schedule.
@@ -63,141 +63,6 @@ struct FileConfig {
     accrue_secs: Option<u64>,
     sweep_secs: Option<u64>,
     status_secs: Option<u64>,
-}
-
-/// What one crank did since the last status line.
-#[derive(Default, Debug)]
-struct Tally {
-    sent: u64,
-    failed: u64,
-    last_error: Option<String>,
-}
-
-struct Crank {
-    name: &'static str,
-    every: Duration,
-    next: Instant,
-    backoff: Duration,
-    tally: Tally,
-}
-
-impl Crank {
-    fn new(name: &'static str, secs: u64) -> Crank {
-        Crank {
-            name,
-            every: Duration::from_secs(secs.max(1)),
-            next: Instant::now(),
-            backoff: Duration::ZERO,
-            tally: Tally::default(),
-        }
-    }
-    fn done(&mut self, ok: bool) {
-        if ok {
-            self.backoff = Duration::ZERO;
-            self.next = Instant::now() + self.every;
-        } else {
-            self.backoff =
-                (self.backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
-            self.next = Instant::now() + self.backoff.min(self.every);
-        }
-    }
-    fn status(&mut self) -> String {
-        let t = std::mem::take(&mut self.tally);
-        format!(
-            "{}: {} sent, {} failed{}",
-            self.name,
-            t.sent,
-            t.failed,
-            t.last_error
-                .map(|e| format!(" (last: {e})"))
-                .unwrap_or_default()
-        )
-    }
-}
-
-async fn exchanges(chain: &dyn Chain, only: Option<Pubkey>) -> Result<Vec<Pubkey>, String> {
-    match only {
-        Some(e) => Ok(vec![e]),
-        None => Ok(client::exchanges(chain)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect()),
-    }
-}
-
-/// Accrue every bank of every exchange; returns (sent, failures).
-async fn accrue_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &mut Tally) -> bool {
-    let mut ok = true;
-    for ex in exs {
-        let banks = match client::banks(chain, ex).await {
-            Ok(b) => b,
-            Err(e) => {
-                warn!(exchange = %ex, error = %e, "cannot list banks");
-                t.failed += 1;
-                t.last_error = Some(e.to_string());
-                ok = false;
-                continue;
-            }
-        };
-        for (key, bank) in banks {
-            let ix = sdk::accrue_interest(*ex, key, bank.oracle);
-            match client::send_instructions(chain, payer, &[], &[ix], 100_000).await {
-                Ok(s) => {
-                    t.sent += 1;
-                    info!(bank = %key, signature = %s.signature, "interest accrued");
-                }
-                Err(e) => {
-                    // one bad bank never stops the others
-                    t.failed += 1;
-                    t.last_error = Some(e.to_string());
-                    warn!(bank = %key, error = %e, "accrual failed");
-                    ok = false;
-                }
-            }
-        }
-    }
-    ok
-}
-
-/// Sweep the settlement bank's reserve of every exchange.
-async fn sweep_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &mut Tally) -> bool {
-    let mut ok = true;
-    for ex in exs {
-        let r: Result<(), String> = async {
-            let acc = chain
-                .account(ex)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("exchange vanished")?;
-            let e = sdk::decode_exchange(&acc.data).map_err(|e| e.to_string())?;
-            let bank = sdk::bank_pda(ex, &e.settlement_mint);
-            let ix = sdk::sweep_reserve(
-                *ex,
-                bank,
-                sdk::vault_pda(&bank),
-                e.settlement_mint,
-                e.insurance_vault,
-            );
-            let s = client::send_instructions(chain, payer, &[], &[ix], 100_000)
-                .await
-                .map_err(|e| e.to_string())?;
-            info!(exchange = %ex, signature = %s.signature, "reserve swept");
-            Ok(())
-        }
-        .await;
-        match r {
-            Ok(()) => t.sent += 1,
-            Err(e) => {
-                t.failed += 1;
-                warn!(exchange = %ex, error = %e, "sweep failed");
-                t.last_error = Some(e);
-                ok = false;
-            }
-        }
-    }
-    ok
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
