@@ -38,6 +38,7 @@ async fn run(deposits: usize, clients: usize) {
             rpc_port: 0,
             slot_ms: 400,
             keeper_secs: 0,
+            ledger: None,
             config: Some(cfg.clone()),
         },
         &mut |_| {},

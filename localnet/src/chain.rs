@@ -8,6 +8,7 @@
 //! host code; compute units of our programs are not on-chain figures).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -21,7 +22,7 @@ use solana_runtime::bank::Bank;
 use solana_runtime::bank_forks::BankForks;
 use solana_runtime::genesis_utils::create_genesis_config_with_leader_ex;
 use solana_runtime::runtime_config::RuntimeConfig;
-use solana_sdk::account::{AccountSharedData, ReadableAccount};
+use solana_sdk::account::{Account, AccountSharedData, ReadableAccount};
 use solana_sdk::clock::{Clock, Slot};
 use solana_sdk::fee_calculator::FeeRateGovernor;
 use solana_sdk::genesis_config::ClusterType;
@@ -152,10 +153,15 @@ pub fn unix_now() -> i64 {
 }
 
 impl Chain {
-    /// A fresh chain at slot 1 with the clock at wall-clock time.
+    /// A fresh chain at slot 1 with the clock at wall-clock time and a new faucet.
     pub fn new() -> Arc<Chain> {
+        Self::with_faucet(Keypair::new())
+    }
+
+    /// A fresh chain whose faucet (SOL holder, test mints' authority, local exchange admin) is
+    /// `faucet`: a resumed ledger keeps its faucet.
+    pub fn with_faucet(faucet: Keypair) -> Arc<Chain> {
         logs::install_stubs();
-        let faucet = Keypair::new();
         let rent = Rent::default();
         let fee_rate_governor = FeeRateGovernor {
             lamports_per_signature: 5_000,
@@ -351,6 +357,44 @@ impl Chain {
         s.bank.store_account(key, account);
     }
 
+    /// Write the accounts a development ledger keeps (wallets, token accounts and mints, Carry's
+    /// accounts, oracle accounts: everything owned by the system, token, Carry or Pyth
+    /// programs) and the faucet keypair into `dir`. Transaction history is not kept.
+    pub fn save(&self, dir: &Path) -> std::io::Result<usize> {
+        std::fs::create_dir_all(dir)?;
+        let bank = self.bank();
+        let kept: Vec<(Pubkey, Account)> = bank
+            .get_all_accounts(true)
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            .into_iter()
+            .filter(|(_, a, _)| persisted_owner(a.owner()) && !a.executable() && a.lamports() > 0)
+            .map(|(k, a, _)| (k, Account::from(a)))
+            .collect();
+        let bytes = bincode::serialize(&kept).map_err(std::io::Error::other)?;
+        let tmp = dir.join("accounts.bin.tmp");
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, dir.join("accounts.bin"))?;
+        std::fs::write(
+            dir.join("faucet.json"),
+            format!("{:?}", self.faucet.to_bytes().to_vec()),
+        )?;
+        Ok(kept.len())
+    }
+
+    /// Restore the accounts [`Chain::save`] wrote (none when `dir` holds no ledger).
+    pub fn load(&self, dir: &Path) -> std::io::Result<usize> {
+        let path = dir.join("accounts.bin");
+        if !path.exists() {
+            return Ok(0);
+        }
+        let kept: Vec<(Pubkey, Account)> =
+            bincode::deserialize(&std::fs::read(path)?).map_err(std::io::Error::other)?;
+        for (k, a) in &kept {
+            self.set_account(k, &AccountSharedData::from(a.clone()));
+        }
+        Ok(kept.len())
+    }
+
     /// Lamports of `key`.
     pub fn balance(&self, key: &Pubkey) -> u64 {
         self.account(key).map(|a| a.lamports()).unwrap_or(0)
@@ -398,4 +442,21 @@ pub fn clean_logs(lines: Vec<String>) -> Vec<String> {
         out.push(l.clone());
     }
     out
+}
+
+/// Owners whose accounts a development ledger keeps.
+fn persisted_owner(owner: &Pubkey) -> bool {
+    *owner == solana_sdk::system_program::ID
+        || *owner == spl_token::ID
+        || *owner == carry_margin::ID
+        || *owner == carry_orderbook::ID
+        || *owner == carry_margin::oracle::PYTH_RECEIVER_PROGRAM_ID
+        || carry_margin::oracle::PYTH_V2_PROGRAM_IDS.contains(owner)
+}
+
+/// The faucet keypair a ledger directory holds, if any.
+pub fn saved_faucet(dir: &Path) -> Option<Keypair> {
+    let text = std::fs::read_to_string(dir.join("faucet.json")).ok()?;
+    let bytes: Vec<u8> = serde_json::from_str(&text).ok()?;
+    Keypair::try_from(bytes.as_slice()).ok()
 }

@@ -42,6 +42,9 @@ pub struct Options {
     /// Run the keeper's cranks (interest accrual and stable prices every this many seconds,
     /// the reserve sweep hourly), paid by the faucet; 0: no keeper.
     pub keeper_secs: u64,
+    /// Ledger directory: accounts (and the faucet) are resumed from it at start and saved to
+    /// it every 10 s and by [`LocalNet::save`]; `None`: nothing persists.
+    pub ledger: Option<std::path::PathBuf>,
 }
 
 /// A running local chain.
@@ -56,6 +59,8 @@ pub struct LocalNet {
     pub prices: Arc<Mutex<Prices>>,
     /// What the bootstrap did.
     pub bootstrap: Option<Report>,
+    /// The ledger directory, if any.
+    pub ledger: Option<std::path::PathBuf>,
 }
 
 impl LocalNet {
@@ -63,12 +68,25 @@ impl LocalNet {
     pub fn rpc_url(&self) -> String {
         format!("http://{}", self.rpc_addr)
     }
+    /// Save the ledger now (no-op without one); returns the accounts written.
+    pub fn save(&self) -> Result<usize, String> {
+        match &self.ledger {
+            Some(dir) => self
+                .chain
+                .save(dir)
+                .map_err(|e| format!("ledger {}: {e}", dir.display())),
+            None => Ok(0),
+        }
+    }
 }
 
 /// Start the chain, its slot clock, the price feeds and the RPC front, then bootstrap
 /// `opts.config`. `progress` gets a line per step.
 pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<LocalNet, String> {
-    let chain = Chain::new();
+    let chain = match opts.ledger.as_deref().and_then(chain::saved_faucet) {
+        Some(faucet) => Chain::with_faucet(faucet),
+        None => Chain::new(),
+    };
     let prices = match &opts.config {
         Some(cfg) => Prices::from_config(cfg)?,
         None => Prices::default(),
@@ -78,6 +96,14 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
             if t.mint.is_none() {
                 write_faucet_mint(&chain, &localnet_mint(&t.symbol), t.decimals);
             }
+        }
+    }
+    if let Some(dir) = &opts.ledger {
+        let n = chain
+            .load(dir)
+            .map_err(|e| format!("ledger {}: {e}", dir.display()))?;
+        if n > 0 {
+            progress(&format!("ledger {}: {n} accounts resumed", dir.display()));
         }
     }
     prices.publish(&chain, chain.bank().clock().unix_timestamp);
@@ -116,6 +142,17 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
             }
         });
     }
+    if let Some(dir) = opts.ledger.clone() {
+        let chain = chain.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                let (chain, dir) = (chain.clone(), dir.clone());
+                let _ = tokio::task::spawn_blocking(move || chain.save(&dir)).await;
+            }
+        });
+    }
     let mut report = None;
     if let Some(cfg) = &opts.config {
         let rpc = RpcClient::new(format!("http://{rpc_addr}"));
@@ -141,6 +178,7 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
         ws_addr,
         prices,
         bootstrap: report,
+        ledger: opts.ledger,
     })
 }
 

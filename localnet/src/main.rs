@@ -26,6 +26,7 @@ OPTIONS:
     --config FILE      bootstrap config [default: migrations/localnet.toml]
     --no-bootstrap     start an empty chain (no mints, feeds, exchange or banks)
     --keeper-secs S    run the keeper's cranks every S seconds, 0 for none [default: 10]
+    --ledger DIR       resume accounts from DIR and save them there (every 10 s and at Ctrl-C)
     -h, --help         this help";
 
 fn main() -> ExitCode {
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
     }
     let mut bootstrap = true;
     let mut keeper_secs: u64 = 10;
+    let mut ledger: Option<PathBuf> = None;
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         let r: Result<(), String> = match a.as_str() {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
                 Ok(())
             }),
             "--config" => value("--config").map(|v| config = PathBuf::from(v)),
+            "--ledger" => value("--ledger").map(|v| ledger = Some(PathBuf::from(v))),
             "--keeper-secs" => value("--keeper-secs").and_then(|v| {
                 keeper_secs = v
                     .parse()
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
             slot_ms,
             config: cfg.clone(),
             keeper_secs: if bootstrap { keeper_secs } else { 0 },
+            ledger: ledger.clone(),
         },
         &mut |l| {
             let _ = writeln!(console, "{l}");
@@ -153,6 +157,13 @@ fn main() -> ExitCode {
     rt.block_on(async {
         let _ = tokio::signal::ctrl_c().await;
     });
+    match net.save() {
+        Ok(0) => {}
+        Ok(n) => {
+            let _ = writeln!(console, "ledger saved: {n} accounts");
+        }
+        Err(e) => eprintln!("error: {e}"),
+    }
     let _ = writeln!(console, "stopped at slot {}", net.chain.bank().slot());
     ExitCode::SUCCESS
 }

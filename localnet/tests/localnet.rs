@@ -35,6 +35,7 @@ async fn chain() -> LocalNet {
             rpc_port: 0,
             slot_ms: 50,
             keeper_secs: 1,
+            ledger: None,
             config: Some(config()),
         },
         &mut |_| {},
@@ -400,6 +401,7 @@ async fn bootstrap_resumes_after_dying_midway() {
             rpc_port: 0,
             slot_ms: 50,
             keeper_secs: 0,
+            ledger: None,
             config: Some(partial.clone()),
         },
         &mut |_| {},
@@ -438,6 +440,7 @@ async fn web3_js_sends_and_confirms() {
             rpc_port: 0,
             slot_ms: 100,
             keeper_secs: 0,
+            ledger: None,
             config: None,
         },
         &mut |_| {},
@@ -480,6 +483,71 @@ async fn web3_js_sends_and_confirms() {
     assert!(r.status.is_ok());
 }
 
+/// `--ledger DIR`: a chain's accounts and faucet saved, a new chain started on the same
+/// directory resumes them: the trader's margin account byte for byte, the same faucet (so the
+/// same exchange), and the bootstrap finds nothing to do.
+async fn ledger_persists_and_resumes() {
+    let dir = std::env::temp_dir().join(format!("carry-ledger-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = || Options {
+        rpc_port: 0,
+        slot_ms: 50,
+        config: Some(config()),
+        keeper_secs: 0,
+        ledger: Some(dir.clone()),
+    };
+    let net = start(opts(), &mut |_| {}).await.unwrap();
+    let trader = Keypair::new();
+    carry_localnet::rpc::airdrop(&net.chain, &trader.pubkey(), 1_000_000_000).unwrap();
+    let sol = localnet_mint("SOL");
+    carry_localnet::faucet::mint_tokens(&net.chain, &trader.pubkey(), &sol, 3_000_000_000).unwrap();
+    let rpc = RpcClient::new_with_commitment(net.rpc_url(), CommitmentConfig::confirmed());
+    let exchange = sdk::exchange_pda(&net.chain.faucet.pubkey(), 0);
+    let account = sdk::margin_account_pda(&exchange, &trader.pubkey(), 0);
+    let bank = sdk::bank_pda(&exchange, &sol);
+    let wallet = anchor_spl::associated_token::get_associated_token_address(&trader.pubkey(), &sol);
+    send(
+        &rpc,
+        &trader,
+        &[
+            sdk::create_margin_account(trader.pubkey(), exchange, 0),
+            sdk::deposit(
+                trader.pubkey(),
+                exchange,
+                account,
+                bank,
+                sdk::vault_pda(&bank),
+                sol,
+                wallet,
+                2_000_000_000,
+                None,
+            ),
+        ],
+        &[],
+    )
+    .await;
+    assert!(net.save().unwrap() > 10);
+    let before = rpc.get_account_data(&account).await.unwrap();
+    let faucet = net.chain.faucet.pubkey();
+
+    let net2 = start(opts(), &mut |_| {}).await.unwrap();
+    assert_eq!(
+        net2.chain.faucet.pubkey(),
+        faucet,
+        "the faucet (exchange admin) resumes"
+    );
+    assert_eq!(
+        net2.bootstrap.as_ref().unwrap().changes(),
+        0,
+        "nothing to bootstrap again"
+    );
+    let rpc2 = RpcClient::new_with_commitment(net2.rpc_url(), CommitmentConfig::confirmed());
+    assert_eq!(rpc2.get_account_data(&account).await.unwrap(), before);
+    let bal = rpc2.get_token_account_balance(&wallet).await.unwrap();
+    assert_eq!(bal.amount, "1000000000");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// One scenario of this binary.
 type TestFn = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
@@ -490,7 +558,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let tests: [(&str, TestFn); 3] = [
+    let tests: [(&str, TestFn); 4] = [
+        ("ledger_persists_and_resumes", || {
+            Box::pin(ledger_persists_and_resumes())
+        }),
         ("web3_js_sends_and_confirms", || {
             Box::pin(web3_js_sends_and_confirms())
         }),

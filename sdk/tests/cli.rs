@@ -24,6 +24,7 @@ async fn chain() -> LocalNet {
             rpc_port: 0,
             slot_ms: 50,
             keeper_secs: 0,
+            ledger: None,
             config: Some(cfg),
         },
         &mut |_| {},
