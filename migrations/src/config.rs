@@ -16,6 +16,9 @@ pub struct Config {
     pub exchange: ExchangeConfig,
     /// Tokens in registration order (their token index); the first is the settlement token.
     pub tokens: Vec<TokenConfig>,
+    /// Directory of the config file (relative paths in it are relative to this).
+    #[serde(skip)]
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 /// `[exchange]`.
@@ -47,6 +50,10 @@ pub struct TokenConfig {
     /// Local chain only: largest random-walk step per slot, basis points.
     #[serde(default)]
     pub volatility_bps: u32,
+    /// Local chain only: replay this price series (a text file of USD prices, one per line,
+    /// `#` comments; relative to the config file) one line per slot, looping, instead of the
+    /// random walk.
+    pub price_series_file: Option<String>,
     /// Bank parameters (each field as in `BankParams`; omitted fields take the SDK's example
     /// values).
     #[serde(default)]
@@ -143,7 +150,9 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let c: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut c: Config =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        c.base_dir = path.parent().map(|p| p.to_path_buf());
         c.check()?;
         Ok(c)
     }
