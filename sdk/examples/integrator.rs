@@ -80,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let acc = sdk::decode_margin_account(&chain.account(&account).await?.ok_or("account")?.data)?;
     let now = chain.clock().await?.unix_timestamp;
     let snaps = health::snapshot_banks(&chain, &banks).await?;
-    let h = health::health(&acc, ex.settlement_decimals, &snaps, now)?;
+    let h = health::health(&acc, ex.settlement_decimals, &snaps, &[], now)?;
     let bal = health::balance(&acc, &sol, now)?;
     println!(
         "account {account}: {} SOL, initial health {} USDC",

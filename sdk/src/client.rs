@@ -11,7 +11,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use async_trait::async_trait;
 use carry_margin::state::{
-    Bank, Exchange, MarginAccount, BANK_SIZE, EXCHANGE_SIZE, MARGIN_ACCOUNT_SIZE,
+    Bank, Exchange, MarginAccount, PerpMarket, BANK_SIZE, EXCHANGE_SIZE, MARGIN_ACCOUNT_SIZE,
+    PERP_MARKET_SIZE,
 };
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::client_error::ErrorKind;
@@ -375,6 +376,22 @@ pub async fn banks(
     let mut v: Vec<(Pubkey, Bank)> =
         find(chain, 8 + BANK_SIZE, &[(8, exchange.as_ref())], "bank").await?;
     v.sort_by_key(|(_, b)| b.token_index);
+    Ok(v)
+}
+
+/// The perp markets of `exchange`, by market index.
+pub async fn perp_markets(
+    chain: &dyn Chain,
+    exchange: &Pubkey,
+) -> Result<Vec<(Pubkey, PerpMarket)>, ClientError> {
+    let mut v: Vec<(Pubkey, PerpMarket)> = find(
+        chain,
+        8 + PERP_MARKET_SIZE,
+        &[(8, exchange.as_ref())],
+        "perp market",
+    )
+    .await?;
+    v.sort_by_key(|(_, m)| m.market_index);
     Ok(v)
 }
 

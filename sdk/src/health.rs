@@ -4,7 +4,7 @@
 //! before sending: the most a token can be withdrawn or borrowed, and what balances earn or pay.
 
 use anchor_lang::prelude::{AccountInfo, Pubkey};
-use carry_margin::state::{Bank, MarginAccount};
+use carry_margin::state::{Bank, MarginAccount, PerpMarket};
 use carry_math::bank_math::position_native;
 use carry_math::health::{HealthTerms, HealthType, TokenTerm};
 use carry_math::interest::utilization;
@@ -25,6 +25,44 @@ pub struct BankSnapshot {
     pub bank: Bank,
     /// Oracle account (raw).
     pub oracle: Account,
+}
+
+/// A perp market with its oracle account, as fetched.
+#[derive(Clone, Debug)]
+pub struct PerpSnapshot {
+    /// Market key.
+    pub key: Pubkey,
+    /// Market account (raw, owner = margin program).
+    pub account: Account,
+    /// Decoded market.
+    pub market: PerpMarket,
+    /// Oracle account (raw).
+    pub oracle: Account,
+}
+
+/// Fetch every perp market of `markets` with its oracle account.
+pub async fn snapshot_perp_markets(
+    chain: &dyn Chain,
+    markets: &[(Pubkey, PerpMarket)],
+) -> Result<Vec<PerpSnapshot>, ClientError> {
+    let mut out = vec![];
+    for (key, market) in markets {
+        let account = chain
+            .account(key)
+            .await?
+            .ok_or_else(|| ClientError::Account(format!("perp market {key} not found")))?;
+        let oracle = chain
+            .account(&market.oracle)
+            .await?
+            .ok_or_else(|| ClientError::Account(format!("oracle {} not found", market.oracle)))?;
+        out.push(PerpSnapshot {
+            key: *key,
+            account,
+            market: *market,
+            oracle,
+        });
+    }
+    Ok(out)
 }
 
 /// Init and maint health, quote native.
@@ -61,18 +99,34 @@ pub async fn snapshot_banks(
     Ok(out)
 }
 
-/// The health terms of `account` at unix time `now`, by the program's code.
+/// The health terms of `account` at unix time `now`, by the program's code, from bank and
+/// perp market snapshots (pass every bank and market the account may hold; others are
+/// ignored, as on chain).
 pub fn health_terms(
     account: &MarginAccount,
     quote_decimals: u8,
     banks: &[BankSnapshot],
+    perps: &[PerpSnapshot],
     now: i64,
 ) -> Result<Box<HealthTerms>, String> {
-    // AccountInfos over copies of the fetched accounts, as the runtime would pass them
+    // AccountInfos over copies of the fetched accounts, as the runtime would pass them; only
+    // the pairs of what the account holds (the program caps the list)
     let mut store: Vec<(Pubkey, Account, Pubkey, Account)> = banks
         .iter()
+        .filter(|b| account.find_token(b.bank.token_index).is_some())
         .map(|b| (b.key, b.account.clone(), b.bank.oracle, b.oracle.clone()))
         .collect();
+    store.extend(
+        perps
+            .iter()
+            .filter(|p| {
+                account
+                    .perps
+                    .iter()
+                    .any(|x| x.in_use != 0 && x.market_index == p.market.market_index)
+            })
+            .map(|p| (p.key, p.account.clone(), p.market.oracle, p.oracle.clone())),
+    );
     let mut infos: Vec<AccountInfo> = vec![];
     for (bk, ba, ok, oa) in store.iter_mut() {
         infos.push(AccountInfo::new(
@@ -112,9 +166,10 @@ pub fn health(
     account: &MarginAccount,
     quote_decimals: u8,
     banks: &[BankSnapshot],
+    perps: &[PerpSnapshot],
     now: i64,
 ) -> Result<Health, String> {
-    let t = health_terms(account, quote_decimals, banks, now)?;
+    let t = health_terms(account, quote_decimals, banks, perps, now)?;
     Ok(Health {
         init: t.health(HealthType::Init).map_err(|e| format!("{e:?}"))?,
         maint: t.health(HealthType::Maint).map_err(|e| format!("{e:?}"))?,
@@ -142,12 +197,12 @@ impl MaxWithdraw {
 pub fn max_withdraw(
     account: &MarginAccount,
     quote_decimals: u8,
-    banks: &[BankSnapshot],
+    (banks, perps): (&[BankSnapshot], &[PerpSnapshot]),
     bank: &BankSnapshot,
     vault_amount: u64,
     now: i64,
 ) -> Result<MaxWithdraw, String> {
-    let terms = health_terms(account, quote_decimals, banks, now)?;
+    let terms = health_terms(account, quote_decimals, banks, perps, now)?;
     let b = &bank.bank;
     let price = crate::health::oracle_price(bank, now, quote_decimals)?;
     let absent = TokenTerm {

@@ -225,7 +225,7 @@ async fn cli_against_the_local_chain() {
         }
         let info = sdk::decode_health_info(&sim.return_data.unwrap().1).unwrap();
         let (init, maint) = sdk::health_values(&info);
-        let h = carry_sdk::health::health(&acc, 6, &snaps, t0).unwrap();
+        let h = carry_sdk::health::health(&acc, 6, &snaps, &[], t0).unwrap();
         assert_eq!((h.init, h.maint), (init, maint));
         compared = true;
         break;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anchor_lang::prelude::Pubkey;
 use carry_margin::state::{Bank, Exchange};
 use carry_sdk::client::{self, Chain, ClientError, RpcChain};
-use carry_sdk::health::{self, BankSnapshot};
+use carry_sdk::health::{self, BankSnapshot, PerpSnapshot};
 use carry_sdk::margin as sdk;
 use carry_sdk::tokens::{format_amount, from_config_text, parse_amount};
 use clap::{Parser, Subcommand};
@@ -241,10 +241,18 @@ impl Ctx {
             .ok_or_else(|| format!("no bank for {token} ({mint}) in exchange {}", self.exchange))
     }
 
-    async fn snapshots(&self) -> CliResult<Vec<BankSnapshot>> {
-        health::snapshot_banks(&self.chain, &self.banks)
+    /// Every bank and perp market with its oracle, as fetched now.
+    async fn snapshots(&self) -> CliResult<(Vec<BankSnapshot>, Vec<PerpSnapshot>)> {
+        let banks = health::snapshot_banks(&self.chain, &self.banks)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let markets = client::perp_markets(&self.chain, &self.exchange)
+            .await
+            .map_err(|e| e.to_string())?;
+        let perps = health::snapshot_perp_markets(&self.chain, &markets)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((banks, perps))
     }
 
     async fn now(&self) -> CliResult<i64> {
@@ -325,7 +333,7 @@ async fn run(cli: Cli) -> CliResult<()> {
     match &cli.command {
         Command::Banks => {
             let now = ctx.now().await?;
-            let snaps = ctx.snapshots().await?;
+            let (snaps, _) = ctx.snapshots().await?;
             let mut t = Table::new(&[
                 "token",
                 "price $",
@@ -431,8 +439,8 @@ async fn run(cli: Cli) -> CliResult<()> {
                 .ok_or_else(|| format!("no margin account {key} (owner {owner}, number {}): create it with `carry account create`", ctx.num))?;
             let acc = sdk::decode_margin_account(&acc.data).map_err(|e| e.to_string())?;
             let now = ctx.now().await?;
-            let snaps = ctx.snapshots().await?;
-            let h = health::health(&acc, qd, &snaps, now)?;
+            let (snaps, perps) = ctx.snapshots().await?;
+            let h = health::health(&acc, qd, &snaps, &perps, now)?;
             let mut t = Table::new(&["token", "balance", "APR", "interest/yr", "lending"]);
             let mut rows = vec![];
             for s in &snaps {
@@ -549,7 +557,7 @@ async fn run(cli: Cli) -> CliResult<()> {
                 })?;
             let acc = sdk::decode_margin_account(&acc.data).map_err(|e| e.to_string())?;
             let now = ctx.now().await?;
-            let snaps = ctx.snapshots().await?;
+            let (snaps, perps) = ctx.snapshots().await?;
             let snap = snaps
                 .iter()
                 .find(|s| s.key == bank_key)
@@ -563,7 +571,7 @@ async fn run(cli: Cli) -> CliResult<()> {
                 ));
             }
             let vault = ctx.token_amount(&bank.vault).await?;
-            let max = health::max_withdraw(&acc, qd, &snaps, snap, vault, now)?;
+            let max = health::max_withdraw(&acc, qd, (&snaps, &perps), snap, vault, now)?;
             if native > max.by_health {
                 return Err(format!(
                     "refused before sending: initial health allows at most {} {sym} out of this account now; asked {amount}",
