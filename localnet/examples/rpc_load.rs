@@ -1,13 +1,17 @@
-//! Load on the local chain over JSON-RPC: transactions per second for margin deposits, each
-//! sent with `sendTransaction` (preflight on) by one of several concurrent clients and
-//! confirmed by polling `getSignatureStatuses`, as a trader's client would.
+//! Load on the local chain over JSON-RPC: transactions per second for margin deposits and for
+//! order placement on an order book market (limit orders resting and crossing, through
+//! `programs/orderbook`), each sent with `sendTransaction` (preflight on) by one of several
+//! concurrent clients and confirmed by polling `getSignatureStatuses`, as a trader's client
+//! would.
 //!
-//!     cargo run -p carry-localnet --example rpc_load [-- DEPOSITS CLIENTS]
+//!     cargo run -p carry-localnet --example rpc_load [-- TRANSACTIONS CLIENTS]
 //!
 //! Also prints the time from start to a bootstrapped chain. Numbers go into the README.
 
 use std::sync::Arc;
 use std::time::Instant;
+
+use anchor_lang::prelude::Pubkey;
 
 use carry_localnet::{logs, start, Options};
 use carry_migrations::{localnet_mint, Config};
@@ -117,6 +121,124 @@ async fn run(deposits: usize, clients: usize) {
     eprintln!(
         "local chain ready (bootstrapped) in {:.2} s; {n} deposits by {clients} clients over RPC in {secs:.2} s: {:.0} tx/s",
         ready.as_secs_f64(),
+        n as f64 / secs
+    );
+    orders(&net, deposits, clients).await;
+}
+
+/// Order placement over RPC: one market (1,024 orders a side) whose authority each client is
+/// given (the standalone order book's authority places for traders), limit orders around 100
+/// ticks, a quarter of them crossing.
+async fn orders(net: &carry_localnet::LocalNet, count: usize, clients: usize) {
+    use carry_orderbook::{
+        CreateMarketParams, Market, OrderSide, OrderType, PlaceOrderArgs, SelfTradeMode,
+    };
+    let authority = Arc::new(Keypair::new());
+    carry_localnet::rpc::airdrop(&net.chain, &authority.pubkey(), 100_000_000_000).unwrap();
+    let market = Keypair::new();
+    let space = Market::space(1024, 256);
+    let lamports = net
+        .chain
+        .bank()
+        .get_minimum_balance_for_rent_exemption(space);
+    let create = solana_sdk::system_instruction::create_account(
+        &authority.pubkey(),
+        &market.pubkey(),
+        lamports,
+        space as u64,
+        &carry_orderbook::ID,
+    );
+    let init = carry_sdk::orderbook::create_market(
+        authority.pubkey(),
+        market.pubkey(),
+        CreateMarketParams {
+            authority: authority.pubkey(),
+            tick_size: 100,
+            base_lot_size: 1_000,
+            order_capacity: 1024,
+            event_capacity: 256,
+            max_fills: 0,
+        },
+    );
+    let tx = Transaction::new_signed_with_payer(
+        &[create, init],
+        Some(&authority.pubkey()),
+        &[&*authority, &market],
+        net.chain.bank().last_blockhash(),
+    );
+    net.chain.process(tx.into()).unwrap().status.unwrap();
+    let per = count / clients;
+    let t = Instant::now();
+    let mut tasks = vec![];
+    for c in 0..clients {
+        let (url, authority, market) = (net.rpc_url(), authority.clone(), market.pubkey());
+        tasks.push(tokio::spawn(async move {
+            let rpc = RpcClient::new_with_commitment(url, CommitmentConfig::confirmed());
+            let mut sigs = vec![];
+            for i in 0..per {
+                let k = (c * per + i) as u64;
+                let side = if k % 2 == 0 {
+                    OrderSide::Bid
+                } else {
+                    OrderSide::Ask
+                };
+                // resting orders 1-40 ticks away from 100; every fourth order crosses by 5 ticks
+                let away = 1 + k % 40;
+                let ticks = match (side, k % 4 == 3) {
+                    (OrderSide::Bid, false) => 100 - away,
+                    (OrderSide::Ask, false) => 100 + away,
+                    (OrderSide::Bid, true) => 105,
+                    (OrderSide::Ask, true) => 95,
+                };
+                let args = PlaceOrderArgs {
+                    owner: Pubkey::new_unique(),
+                    side,
+                    order_type: OrderType::Limit,
+                    price: ticks * 100,
+                    peg_offset: 0,
+                    quantity: 1_000 * (1 + k % 5),
+                    client_order_id: 0,
+                    expires_at: 0,
+                    expires_at_slot: 0,
+                    max_fills: 8,
+                    self_trade: SelfTradeMode::DecrementTake,
+                    oracle_price: None,
+                    min_base_fill: 0,
+                    min_quote_fill: 0,
+                    quote_budget: 0,
+                };
+                let ix = carry_sdk::orderbook::place_order(market, authority.pubkey(), args);
+                let bh = rpc.get_latest_blockhash().await.unwrap();
+                let tx = Transaction::new_signed_with_payer(
+                    &[ix],
+                    Some(&authority.pubkey()),
+                    &[&*authority],
+                    bh,
+                );
+                match rpc.send_transaction(&tx).await {
+                    Ok(s) => sigs.push(s),
+                    Err(e) => eprintln!("order refused: {e}"),
+                }
+            }
+            for chunk in sigs.chunks(100) {
+                loop {
+                    let st = rpc.get_signature_statuses(chunk).await.unwrap().value;
+                    if st.iter().all(|s| s.is_some()) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+            sigs.len()
+        }));
+    }
+    let mut n = 0;
+    for task in tasks {
+        n += task.await.unwrap();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "{n} order placements by {clients} clients over RPC in {secs:.2} s: {:.0} tx/s",
         n as f64 / secs
     );
 }
