@@ -177,7 +177,7 @@ async fn orders(net: &carry_localnet::LocalNet, count: usize, clients: usize) {
             let mut sigs = vec![];
             for i in 0..per {
                 let k = (c * per + i) as u64;
-                let side = if k % 2 == 0 {
+                let side = if k.is_multiple_of(2) {
                     OrderSide::Bid
                 } else {
                     OrderSide::Ask
