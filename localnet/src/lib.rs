@@ -108,18 +108,9 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
     }
     prices.publish(&chain, chain.bank().clock().unix_timestamp);
     let prices = Arc::new(Mutex::new(prices));
-    let rpc_addr = rpc::serve(
-        chain.clone(),
-        SocketAddr::from(([127, 0, 0, 1], opts.rpc_port)),
-    )
-    .await
-    .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.rpc_port))?;
-    let ws_addr = ws::serve(
-        chain.clone(),
-        SocketAddr::from(([127, 0, 0, 1], rpc_addr.port().wrapping_add(1))),
-    )
-    .await
-    .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", rpc_addr.port() + 1))?;
+    let (rpc_listener, ws_listener) = listen_pair(opts.rpc_port).await?;
+    let rpc_addr = rpc::serve(chain.clone(), rpc_listener).map_err(|e| e.to_string())?;
+    let ws_addr = ws::serve(chain.clone(), ws_listener).map_err(|e| e.to_string())?;
     progress(&format!(
         "JSON-RPC on http://{rpc_addr}, websocket on ws://{ws_addr}"
     ));
@@ -180,6 +171,29 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
         bootstrap: report,
         ledger: opts.ledger,
     })
+}
+
+/// Listeners on 127.0.0.1 for JSON-RPC (`port`, 0 = any free port) and the websocket (the
+/// next port, as web3.js derives it); with port 0, ports are tried until both are free.
+async fn listen_pair(
+    port: u16,
+) -> Result<(tokio::net::TcpListener, tokio::net::TcpListener), String> {
+    use tokio::net::TcpListener;
+    let mut tries = 0;
+    loop {
+        let rpc = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+        let p = rpc.local_addr().map_err(|e| e.to_string())?.port();
+        match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], p.wrapping_add(1)))).await {
+            Ok(ws) => return Ok((rpc, ws)),
+            Err(e) if port == 0 && tries < 20 => {
+                tries += 1;
+                let _ = e;
+            }
+            Err(e) => return Err(format!("cannot listen on 127.0.0.1:{}: {e}", p + 1)),
+        }
+    }
 }
 
 /// Write an SPL mint whose authority is the chain's faucet (the local chain's test tokens).

@@ -57,9 +57,8 @@ fn invalid_params(message: impl Into<String>) -> RpcError {
 
 type RpcResult = Result<Value, RpcError>;
 
-/// Serve JSON-RPC over HTTP on `addr` until the task is dropped. Returns the bound address.
-pub async fn serve(chain: Arc<Chain>, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
+/// Serve JSON-RPC over HTTP on `listener` from now on. Returns its address.
+pub fn serve(chain: Arc<Chain>, listener: TcpListener) -> std::io::Result<SocketAddr> {
     let local = listener.local_addr()?;
     tokio::spawn(async move {
         loop {

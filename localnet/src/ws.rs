@@ -31,9 +31,8 @@ enum Sub {
     },
 }
 
-/// Serve subscriptions on `addr`. Returns the bound address.
-pub async fn serve(chain: Arc<Chain>, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
+/// Serve subscriptions on `listener` from now on. Returns its address.
+pub fn serve(chain: Arc<Chain>, listener: TcpListener) -> std::io::Result<SocketAddr> {
     let local = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
