@@ -1,0 +1,436 @@
+//! Perp trading (issue 16, part B): `place_perp_order` with the taker's fills applied in the
+//! same instruction, `consume_perp_events` applying maker fills exactly once, the cancels, and
+//! every refusal named with the watched accounts byte-identical.
+//!
+//! Market: the SDK's example perp (lots of 0.01 base, ticks of 100 quote native per lot,
+//! maker -100 ppm (rebate), taker 500 ppm, 1% initial margin on the first tier) with a small
+//! book, oracle at $150: 15_000 ticks = 1_500_000 quote native per lot.
+
+use carry_margin::error::CarryError;
+use carry_margin::state::PerpPosition;
+use carry_margin::PlacePerpOrderArgs;
+use carry_math::I80F48;
+use carry_sdk::margin as sdk;
+use carry_tests::margin::*;
+use carry_tests::TxError;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+/// $150 per whole base (expo -8).
+const SOL: i64 = 150 * E8;
+/// 1,000 USDC in native units.
+const K_USDC: u64 = 1_000_000_000;
+
+fn c(e: CarryError) -> u32 {
+    e.into()
+}
+
+fn limit(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
+    sdk::limit_order_args(side, price_ticks, lots)
+}
+
+fn ioc(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
+    PlacePerpOrderArgs {
+        order_kind: 3,
+        ..limit(side, price_ticks, lots)
+    }
+}
+
+fn q(p: &PerpPosition) -> I80F48 {
+    p.quote_native.get()
+}
+
+/// Send, expect `code`, and check that `watched` and every writable account of `ixs` (but the
+/// fee payer) are byte-identical afterwards.
+async fn refused(
+    env: &mut MarginEnv,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    watched: &[Pubkey],
+    code: CarryError,
+) {
+    let mut w = watched.to_vec();
+    for ix in ixs {
+        w.extend(
+            ix.accounts
+                .iter()
+                .filter(|m| m.is_writable)
+                .map(|m| m.pubkey),
+        );
+    }
+    w.retain(|k| *k != env.admin.pubkey());
+    w.sort();
+    w.dedup();
+    let before = env.snapshot(&w).await;
+    let r: Result<(), TxError> = env.send(ixs, signers).await;
+    carry_tests::assert_error(r, c(code));
+    let after = env.snapshot(&w).await;
+    for (i, k) in w.iter().enumerate() {
+        assert!(
+            before[i] == after[i],
+            "account {k} changed by a refused instruction"
+        );
+    }
+}
+
+/// A user with `usdc` native deposited.
+async fn trader(env: &mut MarginEnv, usdc: u64) -> User {
+    let u = env.user(usdc).await;
+    env.deposit(&u, 0, usdc).await.expect("deposit");
+    u
+}
+
+struct Scene {
+    env: MarginEnv,
+    m1: User,
+    m2: User,
+    a: User,
+    b: User,
+}
+
+/// Maker 1 rests asks of 10 lots at 15_000 and 10 at 15_100; maker 2 a bid of 10 at 14_900
+/// (client id 7). Taker A buys 15 (IOC up to 15_100), taker B sells 4 (IOC down to 14_900).
+async fn scene() -> Scene {
+    let mut env = MarginEnv::new().await;
+    env.add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let m2 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    let b = trader(&mut env, K_USDC).await;
+    env.place_perp(&m1, 0, limit(1, 15_000, 10)).await.unwrap();
+    env.place_perp(&m1, 0, limit(1, 15_100, 10)).await.unwrap();
+    let bid = PlacePerpOrderArgs {
+        client_order_id: 7,
+        ..limit(0, 14_900, 10)
+    };
+    env.place_perp(&m2, 0, bid).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_100, 15)).await.unwrap();
+    env.place_perp(&b, 0, ioc(1, 14_900, 4)).await.unwrap();
+    Scene { env, m1, m2, a, b }
+}
+
+#[tokio::test]
+async fn makers_and_takers_to_the_unit_and_the_crank_applies_each_fill_once() {
+    let Scene {
+        mut env,
+        m1,
+        m2,
+        a,
+        b,
+    } = scene().await;
+
+    // Takers are applied in their own instruction.
+    // A: 10 @ 1_500_000 (fee ceil(15_000_000 * 0.0005) = 7_500) and 5 @ 1_510_000 (fee 3_775).
+    let pa = env.perp_slot(&a.account, 0).await;
+    assert_eq!(pa.base_lots, 15);
+    assert_eq!(
+        q(&pa),
+        I80F48::from_i64(15_000_000 + 7_550_000 + 7_500 + 3_775)
+    );
+    assert_eq!((pa.bids_base_lots, pa.asks_base_lots), (0, 0));
+    // B: 4 @ 1_490_000, fee 2_980.
+    let pb = env.perp_slot(&b.account, 0).await;
+    assert_eq!(pb.base_lots, -4);
+    assert_eq!(q(&pb), I80F48::from_i64(-5_960_000 + 2_980));
+    // Makers not yet: their lots still rest in their positions.
+    let p1 = env.perp_slot(&m1.account, 0).await;
+    assert_eq!((p1.base_lots, p1.asks_base_lots), (0, 20));
+    let p2 = env.perp_slot(&m2.account, 0).await;
+    assert_eq!((p2.base_lots, p2.bids_base_lots), (0, 10));
+    assert_eq!(env.perp_event_count(0).await, 3);
+    let m = env.perp_market(0).await;
+    assert_eq!(m.open_interest_lots, 15);
+    assert_eq!(m.fees_accrued_native, 7_500 + 3_775 + 2_980);
+
+    // The queue is [m1, m1, m2]. Only m2 passed: the crank stops at the first event.
+    let watched = [
+        m1.account,
+        m2.account,
+        env.perps[0].book,
+        env.perps[0].market,
+    ];
+    let before = env.snapshot(&watched).await;
+    env.consume(0, &[m2.account], 10).await.unwrap();
+    assert_eq!(env.snapshot(&watched).await, before, "nothing applied");
+    // Only m1: its two fills, then it stops at m2's.
+    env.consume(0, &[m1.account], 10).await.unwrap();
+    assert_eq!(env.perp_event_count(0).await, 1);
+    let p1 = env.perp_slot(&m1.account, 0).await;
+    assert_eq!(
+        (p1.base_lots, p1.asks_base_lots, p1.bids_base_lots),
+        (-15, 5, 0)
+    );
+    // rebates floor(15_000_000 * 0.0001) = 1_500 and floor(7_550_000 * 0.0001) = 755
+    assert_eq!(
+        q(&p1),
+        I80F48::from_i64(-15_000_000 - 7_550_000 - 1_500 - 755)
+    );
+    // m2 now, then the crank again with everyone: nothing left to apply.
+    env.consume(0, &[m2.account], 10).await.unwrap();
+    let all = [m1.account, m2.account, a.account, b.account];
+    let before = env.snapshot(&all).await;
+    env.consume(0, &all, 10).await.unwrap();
+    assert_eq!(env.snapshot(&all).await, before, "no fill applied twice");
+    assert_eq!(env.perp_event_count(0).await, 0);
+    let p2 = env.perp_slot(&m2.account, 0).await;
+    assert_eq!((p2.base_lots, p2.bids_base_lots), (4, 6));
+    assert_eq!(q(&p2), I80F48::from_i64(5_960_000 - 596));
+
+    // Zero-sum base, open interest = longs, fees net of rebates, no token moved.
+    let mut base = 0;
+    for k in &all {
+        base += env.perp_slot(k, 0).await.base_lots;
+    }
+    assert_eq!(base, 0);
+    let m = env.perp_market(0).await;
+    assert_eq!(m.open_interest_lots, 15 + 4);
+    assert_eq!(
+        m.fees_accrued_native,
+        7_500 + 3_775 + 2_980 - 1_500 - 755 - 596
+    );
+    env.check_conservation(0, &all).await;
+    // Health of everyone is computed from the positions (and stays positive here).
+    for k in &all {
+        let (init, _) = env.health_with_perps(k).await.unwrap();
+        assert!(init.is_positive());
+    }
+}
+
+#[tokio::test]
+async fn cancels_release_resting_lots() {
+    let Scene {
+        mut env, m1, m2, ..
+    } = scene().await;
+    let p = env.perps[0].clone();
+    env.consume(0, &[m1.account, m2.account], 10).await.unwrap();
+    // m2's remaining 6-lot bid by client id; a second cancel finds nothing.
+    let i = sdk::cancel_perp_order_by_client_id(m2.kp.pubkey(), m2.account, p.market, p.book, 7);
+    env.send(std::slice::from_ref(&i), &[&m2.kp]).await.unwrap();
+    assert_eq!(env.perp_slot(&m2.account, 0).await.bids_base_lots, 0);
+    refused(&mut env, &[i], &[&m2.kp], &[], CarryError::OrderNotFound).await;
+
+    // m1 adds two bids; cancel one by its id (from the event), the rest with cancel-all.
+    carry_tests::events::install();
+    env.place_perp(&m1, 0, limit(0, 14_000, 3)).await.unwrap();
+    let id = carry_tests::events::events::<carry_margin::events::PerpOrderEvent>()
+        .into_iter()
+        .rfind(|e| e.account == m1.account)
+        .unwrap()
+        .order_id;
+    env.place_perp(&m1, 0, limit(0, 13_900, 2)).await.unwrap();
+    let s = env.perp_slot(&m1.account, 0).await;
+    assert_eq!((s.bids_base_lots, s.asks_base_lots), (5, 5));
+    // Another account cannot cancel it (the book checks the owner).
+    let other = sdk::cancel_perp_order(m2.kp.pubkey(), m2.account, p.market, p.book, id);
+    refused(
+        &mut env,
+        &[other],
+        &[&m2.kp],
+        &[m1.account],
+        CarryError::OrderNotFound,
+    )
+    .await;
+    // Nor can a stranger sign for m1.
+    let stranger = Keypair::new();
+    let i = sdk::cancel_perp_order(stranger.pubkey(), m1.account, p.market, p.book, id);
+    refused(
+        &mut env,
+        &[i],
+        &[&stranger],
+        &[],
+        CarryError::NotOwnerOrDelegate,
+    )
+    .await;
+    let i = sdk::cancel_perp_order(m1.kp.pubkey(), m1.account, p.market, p.book, id);
+    env.send(&[i], &[&m1.kp]).await.unwrap();
+    let s = env.perp_slot(&m1.account, 0).await;
+    assert_eq!((s.bids_base_lots, s.asks_base_lots), (2, 5));
+    // Bids only, then both sides.
+    let i = sdk::cancel_all_perp_orders(m1.kp.pubkey(), m1.account, p.market, p.book, 0, 10);
+    env.send(&[i], &[&m1.kp]).await.unwrap();
+    let s = env.perp_slot(&m1.account, 0).await;
+    assert_eq!((s.bids_base_lots, s.asks_base_lots), (0, 5));
+    let i = sdk::cancel_all_perp_orders(m1.kp.pubkey(), m1.account, p.market, p.book, 2, 10);
+    env.send(&[i], &[&m1.kp]).await.unwrap();
+    let s = env.perp_slot(&m1.account, 0).await;
+    assert_eq!((s.bids_base_lots, s.asks_base_lots), (0, 0));
+    assert_eq!(s.base_lots, -15, "cancels never touch the position");
+}
+
+#[tokio::test]
+async fn refusals_are_named_and_change_nothing() {
+    let Scene {
+        mut env, m1, a, b, ..
+    } = scene().await;
+    let p = env.perps[0].clone();
+    let watched = [a.account, b.account, p.market, p.book];
+
+    // Health: 1 USDC carries a resting 40-lot bid (60 USDC notional, 1% = 0.6; the example bank weighs USDC below 1) but not 100 (1.5).
+    let c1 = trader(&mut env, 1_000_000).await;
+    let i = env.place_perp_ix(&c1.kp.pubkey(), &c1.account, 0, limit(0, 14_000, 100));
+    refused(
+        &mut env,
+        &[i],
+        &[&c1.kp],
+        &watched,
+        CarryError::HealthBelowZero,
+    )
+    .await;
+    env.place_perp(&c1, 0, limit(0, 14_000, 40)).await.unwrap();
+    assert_eq!(env.perp_slot(&c1.account, 0).await.bids_base_lots, 40);
+
+    // Reduce-only: A is long 15, so a reduce-only bid, or an ask of 16, would increase.
+    let ro = |a: PlacePerpOrderArgs| PlacePerpOrderArgs {
+        reduce_only: true,
+        ..a
+    };
+    let i = env.place_perp_ix(&a.kp.pubkey(), &a.account, 0, ro(limit(0, 14_000, 1)));
+    refused(
+        &mut env,
+        &[i],
+        &[&a.kp],
+        &watched,
+        CarryError::ReduceOnlyWouldIncrease,
+    )
+    .await;
+    let i = env.place_perp_ix(&a.kp.pubkey(), &a.account, 0, ro(limit(1, 16_000, 16)));
+    refused(
+        &mut env,
+        &[i],
+        &[&a.kp],
+        &watched,
+        CarryError::ReduceOnlyWouldIncrease,
+    )
+    .await;
+    // An ask of 15 rests; now a second reduce-only ask of 1 would increase.
+    env.place_perp(&a, 0, ro(limit(1, 16_000, 15)))
+        .await
+        .unwrap();
+    let i = env.place_perp_ix(&a.kp.pubkey(), &a.account, 0, ro(limit(1, 16_000, 1)));
+    refused(
+        &mut env,
+        &[i],
+        &[&a.kp],
+        &watched,
+        CarryError::ReduceOnlyWouldIncrease,
+    )
+    .await;
+
+    // Post-only crossing; a stranger; bad arguments.
+    let post = PlacePerpOrderArgs {
+        order_kind: 1,
+        ..limit(0, 15_100, 1)
+    };
+    let i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, post);
+    refused(
+        &mut env,
+        &[i],
+        &[&b.kp],
+        &watched,
+        CarryError::PostOnlyWouldCross,
+    )
+    .await;
+    let stranger = Keypair::new();
+    let i = env.place_perp_ix(&stranger.pubkey(), &b.account, 0, limit(0, 14_000, 1));
+    refused(
+        &mut env,
+        &[i],
+        &[&stranger],
+        &watched,
+        CarryError::NotOwnerOrDelegate,
+    )
+    .await;
+    for bad in [
+        PlacePerpOrderArgs {
+            side: 2,
+            ..limit(0, 14_000, 1)
+        },
+        PlacePerpOrderArgs {
+            order_kind: 7,
+            ..limit(0, 14_000, 1)
+        },
+        limit(0, 14_000, 0),
+    ] {
+        let i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, bad);
+        refused(
+            &mut env,
+            &[i],
+            &[&b.kp],
+            &watched,
+            CarryError::InvalidOrderParams,
+        )
+        .await;
+    }
+
+    // Open-interest limit at the current open interest: opening refused, closing passes.
+    let oi = env.perp_market(0).await.open_interest_lots;
+    let mut params = sdk::example_perp_market_params();
+    params.open_interest_limit_lots = oi;
+    let i = env.edit_perp_market_ix(&env.admin.pubkey(), 0, params);
+    env.send(&[i], &[]).await.unwrap();
+    let i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, limit(1, 16_000, 1));
+    refused(
+        &mut env,
+        &[i],
+        &[&b.kp],
+        &watched,
+        CarryError::OpenInterestLimitExceeded,
+    )
+    .await;
+
+    // Reduce-only mode: B (short 4) may not sell more, may buy back.
+    params.mode = 1;
+    params.open_interest_limit_lots = u64::MAX;
+    let i = env.edit_perp_market_ix(&env.admin.pubkey(), 0, params);
+    env.send(&[i], &[]).await.unwrap();
+    let i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, limit(1, 16_000, 1));
+    refused(
+        &mut env,
+        &[i],
+        &[&b.kp],
+        &watched,
+        CarryError::PerpMarketReduceOnly,
+    )
+    .await;
+    env.place_perp(&b, 0, limit(0, 14_000, 4)).await.unwrap();
+
+    // Paused exchange.
+    let i = env.set_paused_ix(&env.admin.pubkey(), true);
+    env.send(&[i], &[]).await.unwrap();
+    let i = env.place_perp_ix(&m1.kp.pubkey(), &m1.account, 0, limit(0, 14_000, 1));
+    refused(
+        &mut env,
+        &[i],
+        &[&m1.kp],
+        &watched,
+        CarryError::ExchangePaused,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dated_market_takes_no_orders_after_expiry() {
+    let mut env = MarginEnv::new().await;
+    let now = env.now().await;
+    let mut params = sdk::example_perp_market_params();
+    params.expiry_ts = now + 100;
+    params.settlement_window_secs = 60;
+    params.settlement_min_interval_secs = 10;
+    env.add_perp_market(SOL, params).await;
+    let u = trader(&mut env, K_USDC).await;
+    env.place_perp(&u, 0, limit(0, 14_000, 1)).await.unwrap();
+    env.warp(200).await;
+    env.set_perp_price(0, SOL).await;
+    let p = env.perps[0].clone();
+    let i = env.place_perp_ix(&u.kp.pubkey(), &u.account, 0, limit(0, 14_000, 1));
+    refused(
+        &mut env,
+        &[i],
+        &[&u.kp],
+        &[p.market, p.book],
+        CarryError::PerpMarketExpired,
+    )
+    .await;
+}
