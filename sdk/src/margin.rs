@@ -495,6 +495,28 @@ pub fn consume_perp_events(
     )
 }
 
+/// `settle_pnl` (permissionless): settles `account`'s PnL in `perp_market` (its stored
+/// `oracle`) into its balance in the exchange's settlement `bank`.
+pub fn settle_pnl(
+    exchange: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    oracle: Pubkey,
+    bank: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SettlePnl {
+            exchange,
+            account,
+            perp_market,
+            oracle,
+            bank,
+        },
+        instruction::SettlePnl {},
+        vec![],
+    )
+}
+
 /// `sweep_reserve` (permissionless): moves the settlement bank's whole-unit collected reserve
 /// from its `vault` to the exchange's `insurance_vault`. `mint` is the settlement mint.
 pub fn sweep_reserve(

@@ -843,6 +843,19 @@ impl MarginEnv {
         self.send(&[i], &[]).await
     }
 
+    /// `settle_pnl` of `account` in perp market `idx` (the payer sends it; anyone may).
+    pub async fn settle_pnl(&mut self, account: &Pubkey, idx: usize) -> Result<(), TxError> {
+        let p = &self.perps[idx];
+        let i = sdk::settle_pnl(
+            self.exchange,
+            *account,
+            p.market,
+            p.oracle,
+            self.banks[0].bank,
+        );
+        self.send(&[i], &[]).await
+    }
+
     /// Unconsumed events of perp market `idx`'s book.
     pub async fn perp_event_count(&mut self, idx: usize) -> u32 {
         let k = self.perps[idx].book;
@@ -882,7 +895,15 @@ impl MarginEnv {
             surplus + 2 >= donated,
             "bank {idx}: surplus {surplus} lost donated {donated}"
         );
-        let vault = vault_tokens as i128 - donated as i128;
+        // The settlement bank's vault also holds the perp markets' PnL pools (settled losses
+        // not yet paid out as profits: `settle_pnl` moves no token).
+        let mut pools = 0i128;
+        if idx == 0 {
+            for m in 0..self.perps.len() {
+                pools += self.perp_market(m).await.pnl_pool_native as i128;
+            }
+        }
+        let vault = vault_tokens as i128 - donated as i128 - pools;
         let pool = bank.pool();
         let (d, b) = (
             pool.deposits_native().unwrap(),

@@ -434,3 +434,109 @@ async fn dated_market_takes_no_orders_after_expiry() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn settle_pnl_moves_losses_into_the_pool_and_pays_profits_from_it() {
+    let Scene {
+        mut env,
+        m1,
+        m2,
+        a,
+        b,
+    } = scene().await;
+    env.consume(0, &[m1.account, m2.account], 10).await.unwrap();
+    let all = [m1.account, m2.account, a.account, b.account];
+    let bal = |v: i64| I80F48::from_i64(v);
+    carry_tests::events::install();
+
+    // $125: 1_250_000 per lot (exact in fixed point). m1 (short 15) first: the pool is
+    // empty, nothing is paid and nothing changes.
+    env.set_perp_price(0, 125 * E8).await;
+    let before = env.perp_slot(&m1.account, 0).await;
+    env.settle_pnl(&m1.account, 0).await.unwrap();
+    assert_eq!(env.perp_slot(&m1.account, 0).await, before);
+    // Losers: A (long 15, basis 22_561_275) loses 22_561_275 - 18_750_000 = 3_811_275;
+    // m2 (long 4, basis 5_959_404) loses 5_959_404 - 5_000_000 = 959_404.
+    env.settle_pnl(&a.account, 0).await.unwrap();
+    env.settle_pnl(&m2.account, 0).await.unwrap();
+    assert_eq!(
+        env.perp_market(0).await.pnl_pool_native,
+        3_811_275 + 959_404
+    );
+    assert_eq!(
+        env.balance(&a.account, 0).await,
+        bal(K_USDC as i64 - 3_811_275)
+    );
+    assert_eq!(
+        env.balance(&m2.account, 0).await,
+        bal(10 * K_USDC as i64 - 959_404)
+    );
+    // Winners: m1 gains 22_552_255 - 18_750_000 = 3_802_255, B 5_957_020 - 5_000_000 = 957_020.
+    env.settle_pnl(&m1.account, 0).await.unwrap();
+    env.settle_pnl(&b.account, 0).await.unwrap();
+    assert_eq!(
+        env.balance(&m1.account, 0).await,
+        bal(10 * K_USDC as i64 + 3_802_255)
+    );
+    assert_eq!(
+        env.balance(&b.account, 0).await,
+        bal(K_USDC as i64 + 957_020)
+    );
+    // What is left in the pool is exactly the net fees.
+    let m = env.perp_market(0).await;
+    assert_eq!(m.pnl_pool_native, 11_404);
+    assert_eq!(m.fees_accrued_native, 11_404);
+    // Every position now has zero PnL at $125: its basis is base x price.
+    for k in &all {
+        let p = env.perp_slot(k, 0).await;
+        assert_eq!(q(&p), I80F48::from_i64(p.base_lots * 1_250_000));
+    }
+    env.check_conservation(0, &all).await;
+    let ev = carry_tests::events::events::<carry_margin::events::PerpSettlePnlEvent>();
+    let ev: Vec<_> = ev
+        .into_iter()
+        .filter(|e| all.contains(&e.account))
+        .collect();
+    assert_eq!(
+        ev.iter().map(|e| e.settled_native).collect::<Vec<_>>(),
+        vec![0, -3_811_275, -959_404, 3_802_255, 957_020]
+    );
+
+    // $30,000: B's loss (4 x 300_000_000 - 5_000_000 = 1_195_000_000) exceeds its deposit
+    // (1_000_957_020): the rest is a borrow of 194_042_980 that pays interest from now on.
+    env.set_perp_price(0, 30_000 * E8).await;
+    env.settle_pnl(&b.account, 0).await.unwrap();
+    assert_eq!(env.balance(&b.account, 0).await, bal(-194_042_980));
+    let ev = carry_tests::events::events::<carry_margin::events::PerpSettlePnlEvent>();
+    let last = ev.iter().rfind(|e| e.account == b.account).unwrap();
+    assert_eq!(
+        (last.settled_native, last.borrowed_native),
+        (-1_195_000_000, 194_042_980)
+    );
+    // A day later the borrow has grown; conservation holds with the pool in the vault.
+    env.warp(86_400).await;
+    env.refresh_oracles().await;
+    env.accrue(0).await.unwrap();
+    assert!(env.balance(&b.account, 0).await < bal(-194_042_980));
+    env.check_conservation(0, &all).await;
+
+    // No position in the market: named refusal.
+    let c1 = trader(&mut env, K_USDC).await;
+    let p = env.perps[0].clone();
+    env.set_perp_price(0, 125 * E8).await;
+    let i = sdk::settle_pnl(
+        env.exchange,
+        c1.account,
+        p.market,
+        p.oracle,
+        env.banks[0].bank,
+    );
+    refused(
+        &mut env,
+        &[i],
+        &[],
+        &[c1.account],
+        CarryError::NoPerpPosition,
+    )
+    .await;
+}

@@ -244,6 +244,9 @@ pub enum CarryError {
     /// A maker account passed to the event crank is not a margin account of this exchange.
     #[msg("wrong maker account")]
     MakerAccountMismatch,
+    /// The account has no position in this perp market.
+    #[msg("no perp position in this market")]
+    NoPerpPosition,
 }
 
 /// A `carry_book` engine error as a named program error.

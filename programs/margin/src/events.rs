@@ -231,3 +231,22 @@ pub struct PerpOrderOutEvent {
     /// orders, cancels); `false` for another account's order removed while matching.
     pub released: bool,
 }
+
+/// PnL settled into the settlement-bank balance (`settle_pnl`).
+#[event]
+pub struct PerpSettlePnlEvent {
+    /// Margin account.
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Moved into the balance: > 0 profit paid from the pool, < 0 loss into the pool.
+    pub settled_native: i64,
+    /// Part of a loss that became a new borrow (interest-bearing from now on).
+    pub borrowed_native: u64,
+    /// PnL left unrealized, I80F48 bits (profit the pool could not pay, sub-unit remainder).
+    pub remaining_pnl_bits: i128,
+    /// The market's PnL pool after, quote native.
+    pub pnl_pool_after_native: u64,
+    /// Oracle price per lot used, I80F48 bits.
+    pub price_bits: i128,
+}

@@ -179,6 +179,13 @@ pub mod carry_margin {
         instructions::cancel_perp_order::handle_cancel_all_perp_orders(ctx, side, limit)
     }
 
+    /// Permissionless: mark the account's perp position to the oracle and move its PnL into
+    /// the settlement-bank balance (a loss into the PnL pool, possibly as a borrow; a profit
+    /// out of the pool as far as it can pay).
+    pub fn settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
+        instructions::settle_pnl::handle_settle_pnl(ctx)
+    }
+
     /// Permissionless crank: apply up to `limit` queued maker fills to the makers' accounts
     /// (remaining accounts, writable) and pop them; stops at a maker not passed.
     pub fn consume_perp_events<'info>(

@@ -16,6 +16,7 @@ pub mod place_perp_order;
 pub mod register_bank;
 pub mod set_delegate;
 pub mod set_token_lending;
+pub mod settle_pnl;
 pub mod sweep_reserve;
 pub mod withdraw;
 
@@ -35,5 +36,6 @@ pub use place_perp_order::*;
 pub use register_bank::*;
 pub use set_delegate::*;
 pub use set_token_lending::*;
+pub use settle_pnl::*;
 pub use sweep_reserve::*;
 pub use withdraw::*;
