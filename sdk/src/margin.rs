@@ -517,6 +517,26 @@ pub fn settle_pnl(
     )
 }
 
+/// `update_funding` (permissionless): one funding crank of `perp_market` (its stored `book`
+/// and `oracle`).
+pub fn update_funding(
+    exchange: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+    oracle: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::UpdateFunding {
+            exchange,
+            perp_market,
+            book,
+            oracle,
+        },
+        instruction::UpdateFunding {},
+        vec![],
+    )
+}
+
 /// `sweep_reserve` (permissionless): moves the settlement bank's whole-unit collected reserve
 /// from its `vault` to the exchange's `insurance_vault`. `mint` is the settlement mint.
 pub fn sweep_reserve(

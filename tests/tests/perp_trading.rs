@@ -540,3 +540,96 @@ async fn settle_pnl_moves_losses_into_the_pool_and_pays_profits_from_it() {
     )
     .await;
 }
+
+fn funding_ix(env: &MarginEnv, idx: usize) -> Instruction {
+    let p = &env.perps[idx];
+    sdk::update_funding(env.exchange, p.market, p.book, p.oracle)
+}
+
+#[tokio::test]
+async fn funding_follows_the_premium_is_clamped_and_zero_sum() {
+    use carry_math::funding::{funding_owed, premium, ImpactPrice};
+    let mut env = MarginEnv::new().await;
+    let mut params = sdk::example_perp_market_params();
+    params.funding_impact_notional = 12_750_000; // 10 lots at the bid
+    env.add_perp_market(125 * E8, params).await; // 1_250_000 per lot, exact
+    env.add_perp_market(125 * E8, params).await; // stays empty
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    let b = trader(&mut env, K_USDC).await;
+    // A book skewed 2% above the oracle; A buys 5, B sells 5 (m1 ends flat).
+    env.place_perp(&m1, 0, limit(0, 12_750, 20)).await.unwrap();
+    env.place_perp(&m1, 0, limit(1, 12_800, 20)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 12_800, 5)).await.unwrap();
+    env.place_perp(&b, 0, ioc(1, 12_750, 5)).await.unwrap();
+    env.consume(0, &[m1.account], 10).await.unwrap();
+
+    // What carry_math says the crank must see: 15 lots a side left.
+    let oracle = I80F48::from_i64(1_250_000);
+    let mut bid = ImpactPrice::new(true, 12_750_000).unwrap();
+    bid.add_level(I80F48::from_i64(1_275_000), 15).unwrap();
+    let mut ask = ImpactPrice::new(false, 12_750_000).unwrap();
+    ask.add_level(I80F48::from_i64(1_280_000), 15).unwrap();
+    let (bid, ask) = (bid.price().unwrap(), ask.price().unwrap());
+    assert_eq!(bid, Some(I80F48::from_i64(1_275_000)));
+    let prem = premium(bid, ask, oracle).unwrap();
+    assert!(prem > I80F48::from_ppm(19_999) && prem <= I80F48::from_ppm(20_000));
+
+    let mut expected = env.perp_market(0).await.funding_state();
+    let fp = params.funding_params();
+    carry_tests::events::install();
+    for warp in [0, 1_800, 1_800, 3_600] {
+        if warp > 0 {
+            env.warp(warp).await;
+            env.set_perp_price(0, 125 * E8).await;
+            env.set_perp_price(1, 125 * E8).await;
+        }
+        let now = env.now().await;
+        env.send(&[funding_ix(&env, 0), funding_ix(&env, 1)], &[])
+            .await
+            .unwrap();
+        expected.crank(prem, oracle, now, &fp).unwrap();
+        assert_eq!(env.perp_market(0).await.funding_state(), expected);
+    }
+    // The window's average premium (2%) is clamped to the 0.1% max rate; positive: longs pay.
+    assert_eq!(expected.rate, I80F48::from_ppm(1_000));
+    let index = expected.index;
+    assert!(index > I80F48::from_i64(1_249) && index <= I80F48::from_i64(1_250));
+    // The empty book's premium is 0: its index and rate stay 0.
+    let empty = env.perp_market(1).await;
+    assert_eq!(
+        (empty.funding_index.get(), empty.funding_rate.get()),
+        (I80F48::ZERO, I80F48::ZERO)
+    );
+    let ev = carry_tests::events::events::<carry_margin::events::PerpFundingUpdateEvent>();
+    let e = ev
+        .iter()
+        .rfind(|e| e.perp_market == env.perps[0].market)
+        .unwrap();
+    assert_eq!(e.premium_bits, prem.to_bits());
+    assert_eq!(e.index_bits, index.to_bits());
+
+    // Settling funding: A (long 5) pays ceil(5 x index), B (short 5) receives floor(5 x
+    // index); the difference (< 1 unit) is the protocol's dust.
+    env.settle_pnl(&a.account, 0).await.unwrap();
+    env.settle_pnl(&b.account, 0).await.unwrap();
+    let paid = carry_tests::events::events::<carry_margin::events::PerpFundingPaidEvent>();
+    let of = |k: Pubkey| paid.iter().rfind(|e| e.account == k).unwrap().amount_native;
+    let (pa, pb) = (of(a.account), of(b.account));
+    assert_eq!(pa, funding_owed(5, I80F48::ZERO, index).unwrap());
+    assert_eq!(pb, funding_owed(-5, I80F48::ZERO, index).unwrap());
+    assert!(pa > 0 && pb < 0);
+    assert!((0..=1).contains(&(pa + pb)));
+    let all = [m1.account, a.account, b.account];
+    env.check_conservation(0, &all).await;
+
+    // Dated futures pay no funding.
+    let now = env.now().await;
+    let mut dated = sdk::example_perp_market_params();
+    dated.expiry_ts = now + 1_000;
+    dated.settlement_window_secs = 60;
+    dated.settlement_min_interval_secs = 10;
+    env.add_perp_market(125 * E8, dated).await;
+    let i = funding_ix(&env, 2);
+    refused(&mut env, &[i], &[], &[], CarryError::DatedMarketNoFunding).await;
+}

@@ -247,6 +247,9 @@ pub enum CarryError {
     /// The account has no position in this perp market.
     #[msg("no perp position in this market")]
     NoPerpPosition,
+    /// Dated futures pay no funding.
+    #[msg("dated futures pay no funding")]
+    DatedMarketNoFunding,
 }
 
 /// A `carry_book` engine error as a named program error.

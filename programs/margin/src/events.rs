@@ -250,3 +250,30 @@ pub struct PerpSettlePnlEvent {
     /// Oracle price per lot used, I80F48 bits.
     pub price_bits: i128,
 }
+
+/// One funding crank (`update_funding`). Fixed-point fields are I80F48 bits.
+#[event]
+pub struct PerpFundingUpdateEvent {
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Oracle price per lot.
+    pub oracle_price_bits: i128,
+    /// Impact bid per lot (0 = none: the side could not fill the impact notional).
+    pub impact_bid_bits: i128,
+    /// Impact ask per lot (0 = none).
+    pub impact_ask_bits: i128,
+    /// Premium sampled (fraction).
+    pub premium_bits: i128,
+    /// Seconds charged by this crank.
+    pub secs: u64,
+    /// Rate per period used for those seconds.
+    pub rate_applied_bits: i128,
+    /// Index change, quote native per lot.
+    pub index_delta_bits: i128,
+    /// Funding index after, quote native per lot (rises when longs pay).
+    pub index_bits: i128,
+    /// True when this crank closed a window and set a new rate.
+    pub new_rate: bool,
+    /// Rate per period from now on.
+    pub rate_bits: i128,
+}

@@ -186,6 +186,12 @@ pub mod carry_margin {
         instructions::settle_pnl::handle_settle_pnl(ctx)
     }
 
+    /// Permissionless crank: sample the book's impact premium over the oracle and advance
+    /// the market's funding index.
+    pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
+        instructions::update_funding::handle_update_funding(ctx)
+    }
+
     /// Permissionless crank: apply up to `limit` queued maker fills to the makers' accounts
     /// (remaining accounts, writable) and pop them; stops at a maker not passed.
     pub fn consume_perp_events<'info>(

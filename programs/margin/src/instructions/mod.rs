@@ -18,6 +18,7 @@ pub mod set_delegate;
 pub mod set_token_lending;
 pub mod settle_pnl;
 pub mod sweep_reserve;
+pub mod update_funding;
 pub mod withdraw;
 
 pub use accrue_interest::*;
@@ -38,4 +39,5 @@ pub use set_delegate::*;
 pub use set_token_lending::*;
 pub use settle_pnl::*;
 pub use sweep_reserve::*;
+pub use update_funding::*;
 pub use withdraw::*;
