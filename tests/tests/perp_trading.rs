@@ -633,3 +633,128 @@ async fn funding_follows_the_premium_is_clamped_and_zero_sum() {
     let i = funding_ix(&env, 2);
     refused(&mut env, &[i], &[], &[], CarryError::DatedMarketNoFunding).await;
 }
+
+#[tokio::test]
+async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() {
+    let mut env = MarginEnv::new().await;
+    env.add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let m2 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+
+    // Self-trade, cancel-resting: m1's own ask is taken off by its bid and released.
+    env.place_perp(&m1, 0, limit(1, 15_000, 3)).await.unwrap();
+    env.place_perp(&m2, 0, limit(1, 15_050, 2)).await.unwrap();
+    let own = PlacePerpOrderArgs {
+        self_trade: 1,
+        ..ioc(0, 15_050, 4)
+    };
+    carry_tests::events::install();
+    env.place_perp(&m1, 0, own).await.unwrap();
+    let s = env.perp_slot(&m1.account, 0).await;
+    assert_eq!((s.base_lots, s.asks_base_lots, s.bids_base_lots), (2, 0, 0));
+    let out = carry_tests::events::events::<carry_margin::events::PerpOrderOutEvent>();
+    let e = out.iter().rfind(|e| e.account == m1.account).unwrap();
+    assert_eq!((e.reason, e.base_lots, e.released), (2, 3, true));
+    env.consume(0, &[m2.account], 10).await.unwrap();
+
+    // Another account's expired ask met while matching: reported, not released (the engine
+    // queues no event for it); its owner's complete cancel-all resets the count.
+    let now = env.now().await;
+    let exp = PlacePerpOrderArgs {
+        expires_at: (now + 10) as u64,
+        ..limit(1, 15_000, 5)
+    };
+    env.place_perp(&m2, 0, exp).await.unwrap();
+    env.place_perp(&m2, 0, limit(1, 15_200, 1)).await.unwrap();
+    env.warp(20).await;
+    env.set_perp_price(0, SOL).await;
+    env.refresh_oracles().await;
+    env.place_perp(&a, 0, ioc(0, 15_100, 5)).await.unwrap();
+    assert_eq!(
+        env.perp_slot(&a.account, 0).await.base_lots,
+        0,
+        "nothing to fill"
+    );
+    let out = carry_tests::events::events::<carry_margin::events::PerpOrderOutEvent>();
+    let e = out.iter().rfind(|e| e.account == m2.account).unwrap();
+    assert_eq!((e.reason, e.base_lots, e.released), (1, 5, false));
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);
+    let p = env.perps[0].clone();
+    let i = sdk::cancel_all_perp_orders(m2.kp.pubkey(), m2.account, p.market, p.book, 2, 10);
+    env.send(&[i], &[&m2.kp]).await.unwrap();
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 0);
+}
+
+#[tokio::test]
+async fn delegate_trades_and_stale_oracle_and_full_queue_are_refused() {
+    let mut env = MarginEnv::new().await;
+    let setup = carry_margin::PerpMarketSetup {
+        event_capacity: 2,
+        ..small_perp_setup()
+    };
+    env.add_perp_market_with(SOL, setup, sdk::example_perp_market_params(), None)
+        .await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    let p = env.perps[0].clone();
+    let watched = [m1.account, a.account, p.market, p.book];
+
+    // The delegate places and cancels for the account.
+    let d = env.t.funded_keypair(1_000_000_000).await;
+    let i = env.set_delegate_ix(&m1.kp.pubkey(), &m1.account, &d.pubkey());
+    env.send(&[i], &[&m1.kp]).await.unwrap();
+    let args = PlacePerpOrderArgs {
+        client_order_id: 9,
+        ..limit(1, 15_000, 3)
+    };
+    let i = env.place_perp_ix(&d.pubkey(), &m1.account, 0, args);
+    env.send(&[i], &[&d]).await.unwrap();
+    assert_eq!(env.perp_slot(&m1.account, 0).await.asks_base_lots, 3);
+    // A duplicate client id is the book's refusal.
+    let i = env.place_perp_ix(&d.pubkey(), &m1.account, 0, args);
+    refused(
+        &mut env,
+        &[i],
+        &[&d],
+        &watched,
+        CarryError::DuplicateClientOrderId,
+    )
+    .await;
+
+    // Two fills fill the 2-slot queue; a third taking order is refused until the crank.
+    env.place_perp(&m1, 0, limit(1, 15_010, 3)).await.unwrap();
+    env.place_perp(&m1, 0, limit(1, 15_020, 3)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_010, 4)).await.unwrap();
+    assert_eq!(env.perp_event_count(0).await, 2);
+    let i = env.place_perp_ix(&a.kp.pubkey(), &a.account, 0, ioc(0, 15_020, 1));
+    refused(
+        &mut env,
+        &[i],
+        &[&a.kp],
+        &watched,
+        CarryError::EventQueueFull,
+    )
+    .await;
+    env.consume(0, &[m1.account], 10).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_020, 1)).await.unwrap();
+
+    // A stale oracle (not re-published for 120 s, the limit is 60) refuses orders and
+    // settlement, not cancels.
+    env.t.warp_seconds(120).await;
+    let i = env.place_perp_ix(&a.kp.pubkey(), &a.account, 0, limit(0, 14_000, 1));
+    refused(&mut env, &[i], &[&a.kp], &watched, CarryError::OracleStale).await;
+    let i = sdk::settle_pnl(
+        env.exchange,
+        a.account,
+        p.market,
+        p.oracle,
+        env.banks[0].bank,
+    );
+    refused(&mut env, &[i], &[], &watched, CarryError::OracleStale).await;
+    let i = sdk::cancel_all_perp_orders(d.pubkey(), m1.account, p.market, p.book, 2, 10);
+    env.send(&[i], &[&d]).await.unwrap();
+    let s = env.perp_slot(&m1.account, 0).await;
+    assert_eq!((s.base_lots, s.asks_base_lots), (-4, 0));
+}
