@@ -537,6 +537,32 @@ pub fn update_funding(
     )
 }
 
+/// `sweep_perp_fees` (permissionless): moves `perp_market`'s accrued fees from its PnL pool
+/// to the exchange's `insurance_vault`, out of the settlement `bank`'s `vault` (`mint` = the
+/// settlement mint).
+pub fn sweep_perp_fees(
+    exchange: Pubkey,
+    perp_market: Pubkey,
+    bank: Pubkey,
+    vault: Pubkey,
+    mint: Pubkey,
+    insurance_vault: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SweepPerpFees {
+            exchange,
+            perp_market,
+            bank,
+            vault,
+            mint,
+            insurance_vault,
+            token_program: TOKEN_PROGRAM_ID,
+        },
+        instruction::SweepPerpFees {},
+        vec![],
+    )
+}
+
 /// `sweep_reserve` (permissionless): moves the settlement bank's whole-unit collected reserve
 /// from its `vault` to the exchange's `insurance_vault`. `mint` is the settlement mint.
 pub fn sweep_reserve(

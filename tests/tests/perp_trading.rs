@@ -502,6 +502,32 @@ async fn settle_pnl_moves_losses_into_the_pool_and_pays_profits_from_it() {
         vec![0, -3_811_275, -959_404, 3_802_255, 957_020]
     );
 
+    // The fees leave the pool for the insurance vault as tokens; conservation still holds.
+    let ins_before = env.tokens(&env.insurance_vault.clone()).await;
+    let bk = env.banks[0].clone();
+    let i = sdk::sweep_perp_fees(
+        env.exchange,
+        env.perps[0].market,
+        bk.bank,
+        bk.vault,
+        bk.mint,
+        env.insurance_vault,
+    );
+    env.send(std::slice::from_ref(&i), &[]).await.unwrap();
+    assert_eq!(
+        env.tokens(&env.insurance_vault.clone()).await,
+        ins_before + 11_404
+    );
+    let m = env.perp_market(0).await;
+    assert_eq!((m.pnl_pool_native, m.fees_accrued_native), (0, 0));
+    env.check_conservation(0, &all).await;
+    // Nothing left: a second sweep moves nothing.
+    env.send(&[i], &[]).await.unwrap();
+    assert_eq!(
+        env.tokens(&env.insurance_vault.clone()).await,
+        ins_before + 11_404
+    );
+
     // $30,000: B's loss (4 x 300_000_000 - 5_000_000 = 1_195_000_000) exceeds its deposit
     // (1_000_957_020): the rest is a borrow of 194_042_980 that pays interest from now on.
     env.set_perp_price(0, 30_000 * E8).await;

@@ -277,3 +277,12 @@ pub struct PerpFundingUpdateEvent {
     /// Rate per period from now on.
     pub rate_bits: i128,
 }
+
+/// Accrued perp fees moved from the PnL pool to the insurance vault (`sweep_perp_fees`).
+#[event]
+pub struct PerpFeeSweepEvent {
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Native amount moved.
+    pub amount: u64,
+}

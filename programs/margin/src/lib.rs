@@ -186,6 +186,12 @@ pub mod carry_margin {
         instructions::settle_pnl::handle_settle_pnl(ctx)
     }
 
+    /// Permissionless: move a perp market's accrued fees from its PnL pool to the insurance
+    /// vault (as far as the pool and the settlement vault's free cash allow).
+    pub fn sweep_perp_fees(ctx: Context<SweepPerpFees>) -> Result<()> {
+        instructions::sweep_perp_fees::handle_sweep_perp_fees(ctx)
+    }
+
     /// Permissionless crank: sample the book's impact premium over the oracle and advance
     /// the market's funding index.
     pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
