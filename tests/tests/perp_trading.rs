@@ -784,3 +784,176 @@ async fn delegate_trades_and_stale_oracle_and_full_queue_are_refused() {
     let s = env.perp_slot(&m1.account, 0).await;
     assert_eq!((s.base_lots, s.asks_base_lots), (-4, 0));
 }
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Resting lots per owner on one side of market `idx`'s book.
+async fn book_resting(
+    env: &mut MarginEnv,
+    idx: usize,
+    owner: &Pubkey,
+    side: carry_book::Side,
+) -> i64 {
+    let k = env.perps[idx].book;
+    let mut data = env.t.data(&k).await;
+    let book =
+        carry_book::Book::load(&mut data[carry_margin::state::PerpBook::BOOK_OFFSET..]).unwrap();
+    let mut sum = 0i64;
+    book.visit_all(side, None, |v| {
+        if v.order.owner == owner.to_bytes() {
+            sum += v.order.quantity as i64;
+        }
+    })
+    .unwrap();
+    sum
+}
+
+/// 8 accounts on 2 markets, random limit / IOC / post-only orders around a moving oracle,
+/// self-trade modes, cancels, settlements, funding cranks and warps. After every step (and the
+/// crank): base sums to zero per market, open interest = sum of longs, every account's resting
+/// counts equal its lots on the book, the settlement bank is conserved with the pools in the
+/// vault, and every order that could add risk and passed left initial health >= 0.
+#[tokio::test]
+async fn randomized_trading_keeps_the_invariants() {
+    let mut env = MarginEnv::new().await;
+    let mut params = sdk::example_perp_market_params();
+    params.funding_impact_notional = 3_000_000;
+    env.add_perp_market(SOL, params).await;
+    env.add_perp_market(SOL, params).await;
+    let mut users = vec![];
+    for i in 0..8 {
+        users.push(trader(&mut env, if i < 2 { 10 * K_USDC } else { 20_000_000 }).await);
+    }
+    let keys: Vec<Pubkey> = users.iter().map(|u| u.account).collect();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut prices = [SOL, SOL];
+    let (mut placed, mut refused_health) = (0, 0);
+    for _step in 0..300 {
+        let m = rng.below(2) as usize;
+        let u = rng.below(8) as usize;
+        match rng.below(10) {
+            0..=5 => {
+                let side = rng.below(2) as u8;
+                let oracle_ticks = (prices[m] / 10_000) as u64; // $ x 1e8 -> ticks of 100 per lot
+                let off = rng.below(300);
+                let price = if rng.below(2) == 0 {
+                    oracle_ticks + off
+                } else {
+                    oracle_ticks - off
+                };
+                let args = PlacePerpOrderArgs {
+                    order_kind: [0, 0, 1, 3][rng.below(4) as usize],
+                    self_trade: rng.below(3) as u8,
+                    ..limit(side, price, 1 + rng.below(30))
+                };
+                let acc = env.margin(&keys[u]).await;
+                let room = acc.find_perp(m as u16).map_or(0, |s| {
+                    let p = acc.perps[s];
+                    carry_math::perp::reduce_only_max_lots(
+                        p.base_lots,
+                        p.bids_base_lots,
+                        p.asks_base_lots,
+                        if side == 0 {
+                            carry_math::perp::Side::Bid
+                        } else {
+                            carry_math::perp::Side::Ask
+                        },
+                    )
+                    .unwrap()
+                });
+                match env.place_perp(&users[u], m, args).await {
+                    Ok(()) => {
+                        placed += 1;
+                        if args.max_base_lots as i64 > room {
+                            let (init, _) = env.health_with_perps(&keys[u]).await.unwrap();
+                            assert!(!init.is_negative(), "risk added below init health");
+                        }
+                    }
+                    Err(e) => {
+                        if e.custom_code() == Some(c(CarryError::HealthBelowZero)) {
+                            refused_health += 1;
+                        }
+                    }
+                }
+            }
+            6 => {
+                let p = env.perps[m].clone();
+                let i = sdk::cancel_all_perp_orders(
+                    users[u].kp.pubkey(),
+                    keys[u],
+                    p.market,
+                    p.book,
+                    2,
+                    50,
+                );
+                env.send(&[i], &[&users[u].kp]).await.unwrap();
+            }
+            7 => {
+                let mv = rng.below(401) as i64 - 200; // +-2%
+                prices[m] += prices[m] * mv / 10_000;
+                env.set_perp_price(m, prices[m]).await;
+            }
+            8 => {
+                if env.margin(&keys[u]).await.find_perp(m as u16).is_some() {
+                    env.settle_pnl(&keys[u], m).await.unwrap();
+                }
+            }
+            _ => {
+                env.warp(60).await;
+                env.set_perp_price(0, prices[0]).await;
+                env.set_perp_price(1, prices[1]).await;
+                let i = funding_ix(&env, m);
+                env.send(&[i], &[]).await.unwrap();
+            }
+        }
+        env.consume(m, &keys, 255).await.unwrap();
+        assert_eq!(env.perp_event_count(m).await, 0);
+        for mi in 0..2 {
+            let (mut base, mut longs) = (0i64, 0u64);
+            for (i, k) in keys.iter().enumerate() {
+                let acc = env.margin(k).await;
+                if let Some(s) = acc.find_perp(mi as u16) {
+                    let p = acc.perps[s];
+                    base += p.base_lots;
+                    longs += p.base_lots.max(0) as u64;
+                    let bids = book_resting(&mut env, mi, k, carry_book::Side::Bid).await;
+                    let asks = book_resting(&mut env, mi, k, carry_book::Side::Ask).await;
+                    assert_eq!(
+                        (p.bids_base_lots, p.asks_base_lots),
+                        (bids, asks),
+                        "resting counts of account {i} in market {mi}"
+                    );
+                }
+            }
+            assert_eq!(base, 0, "market {mi} base sum");
+            assert_eq!(env.perp_market(mi).await.open_interest_lots, longs);
+        }
+        env.check_conservation(0, &keys).await;
+    }
+    let mut fills = 0;
+    for mi in 0..2 {
+        let k = env.perps[mi].book;
+        let mut data = env.t.data(&k).await;
+        let book = carry_book::Book::load(&mut data[carry_margin::state::PerpBook::BOOK_OFFSET..])
+            .unwrap();
+        fills += book.header().event_seq;
+    }
+    eprintln!(
+        "randomized perp trading: {placed} orders placed, {refused_health} refused by health, \
+         {fills} maker fills applied"
+    );
+    assert!(fills > 10, "fills {fills}");
+    assert!(placed > 40, "placed {placed}");
+    assert!(refused_health > 0, "no order was refused by health");
+}
