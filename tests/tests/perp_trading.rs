@@ -957,3 +957,39 @@ async fn randomized_trading_keeps_the_invariants() {
     assert!(placed > 40, "placed {placed}");
     assert!(refused_health > 0, "no order was refused by health");
 }
+
+#[tokio::test]
+async fn a_flat_settled_position_frees_its_slot() {
+    let mut env = MarginEnv::new().await;
+    env.add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    // A buys 5 at 15_000 and sells them back at 15_000: flat, two taker fees of 3_750.
+    env.place_perp(&m1, 0, limit(1, 15_000, 5)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_000, 5)).await.unwrap();
+    env.place_perp(&m1, 0, limit(0, 15_000, 5)).await.unwrap();
+    env.place_perp(&a, 0, ioc(1, 15_000, 5)).await.unwrap();
+    env.consume(0, &[m1.account], 10).await.unwrap();
+    let p = env.perp_slot(&a.account, 0).await;
+    assert_eq!((p.base_lots, q(&p)), (0, I80F48::from_i64(7_500)));
+    env.settle_pnl(&a.account, 0).await.unwrap();
+    let acc = env.margin(&a.account).await;
+    assert_eq!(acc.find_perp(0), None);
+    assert_eq!(acc.active_perp_count(), 0);
+    assert_eq!(
+        env.balance(&a.account, 0).await,
+        I80F48::from_i64(K_USDC as i64 - 7_500)
+    );
+    // m1 is flat too, with rebates 750 + 750 owed to it: the pool (7_500) pays them and its
+    // slot is freed as well.
+    env.settle_pnl(&m1.account, 0).await.unwrap();
+    assert_eq!(env.margin(&m1.account).await.active_perp_count(), 0);
+    assert_eq!(
+        env.balance(&m1.account, 0).await,
+        I80F48::from_i64(10 * K_USDC as i64 + 1_500)
+    );
+    let m = env.perp_market(0).await;
+    assert_eq!((m.pnl_pool_native, m.fees_accrued_native), (6_000, 6_000));
+    env.check_conservation(0, &[m1.account, a.account]).await;
+}

@@ -249,6 +249,8 @@ pub struct PerpSettlePnlEvent {
     pub pnl_pool_after_native: u64,
     /// Oracle price per lot used, I80F48 bits.
     pub price_bits: i128,
+    /// The position was flat with nothing resting: its slot was freed.
+    pub slot_freed: bool,
 }
 
 /// One funding crank (`update_funding`). Fixed-point fields are I80F48 bits.

@@ -11,6 +11,8 @@
 //! settles a loss only up to its non-lendable balance (the rest stays unrealized) and receives
 //! profit into it. Funding is settled first. Settlement changes neither the position's base nor
 //! its total PnL, so no health check: the deposit and borrow limits are not applied to it.
+//! A flat position with no resting lots and a sub-unit basis left frees its slot (so an account
+//! that traded can be closed).
 
 use anchor_lang::prelude::*;
 use carry_math::perp::split_pnl;
@@ -124,6 +126,20 @@ pub fn handle_settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
         slot.quote_native.set(q);
     }
     let remaining = pnl.checked_sub(I80F48::from_i64(settled)).ovf()?;
+    // A flat position with nothing resting and less than one unit left in its basis (a
+    // sub-unit profit a settlement cannot pay: losses round up, so the basis is <= 0) frees
+    // its slot; the sub-unit remainder is forfeited to the protocol (it stays in the pool).
+    let freed = {
+        let slot = &acc.perps[slot_idx];
+        slot.base_lots == 0
+            && slot.bids_base_lots == 0
+            && slot.asks_base_lots == 0
+            && slot.quote_native.get() > I80F48::from_i64(-1)
+            && slot.quote_native.get() <= I80F48::ZERO
+    };
+    if freed {
+        acc.perps[slot_idx] = PerpPosition::default();
+    }
     emit!(PerpSettlePnlEvent {
         account: account_key,
         perp_market: market_key,
@@ -132,6 +148,7 @@ pub fn handle_settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
         remaining_pnl_bits: remaining.to_bits(),
         pnl_pool_after_native: market.pnl_pool_native,
         price_bits: price.to_bits(),
+        slot_freed: freed,
     });
     Ok(())
 }
