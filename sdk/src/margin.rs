@@ -22,7 +22,7 @@ use carry_margin::state::{
 };
 use carry_margin::{
     accounts, instruction, BankParams, HealthInfo, OracleConfig, OracleKind, PerpLeverageTier,
-    PerpMarketParams, PerpMarketSetup,
+    PerpMarketParams, PerpMarketSetup, PlacePerpOrderArgs,
 };
 use carry_math::health::PerpTerm;
 use carry_math::{MathError, I80F48};
@@ -365,6 +365,200 @@ pub fn edit_perp_market(
             perp_market,
         },
         instruction::EditPerpMarket { params },
+        vec![],
+    )
+}
+
+/// `place_perp_order(args)`: `signer` (owner or delegate of `account`) places an order on
+/// perp market `perp_market` (its `book` and `oracle` are the market's stored keys). `health`:
+/// the account's `(bank, oracle)` pairs and `perps`: its `(perp market, oracle)` pairs after
+/// the order, this market's included (markets writable: their stable price is stored). The
+/// program checks health only for an order that can add risk.
+#[allow(clippy::too_many_arguments)]
+pub fn place_perp_order(
+    signer: Pubkey,
+    exchange: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+    oracle: Pubkey,
+    args: PlacePerpOrderArgs,
+    health: &[(Pubkey, Pubkey)],
+    perps: &[(Pubkey, Pubkey)],
+) -> Instruction {
+    let mut remaining = health_accounts(health, false);
+    remaining.extend(perp_health_accounts(perps, true));
+    ix(
+        accounts::PlacePerpOrder {
+            signer,
+            exchange,
+            account,
+            perp_market,
+            book,
+            oracle,
+        },
+        instruction::PlacePerpOrder { args },
+        remaining,
+    )
+}
+
+/// A limit order of `lots` at `price_ticks` on `side` (0 bid, 1 ask), no client id, no
+/// expiry, self-trades refused: the usual [`PlacePerpOrderArgs`]; change fields for the others.
+pub fn limit_order_args(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
+    PlacePerpOrderArgs {
+        side,
+        order_kind: 0,
+        price_ticks,
+        peg_offset_ticks: 0,
+        max_base_lots: lots,
+        client_order_id: 0,
+        expires_at: 0,
+        expires_at_slot: 0,
+        self_trade: 2,
+        reduce_only: false,
+    }
+}
+
+fn cancel_accounts(
+    signer: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+) -> accounts::CancelPerpOrder {
+    accounts::CancelPerpOrder {
+        signer,
+        account,
+        perp_market,
+        book,
+    }
+}
+
+/// `cancel_perp_order(order_id)` (owner or delegate).
+pub fn cancel_perp_order(
+    signer: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+    order_id: u128,
+) -> Instruction {
+    ix(
+        cancel_accounts(signer, account, perp_market, book),
+        instruction::CancelPerpOrder { order_id },
+        vec![],
+    )
+}
+
+/// `cancel_perp_order_by_client_id(client_order_id)` (owner or delegate).
+pub fn cancel_perp_order_by_client_id(
+    signer: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+    client_order_id: u64,
+) -> Instruction {
+    ix(
+        cancel_accounts(signer, account, perp_market, book),
+        instruction::CancelPerpOrderByClientId { client_order_id },
+        vec![],
+    )
+}
+
+/// `cancel_all_perp_orders(side, limit)` (owner or delegate): `side` 0 bids, 1 asks, 2 both;
+/// at most `limit` orders per call.
+pub fn cancel_all_perp_orders(
+    signer: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+    side: u8,
+    limit: u8,
+) -> Instruction {
+    ix(
+        cancel_accounts(signer, account, perp_market, book),
+        instruction::CancelAllPerpOrders { side, limit },
+        vec![],
+    )
+}
+
+/// `consume_perp_events(limit)` (permissionless): `makers` are the margin accounts of the
+/// queued fills' makers (writable; the crank stops at the first event whose maker is missing).
+pub fn consume_perp_events(
+    perp_market: Pubkey,
+    book: Pubkey,
+    makers: &[Pubkey],
+    limit: u8,
+) -> Instruction {
+    ix(
+        accounts::ConsumePerpEvents { perp_market, book },
+        instruction::ConsumePerpEvents { limit },
+        makers.iter().map(|k| AccountMeta::new(*k, false)).collect(),
+    )
+}
+
+/// `settle_pnl` (permissionless): settles `account`'s PnL in `perp_market` (its stored
+/// `oracle`) into its balance in the exchange's settlement `bank`.
+pub fn settle_pnl(
+    exchange: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    oracle: Pubkey,
+    bank: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SettlePnl {
+            exchange,
+            account,
+            perp_market,
+            oracle,
+            bank,
+        },
+        instruction::SettlePnl {},
+        vec![],
+    )
+}
+
+/// `update_funding` (permissionless): one funding crank of `perp_market` (its stored `book`
+/// and `oracle`).
+pub fn update_funding(
+    exchange: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+    oracle: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::UpdateFunding {
+            exchange,
+            perp_market,
+            book,
+            oracle,
+        },
+        instruction::UpdateFunding {},
+        vec![],
+    )
+}
+
+/// `sweep_perp_fees` (permissionless): moves `perp_market`'s accrued fees from its PnL pool
+/// to the exchange's `insurance_vault`, out of the settlement `bank`'s `vault` (`mint` = the
+/// settlement mint).
+pub fn sweep_perp_fees(
+    exchange: Pubkey,
+    perp_market: Pubkey,
+    bank: Pubkey,
+    vault: Pubkey,
+    mint: Pubkey,
+    insurance_vault: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SweepPerpFees {
+            exchange,
+            perp_market,
+            bank,
+            vault,
+            mint,
+            insurance_vault,
+            token_program: TOKEN_PROGRAM_ID,
+        },
+        instruction::SweepPerpFees {},
         vec![],
     )
 }

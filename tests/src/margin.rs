@@ -792,6 +792,86 @@ impl MarginEnv {
         self.t.set_account(&k, &a);
     }
 
+    /// `place_perp_order` on perp market `idx` by `signer` for `account`, with every bank's
+    /// and every perp market's health pairs.
+    pub fn place_perp_ix(
+        &self,
+        signer: &Pubkey,
+        account: &Pubkey,
+        idx: usize,
+        args: carry_margin::PlacePerpOrderArgs,
+    ) -> Instruction {
+        let p = &self.perps[idx];
+        sdk::place_perp_order(
+            *signer,
+            self.exchange,
+            *account,
+            p.market,
+            p.book,
+            p.oracle,
+            args,
+            &self.all_health_pairs(),
+            &self.all_perp_health_pairs(),
+        )
+    }
+
+    /// Place a perp order for user `u` (signed by its owner).
+    pub async fn place_perp(
+        &mut self,
+        u: &User,
+        idx: usize,
+        args: carry_margin::PlacePerpOrderArgs,
+    ) -> Result<(), TxError> {
+        let i = self.place_perp_ix(&u.kp.pubkey(), &u.account, idx, args);
+        self.send(&[i], &[&u.kp]).await
+    }
+
+    /// `consume_perp_events` on perp market `idx` with `makers`.
+    pub fn consume_ix(&self, idx: usize, makers: &[Pubkey], limit: u8) -> Instruction {
+        let p = &self.perps[idx];
+        sdk::consume_perp_events(p.market, p.book, makers, limit)
+    }
+
+    /// Run the event crank (the payer signs; anyone may).
+    pub async fn consume(
+        &mut self,
+        idx: usize,
+        makers: &[Pubkey],
+        limit: u8,
+    ) -> Result<(), TxError> {
+        let i = self.consume_ix(idx, makers, limit);
+        self.send(&[i], &[]).await
+    }
+
+    /// `settle_pnl` of `account` in perp market `idx` (the payer sends it; anyone may).
+    pub async fn settle_pnl(&mut self, account: &Pubkey, idx: usize) -> Result<(), TxError> {
+        let p = &self.perps[idx];
+        let i = sdk::settle_pnl(
+            self.exchange,
+            *account,
+            p.market,
+            p.oracle,
+            self.banks[0].bank,
+        );
+        self.send(&[i], &[]).await
+    }
+
+    /// Unconsumed events of perp market `idx`'s book.
+    pub async fn perp_event_count(&mut self, idx: usize) -> u32 {
+        let k = self.perps[idx].book;
+        let mut data = self.t.data(&k).await;
+        let book = carry_book::Book::load(&mut data[PerpBook::BOOK_OFFSET..]).unwrap();
+        book.event_count()
+    }
+
+    /// Perp slot of `account` in market `idx` (panics when there is none).
+    pub async fn perp_slot(&mut self, account: &Pubkey, idx: usize) -> PerpPosition {
+        let mi = self.perps[idx].market_index;
+        let acc = self.margin(account).await;
+        let s = acc.find_perp(mi).expect("perp slot");
+        acc.perps[s]
+    }
+
     /// Conservation check of bank `idx` over `accounts` (every margin account that may hold
     /// it). Returns the rounding-dust term. Asserts:
     /// 1. exact identity with the bank's tracked dust (fixed point, within 1e-6 native):
@@ -815,7 +895,15 @@ impl MarginEnv {
             surplus + 2 >= donated,
             "bank {idx}: surplus {surplus} lost donated {donated}"
         );
-        let vault = vault_tokens as i128 - donated as i128;
+        // The settlement bank's vault also holds the perp markets' PnL pools (settled losses
+        // not yet paid out as profits: `settle_pnl` moves no token).
+        let mut pools = 0i128;
+        if idx == 0 {
+            for m in 0..self.perps.len() {
+                pools += self.perp_market(m).await.pnl_pool_native as i128;
+            }
+        }
+        let vault = vault_tokens as i128 - donated as i128 - pools;
         let pool = bank.pool();
         let (d, b) = (
             pool.deposits_native().unwrap(),

@@ -196,16 +196,86 @@ pub enum CarryError {
     /// The book engine refused the book account's bytes (layout or magic).
     #[msg("perp book account is not a valid book")]
     PerpBookInvalid,
+    /// The margin account has no free perp slot for a new market.
+    #[msg("no free perp position slot")]
+    NoFreePerpSlot,
+    /// The market is in reduce-only mode and the order could add to the position.
+    #[msg("perp market is reduce-only")]
+    PerpMarketReduceOnly,
+    /// A dated future at or past its expiry takes no orders.
+    #[msg("perp market expired")]
+    PerpMarketExpired,
+    /// A reduce-only order larger than the position left after the orders resting on its side.
+    #[msg("reduce-only order would increase the position")]
+    ReduceOnlyWouldIncrease,
+    /// The order could push the market's open interest past its limit.
+    #[msg("open interest limit exceeded")]
+    OpenInterestLimitExceeded,
+    /// An order argument is out of range (side, kind, self-trade mode, zero size, price).
+    #[msg("invalid order parameters")]
+    InvalidOrderParams,
+    /// A post-only order would have taken liquidity.
+    #[msg("post-only order would cross the book")]
+    PostOnlyWouldCross,
+    /// A fill-or-kill order could not be filled entirely.
+    #[msg("fill-or-kill order not filled")]
+    FillOrKillNotFilled,
+    /// The order would match the account's own resting order (self-trade mode abort).
+    #[msg("order would trade with the account's own order")]
+    SelfTrade,
+    /// The order's side is full and the order is not better than the side's worst.
+    #[msg("book side full")]
+    BookSideFull,
+    /// The book's fill queue is full: crank `consume_perp_events` first.
+    #[msg("perp event queue full")]
+    EventQueueFull,
+    /// The order's expiry is already past (or both a time and a slot expiry were given).
+    #[msg("order expiry invalid or already past")]
+    OrderExpired,
+    /// The account already has a resting order with this client order id.
+    #[msg("duplicate client order id")]
+    DuplicateClientOrderId,
+    /// No resting order of this account has that id.
+    #[msg("order not found")]
+    OrderNotFound,
+    /// The order filled less than its minimum.
+    #[msg("slippage limit exceeded")]
+    SlippageExceeded,
+    /// A maker account passed to the event crank is not a margin account of this exchange.
+    #[msg("wrong maker account")]
+    MakerAccountMismatch,
+    /// The account has no position in this perp market.
+    #[msg("no perp position in this market")]
+    NoPerpPosition,
+    /// Dated futures pay no funding.
+    #[msg("dated futures pay no funding")]
+    DatedMarketNoFunding,
 }
 
-/// A `carry_book` engine error as a named program error. (Part A only initialises books;
-/// the trading errors get their names with order placement.)
+/// A `carry_book` engine error as a named program error.
 pub fn book_err(e: carry_book::BookError) -> Error {
     use carry_book::BookError as B;
     match e {
         B::InvalidCapacity => error!(CarryError::InvalidBookCapacity),
         B::InvalidLayout => error!(CarryError::PerpBookWrongSize),
-        _ => error!(CarryError::PerpBookInvalid),
+        B::ZeroQuantity
+        | B::InvalidPrice
+        | B::InvalidFillLimit
+        | B::InvalidQuoteBudget
+        | B::MissingOraclePrice => error!(CarryError::InvalidOrderParams),
+        B::Overflow => error!(CarryError::MathOverflow),
+        B::PostOnlyWouldCross => error!(CarryError::PostOnlyWouldCross),
+        B::FillOrKillNotFilled => error!(CarryError::FillOrKillNotFilled),
+        B::SelfTrade => error!(CarryError::SelfTrade),
+        B::SideFull => error!(CarryError::BookSideFull),
+        B::EventQueueFull => error!(CarryError::EventQueueFull),
+        B::AlreadyExpired | B::InvalidExpiry => error!(CarryError::OrderExpired),
+        B::DuplicateClientOrderId => error!(CarryError::DuplicateClientOrderId),
+        B::OrderNotFound => error!(CarryError::OrderNotFound),
+        B::SlippageExceeded => error!(CarryError::SlippageExceeded),
+        B::NotInitialized | B::NotEnoughEvents | B::Corrupt => {
+            error!(CarryError::PerpBookInvalid)
+        }
     }
 }
 

@@ -132,3 +132,159 @@ pub struct PerpMarketEvent {
     /// Stable price, quote native per base lot, I80F48 bits.
     pub stable_price_bits: i128,
 }
+
+/// A perp order placed (after its taker fills, if any).
+#[event]
+pub struct PerpOrderEvent {
+    /// Margin account (the book's order owner).
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Signer (owner or delegate).
+    pub signer: Pubkey,
+    /// Order id (`carry_book::OrderId::to_u128`; a resting id only when `posted_base_lots > 0`).
+    pub order_id: u128,
+    /// Client order id (0 = none).
+    pub client_order_id: u64,
+    /// 0 bid, 1 ask.
+    pub side: u8,
+    /// `carry_book::OrderKind` as `u8`.
+    pub order_kind: u8,
+    /// Reduce-only order.
+    pub reduce_only: bool,
+    /// Price the remainder rests at, ticks (0 when nothing rests).
+    pub posted_price_ticks: u64,
+    /// Base lots resting.
+    pub posted_base_lots: u64,
+    /// Base lots the order took from the book.
+    pub filled_base_lots: u64,
+    /// Quote native of those fills (`sum(price_ticks * lots) * tick_size`).
+    pub filled_quote_native: u64,
+    /// Base lots neither filled nor resting (IOC/market remainder, self-trade decrement, ...).
+    pub cancelled_base_lots: u64,
+    /// Maker fills (events queued for `consume_perp_events`).
+    pub fills: u32,
+    /// Resting orders the book removed on the way (expired, out of peg, self-trade).
+    pub makers_removed: u32,
+}
+
+/// One fill applied to one side's position (the taker's in `place_perp_order`, the maker's in
+/// `consume_perp_events`).
+#[event]
+pub struct PerpFillEvent {
+    /// Margin account the fill was applied to.
+    pub account: Pubkey,
+    /// The other side of the trade.
+    pub counterparty: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// True for the maker's side.
+    pub maker: bool,
+    /// This account's side: 0 bought, 1 sold.
+    pub side: u8,
+    /// Fill price, ticks.
+    pub price_ticks: u64,
+    /// Base lots.
+    pub base_lots: u64,
+    /// Fee charged (> 0) or rebate paid (< 0), quote native, in the cost basis.
+    pub fee_native: i64,
+    /// Base position after the fill, lots.
+    pub base_lots_after: i64,
+    /// Cost basis after the fill, I80F48 bits.
+    pub quote_native_after_bits: i128,
+    /// The book's fill event sequence number.
+    pub seq: u64,
+}
+
+/// Funding settled into a position's cost basis (only when non-zero).
+#[event]
+pub struct PerpFundingPaidEvent {
+    /// Margin account.
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Paid (> 0) or received (< 0), quote native.
+    pub amount_native: i64,
+    /// The market's funding index settled to, I80F48 bits.
+    pub funding_index_bits: i128,
+}
+
+/// A resting perp order left the book without being filled.
+#[event]
+pub struct PerpOrderOutEvent {
+    /// Owner (margin account).
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Order id.
+    pub order_id: u128,
+    /// Client order id.
+    pub client_order_id: u64,
+    /// 0 bid, 1 ask.
+    pub side: u8,
+    /// Base lots that were resting (taken off).
+    pub base_lots: u64,
+    /// `carry_book::OutReason` as `u8` (0 cancelled, 1 expired, 2 self-trade, 3 peg limit,
+    /// 4 evicted); 5 = reduced by self-trade decrement (the order stays with the rest).
+    pub reason: u8,
+    /// Whether the owner's resting lots were released by the same instruction (its own
+    /// orders, cancels); `false` for another account's order removed while matching.
+    pub released: bool,
+}
+
+/// PnL settled into the settlement-bank balance (`settle_pnl`).
+#[event]
+pub struct PerpSettlePnlEvent {
+    /// Margin account.
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Moved into the balance: > 0 profit paid from the pool, < 0 loss into the pool.
+    pub settled_native: i64,
+    /// Part of a loss that became a new borrow (interest-bearing from now on).
+    pub borrowed_native: u64,
+    /// PnL left unrealized, I80F48 bits (profit the pool could not pay, sub-unit remainder).
+    pub remaining_pnl_bits: i128,
+    /// The market's PnL pool after, quote native.
+    pub pnl_pool_after_native: u64,
+    /// Oracle price per lot used, I80F48 bits.
+    pub price_bits: i128,
+    /// The position was flat with nothing resting: its slot was freed.
+    pub slot_freed: bool,
+}
+
+/// One funding crank (`update_funding`). Fixed-point fields are I80F48 bits.
+#[event]
+pub struct PerpFundingUpdateEvent {
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Oracle price per lot.
+    pub oracle_price_bits: i128,
+    /// Impact bid per lot (0 = none: the side could not fill the impact notional).
+    pub impact_bid_bits: i128,
+    /// Impact ask per lot (0 = none).
+    pub impact_ask_bits: i128,
+    /// Premium sampled (fraction).
+    pub premium_bits: i128,
+    /// Seconds charged by this crank.
+    pub secs: u64,
+    /// Rate per period used for those seconds.
+    pub rate_applied_bits: i128,
+    /// Index change, quote native per lot.
+    pub index_delta_bits: i128,
+    /// Funding index after, quote native per lot (rises when longs pay).
+    pub index_bits: i128,
+    /// True when this crank closed a window and set a new rate.
+    pub new_rate: bool,
+    /// Rate per period from now on.
+    pub rate_bits: i128,
+}
+
+/// Accrued perp fees moved from the PnL pool to the insurance vault (`sweep_perp_fees`).
+#[event]
+pub struct PerpFeeSweepEvent {
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Native amount moved.
+    pub amount: u64,
+}

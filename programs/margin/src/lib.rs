@@ -17,6 +17,7 @@ pub mod events;
 pub mod health;
 pub mod instructions;
 pub mod oracle;
+pub mod perp;
 pub mod state;
 
 pub use instructions::*;
@@ -145,5 +146,64 @@ pub mod carry_margin {
     /// Permissionless: move the settlement bank's collected reserve to the insurance fund.
     pub fn sweep_reserve(ctx: Context<SweepReserve>) -> Result<()> {
         instructions::sweep_reserve::handle_sweep_reserve(ctx)
+    }
+
+    /// Owner or delegate: place an order on a perp market's book; the taker's fills are applied
+    /// to the account's position now, makers' by `consume_perp_events`.
+    /// Remaining accounts: the account's health pairs after the order (banks and perp markets,
+    /// this market's included); checked only for an order that can add risk.
+    pub fn place_perp_order(ctx: Context<PlacePerpOrder>, args: PlacePerpOrderArgs) -> Result<()> {
+        instructions::place_perp_order::handle_place_perp_order(ctx, args)
+    }
+
+    /// Owner or delegate: cancel a resting perp order by its id.
+    pub fn cancel_perp_order(ctx: Context<CancelPerpOrder>, order_id: u128) -> Result<()> {
+        instructions::cancel_perp_order::handle_cancel_perp_order(ctx, order_id)
+    }
+
+    /// Owner or delegate: cancel a resting perp order by its client order id.
+    pub fn cancel_perp_order_by_client_id(
+        ctx: Context<CancelPerpOrder>,
+        client_order_id: u64,
+    ) -> Result<()> {
+        instructions::cancel_perp_order::handle_cancel_perp_order_by_client_id(ctx, client_order_id)
+    }
+
+    /// Owner or delegate: cancel up to `limit` resting perp orders on `side` (0 bids, 1 asks,
+    /// 2 both).
+    pub fn cancel_all_perp_orders(
+        ctx: Context<CancelPerpOrder>,
+        side: u8,
+        limit: u8,
+    ) -> Result<()> {
+        instructions::cancel_perp_order::handle_cancel_all_perp_orders(ctx, side, limit)
+    }
+
+    /// Permissionless: mark the account's perp position to the oracle and move its PnL into
+    /// the settlement-bank balance (a loss into the PnL pool, possibly as a borrow; a profit
+    /// out of the pool as far as it can pay).
+    pub fn settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
+        instructions::settle_pnl::handle_settle_pnl(ctx)
+    }
+
+    /// Permissionless: move a perp market's accrued fees from its PnL pool to the insurance
+    /// vault (as far as the pool and the settlement vault's free cash allow).
+    pub fn sweep_perp_fees(ctx: Context<SweepPerpFees>) -> Result<()> {
+        instructions::sweep_perp_fees::handle_sweep_perp_fees(ctx)
+    }
+
+    /// Permissionless crank: sample the book's impact premium over the oracle and advance
+    /// the market's funding index.
+    pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
+        instructions::update_funding::handle_update_funding(ctx)
+    }
+
+    /// Permissionless crank: apply up to `limit` queued maker fills to the makers' accounts
+    /// (remaining accounts, writable) and pop them; stops at a maker not passed.
+    pub fn consume_perp_events<'info>(
+        ctx: Context<'_, '_, 'info, 'info, ConsumePerpEvents<'info>>,
+        limit: u8,
+    ) -> Result<()> {
+        instructions::consume_perp_events::handle_consume_perp_events(ctx, limit)
     }
 }

@@ -1,0 +1,121 @@
+//! `cancel_perp_order` (by order id), `cancel_perp_order_by_client_id`, and
+//! `cancel_all_perp_orders` (bounded per call): owner or delegate; the cancelled lots are
+//! released from the position's `bids_base_lots`/`asks_base_lots`. Cancels run while the
+//! exchange is paused and in reduce-only markets (they only take risk off).
+
+use anchor_lang::prelude::*;
+use carry_book::{OrderId, Side as BookSide};
+
+use crate::error::{book_err, CarryError};
+use crate::perp::{release_resting, with_book, PerpListener};
+use crate::state::*;
+
+/// Accounts of the perp cancels.
+#[derive(Accounts)]
+pub struct CancelPerpOrder<'info> {
+    /// Owner or delegate of the account.
+    pub signer: Signer<'info>,
+    /// Margin account.
+    #[account(
+        mut,
+        constraint = account.load()?.is_owner_or_delegate(&signer.key()) @ CarryError::NotOwnerOrDelegate
+    )]
+    pub account: AccountLoader<'info, MarginAccount>,
+    /// Perp market of the account's exchange.
+    #[account(
+        constraint = perp_market.load()?.exchange == account.load()?.exchange @ CarryError::PerpMarketMismatch,
+        has_one = book @ CarryError::PerpMarketMismatch
+    )]
+    pub perp_market: AccountLoader<'info, PerpMarket>,
+    /// The market's book account.
+    /// CHECK: the market's stored book key (`has_one`).
+    #[account(mut)]
+    pub book: UncheckedAccount<'info>,
+}
+
+/// What to cancel.
+enum Target {
+    Id(u128),
+    ClientId(u64),
+    All { side: Option<BookSide>, limit: u32 },
+}
+
+fn cancel(ctx: Context<CancelPerpOrder>, target: Target) -> Result<()> {
+    let account_key = ctx.accounts.account.key();
+    let market_key = ctx.accounts.perp_market.key();
+    let market_index = ctx.accounts.perp_market.load()?.market_index;
+    let mut acc = ctx.accounts.account.load_mut()?;
+    let mut listener = PerpListener::new(account_key, market_key);
+    let owner = account_key.to_bytes();
+    let complete_all = with_book(&ctx.accounts.book, |book, _| {
+        Ok(match target {
+            Target::Id(id) => {
+                book.cancel(&owner, OrderId::from_u128(id), &mut listener)
+                    .map_err(book_err)?;
+                false
+            }
+            Target::ClientId(cid) => {
+                book.cancel_by_client_id(&owner, cid, &mut listener)
+                    .map_err(book_err)?;
+                false
+            }
+            Target::All { side, limit } => {
+                let out = book
+                    .cancel_all(&owner, side, limit, &mut listener)
+                    .map_err(book_err)?;
+                out.complete && side.is_none()
+            }
+        })
+    })?;
+    let Some(slot_idx) = acc.find_perp(market_index) else {
+        // An order rests only after a place, which opens the slot; nothing to release.
+        return Ok(());
+    };
+    let slot = &mut acc.perps[slot_idx];
+    release_resting(slot, BookSide::Bid, listener.released[0]);
+    release_resting(slot, BookSide::Ask, listener.released[1]);
+    if complete_all {
+        // No order of the account is left on this book: whatever the counts still hold is
+        // lots the book removed while matching another account's order (see `PerpListener`).
+        slot.bids_base_lots = 0;
+        slot.asks_base_lots = 0;
+    }
+    Ok(())
+}
+
+/// Cancel the account's resting order `order_id` (`OrderNotFound` if it is not the account's
+/// or not resting).
+pub fn handle_cancel_perp_order(ctx: Context<CancelPerpOrder>, order_id: u128) -> Result<()> {
+    cancel(ctx, Target::Id(order_id))
+}
+
+/// Cancel the account's resting order with `client_order_id` (not 0; else `OrderNotFound`).
+pub fn handle_cancel_perp_order_by_client_id(
+    ctx: Context<CancelPerpOrder>,
+    client_order_id: u64,
+) -> Result<()> {
+    cancel(ctx, Target::ClientId(client_order_id))
+}
+
+/// Cancel up to `limit` (1..=255) of the account's resting orders, on `side` (0 bids, 1 asks)
+/// or both (`side` = 2). Call again while orders remain (the engine visits at most
+/// `carry_book::MAX_CANCEL_ALL_VISITS` orders per call). A call that leaves the account with
+/// no order on this book (both sides) resets its resting lots to zero.
+pub fn handle_cancel_all_perp_orders(
+    ctx: Context<CancelPerpOrder>,
+    side: u8,
+    limit: u8,
+) -> Result<()> {
+    let side = match side {
+        2 => None,
+        s => Some(BookSide::from_u8(s).ok_or(error!(CarryError::InvalidOrderParams))?),
+    };
+    require!(limit > 0, CarryError::InvalidOrderParams);
+    cancel(
+        ctx,
+        Target::All {
+            side,
+            limit: limit as u32,
+        },
+    )
+}
