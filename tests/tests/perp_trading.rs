@@ -803,7 +803,7 @@ async fn book_resting(
     env: &mut MarginEnv,
     idx: usize,
     owner: &Pubkey,
-    side: carry_book::Side,
+    side: carry_book::OrderSide,
 ) -> i64 {
     let k = env.perps[idx].book;
     let mut data = env.t.data(&k).await;
@@ -927,8 +927,8 @@ async fn randomized_trading_keeps_the_invariants() {
                     let p = acc.perps[s];
                     base += p.base_lots;
                     longs += p.base_lots.max(0) as u64;
-                    let bids = book_resting(&mut env, mi, k, carry_book::Side::Bid).await;
-                    let asks = book_resting(&mut env, mi, k, carry_book::Side::Ask).await;
+                    let bids = book_resting(&mut env, mi, k, carry_book::OrderSide::Bid).await;
+                    let asks = book_resting(&mut env, mi, k, carry_book::OrderSide::Ask).await;
                     assert_eq!(
                         (p.bids_base_lots, p.asks_base_lots),
                         (bids, asks),

@@ -148,7 +148,7 @@ pub struct PerpOrderEvent {
     pub client_order_id: u64,
     /// 0 bid, 1 ask.
     pub side: u8,
-    /// `carry_book::OrderKind` as `u8`.
+    /// `carry_book::OrderType` as `u8`.
     pub order_kind: u8,
     /// Reduce-only order.
     pub reduce_only: bool,

@@ -13,7 +13,7 @@
 //! and `|maker| <= taker` (validated), so the count never goes below zero.
 
 use anchor_lang::prelude::*;
-use carry_book::{Book, BookListener, OrderId, OutReason, Side as BookSide};
+use carry_book::{Book, BookListener, OrderId, OrderSide as BookSide, OutReason};
 use carry_math::perp::{Fill, FillOutcome, Side};
 use carry_math::I80F48;
 

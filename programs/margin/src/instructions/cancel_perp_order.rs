@@ -4,7 +4,7 @@
 //! exchange is paused and in reduce-only markets (they only take risk off).
 
 use anchor_lang::prelude::*;
-use carry_book::{OrderId, Side as BookSide};
+use carry_book::{OrderId, OrderSide as BookSide};
 
 use crate::error::{book_err, CarryError};
 use crate::perp::{release_resting, with_book, PerpListener};

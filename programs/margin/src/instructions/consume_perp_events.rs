@@ -14,7 +14,7 @@
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
-use carry_book::Side as BookSide;
+use carry_book::OrderSide as BookSide;
 
 use crate::error::CarryError;
 use crate::perp::{

@@ -6,7 +6,7 @@
 //! `health.rs`); checked only for an order that can add risk.
 
 use anchor_lang::prelude::*;
-use carry_book::{MatchContext, NewOrder, OrderKind, SelfTradeBehavior, Side as BookSide};
+use carry_book::{MatchContext, NewOrder, OrderSide as BookSide, OrderType, SelfTradeMode};
 use carry_math::perp::{max_open_interest_increase, reduce_only_max_lots};
 
 use crate::error::{book_err, CarryError, MathResultExt};
@@ -57,7 +57,7 @@ pub struct PlacePerpOrder<'info> {
 pub struct PlacePerpOrderArgs {
     /// 0 bid (buy), 1 ask (sell).
     pub side: u8,
-    /// `carry_book::OrderKind`: 0 limit, 1 post-only, 2 post-only-slide, 3 immediate-or-cancel,
+    /// `carry_book::OrderType`: 0 limit, 1 post-only, 2 post-only-slide, 3 immediate-or-cancel,
     /// 4 fill-or-kill, 5 market (`price_ticks` = worst price), 6 oracle-pegged.
     pub order_kind: u8,
     /// Limit price in ticks; the worst price of a market order; the peg limit of a pegged
@@ -73,7 +73,7 @@ pub struct PlacePerpOrderArgs {
     pub expires_at: u64,
     /// Slot from which the order no longer trades; 0 = never (at most one expiry).
     pub expires_at_slot: u64,
-    /// `carry_book::SelfTradeBehavior`: 0 decrement-take, 1 cancel-resting, 2 abort.
+    /// `carry_book::SelfTradeMode`: 0 decrement-take, 1 cancel-resting, 2 abort.
     pub self_trade: u8,
     /// Refuse the order unless it only reduces the position (after the account's orders
     /// resting on the same side).
@@ -106,15 +106,15 @@ pub fn handle_place_perp_order(
     let quote_decimals = ctx.accounts.exchange.load()?.settlement_decimals;
 
     let side = BookSide::from_u8(args.side).ok_or(error!(CarryError::InvalidOrderParams))?;
-    let kind = OrderKind::from_u8(args.order_kind).ok_or(error!(CarryError::InvalidOrderParams))?;
-    let self_trade = SelfTradeBehavior::from_u8(args.self_trade)
-        .ok_or(error!(CarryError::InvalidOrderParams))?;
+    let kind = OrderType::from_u8(args.order_kind).ok_or(error!(CarryError::InvalidOrderParams))?;
+    let self_trade =
+        SelfTradeMode::from_u8(args.self_trade).ok_or(error!(CarryError::InvalidOrderParams))?;
     require!(
         args.max_base_lots > 0 && args.max_base_lots <= i64::MAX as u64,
         CarryError::InvalidOrderParams
     );
     require!(
-        kind == OrderKind::OraclePegged || args.peg_offset_ticks == 0,
+        kind == OrderType::OraclePegged || args.peg_offset_ticks == 0,
         CarryError::InvalidOrderParams
     );
 

@@ -8,7 +8,7 @@
 //! Dated futures pay no funding (`DatedMarketNoFunding`).
 
 use anchor_lang::prelude::*;
-use carry_book::{MatchContext, Side as BookSide};
+use carry_book::{MatchContext, OrderSide as BookSide};
 use carry_math::funding::{premium, ImpactPrice};
 use carry_math::I80F48;
 
