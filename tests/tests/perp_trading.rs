@@ -993,3 +993,90 @@ async fn a_flat_settled_position_frees_its_slot() {
     assert_eq!((m.pnl_pool_native, m.fees_accrued_native), (6_000, 6_000));
     env.check_conservation(0, &[m1.account, a.account]).await;
 }
+
+#[tokio::test]
+async fn dated_future_settles_at_the_window_average() {
+    let mut env = MarginEnv::new().await;
+    let now = env.now().await;
+    let mut params = sdk::example_perp_market_params();
+    params.expiry_ts = now + 100;
+    params.settlement_window_secs = 60;
+    params.settlement_min_interval_secs = 10;
+    env.add_perp_market(125 * E8, params).await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    let p = env.perps[0].clone();
+    // A buys 10 at 12_500 ticks (1_250_000 per lot): basis 12_500_000 + 6_250 fee; m1's
+    // rebate 1_250. The fill stays queued for now.
+    env.place_perp(&m1, 0, limit(1, 12_500, 10)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 12_500, 10)).await.unwrap();
+    let sample = |env: &MarginEnv| sdk::sample_settlement_price(env.exchange, p.market, p.oracle);
+    let close = |k: Pubkey| sdk::close_expired_position(p.market, p.book, k);
+
+    // Before the window a sample records nothing; closing is refused.
+    env.send(&[sample(&env)], &[]).await.unwrap();
+    assert_eq!(env.perp_market(0).await.settlement_sample_count, 0);
+    refused(
+        &mut env,
+        &[close(a.account)],
+        &[],
+        &[],
+        CarryError::SettlementWindowOpen,
+    )
+    .await;
+    // Samples at $125, $250 (a second one 5 s later is too soon), $375: average 2_500_000.
+    for (warp, price) in [(100, 125), (20, 250), (5, 300), (20, 375)] {
+        env.warp(warp).await;
+        env.set_perp_price(0, price * E8).await;
+        env.send(&[sample(&env)], &[]).await.unwrap();
+    }
+    let m = env.perp_market(0).await;
+    assert_eq!(m.settlement_sample_count, 3);
+    assert_eq!(m.settlement_price_sum.get(), I80F48::from_i64(7_500_000));
+    // No orders once expired.
+    let i = env.place_perp_ix(&a.kp.pubkey(), &a.account, 0, limit(1, 30_000, 1));
+    refused(&mut env, &[i], &[&a.kp], &[], CarryError::PerpMarketExpired).await;
+    env.warp(30).await; // past the window's end
+    refused(
+        &mut env,
+        &[close(a.account)],
+        &[],
+        &[],
+        CarryError::PerpEventsPending,
+    )
+    .await;
+    env.consume(0, &[m1.account], 10).await.unwrap();
+    env.send(&[close(a.account), close(m1.account)], &[])
+        .await
+        .unwrap();
+    let pa = env.perp_slot(&a.account, 0).await;
+    assert_eq!(
+        (pa.base_lots, q(&pa)),
+        (0, I80F48::from_i64(12_506_250 - 25_000_000))
+    );
+    let pm = env.perp_slot(&m1.account, 0).await;
+    assert_eq!(
+        (pm.base_lots, q(&pm)),
+        (0, I80F48::from_i64(-12_501_250 + 25_000_000))
+    );
+    assert_eq!(env.perp_market(0).await.open_interest_lots, 0);
+    // Settlement: the loser first, then the winner; the pool keeps the net fees.
+    env.settle_pnl(&m1.account, 0).await.unwrap();
+    env.settle_pnl(&a.account, 0).await.unwrap();
+    assert_eq!(
+        env.balance(&a.account, 0).await,
+        I80F48::from_i64(K_USDC as i64 + 12_493_750)
+    );
+    assert_eq!(
+        env.balance(&m1.account, 0).await,
+        I80F48::from_i64(10 * K_USDC as i64 - 12_498_750)
+    );
+    assert_eq!(env.perp_market(0).await.pnl_pool_native, 5_000);
+    env.check_conservation(0, &[m1.account, a.account]).await;
+    // A perpetual has no settlement window.
+    env.add_perp_market(125 * E8, sdk::example_perp_market_params())
+        .await;
+    let q1 = env.perps[1].clone();
+    let i = sdk::sample_settlement_price(env.exchange, q1.market, q1.oracle);
+    refused(&mut env, &[i], &[], &[], CarryError::NotDatedMarket).await;
+}
