@@ -708,9 +708,18 @@ async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() 
     assert_eq!((e.reason, e.base_lots, e.released), (1, 5, false));
     assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);
     let p = env.perps[0].clone();
+    // One of its remaining ask's lots is filled (the fill waits in the queue) before m2
+    // cancels all: the count drops the expired lots, keeps the queued fill's until the crank.
+    env.place_perp(&a, 0, ioc(0, 15_200, 1)).await.unwrap();
     let i = sdk::cancel_all_perp_orders(m2.kp.pubkey(), m2.account, p.market, p.book, 2, 10);
     env.send(&[i], &[&m2.kp]).await.unwrap();
-    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 0);
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 1);
+    // Settling cannot free the slot while the fill is pending.
+    env.settle_pnl(&m2.account, 0).await.unwrap();
+    assert!(env.margin(&m2.account).await.find_perp(0).is_some());
+    env.consume(0, &[m2.account], 10).await.unwrap();
+    let s = env.perp_slot(&m2.account, 0).await;
+    assert_eq!((s.asks_base_lots, s.base_lots), (0, -3));
 }
 
 #[tokio::test]
@@ -781,8 +790,9 @@ async fn delegate_trades_and_stale_oracle_and_full_queue_are_refused() {
     refused(&mut env, &[i], &[], &watched, CarryError::OracleStale).await;
     let i = sdk::cancel_all_perp_orders(d.pubkey(), m1.account, p.market, p.book, 2, 10);
     env.send(&[i], &[&d]).await.unwrap();
+    // Nothing rests; the 1-lot fill still queued stays counted until the crank.
     let s = env.perp_slot(&m1.account, 0).await;
-    assert_eq!((s.base_lots, s.asks_base_lots), (-4, 0));
+    assert_eq!((s.base_lots, s.asks_base_lots), (-4, 1));
 }
 
 struct Rng(u64);
