@@ -1090,3 +1090,34 @@ async fn dated_future_settles_at_the_window_average() {
     let i = sdk::sample_settlement_price(env.exchange, q1.market, q1.oracle);
     refused(&mut env, &[i], &[], &[], CarryError::NotDatedMarket).await;
 }
+
+#[tokio::test]
+async fn a_fee_sweep_before_the_crank_never_blocks_the_makers_rebate() {
+    let mut env = MarginEnv::new().await;
+    env.add_perp_market(125 * E8, sdk::example_perp_market_params())
+        .await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    env.place_perp(&m1, 0, limit(1, 12_500, 10)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 12_500, 10)).await.unwrap();
+    // A's fee (6_250) is its whole loss at the fill price: settled into the pool, then swept.
+    env.settle_pnl(&a.account, 0).await.unwrap();
+    let bk = env.banks[0].clone();
+    let i = sdk::sweep_perp_fees(
+        env.exchange,
+        env.perps[0].market,
+        bk.bank,
+        bk.vault,
+        bk.mint,
+        env.insurance_vault,
+    );
+    env.send(&[i], &[]).await.unwrap();
+    let m = env.perp_market(0).await;
+    assert_eq!((m.pnl_pool_native, m.fees_accrued_native), (0, 0));
+    // The maker's rebate (1_250) still applies; the fee count stays at zero.
+    env.consume(0, &[m1.account], 10).await.unwrap();
+    let p = env.perp_slot(&m1.account, 0).await;
+    assert_eq!(q(&p), I80F48::from_i64(-12_500_000 - 1_250));
+    assert_eq!(env.perp_market(0).await.fees_accrued_native, 0);
+    env.check_conservation(0, &[m1.account, a.account]).await;
+}
