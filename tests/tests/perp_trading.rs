@@ -364,6 +364,50 @@ async fn refusals_are_named_and_change_nothing() {
         .await;
     }
 
+    // Wrong book, wrong oracle, another market's book for the cancel, wrong maker account.
+    let mut i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, limit(0, 14_000, 1));
+    i.accounts[4].pubkey = Pubkey::new_unique();
+    refused(
+        &mut env,
+        &[i],
+        &[&b.kp],
+        &watched,
+        CarryError::PerpMarketMismatch,
+    )
+    .await;
+    let mut i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, limit(0, 14_000, 1));
+    i.accounts[5].pubkey = env.banks[0].oracle;
+    refused(
+        &mut env,
+        &[i],
+        &[&b.kp],
+        &watched,
+        CarryError::OracleMismatch,
+    )
+    .await;
+    let mut i = sdk::cancel_all_perp_orders(m1.kp.pubkey(), m1.account, p.market, p.book, 2, 5);
+    i.accounts[3].pubkey = Pubkey::new_unique();
+    refused(
+        &mut env,
+        &[i],
+        &[&m1.kp],
+        &watched,
+        CarryError::PerpMarketMismatch,
+    )
+    .await;
+    env.place_perp(&b, 0, ioc(0, 15_100, 1)).await.unwrap(); // m1's ask: a queued fill
+    let mut i = env.consume_ix(0, &[m1.account], 10);
+    i.accounts[2].is_writable = false;
+    refused(
+        &mut env,
+        &[i],
+        &[],
+        &watched,
+        CarryError::MakerAccountMismatch,
+    )
+    .await;
+    env.consume(0, &[m1.account], 10).await.unwrap();
+
     // Open-interest limit at the current open interest: opening refused, closing passes.
     let oi = env.perp_market(0).await.open_interest_lots;
     let mut params = sdk::example_perp_market_params();
@@ -380,7 +424,7 @@ async fn refusals_are_named_and_change_nothing() {
     )
     .await;
 
-    // Reduce-only mode: B (short 4) may not sell more, may buy back.
+    // Reduce-only mode: B (short 3 now) may not sell more, may buy back.
     params.mode = 1;
     params.open_interest_limit_lots = u64::MAX;
     let i = env.edit_perp_market_ix(&env.admin.pubkey(), 0, params);
@@ -394,7 +438,7 @@ async fn refusals_are_named_and_change_nothing() {
         CarryError::PerpMarketReduceOnly,
     )
     .await;
-    env.place_perp(&b, 0, limit(0, 14_000, 4)).await.unwrap();
+    env.place_perp(&b, 0, limit(0, 14_000, 3)).await.unwrap();
 
     // Paused exchange.
     let i = env.set_paused_ix(&env.admin.pubkey(), true);
