@@ -563,6 +563,38 @@ pub fn sweep_perp_fees(
     )
 }
 
+/// `sample_settlement_price` (permissionless, dated futures): one settlement sample of
+/// `perp_market` from its stored `oracle`.
+pub fn sample_settlement_price(
+    exchange: Pubkey,
+    perp_market: Pubkey,
+    oracle: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::SampleSettlementPrice {
+            exchange,
+            perp_market,
+            oracle,
+        },
+        instruction::SampleSettlementPrice {},
+        vec![],
+    )
+}
+
+/// `close_expired_position` (permissionless, dated futures after the window): closes
+/// `account`'s position at the settlement average (`book` = the market's book).
+pub fn close_expired_position(perp_market: Pubkey, book: Pubkey, account: Pubkey) -> Instruction {
+    ix(
+        accounts::CloseExpiredPosition {
+            perp_market,
+            book,
+            account,
+        },
+        instruction::CloseExpiredPosition {},
+        vec![],
+    )
+}
+
 /// `sweep_reserve` (permissionless): moves the settlement bank's whole-unit collected reserve
 /// from its `vault` to the exchange's `insurance_vault`. `mint` is the settlement mint.
 pub fn sweep_reserve(

@@ -364,6 +364,50 @@ async fn refusals_are_named_and_change_nothing() {
         .await;
     }
 
+    // Wrong book, wrong oracle, another market's book for the cancel, wrong maker account.
+    let mut i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, limit(0, 14_000, 1));
+    i.accounts[4].pubkey = Pubkey::new_unique();
+    refused(
+        &mut env,
+        &[i],
+        &[&b.kp],
+        &watched,
+        CarryError::PerpMarketMismatch,
+    )
+    .await;
+    let mut i = env.place_perp_ix(&b.kp.pubkey(), &b.account, 0, limit(0, 14_000, 1));
+    i.accounts[5].pubkey = env.banks[0].oracle;
+    refused(
+        &mut env,
+        &[i],
+        &[&b.kp],
+        &watched,
+        CarryError::OracleMismatch,
+    )
+    .await;
+    let mut i = sdk::cancel_all_perp_orders(m1.kp.pubkey(), m1.account, p.market, p.book, 2, 5);
+    i.accounts[3].pubkey = Pubkey::new_unique();
+    refused(
+        &mut env,
+        &[i],
+        &[&m1.kp],
+        &watched,
+        CarryError::PerpMarketMismatch,
+    )
+    .await;
+    env.place_perp(&b, 0, ioc(0, 15_100, 1)).await.unwrap(); // m1's ask: a queued fill
+    let mut i = env.consume_ix(0, &[m1.account], 10);
+    i.accounts[2].is_writable = false;
+    refused(
+        &mut env,
+        &[i],
+        &[],
+        &watched,
+        CarryError::MakerAccountMismatch,
+    )
+    .await;
+    env.consume(0, &[m1.account], 10).await.unwrap();
+
     // Open-interest limit at the current open interest: opening refused, closing passes.
     let oi = env.perp_market(0).await.open_interest_lots;
     let mut params = sdk::example_perp_market_params();
@@ -380,7 +424,7 @@ async fn refusals_are_named_and_change_nothing() {
     )
     .await;
 
-    // Reduce-only mode: B (short 4) may not sell more, may buy back.
+    // Reduce-only mode: B (short 3 now) may not sell more, may buy back.
     params.mode = 1;
     params.open_interest_limit_lots = u64::MAX;
     let i = env.edit_perp_market_ix(&env.admin.pubkey(), 0, params);
@@ -394,7 +438,7 @@ async fn refusals_are_named_and_change_nothing() {
         CarryError::PerpMarketReduceOnly,
     )
     .await;
-    env.place_perp(&b, 0, limit(0, 14_000, 4)).await.unwrap();
+    env.place_perp(&b, 0, limit(0, 14_000, 3)).await.unwrap();
 
     // Paused exchange.
     let i = env.set_paused_ix(&env.admin.pubkey(), true);
@@ -708,9 +752,18 @@ async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() 
     assert_eq!((e.reason, e.base_lots, e.released), (1, 5, false));
     assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);
     let p = env.perps[0].clone();
+    // One of its remaining ask's lots is filled (the fill waits in the queue) before m2
+    // cancels all: the count drops the expired lots, keeps the queued fill's until the crank.
+    env.place_perp(&a, 0, ioc(0, 15_200, 1)).await.unwrap();
     let i = sdk::cancel_all_perp_orders(m2.kp.pubkey(), m2.account, p.market, p.book, 2, 10);
     env.send(&[i], &[&m2.kp]).await.unwrap();
-    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 0);
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 1);
+    // Settling cannot free the slot while the fill is pending.
+    env.settle_pnl(&m2.account, 0).await.unwrap();
+    assert!(env.margin(&m2.account).await.find_perp(0).is_some());
+    env.consume(0, &[m2.account], 10).await.unwrap();
+    let s = env.perp_slot(&m2.account, 0).await;
+    assert_eq!((s.asks_base_lots, s.base_lots), (0, -3));
 }
 
 #[tokio::test]
@@ -781,8 +834,9 @@ async fn delegate_trades_and_stale_oracle_and_full_queue_are_refused() {
     refused(&mut env, &[i], &[], &watched, CarryError::OracleStale).await;
     let i = sdk::cancel_all_perp_orders(d.pubkey(), m1.account, p.market, p.book, 2, 10);
     env.send(&[i], &[&d]).await.unwrap();
+    // Nothing rests; the 1-lot fill still queued stays counted until the crank.
     let s = env.perp_slot(&m1.account, 0).await;
-    assert_eq!((s.base_lots, s.asks_base_lots), (-4, 0));
+    assert_eq!((s.base_lots, s.asks_base_lots), (-4, 1));
 }
 
 struct Rng(u64);
@@ -991,5 +1045,123 @@ async fn a_flat_settled_position_frees_its_slot() {
     );
     let m = env.perp_market(0).await;
     assert_eq!((m.pnl_pool_native, m.fees_accrued_native), (6_000, 6_000));
+    env.check_conservation(0, &[m1.account, a.account]).await;
+}
+
+#[tokio::test]
+async fn dated_future_settles_at_the_window_average() {
+    let mut env = MarginEnv::new().await;
+    let now = env.now().await;
+    let mut params = sdk::example_perp_market_params();
+    params.expiry_ts = now + 100;
+    params.settlement_window_secs = 60;
+    params.settlement_min_interval_secs = 10;
+    env.add_perp_market(125 * E8, params).await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    let p = env.perps[0].clone();
+    // A buys 10 at 12_500 ticks (1_250_000 per lot): basis 12_500_000 + 6_250 fee; m1's
+    // rebate 1_250. The fill stays queued for now.
+    env.place_perp(&m1, 0, limit(1, 12_500, 10)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 12_500, 10)).await.unwrap();
+    let sample = |env: &MarginEnv| sdk::sample_settlement_price(env.exchange, p.market, p.oracle);
+    let close = |k: Pubkey| sdk::close_expired_position(p.market, p.book, k);
+
+    // Before the window a sample records nothing; closing is refused.
+    env.send(&[sample(&env)], &[]).await.unwrap();
+    assert_eq!(env.perp_market(0).await.settlement_sample_count, 0);
+    refused(
+        &mut env,
+        &[close(a.account)],
+        &[],
+        &[],
+        CarryError::SettlementWindowOpen,
+    )
+    .await;
+    // Samples at $125, $250 (a second one 5 s later is too soon), $375: average 2_500_000.
+    for (warp, price) in [(100, 125), (20, 250), (5, 300), (20, 375)] {
+        env.warp(warp).await;
+        env.set_perp_price(0, price * E8).await;
+        env.send(&[sample(&env)], &[]).await.unwrap();
+    }
+    let m = env.perp_market(0).await;
+    assert_eq!(m.settlement_sample_count, 3);
+    assert_eq!(m.settlement_price_sum.get(), I80F48::from_i64(7_500_000));
+    // No orders once expired.
+    let i = env.place_perp_ix(&a.kp.pubkey(), &a.account, 0, limit(1, 30_000, 1));
+    refused(&mut env, &[i], &[&a.kp], &[], CarryError::PerpMarketExpired).await;
+    env.warp(30).await; // past the window's end
+    refused(
+        &mut env,
+        &[close(a.account)],
+        &[],
+        &[],
+        CarryError::PerpEventsPending,
+    )
+    .await;
+    env.consume(0, &[m1.account], 10).await.unwrap();
+    env.send(&[close(a.account), close(m1.account)], &[])
+        .await
+        .unwrap();
+    let pa = env.perp_slot(&a.account, 0).await;
+    assert_eq!(
+        (pa.base_lots, q(&pa)),
+        (0, I80F48::from_i64(12_506_250 - 25_000_000))
+    );
+    let pm = env.perp_slot(&m1.account, 0).await;
+    assert_eq!(
+        (pm.base_lots, q(&pm)),
+        (0, I80F48::from_i64(-12_501_250 + 25_000_000))
+    );
+    assert_eq!(env.perp_market(0).await.open_interest_lots, 0);
+    // Settlement: the loser first, then the winner; the pool keeps the net fees.
+    env.settle_pnl(&m1.account, 0).await.unwrap();
+    env.settle_pnl(&a.account, 0).await.unwrap();
+    assert_eq!(
+        env.balance(&a.account, 0).await,
+        I80F48::from_i64(K_USDC as i64 + 12_493_750)
+    );
+    assert_eq!(
+        env.balance(&m1.account, 0).await,
+        I80F48::from_i64(10 * K_USDC as i64 - 12_498_750)
+    );
+    assert_eq!(env.perp_market(0).await.pnl_pool_native, 5_000);
+    env.check_conservation(0, &[m1.account, a.account]).await;
+    // A perpetual has no settlement window.
+    env.add_perp_market(125 * E8, sdk::example_perp_market_params())
+        .await;
+    let q1 = env.perps[1].clone();
+    let i = sdk::sample_settlement_price(env.exchange, q1.market, q1.oracle);
+    refused(&mut env, &[i], &[], &[], CarryError::NotDatedMarket).await;
+}
+
+#[tokio::test]
+async fn a_fee_sweep_before_the_crank_never_blocks_the_makers_rebate() {
+    let mut env = MarginEnv::new().await;
+    env.add_perp_market(125 * E8, sdk::example_perp_market_params())
+        .await;
+    let m1 = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, K_USDC).await;
+    env.place_perp(&m1, 0, limit(1, 12_500, 10)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 12_500, 10)).await.unwrap();
+    // A's fee (6_250) is its whole loss at the fill price: settled into the pool, then swept.
+    env.settle_pnl(&a.account, 0).await.unwrap();
+    let bk = env.banks[0].clone();
+    let i = sdk::sweep_perp_fees(
+        env.exchange,
+        env.perps[0].market,
+        bk.bank,
+        bk.vault,
+        bk.mint,
+        env.insurance_vault,
+    );
+    env.send(&[i], &[]).await.unwrap();
+    let m = env.perp_market(0).await;
+    assert_eq!((m.pnl_pool_native, m.fees_accrued_native), (0, 0));
+    // The maker's rebate (1_250) still applies; the fee count stays at zero.
+    env.consume(0, &[m1.account], 10).await.unwrap();
+    let p = env.perp_slot(&m1.account, 0).await;
+    assert_eq!(q(&p), I80F48::from_i64(-12_500_000 - 1_250));
+    assert_eq!(env.perp_market(0).await.fees_accrued_native, 0);
     env.check_conservation(0, &[m1.account, a.account]).await;
 }

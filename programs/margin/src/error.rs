@@ -250,6 +250,15 @@ pub enum CarryError {
     /// Dated futures pay no funding.
     #[msg("dated futures pay no funding")]
     DatedMarketNoFunding,
+    /// The instruction is for dated futures only.
+    #[msg("not a dated future")]
+    NotDatedMarket,
+    /// The settlement window has not ended yet.
+    #[msg("settlement window still open")]
+    SettlementWindowOpen,
+    /// The book still holds fills to apply: run `consume_perp_events` first.
+    #[msg("perp fill events pending")]
+    PerpEventsPending,
 }
 
 /// A `carry_book` engine error as a named program error.

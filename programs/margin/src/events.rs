@@ -288,3 +288,31 @@ pub struct PerpFeeSweepEvent {
     /// Native amount moved.
     pub amount: u64,
 }
+
+/// A dated future's settlement sample crank (`sample_settlement_price`).
+#[event]
+pub struct PerpSettlementSampleEvent {
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Oracle price per lot read, I80F48 bits.
+    pub price_bits: i128,
+    /// Whether it was recorded (inside the window, past the least interval).
+    pub recorded: bool,
+    /// Samples recorded so far.
+    pub sample_count: u32,
+}
+
+/// A dated future's position closed at the settlement average (`close_expired_position`).
+#[event]
+pub struct PerpExpiryCloseEvent {
+    /// Margin account.
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Base lots closed (signed: > 0 a long).
+    pub base_lots_closed: i64,
+    /// Settlement price per lot, I80F48 bits.
+    pub price_bits: i128,
+    /// Cost basis after (its negation is the PnL left to `settle_pnl`), I80F48 bits.
+    pub quote_native_after_bits: i128,
+}

@@ -192,6 +192,17 @@ pub mod carry_margin {
         instructions::sweep_perp_fees::handle_sweep_perp_fees(ctx)
     }
 
+    /// Permissionless crank (dated futures): record an oracle sample of the settlement window.
+    pub fn sample_settlement_price(ctx: Context<SampleSettlementPrice>) -> Result<()> {
+        instructions::dated_settlement::handle_sample_settlement_price(ctx)
+    }
+
+    /// Permissionless (dated futures, after the window): close an account's position at the
+    /// settlement average; `settle_pnl` then moves its PnL.
+    pub fn close_expired_position(ctx: Context<CloseExpiredPosition>) -> Result<()> {
+        instructions::dated_settlement::handle_close_expired_position(ctx)
+    }
+
     /// Permissionless crank: sample the book's impact premium over the oracle and advance
     /// the market's funding index.
     pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {

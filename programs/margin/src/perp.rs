@@ -9,8 +9,9 @@
 //! each rounded in the protocol's favour) as the protocol's claim on that pool. No token and
 //! no bank balance moves when a fill is applied, so the settlement bank's conservation holds to
 //! the unit; moving accrued fees from the pool into the insurance fund's settlement-bank
-//! balance is a later sweep. A taker's fee is accrued before any maker rebate of the same fill
-//! and `|maker| <= taker` (validated), so the count never goes below zero.
+//! balance is `sweep_perp_fees`. A taker's fee is accrued before any maker rebate of the same
+//! fill and `|maker| <= taker` (validated); the count is still floored at zero, because a sweep
+//! between the place and the crank may have taken the taker's fee already.
 
 use anchor_lang::prelude::*;
 use carry_book::{Book, BookListener, OrderId, OrderSide as BookSide, OutReason};
@@ -125,9 +126,11 @@ pub fn apply_fill(
     let oi = (market.open_interest_lots as i128) + long_lots(outcome.base_lots_after) as i128
         - long_lots(before) as i128;
     market.open_interest_lots = u64::try_from(oi).map_err(|_| error!(CarryError::MathOverflow))?;
-    let fees = market.fees_accrued_native as i128 + outcome.fee_native as i128;
-    market.fees_accrued_native =
-        u64::try_from(fees).map_err(|_| error!(CarryError::MathOverflow))?;
+    // Floored at zero: `sweep_perp_fees` may have taken a taker's fee before the crank applies
+    // the maker's rebate of the same fill; the count must never block the crank (the rebate is
+    // paid from the pool with the profits either way).
+    let fees = (market.fees_accrued_native as i128 + outcome.fee_native as i128).max(0);
+    market.fees_accrued_native = u64::try_from(fees).unwrap_or(u64::MAX);
     slot.base_lots = pos.base_lots;
     slot.quote_native.set(pos.quote_native);
     Ok(FillApplied { outcome })

@@ -48,7 +48,7 @@ fn cancel(ctx: Context<CancelPerpOrder>, target: Target) -> Result<()> {
     let mut listener = PerpListener::new(account_key, market_key);
     let owner = account_key.to_bytes();
     let complete_all = with_book(&ctx.accounts.book, |book, _| {
-        Ok(match target {
+        let complete = match target {
             Target::Id(id) => {
                 book.cancel(&owner, OrderId::from_u128(id), &mut listener)
                     .map_err(book_err)?;
@@ -65,7 +65,22 @@ fn cancel(ctx: Context<CancelPerpOrder>, target: Target) -> Result<()> {
                     .map_err(book_err)?;
                 out.complete && side.is_none()
             }
-        })
+        };
+        if !complete {
+            return Ok(None);
+        }
+        // The account has no order left on the book: what its counts may still hold is the
+        // lots of its maker fills queued for the crank (the crank releases those), plus lots
+        // the book removed while matching another account's order. Keep exactly the former.
+        let mut pending = [0u64; 2];
+        for i in 0..book.event_count() {
+            let e = book.event(i).ok_or(error!(CarryError::PerpBookInvalid))?;
+            if e.maker == owner {
+                let maker_side = if e.taker_side == 0 { 1 } else { 0 };
+                pending[maker_side] = pending[maker_side].saturating_add(e.quantity);
+            }
+        }
+        Ok(Some(pending))
     })?;
     let Some(slot_idx) = acc.find_perp(market_index) else {
         // An order rests only after a place, which opens the slot; nothing to release.
@@ -74,11 +89,9 @@ fn cancel(ctx: Context<CancelPerpOrder>, target: Target) -> Result<()> {
     let slot = &mut acc.perps[slot_idx];
     release_resting(slot, BookSide::Bid, listener.released[0]);
     release_resting(slot, BookSide::Ask, listener.released[1]);
-    if complete_all {
-        // No order of the account is left on this book: whatever the counts still hold is
-        // lots the book removed while matching another account's order (see `PerpListener`).
-        slot.bids_base_lots = 0;
-        slot.asks_base_lots = 0;
+    if let Some([bids, asks]) = complete_all {
+        slot.bids_base_lots = i64::try_from(bids).unwrap_or(i64::MAX);
+        slot.asks_base_lots = i64::try_from(asks).unwrap_or(i64::MAX);
     }
     Ok(())
 }
@@ -100,7 +113,10 @@ pub fn handle_cancel_perp_order_by_client_id(
 /// Cancel up to `limit` (1..=255) of the account's resting orders, on `side` (0 bids, 1 asks)
 /// or both (`side` = 2). Call again while orders remain (the engine visits at most
 /// `carry_book::MAX_CANCEL_ALL_VISITS` orders per call). A call that leaves the account with
-/// no order on this book (both sides) resets its resting lots to zero.
+/// no order on this book (both sides) resets its resting lots to the lots of its maker fills
+/// still queued (a walk over the event queue, at most its capacity: 4,096), dropping what the
+/// book removed while matching other accounts' orders. Keeping the queued fills counted means
+/// the slot cannot be freed (and the account closed) while the crank still has to apply them.
 pub fn handle_cancel_all_perp_orders(
     ctx: Context<CancelPerpOrder>,
     side: u8,
