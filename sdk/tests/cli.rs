@@ -18,7 +18,11 @@ fn tokens_file() -> PathBuf {
 }
 
 async fn chain() -> LocalNet {
-    let cfg = Config::load(&tokens_file()).unwrap();
+    let mut cfg = Config::load(&tokens_file()).unwrap();
+    // prices hold still, so an SDK snapshot and a later simulation see the same price
+    for t in &mut cfg.tokens {
+        t.volatility_bps = 0;
+    }
     start(
         Options {
             rpc_port: 0,
