@@ -36,14 +36,34 @@ impl<'a> Book<'a> {
 
     /// Calls `f` for every resting order of `side` that can trade at `ctx`, best first
     /// (expired and out-of-peg orders are skipped). Stops early when `f` returns false.
+    /// Unbounded: off-chain views only; on-chain callers use [`Book::visit_tradable_bounded`].
     pub fn visit_tradable(
         &self,
         side: OrderSide,
         ctx: &MatchContext,
-        mut f: impl FnMut(&OrderView) -> bool,
+        f: impl FnMut(&OrderView) -> bool,
     ) -> Result<(), BookError> {
+        self.visit_tradable_bounded(side, ctx, u32::MAX, f)
+            .map(|_| ())
+    }
+
+    /// [`Book::visit_tradable`] that looks at no more than `max_visits` orders in all, skipped
+    /// (expired, out-of-peg) ones included, so its cost is bounded whatever the book holds.
+    /// Returns false when it stopped at that bound rather than at the side's end or at `f`.
+    pub fn visit_tradable_bounded(
+        &self,
+        side: OrderSide,
+        ctx: &MatchContext,
+        max_visits: u32,
+        mut f: impl FnMut(&OrderView) -> bool,
+    ) -> Result<bool, BookError> {
         let mut c = SideCursor::new(self, side, ctx.oracle_price)?;
+        let mut visits = 0u32;
         while let Some(m) = c.next(self)? {
+            if visits == max_visits {
+                return Ok(false);
+            }
+            visits += 1;
             let o = self.orders[side as usize]
                 .get(m.slot as usize)
                 .ok_or(BookError::Corrupt)?;
@@ -62,7 +82,7 @@ impl<'a> Book<'a> {
                 break;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Calls `f` for every resting order of `side`: the fixed tree best first, then the pegged

@@ -204,3 +204,44 @@ fn cancel_all_visits_are_bounded() {
         .unwrap();
     assert_eq!((o.cancelled, o.complete), (1, true));
 }
+
+/// The funding crank's read of a side: with 200 expired asks at the top, the bounded visit
+/// looks at no more than its bound (it reports stopping there and never reaches the live ask),
+/// while the unbounded view walks past them to it.
+#[test]
+fn bounded_visit_counts_skipped_orders() {
+    let mut buf = Buffer::new(512, 64);
+    let mut book = buf.book();
+    for _ in 0..200 {
+        let mut o = order(1, OrderSide::Ask, OrderType::Limit, 100, 5);
+        o.expires_at = 10;
+        book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+    }
+    book.place(
+        &order(2, OrderSide::Ask, OrderType::Limit, 101, 5),
+        &ctx(1, None),
+        &mut NoopListener,
+    )
+    .unwrap();
+    let mut seen = 0;
+    let complete = book
+        .visit_tradable_bounded(OrderSide::Ask, &ctx(20, None), 128, |_| {
+            seen += 1;
+            true
+        })
+        .unwrap();
+    assert!(!complete, "stopped at the bound");
+    assert_eq!(seen, 0, "every visited order was expired");
+    let mut prices = vec![];
+    book.visit_tradable(OrderSide::Ask, &ctx(20, None), |v| {
+        prices.push(v.price);
+        true
+    })
+    .unwrap();
+    assert_eq!(prices, [Some(101)]);
+    // a bound above the side's size completes
+    let complete = book
+        .visit_tradable_bounded(OrderSide::Ask, &ctx(20, None), 1_000, |_| true)
+        .unwrap();
+    assert!(complete);
+}

@@ -3,7 +3,7 @@
 //!
 //! Impact prices are read from the book account directly (`carry_book`'s `visit_tradable`, best
 //! first): the average price of filling `funding_impact_notional` on each side, walking at most
-//! [`MAX_IMPACT_ORDERS`] tradable orders a side. A side that cannot fill it (empty, thin, or
+//! [`MAX_IMPACT_ORDERS`] tradable orders and [`MAX_IMPACT_VISITS`] orders in all a side. A side that cannot fill it (empty, thin, or
 //! beyond the walk) has no impact price and the premium is 0 (the oracle is the fallback).
 //! Dated futures pay no funding (`DatedMarketNoFunding`).
 
@@ -20,6 +20,9 @@ use crate::state::*;
 
 /// Most tradable orders the crank walks on each side for the impact price.
 pub const MAX_IMPACT_ORDERS: u32 = 64;
+/// Most orders the crank looks at on each side, untradable ones (expired, out of peg)
+/// included: the bound of its compute whatever the book holds.
+pub const MAX_IMPACT_VISITS: u32 = 2 * MAX_IMPACT_ORDERS;
 
 /// Accounts of `update_funding`.
 #[derive(Accounts)]
@@ -54,7 +57,10 @@ fn impact(
     let mut ip = ImpactPrice::new(side == BookSide::Bid, notional).named()?;
     let mut err = None;
     let mut visits = 0u32;
-    book.visit_tradable(side, ctx, |v| {
+    // every order looked at counts, expired and out-of-peg ones too (invariant 7: an attacker's
+    // untradable orders at the top cannot make this walk long; they can only leave the side
+    // without an impact price, premium 0, until a taker removes them)
+    book.visit_tradable_bounded(side, ctx, MAX_IMPACT_VISITS, |v| {
         visits += 1;
         let step = (|| {
             let price = I80F48::from_u64(v.price.ovf()?)
