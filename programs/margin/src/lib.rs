@@ -19,6 +19,7 @@ pub mod instructions;
 pub mod oracle;
 pub mod perp;
 pub mod state;
+pub mod vault;
 
 pub use instructions::*;
 pub use state::{

@@ -9,7 +9,7 @@
 //! (`vault = deposits - borrows + non_lendable + reserve + dust + pools`) holds to the unit.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::error::{CarryError, OptionExt};
 use crate::events::PerpFeeSweepEvent;
@@ -68,23 +68,12 @@ pub fn handle_sweep_perp_fees(ctx: Context<SweepPerpFees>) -> Result<()> {
         perp_market: ctx.accounts.perp_market.key(),
         amount,
     });
-    let (creator, num, bump) = {
-        let ex = ctx.accounts.exchange.load()?;
-        (ex.creator, ex.exchange_num.to_le_bytes(), ex.bump)
-    };
-    let seeds: &[&[u8]] = &[EXCHANGE_SEED, creator.as_ref(), &num, &[bump]];
-    token::transfer_checked(
-        CpiContext::new_with_signer(
-            ctx.accounts.token_program.to_account_info(),
-            TransferChecked {
-                from: ctx.accounts.vault.to_account_info(),
-                mint: ctx.accounts.mint.to_account_info(),
-                to: ctx.accounts.insurance_vault.to_account_info(),
-                authority: ctx.accounts.exchange.to_account_info(),
-            },
-            &[seeds],
-        ),
+    crate::vault::transfer_out(
+        ctx.accounts.token_program.to_account_info(),
+        &ctx.accounts.exchange,
+        ctx.accounts.vault.to_account_info(),
+        &ctx.accounts.mint,
+        ctx.accounts.insurance_vault.to_account_info(),
         amount,
-        ctx.accounts.mint.decimals,
     )
 }

@@ -5,7 +5,7 @@
 //! converts them.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 use carry_math::I80F48;
 
 use crate::error::{CarryError, OptionExt};
@@ -63,23 +63,12 @@ pub fn handle_sweep_reserve(ctx: Context<SweepReserve>) -> Result<()> {
         bank: ctx.accounts.bank.key(),
         amount
     });
-    let (creator, num, bump) = {
-        let ex = ctx.accounts.exchange.load()?;
-        (ex.creator, ex.exchange_num.to_le_bytes(), ex.bump)
-    };
-    let seeds: &[&[u8]] = &[EXCHANGE_SEED, creator.as_ref(), &num, &[bump]];
-    token::transfer_checked(
-        CpiContext::new_with_signer(
-            ctx.accounts.token_program.to_account_info(),
-            TransferChecked {
-                from: ctx.accounts.vault.to_account_info(),
-                mint: ctx.accounts.mint.to_account_info(),
-                to: ctx.accounts.insurance_vault.to_account_info(),
-                authority: ctx.accounts.exchange.to_account_info(),
-            },
-            &[seeds],
-        ),
+    crate::vault::transfer_out(
+        ctx.accounts.token_program.to_account_info(),
+        &ctx.accounts.exchange,
+        ctx.accounts.vault.to_account_info(),
+        &ctx.accounts.mint,
+        ctx.accounts.insurance_vault.to_account_info(),
         amount,
-        ctx.accounts.mint.decimals,
     )
 }

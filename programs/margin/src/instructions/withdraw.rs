@@ -5,7 +5,7 @@
 //! withdrawal, any order, extra banks ignored (see `health.rs`); initial health must stay >= 0.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 use carry_math::I80F48;
 
 use crate::error::{CarryError, MathResultExt, OptionExt};
@@ -116,13 +116,7 @@ pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) 
         r
     };
 
-    let (quote_decimals, signer_seeds) = {
-        let ex = ctx.accounts.exchange.load()?;
-        (
-            ex.settlement_decimals,
-            (ex.creator, ex.exchange_num.to_le_bytes(), ex.bump),
-        )
-    };
+    let quote_decimals = ctx.accounts.exchange.load()?.settlement_decimals;
     let health = {
         let acc = ctx.accounts.account.load()?;
         compute_health(
@@ -155,20 +149,12 @@ pub fn handle_withdraw(ctx: Context<Withdraw>, amount: u64, allow_borrow: bool) 
         });
     }
 
-    let (creator, num, bump) = signer_seeds;
-    let seeds: &[&[u8]] = &[EXCHANGE_SEED, creator.as_ref(), &num, &[bump]];
-    token::transfer_checked(
-        CpiContext::new_with_signer(
-            ctx.accounts.token_program.to_account_info(),
-            TransferChecked {
-                from: ctx.accounts.vault.to_account_info(),
-                mint: ctx.accounts.mint.to_account_info(),
-                to: ctx.accounts.user_token.to_account_info(),
-                authority: ctx.accounts.exchange.to_account_info(),
-            },
-            &[seeds],
-        ),
+    crate::vault::transfer_out(
+        ctx.accounts.token_program.to_account_info(),
+        &ctx.accounts.exchange,
+        ctx.accounts.vault.to_account_info(),
+        &ctx.accounts.mint,
+        ctx.accounts.user_token.to_account_info(),
         amount,
-        ctx.accounts.mint.decimals,
     )
 }
