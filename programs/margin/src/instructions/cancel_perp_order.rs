@@ -34,20 +34,36 @@ pub struct CancelPerpOrder<'info> {
 }
 
 /// What to cancel.
-enum Target {
+pub(crate) enum Target {
     Id(u128),
     ClientId(u64),
     All { side: Option<BookSide>, limit: u32 },
 }
 
 fn cancel(ctx: Context<CancelPerpOrder>, target: Target) -> Result<()> {
-    let account_key = ctx.accounts.account.key();
-    let market_key = ctx.accounts.perp_market.key();
-    let market_index = ctx.accounts.perp_market.load()?.market_index;
-    let mut acc = ctx.accounts.account.load_mut()?;
+    cancel_orders(
+        &ctx.accounts.account,
+        &ctx.accounts.perp_market,
+        &ctx.accounts.book,
+        target,
+    )
+}
+
+/// Cancel `target` orders of `account` on `perp_market`'s `book` (checked by the caller to be
+/// the market's) and release their lots; shared with `liquidate_perp_orders`.
+pub(crate) fn cancel_orders(
+    account: &AccountLoader<MarginAccount>,
+    perp_market: &AccountLoader<PerpMarket>,
+    book: &AccountInfo,
+    target: Target,
+) -> Result<()> {
+    let account_key = account.key();
+    let market_key = perp_market.key();
+    let market_index = perp_market.load()?.market_index;
+    let mut acc = account.load_mut()?;
     let mut listener = PerpListener::new(account_key, market_key);
     let owner = account_key.to_bytes();
-    let complete_all = with_book(&ctx.accounts.book, |book, _| {
+    let complete_all = with_book(book, |book, _| {
         let complete = match target {
             Target::Id(id) => {
                 book.cancel(&owner, OrderId::from_u128(id), &mut listener)

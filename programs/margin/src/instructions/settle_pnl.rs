@@ -65,7 +65,32 @@ pub fn handle_settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
         .find_perp(market.market_index)
         .ok_or(error!(CarryError::NoPerpPosition))?;
     let price = perp_oracle_price(&market, &ctx.accounts.oracle, now, quote_decimals)?;
-    settle_funding(&market, &mut acc.perps[slot_idx], account_key, market_key)?;
+    settle_position(
+        &mut bank,
+        &mut market,
+        &mut acc,
+        slot_idx,
+        price,
+        now,
+        [account_key, market_key, bank_key],
+    )
+}
+
+/// Settle funding and then the PnL of perp slot `slot_idx` of `acc` at `price` (the body of
+/// `settle_pnl`, shared with `liquidate_perp`): see the module docs. `keys` are the account,
+/// the market and the settlement bank, for the events. The caller checked that `bank` is the
+/// exchange's settlement bank and `market` the slot's market.
+pub fn settle_position(
+    bank: &mut Bank,
+    market: &mut PerpMarket,
+    acc: &mut MarginAccount,
+    slot_idx: usize,
+    price: I80F48,
+    now: i64,
+    keys: [Pubkey; 3],
+) -> Result<()> {
+    let [account_key, market_key, bank_key] = keys;
+    settle_funding(market, &mut acc.perps[slot_idx], account_key, market_key)?;
 
     let pos = acc.perps[slot_idx].position();
     let pnl = pos.unrealized_pnl(price).named()?;
@@ -82,7 +107,7 @@ pub fn handle_settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
     }
     let (accrual, dt) = bank.accrue(now)?;
     if dt > 0 {
-        crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
+        crate::instructions::accrue_interest::emit_accrual(bank, bank_key, &accrual, dt);
     }
     let mut borrowed = 0u64;
     if settled != 0 {

@@ -1,0 +1,435 @@
+//! Liquidation (issue 19): perp and token liquidation "just enough", the order cancel step,
+//! bankruptcy through the insurance fund, auto-deleveraging and socialized loss, with every
+//! refusal named and nothing changed.
+//!
+//! Market: the SDK's example perp (lots of 0.01 base, ticks of 100 quote native per lot, 100x
+//! first tier: 1% initial, 0.5% maintenance; liquidation fee half the maintenance ratio, a fifth
+//! of it to the insurance fund), oracle at $150: 15_000 ticks = 1.5 USDC per lot.
+
+use carry_margin::error::CarryError;
+use carry_margin::events::{
+    BankruptcyEvent, InsuranceDepositEvent, PerpLiquidationEvent, TokenLiquidationEvent,
+};
+use carry_margin::PlacePerpOrderArgs;
+use carry_math::liquidation::target_health_scaled;
+use carry_math::I80F48;
+use carry_sdk::margin as sdk;
+use carry_tests::events;
+use carry_tests::margin::*;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+
+const SOL: i64 = 150 * E8;
+const USDC: u64 = 1_000_000;
+/// The exchange's default buffer.
+const BUFFER: u32 = carry_margin::state::DEFAULT_LIQUIDATION_BUFFER_PPM;
+
+fn limit(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
+    sdk::limit_order_args(side, price_ticks, lots)
+}
+
+fn ioc(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
+    PlacePerpOrderArgs {
+        order_kind: 3,
+        ..limit(side, price_ticks, lots)
+    }
+}
+
+async fn trader(env: &mut MarginEnv, usdc: u64) -> User {
+    let u = env.user(usdc).await;
+    env.deposit(&u, 0, usdc).await.expect("deposit");
+    u
+}
+
+async fn target(env: &mut MarginEnv, account: &Pubkey) -> I80F48 {
+    let (init, maint) = env.health_with_perps(account).await.unwrap();
+    target_health_scaled(init, maint, BUFFER).unwrap()
+}
+
+/// Perp scene: maker `m` (10,000 USDC) sold 1,000 lots at $150 to `a` (20 USDC, close to its
+/// initial limit); liquidator `l` holds 1,000 USDC. The oracle is then at `price`.
+struct PerpScene {
+    env: MarginEnv,
+    m: User,
+    a: User,
+    l: User,
+}
+
+/// The settlement token at full value (weights 1), as a real listing sets it.
+fn usdc_params() -> carry_margin::BankParams {
+    carry_margin::BankParams {
+        init_asset_weight_ppm: 1_000_000,
+        maint_asset_weight_ppm: 1_000_000,
+        init_liab_weight_ppm: 1_000_000,
+        maint_liab_weight_ppm: 1_000_000,
+        ..default_params()
+    }
+}
+
+async fn perp_scene(price: i64) -> PerpScene {
+    let mut env = MarginEnv::new().await;
+    let admin = env.admin.pubkey();
+    let i = env.edit_bank_ix(&admin, 0, usdc_params());
+    env.send(&[i], &[]).await.unwrap();
+    env.add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let m = trader(&mut env, 10_000 * USDC).await;
+    let a = trader(&mut env, 20 * USDC).await;
+    let l = trader(&mut env, 1_000 * USDC).await;
+    env.place_perp(&m, 0, limit(1, 15_000, 1_000))
+        .await
+        .unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_000, 1_000)).await.unwrap();
+    env.consume(0, &[m.account], 10).await.unwrap();
+    env.set_perp_price(0, price).await;
+    PerpScene { env, m, a, l }
+}
+
+fn all_keys(s: &PerpScene) -> Vec<Pubkey> {
+    vec![s.m.account, s.a.account, s.l.account]
+}
+
+async fn base_sum_zero(env: &mut MarginEnv, keys: &[Pubkey]) {
+    let mut sum = 0i64;
+    let mut longs = 0u64;
+    for k in keys {
+        let acc = env.margin(k).await;
+        if let Some(s) = acc.find_perp(0) {
+            sum += acc.perps[s].base_lots;
+            longs += acc.perps[s].base_lots.max(0) as u64;
+        }
+    }
+    assert_eq!(sum, 0, "base positions sum to zero");
+    assert_eq!(env.perp_market(0).await.open_interest_lots, longs);
+}
+
+#[tokio::test]
+async fn perp_liquidation_takes_just_enough_and_refusals_change_nothing() {
+    let mut s = perp_scene(SOL).await;
+    let (a, l) = (s.a.account, s.l.account);
+    // Healthy: refused, nothing changes.
+    let i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    let lkp = s.l.kp.insecure_clone();
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::NotLiquidatable)
+        .await;
+    let i = s.env.liquidate_orders_ix(&a, 0, 10);
+    s.env
+        .refused(&[i], &[], &[], CarryError::NotLiquidatable)
+        .await;
+
+    // A rests an ask, then the price falls 1%: maintenance health < 0.
+    s.env
+        .place_perp(&s.a, 0, limit(1, 16_000, 10))
+        .await
+        .unwrap();
+    s.env.set_perp_price(0, SOL / 100 * 99).await;
+    let (_, maint) = s.env.health_with_perps(&a).await.unwrap();
+    assert!(maint.is_negative(), "maint {maint}");
+
+    // Negative cases, each named with nothing changed.
+    let i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::LiquidateeHasOpenOrders)
+        .await;
+    let i = s.env.liquidate_perp_ix(&s.l, &l, 0, u64::MAX);
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::SelfLiquidation)
+        .await;
+    let mkp = s.m.kp.insecure_clone();
+    let mut i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    i.accounts[0].pubkey = mkp.pubkey(); // signer is not the liquidator's owner
+    s.env
+        .refused(&[i], &[&mkp], &[], CarryError::NotOwnerOrDelegate)
+        .await;
+    let i = s.env.liquidate_perp_ix(&s.l, &a, 0, 0);
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::ZeroAmount)
+        .await;
+    let mut i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    i.accounts[5].pubkey = s.env.banks[0].oracle; // not the market's oracle
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::OracleMismatch)
+        .await;
+
+    // Cancel the ask through the liquidation step.
+    let i = s.env.liquidate_orders_ix(&a, 0, 10);
+    s.env.send(&[i], &[]).await.unwrap();
+    assert_eq!(s.env.perp_slot(&a, 0).await.asks_base_lots, 0);
+
+    // Stale oracle: refused.
+    s.env.t.warp_seconds(120).await;
+    let i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::OracleStale)
+        .await;
+    s.env.refresh_oracles().await;
+
+    // A liquidator without margin for the position it takes: refused.
+    let poor = trader(&mut s.env, USDC / 100).await;
+    let pkp = poor.kp.insecure_clone();
+    let i = s.env.liquidate_perp_ix(&poor, &a, 0, u64::MAX);
+    s.env
+        .refused(&[i], &[&pkp], &[], CarryError::LiquidatorUnhealthy)
+        .await;
+
+    // Liquidation keeps working while the exchange is paused and the market reduce-only.
+    let admin = s.env.admin.insecure_clone();
+    let i = s.env.set_paused_ix(&admin.pubkey(), true);
+    s.env.send(&[i], &[]).await.unwrap();
+    let mut params = sdk::example_perp_market_params();
+    params.mode = 1;
+    let i = s.env.edit_perp_market_ix(&admin.pubkey(), 0, params);
+    s.env.send(&[i], &[]).await.unwrap();
+
+    events::install();
+    let i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    s.env.send(&[i], &[&lkp]).await.unwrap();
+    let ev = events::events::<PerpLiquidationEvent>();
+    let ev = ev.last().expect("liquidation event");
+    let q = ev.base_lots;
+    assert!(q > 0 && q < 1_000, "partial: {q} lots");
+    assert_eq!(ev.max_base_lots, u64::MAX, "request clamped, not refused");
+    assert!(I80F48::from_bits(ev.target_after_bits) >= I80F48::ZERO);
+    // After: target health >= 0 on chain, positions moved by q, zero-sum, conservation.
+    let t_after = target(&mut s.env, &a).await;
+    assert!(!t_after.is_negative(), "target after {t_after}");
+    assert_eq!(s.env.perp_slot(&a, 0).await.base_lots, 1_000 - q as i64);
+    assert_eq!(s.env.perp_slot(&l, 0).await.base_lots, q as i64);
+    let mut keys = all_keys(&s);
+    keys.push(poor.account);
+    base_sum_zero(&mut s.env, &keys).await;
+    s.env.check_conservation(0, &keys).await;
+    let market = s.env.perp_market(0).await;
+    assert!(market.fees_accrued_native >= ev.insurance_fee_native);
+    assert!(ev.insurance_fee_native > 0);
+    let (liqor_init, _) = s.env.health_with_perps(&l).await.unwrap();
+    assert!(!liqor_init.is_negative());
+    // No longer liquidatable.
+    let i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::NotLiquidatable)
+        .await;
+
+    // Just enough: in the same scene, one lot less does not reach the target.
+    let mut s2 = perp_scene(SOL).await;
+    s2.env.set_perp_price(0, SOL / 100 * 99).await;
+    let l2kp = s2.l.kp.insecure_clone();
+    let i = s2.env.liquidate_perp_ix(&s2.l, &s2.a.account, 0, q - 1);
+    s2.env.send(&[i], &[&l2kp]).await.unwrap();
+    let a2 = s2.a.account;
+    assert_eq!(
+        s2.env.perp_slot(&a2, 0).await.base_lots,
+        1_000 - (q as i64 - 1)
+    );
+    let t2 = target(&mut s2.env, &a2).await;
+    assert!(t2.is_negative(), "one lot less leaves target {t2} >= 0");
+    eprintln!(
+        "perp liquidation: {q} of 1000 lots at oracle $148.50, liquidator discount {} ppm, \
+         insurance fee {} native",
+        ev.liquidator_fee_ppm, ev.insurance_fee_native
+    );
+}
+
+#[tokio::test]
+async fn token_liquidation_takes_just_enough_collateral() {
+    async fn scene() -> (MarginEnv, User, User, User) {
+        let mut env = MarginEnv::new().await;
+        env.add_bank(9, SOL, default_params()).await;
+        let lender = env.user(10_000 * USDC).await;
+        env.deposit(&lender, 0, 10_000 * USDC).await.unwrap();
+        let a = env.user(1_000_000_000).await;
+        env.deposit(&a, 1, 1_000_000_000).await.unwrap(); // 1 SOL
+        env.withdraw(&a, 0, 99 * USDC, true).await.unwrap(); // init 120 - 118.8 >= 0
+        let l = env.user(1_000 * USDC).await;
+        env.deposit(&l, 0, 1_000 * USDC).await.unwrap();
+        env.set_price(1, 120 * E8).await; // maint 108 - 108.9 < 0
+        (env, a, l, lender)
+    }
+    let (mut env, a, l, lender) = scene().await;
+    let lkp = l.kp.insecure_clone();
+    let (_, maint) = env.health(&a.account).await.unwrap();
+    assert!(maint.is_negative());
+    // refusals
+    let i = env.liquidate_token_ix(&l, &a.account, 0, 0, u64::MAX);
+    env.refused(&[i], &[&lkp], &[], CarryError::SameBank).await;
+    let i = env.liquidate_token_ix(&l, &a.account, 1, 0, u64::MAX);
+    env.refused(&[i], &[&lkp], &[], CarryError::NoLiabilityToLiquidate)
+        .await;
+    let i = env.liquidate_token_ix(&l, &l.account, 0, 1, u64::MAX);
+    env.refused(&[i], &[&lkp], &[], CarryError::SelfLiquidation)
+        .await;
+    let i = env.liquidate_token_ix(&l, &a.account, 0, 1, 0);
+    env.refused(&[i], &[&lkp], &[], CarryError::ZeroAmount)
+        .await;
+    let mut i = env.liquidate_token_ix(&l, &a.account, 0, 1, u64::MAX);
+    i.accounts[5].pubkey = env.banks[1].oracle; // the asset's oracle as the liability's
+    env.refused(&[i], &[&lkp], &[], CarryError::OracleMismatch)
+        .await;
+    events::install();
+    let i = env.liquidate_token_ix(&l, &a.account, 0, 1, u64::MAX);
+    env.send(&[i], &[&lkp]).await.unwrap();
+    let ev = events::events::<TokenLiquidationEvent>();
+    let ev = ev.last().unwrap();
+    let x = ev.liab_native;
+    assert!(x > 0 && x < 99 * USDC, "partial repay {x}");
+    // 5% bonus: the asset paid is worth 1.05 x the repaid debt at $120
+    let worth = ev.asset_native as u128 * 120 / 1_000; // SOL native (9 dp) -> USDC native
+    assert!(worth <= x as u128 * 105 / 100 && worth + 2 >= x as u128 * 105 / 100);
+    let (init, maint) = env.health(&a.account).await.unwrap();
+    assert!(!target_health_scaled(init, maint, BUFFER)
+        .unwrap()
+        .is_negative());
+    let keys = [a.account, l.account, lender.account];
+    env.check_conservation(0, &keys).await;
+    env.check_conservation(1, &keys).await;
+    // one unit less is not enough (same scene again)
+    let (mut env2, a2, l2, _) = scene().await;
+    let l2kp = l2.kp.insecure_clone();
+    let i = env2.liquidate_token_ix(&l2, &a2.account, 0, 1, x - 1);
+    env2.send(&[i], &[&l2kp]).await.unwrap();
+    let (init, maint) = env2.health(&a2.account).await.unwrap();
+    assert!(target_health_scaled(init, maint, BUFFER)
+        .unwrap()
+        .is_negative());
+    // stale oracle: refused
+    env.t.warp_seconds(120).await;
+    let i = env.liquidate_token_ix(&l, &a.account, 0, 1, u64::MAX);
+    env.refused(&[i], &[&lkp], &[], CarryError::OracleStale)
+        .await;
+    eprintln!(
+        "token liquidation: repaid {x} USDC native of 100 USDC for {} SOL native",
+        ev.asset_native
+    );
+}
+
+/// A bankrupt account: `a` long 1,000 lots with 20 USDC, the oracle crashes 30%, `l` takes the
+/// whole position, `a`'s loss is settled into a USDC borrow. Returns the deficit.
+async fn bankrupt_scene() -> (PerpScene, u64) {
+    let mut s = perp_scene(SOL).await;
+    s.env.set_perp_price(0, SOL / 10 * 7).await;
+    let lkp = s.l.kp.insecure_clone();
+    let a = s.a.account;
+    let i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    s.env.send(&[i], &[&lkp]).await.unwrap();
+    let acc = s.env.margin(&a).await;
+    assert!(acc.find_perp(0).is_none(), "position gone and settled");
+    let bal = s.env.balance(&a, 0).await;
+    assert!(bal.is_negative(), "a owes {bal}");
+    let deficit = bal
+        .checked_neg()
+        .unwrap()
+        .to_u64(carry_math::Round::Ceil)
+        .unwrap();
+    (s, deficit)
+}
+
+#[tokio::test]
+async fn bankruptcy_is_covered_by_the_insurance_fund() {
+    let (mut s, deficit) = bankrupt_scene().await;
+    let a = s.a.account;
+    // not bankrupt: refused
+    let i = s.env.resolve_ix(&s.m.account, 0, None);
+    s.env.refused(&[i], &[], &[], CarryError::NotBankrupt).await;
+    // the fund pays it all
+    let payer = s.env.user(1_000 * USDC).await;
+    let pkp = payer.kp.insecure_clone();
+    events::install();
+    let i = s.env.deposit_insurance_ix(&payer, 1_000 * USDC);
+    s.env.send(&[i], &[&pkp]).await.unwrap();
+    let dep = events::events::<InsuranceDepositEvent>();
+    assert_eq!(dep.last().unwrap().balance_after, 1_000 * USDC);
+    let i = s.env.resolve_ix(&a, 0, None);
+    s.env.send(&[i], &[]).await.unwrap();
+    let ev = events::events::<BankruptcyEvent>();
+    let ev = ev.last().unwrap();
+    assert_eq!(ev.deficit_native, deficit);
+    assert_eq!(
+        (ev.insurance_native, ev.adl_native, ev.socialized_native),
+        (deficit, 0, 0)
+    );
+    assert_eq!(ev.insurance_after_native, 1_000 * USDC - deficit);
+    let ins = s.env.insurance_vault;
+    assert_eq!(s.env.tokens(&ins).await, 1_000 * USDC - deficit);
+    assert!(!s.env.balance(&a, 0).await.is_negative());
+    let keys = all_keys(&s);
+    s.env.check_conservation(0, &keys).await;
+    base_sum_zero(&mut s.env, &keys).await;
+}
+
+#[tokio::test]
+async fn bankruptcy_falls_to_adl_then_socialized_loss() {
+    // Fund short: 100 USDC, then auto-deleveraging of the most profitable position (the maker
+    // who is short 1,000 lots from $150), ranked; the rest socialized.
+    let (mut s, deficit) = bankrupt_scene().await;
+    let (a, m, l) = (s.a.account, s.m.account, s.l.account);
+    let payer = s.env.user(100 * USDC).await;
+    let pkp = payer.kp.insecure_clone();
+    let i = s.env.deposit_insurance_ix(&payer, 100 * USDC);
+    s.env.send(&[i], &[&pkp]).await.unwrap();
+    // candidates out of rank order, or the bankrupt itself: refused
+    s.env.set_perp_price(0, SOL / 10 * 7 + E8 / 10).await; // l a little in profit too
+    let i = s.env.resolve_ix(&a, 0, Some((0, &[l, m])));
+    s.env
+        .refused(&[i], &[], &[], CarryError::AdlRankOrder)
+        .await;
+    let i = s.env.resolve_ix(&a, 0, Some((0, &[a])));
+    s.env
+        .refused(&[i], &[], &[], CarryError::AdlCandidateInvalid)
+        .await;
+    let m_pnl_before = s.env.perp_slot(&m, 0).await.position();
+    events::install();
+    let i = s.env.resolve_ix(&a, 0, Some((0, &[m, l])));
+    s.env.send(&[i], &[]).await.unwrap();
+    let ev = events::events::<BankruptcyEvent>();
+    let ev = ev.last().unwrap();
+    assert_eq!(ev.insurance_native, 100 * USDC);
+    assert_eq!(
+        ev.adl_native,
+        deficit - 100 * USDC,
+        "the maker's profit covers the rest"
+    );
+    assert_eq!(ev.socialized_native, 0);
+    assert_eq!(
+        ev.insurance_native + ev.adl_native + ev.socialized_native,
+        ev.deficit_native
+    );
+    let m_after = s.env.perp_slot(&m, 0).await.position();
+    let px = I80F48::from_i64((SOL / 10 * 7 + E8 / 10) / 10_000); // quote native per lot
+    let taken = m_pnl_before
+        .unrealized_pnl(px)
+        .unwrap()
+        .checked_sub(m_after.unrealized_pnl(px).unwrap())
+        .unwrap();
+    assert_eq!(
+        taken,
+        I80F48::from_u64(ev.adl_native),
+        "taken from the maker's profit"
+    );
+    let keys = all_keys(&s);
+    s.env.check_conservation(0, &keys).await;
+    base_sum_zero(&mut s.env, &keys).await;
+
+    // Fund empty and no profitable candidate: socialized across the bank's depositors.
+    let (mut s, deficit) = bankrupt_scene().await;
+    let a = s.a.account;
+    let m = s.m.account;
+    let di_before = s.env.bank(0).await.deposit_index.get();
+    let m_before = s.env.balance(&m, 0).await;
+    events::install();
+    let i = s.env.resolve_ix(&a, 0, None);
+    s.env.send(&[i], &[]).await.unwrap();
+    let ev = events::events::<BankruptcyEvent>();
+    let ev = ev.last().unwrap();
+    assert_eq!(
+        (ev.insurance_native, ev.adl_native, ev.socialized_native),
+        (0, 0, deficit)
+    );
+    let di_after = s.env.bank(0).await.deposit_index.get();
+    assert!(di_after < di_before, "deposit index lowered");
+    let m_after = s.env.balance(&m, 0).await;
+    assert!(m_after < m_before, "depositors share the loss");
+    assert_eq!(s.env.balance(&a, 0).await, I80F48::ZERO);
+    let keys = all_keys(&s);
+    s.env.check_conservation(0, &keys).await;
+}
