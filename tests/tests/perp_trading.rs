@@ -496,6 +496,10 @@ async fn settle_pnl_moves_losses_into_the_pool_and_pays_profits_from_it() {
     // $125: 1_250_000 per lot (exact in fixed point). m1 (short 15) first: the pool is
     // empty, nothing is paid and nothing changes.
     env.set_perp_price(0, 125 * E8).await;
+    // Profits are paid at the worse of oracle and stable price: let the stable price have
+    // followed the oracle (hours of cranks).
+    env.patch_perp_market(0, |m| m.stable_price.set(I80F48::from_i64(1_250_000)))
+        .await;
     let before = env.perp_slot(&m1.account, 0).await;
     env.settle_pnl(&m1.account, 0).await.unwrap();
     assert_eq!(env.perp_slot(&m1.account, 0).await, before);
