@@ -621,7 +621,7 @@ async fn keeper_pass(env: &mut MarginEnv, liqor: &User, keys: &[Pubkey], tally: 
                     }
                 }
             }
-            ranked.sort_by(|a, b| b.0.cmp(&a.0));
+            ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
             let cands: Vec<Pubkey> = ranked.iter().take(8).map(|r| r.1).collect();
             events::install();
             let n0 = evs::<carry_margin::events::AutoDeleverageEvent>(|e| e.bankrupt == *k).len();
@@ -714,16 +714,11 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
 
     let mut tally = Tally::default();
     let mut price = SOL;
-    let mut path = vec![];
-    for _ in 0..3 {
-        path.push(-1_000i64); // -10% per slot: a 30% crash in three slots
-    }
-    for _ in 0..5 {
-        path.push(900); // squeeze up +9% per step
-    }
-    for _ in 0..15 {
-        path.push(-100); // slow bleed, -1% per step
-    }
+    // a 30% crash in three slots (-10% each), a squeeze up (+9% x 5), a slow bleed (-1% x 15)
+    let path: Vec<i64> = [(-1_000i64, 3), (900, 5), (-100, 15)]
+        .iter()
+        .flat_map(|&(bps, n)| std::iter::repeat_n(bps, n))
+        .collect();
     let mut steps = 0;
     for bps in path {
         price += price * bps / 10_000;
