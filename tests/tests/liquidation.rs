@@ -753,3 +753,283 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
     );
     assert!(tally.insurance > 0 && tally.adl > 0, "{tally:?}");
 }
+
+/// Liquidate or resolve account `k` if it needs it (the randomized simulation's keeper):
+/// perp positions first (just enough), then borrows against collateral, then bankruptcy in
+/// every bank it owes. Returns the instructions sent.
+async fn keep_account(
+    env: &mut MarginEnv,
+    liqor: &User,
+    k: &Pubkey,
+    keys: &[Pubkey],
+    tally: &mut Tally,
+) -> u64 {
+    let mut sent = 0;
+    if k == &liqor.account {
+        return 0;
+    }
+    let lkp = liqor.kp.insecure_clone();
+    let (_, maint) = env.health_with_perps(k).await.unwrap();
+    if maint.is_negative() {
+        let acc = env.margin(k).await;
+        if let Some(s) = acc.find_perp(0) {
+            let p = acc.perps[s];
+            if p.bids_base_lots != 0 || p.asks_base_lots != 0 {
+                let i = env.liquidate_orders_ix(k, 0, 50);
+                env.send(&[i], &[]).await.expect("cancel orders");
+                sent += 1;
+            }
+            if p.base_lots != 0 {
+                let i = env.liquidate_perp_ix(liqor, k, 0, u64::MAX);
+                env.send(&[i], &[&lkp]).await.expect("liquidate perp");
+                tally.liquidations += 1;
+                sent += 1;
+            }
+        }
+        let (_, maint) = env.health_with_perps(k).await.unwrap();
+        if maint.is_negative() {
+            // a borrow in one bank against a deposit in the other
+            let (b0, b1) = (env.balance(k, 0).await, env.balance(k, 1).await);
+            let pair = if b0.is_negative() && b1.is_positive() {
+                Some((0, 1))
+            } else if b1.is_negative() && b0.is_positive() {
+                Some((1, 0))
+            } else {
+                None
+            };
+            if let Some((liab, asset)) = pair {
+                let i = env.liquidate_token_ix(liqor, k, liab, asset, u64::MAX);
+                match env.send(&[i], &[&lkp]).await {
+                    Ok(()) => {
+                        tally.liquidations += 1;
+                        sent += 1;
+                    }
+                    // collateral dust worth less than one unit of the debt
+                    Err(e) if e.custom_code() == Some(CarryError::NoAssetToLiquidate.into()) => {}
+                    Err(e) => panic!("liquidate token: {e:?}"),
+                }
+            }
+        }
+    }
+    let acc = env.margin(k).await;
+    let no_assets = acc.perps.iter().all(|p| p.in_use == 0)
+        && acc.tokens.iter().all(|t| {
+            t.in_use == 0 || (t.non_lendable == 0 && !t.indexed_position.get().is_positive())
+        });
+    if no_assets {
+        for idx in 0..2 {
+            if !env.balance(k, idx).await.is_negative() {
+                continue;
+            }
+            let oracle = I80F48::from_i64(env.perps[0].price / 10_000);
+            let mut ranked = vec![];
+            for c in keys {
+                let ca = env.margin(c).await;
+                if let Some(s) = ca.find_perp(0) {
+                    let pnl = ca.perps[s].position().unrealized_pnl(oracle).unwrap();
+                    if pnl.is_positive() && c != k {
+                        ranked.push((pnl, *c));
+                    }
+                }
+            }
+            ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
+            let cands: Vec<Pubkey> = ranked.iter().take(6).map(|r| r.1).collect();
+            let adl = if idx == 0 {
+                Some((0, &cands[..]))
+            } else {
+                None
+            };
+            let i = env.resolve_ix(k, idx, adl);
+            env.send(&[i], &[]).await.expect("resolve");
+            sent += 1;
+            let ev = evs::<BankruptcyEvent>(|e| e.account == *k);
+            let ev = ev.last().unwrap();
+            assert_eq!(
+                ev.insurance_native + ev.adl_native + ev.socialized_native,
+                ev.deficit_native
+            );
+            tally.bankruptcies += 1;
+            tally.deficit += ev.deficit_native;
+            tally.insurance += ev.insurance_native;
+            tally.adl += ev.adl_native;
+            tally.socialized += ev.socialized_native;
+        }
+    }
+    sent
+}
+
+/// Randomized simulation: 50 traders, a maker, a lender and a liquidator; trading, price moves
+/// (with jumps), funding, PnL settlement, interest, borrowing against SOL, liquidation and
+/// bankruptcy, the invariants checked after every step (token conservation of both banks to
+/// the unit, base positions summing to zero, open interest, the loss accounted to the unit).
+/// `cargo test` runs 600 steps; the full run is
+/// `CARRY_SIM_STEPS=100000 cargo test -p carry-tests --release --test liquidation randomized -- --nocapture`
+/// (`CARRY_SIM_SEED` picks the seed).
+#[tokio::test]
+async fn randomized_liquidation_simulation_keeps_the_invariants() {
+    let steps: u64 = std::env::var("CARRY_SIM_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    let seed: u64 = std::env::var("CARRY_SIM_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut env = MarginEnv::new().await;
+    events::install();
+    let admin = env.admin.pubkey();
+    let i = env.edit_bank_ix(&admin, 0, usdc_params());
+    env.send(&[i], &[]).await.unwrap();
+    env.add_bank(9, SOL, default_params()).await;
+    let mut params = sdk::example_perp_market_params();
+    params.funding_impact_notional = 3_000_000;
+    env.add_perp_market(SOL, params).await;
+    let lender = env.user(0).await;
+    for (idx, amount) in [(0, 1_000_000 * USDC), (1, 10_000_000_000_000u64)] {
+        let mint = env.banks[idx].mint;
+        env.t.mint_to(&mint, &lender.wallet(&mint), amount).await;
+        env.deposit(&lender, idx, amount).await.unwrap();
+    }
+    let maker = trader(&mut env, 2_000_000 * USDC).await;
+    let liqor = trader(&mut env, 2_000_000 * USDC).await;
+    let fund = env.user(200 * USDC).await;
+    let fkp = fund.kp.insecure_clone();
+    let i = env.deposit_insurance_ix(&fund, 200 * USDC);
+    env.send(&[i], &[&fkp]).await.unwrap();
+    let mut rng = Rng(seed | 1);
+    let mut users = vec![];
+    for _ in 0..50 {
+        let fund = (50 + rng.below(450)) * USDC; // also that many SOL native (< 0.5 SOL)
+        let u = trader(&mut env, fund).await;
+        users.push(u);
+    }
+    let mut keys: Vec<Pubkey> = users.iter().map(|u| u.account).collect();
+    keys.extend([maker.account, liqor.account, lender.account]);
+    let mkp = maker.kp.insecure_clone();
+    let mut price = SOL;
+    let quote = |env: &MarginEnv, price: i64| {
+        let ticks = (price / 1_000_000) as u64; // $ x 1e8 -> ticks of 100 native per lot
+        let p = &env.perps[0];
+        vec![
+            sdk::cancel_all_perp_orders(mkp.pubkey(), maker.account, p.market, p.book, 2, 10),
+            env.place_perp_ix(
+                &mkp.pubkey(),
+                &maker.account,
+                0,
+                limit(1, ticks + 1, 300_000),
+            ),
+            env.place_perp_ix(
+                &mkp.pubkey(),
+                &maker.account,
+                0,
+                limit(0, ticks - 1, 300_000),
+            ),
+        ]
+    };
+    let q = quote(&env, price);
+    env.send(&q, &[&mkp]).await.unwrap();
+    let mut tally = Tally::default();
+    let (mut sent, mut refused) = (0u64, 0u64);
+    for step in 0..steps {
+        let u = rng.below(50) as usize;
+        let ticks = (price / 1_000_000) as u64; // $ x 1e8 -> ticks of 100 native per lot
+        match rng.below(20) {
+            0..=7 => {
+                // trade against the maker, up to ~40x of a 275 USDC average deposit
+                let lots = 1 + rng.below(4_000);
+                let args = if rng.below(2) == 0 {
+                    ioc(0, ticks + 1, lots)
+                } else {
+                    ioc(1, ticks - 1, lots)
+                };
+                let i = env.place_perp_ix(&users[u].kp.pubkey(), &users[u].account, 0, args);
+                match env.send(&[i], &[&users[u].kp]).await {
+                    Ok(()) => sent += 1,
+                    Err(_) => refused += 1,
+                }
+                env.consume(0, &[maker.account], 255).await.unwrap();
+                sent += 1;
+            }
+            8..=10 => {
+                // price move: mostly small, sometimes a jump
+                let bps = if rng.below(15) == 0 {
+                    rng.below(3_001) as i64 - 1_500
+                } else {
+                    rng.below(301) as i64 - 150
+                };
+                price = (price + price * bps / 10_000).max(10 * E8);
+                env.set_perp_price(0, price).await;
+                env.set_price(1, price).await;
+                let q = quote(&env, price);
+                if let Err(e) = env.send(&q, &[&mkp]).await {
+                    let h = env.health_with_perps(&maker.account).await;
+                    let acc = env.margin(&maker.account).await;
+                    panic!(
+                        "maker quote refused {e:?} at price {price}: health {h:?} perps {:?}",
+                        acc.perps[0]
+                    );
+                }
+                sent += 3;
+            }
+            11 => {
+                env.warp(30 + rng.below(600) as i64).await;
+                env.set_perp_price(0, price).await;
+                env.set_price(1, price).await;
+                let p = env.perps[0].clone();
+                let i = sdk::update_funding(env.exchange, p.market, p.book, p.oracle);
+                env.send(&[i], &[]).await.unwrap();
+                let i = env.accrue_ix(1);
+                env.send(&[i], &[]).await.unwrap();
+                sent += 2;
+            }
+            12 | 13 => {
+                if env.margin(&keys[u]).await.find_perp(0).is_some() {
+                    env.settle_pnl(&keys[u], 0).await.unwrap();
+                    sent += 1;
+                }
+            }
+            14 => {
+                // deposit some SOL, or borrow USDC against it
+                let w = users[u].wallet(&env.banks[1].mint);
+                let have = env.t.token_balance(&w).await;
+                if rng.below(2) == 0 && have > 0 {
+                    let amt = 1 + rng.below(have);
+                    match env.deposit(&users[u], 1, amt).await {
+                        Ok(()) => sent += 1,
+                        Err(_) => refused += 1,
+                    }
+                } else {
+                    let amt = 1 + rng.below(50 * USDC);
+                    match env.withdraw(&users[u], 0, amt, true).await {
+                        Ok(()) => sent += 1,
+                        Err(_) => refused += 1,
+                    }
+                }
+            }
+            _ => {
+                let k = keys[u];
+                sent += keep_account(&mut env, &liqor, &k, &keys, &mut tally).await;
+            }
+        }
+        // after a jump, or every 25 steps, the keeper looks at everyone
+        if step % 25 == 24 {
+            for k in keys.clone() {
+                sent += keep_account(&mut env, &liqor, &k, &keys, &mut tally).await;
+            }
+        }
+        base_sum_zero(&mut env, &keys).await;
+        let mut all = keys.clone();
+        all.push(fund.account);
+        env.check_conservation(0, &all).await;
+        env.check_conservation(1, &all).await;
+        assert_eq!(
+            tally.insurance + tally.adl + tally.socialized,
+            tally.deficit
+        );
+    }
+    eprintln!(
+        "randomized liquidation simulation: seed {seed:#x}, {steps} steps, {sent} instructions \
+         applied, {refused} refused, {tally:?}, 0 invariant violations"
+    );
+    assert!(tally.liquidations > 0, "{tally:?}");
+}
