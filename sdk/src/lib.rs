@@ -9,6 +9,7 @@
 //!   `BanksClient`, account finding, sending with a compute budget, event decoding;
 //! - [`health`]: health by the program's own code over fetched accounts, max withdraw, rates
 //!   and interest projections;
+//! - [`liquidation`]: liquidation price per position, by the program's own perp term;
 //! - [`keeper`]: the permissionless cranks the `carry-keeper` binary and the local chain run;
 //! - [`tokens`]: token lists (symbols, mints) from a bootstrap config, amount parsing;
 //! - [`pyth`]: oracle account bytes for development chains and tests.
@@ -18,6 +19,7 @@
 pub mod client;
 pub mod health;
 pub mod keeper;
+pub mod liquidation;
 pub mod margin;
 pub mod orderbook;
 pub mod pyth;

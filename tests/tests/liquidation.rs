@@ -1033,3 +1033,65 @@ async fn randomized_liquidation_simulation_keeps_the_invariants() {
     );
     assert!(tally.liquidations > 0, "{tally:?}");
 }
+
+/// The SDK's liquidation price (`carry_sdk::liquidation::liquidation_price`, the program's perp
+/// term over the account's other terms) agrees with the chain: one oracle step (1e-4 quote
+/// native per lot) above it the account is healthy, one step below it is liquidatable; for a
+/// long and for a short.
+#[tokio::test]
+async fn sdk_liquidation_price_matches_the_chain() {
+    use carry_sdk::health::{health_terms, BankSnapshot, PerpSnapshot};
+    let mut s = perp_scene(SOL).await;
+    let (a, m) = (s.a.account, s.m.account);
+    for (who, long) in [(a, true), (m, false)] {
+        let now = s.env.now().await;
+        let acc = s.env.margin(&who).await;
+        let b = s.env.banks[0].clone();
+        let banks = vec![BankSnapshot {
+            key: b.bank,
+            account: s.env.t.account(&b.bank).await.unwrap(),
+            bank: s.env.bank(0).await,
+            oracle: s.env.t.account(&b.oracle).await.unwrap(),
+        }];
+        let p = s.env.perps[0].clone();
+        let perps = vec![PerpSnapshot {
+            key: p.market,
+            account: s.env.t.account(&p.market).await.unwrap(),
+            market: s.env.perp_market(0).await,
+            oracle: s.env.t.account(&p.oracle).await.unwrap(),
+        }];
+        let terms = health_terms(&acc, USDC_DECIMALS, &banks, &perps, now).unwrap();
+        let oracle_now = I80F48::from_i64(s.env.perps[0].price / 10_000);
+        let liq =
+            carry_sdk::liquidation::liquidation_price(&terms, &acc, &perps[0].market, oracle_now)
+                .unwrap()
+                .expect("a liquidation price");
+        // oracle mantissa (1e-8 USD per whole base) = per-lot price x 10_000
+        let mantissa = liq.checked_mul_int(10_000).unwrap().floor_int() as i64;
+        let (safe, unsafe_) = if long {
+            (mantissa + 2, mantissa - 1)
+        } else {
+            (mantissa - 1, mantissa + 2)
+        };
+        for (mant, liquidatable) in [(safe, false), (unsafe_, true)] {
+            s.env.set_perp_price(0, mant).await;
+            let per_lot =
+                I80F48::from_ratio(mant as i128, 10_000, carry_math::Round::Floor).unwrap();
+            s.env
+                .patch_perp_market(0, |mk| mk.stable_price.set(per_lot))
+                .await;
+            let (_, maint) = s.env.health_with_perps(&who).await.unwrap();
+            assert_eq!(
+                maint.is_negative(),
+                liquidatable,
+                "long {long}: at {mant} (liq {liq}) maint {maint}"
+            );
+        }
+        let whole = carry_sdk::liquidation::per_whole_base(&perps[0].market, liq).unwrap();
+        eprintln!("liquidation price (long {long}): {whole} quote native per SOL");
+        s.env.set_perp_price(0, SOL).await;
+        s.env
+            .patch_perp_market(0, |mk| mk.stable_price.set(I80F48::from_i64(1_500_000)))
+            .await;
+    }
+}
