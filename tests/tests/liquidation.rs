@@ -1095,3 +1095,96 @@ async fn sdk_liquidation_price_matches_the_chain() {
             .await;
     }
 }
+
+/// Wrong accounts in every liquidation instruction: named errors, nothing changed.
+#[tokio::test]
+async fn liquidation_wrong_accounts_are_refused() {
+    let mut s = perp_scene(SOL).await;
+    s.env.set_perp_price(0, SOL / 100 * 99).await;
+    let a = s.a.account;
+    let lkp = s.l.kp.insecure_clone();
+    // an account of another exchange as the liquidatee
+    let admin = s.env.admin.insecure_clone();
+    let usdc = s.env.banks[0].mint;
+    let i = sdk::create_exchange(admin.pubkey(), usdc, 1);
+    s.env.send(&[i], &[]).await.unwrap();
+    let other_ex = exchange_pda(&admin.pubkey(), 1);
+    let stranger = s.env.t.funded_keypair(1_000_000_000).await;
+    let i = sdk::create_margin_account(stranger.pubkey(), other_ex, 0);
+    s.env.send(&[i], &[&stranger]).await.unwrap();
+    let foreign = sdk::margin_account_pda(&other_ex, &stranger.pubkey(), 0);
+    let i = s.env.liquidate_perp_ix(&s.l, &foreign, 0, u64::MAX);
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::ExchangeMismatch)
+        .await;
+    // a bank that is not the settlement bank
+    let sol = s.env.add_bank(9, SOL, default_params()).await;
+    let mut i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    i.accounts[6].pubkey = s.env.banks[sol].bank;
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::NotSettlementBank)
+        .await;
+    // the liquidatee has no position in the market passed
+    let p1 = s
+        .env
+        .add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let i = s.env.liquidate_perp_ix(&s.l, &a, p1, u64::MAX);
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::NothingToLiquidate)
+        .await;
+    // the order step with another market's book
+    let mut i = s.env.liquidate_orders_ix(&a, 0, 10);
+    i.accounts[3].pubkey = s.env.perps[p1].book;
+    s.env
+        .refused(&[i], &[], &[], CarryError::PerpMarketMismatch)
+        .await;
+    // health pairs missing the liquidatee's market
+    let mut i = s.env.liquidate_perp_ix(&s.l, &a, 0, u64::MAX);
+    i.accounts.truncate(7 + 2 * s.env.banks.len());
+    s.env
+        .refused(&[i], &[&lkp], &[], CarryError::HealthAccountsMismatch)
+        .await;
+    // resolve: wrong vault, wrong insurance vault
+    let mut i = s.env.resolve_ix(&a, 0, None);
+    i.accounts[3].pubkey = s.env.banks[sol].vault;
+    s.env
+        .refused(&[i], &[], &[], CarryError::VaultMismatch)
+        .await;
+    let mut i = s.env.resolve_ix(&a, 0, None);
+    i.accounts[5].pubkey = s.env.banks[0].vault;
+    s.env
+        .refused(&[i], &[], &[], CarryError::InsuranceVaultMismatch)
+        .await;
+    // deposit_insurance: zero, and a wallet of another mint
+    let payer = s.env.user(10 * USDC).await;
+    let pkp = payer.kp.insecure_clone();
+    let i = s.env.deposit_insurance_ix(&payer, 0);
+    s.env
+        .refused(&[i], &[&pkp], &[], CarryError::ZeroAmount)
+        .await;
+    let mut i = s.env.deposit_insurance_ix(&payer, 1);
+    i.accounts[4].pubkey = payer.wallet(&s.env.banks[sol].mint);
+    s.env
+        .refused(&[i], &[&pkp], &[], CarryError::MintMismatch)
+        .await;
+    // the buffer: admin only, at most 100%
+    let i = sdk::set_liquidation_buffer(admin.pubkey(), s.env.exchange, 1_000_001);
+    s.env
+        .refused(&[i], &[], &[], CarryError::InvalidLiquidationParams)
+        .await;
+    let i = sdk::set_liquidation_buffer(pkp.pubkey(), s.env.exchange, 0);
+    s.env
+        .refused(&[i], &[&pkp], &[], CarryError::NotAdmin)
+        .await;
+    let i = sdk::set_liquidation_buffer(admin.pubkey(), s.env.exchange, 0);
+    s.env.send(&[i], &[]).await.unwrap();
+    assert_eq!(s.env.exchange_state().await.liquidation_buffer_ppm, 0);
+    // market parameters: a fee of 100% of the maintenance ratio is refused
+    let mut params = sdk::example_perp_market_params();
+    params.liquidation_fee_of_maint_ppm = 1_000_000;
+    let i = s.env.edit_perp_market_ix(&admin.pubkey(), 0, params);
+    s.env
+        .refused(&[i], &[], &[], CarryError::InvalidLiquidationParams)
+        .await;
+}
