@@ -709,7 +709,7 @@ async fn funding_follows_the_premium_is_clamped_and_zero_sum() {
 }
 
 #[tokio::test]
-async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() {
+async fn removals_by_matching_release_own_lots_and_the_crank_releases_the_rest() {
     let mut env = MarginEnv::new().await;
     env.add_perp_market(SOL, sdk::example_perp_market_params())
         .await;
@@ -733,8 +733,8 @@ async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() 
     assert_eq!((e.reason, e.base_lots, e.released), (2, 3, true));
     env.consume(0, &[m2.account], 10).await.unwrap();
 
-    // Another account's expired ask met while matching: reported, not released (the engine
-    // queues no event for it); its owner's complete cancel-all resets the count.
+    // Another account's expired ask met while matching: reported, and queued as an out event
+    // for m2's account; the crank releases its lots.
     let now = env.now().await;
     let exp = PlacePerpOrderArgs {
         expires_at: (now + 10) as u64,
@@ -755,19 +755,34 @@ async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() 
     let e = out.iter().rfind(|e| e.account == m2.account).unwrap();
     assert_eq!((e.reason, e.base_lots, e.released), (1, 5, false));
     assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);
+    assert_eq!(env.perp_event_count(0).await, 1, "the out event is queued");
     let p = env.perps[0].clone();
-    // One of its remaining ask's lots is filled (the fill waits in the queue) before m2
-    // cancels all: the count drops the expired lots, keeps the queued fill's until the crank.
+    // One lot of its remaining ask is filled (queued too) before m2 cancels all: the count
+    // keeps what the crank still has to release (5 out + 1 filled), then the crank releases it.
     env.place_perp(&a, 0, ioc(0, 15_200, 1)).await.unwrap();
     let i = sdk::cancel_all_perp_orders(m2.kp.pubkey(), m2.account, p.market, p.book, 2, 10);
     env.send(&[i], &[&m2.kp]).await.unwrap();
-    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 1);
-    // Settling cannot free the slot while the fill is pending.
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);
+    // Settling cannot free the slot while events are pending.
     env.settle_pnl(&m2.account, 0).await.unwrap();
     assert!(env.margin(&m2.account).await.find_perp(0).is_some());
     env.consume(0, &[m2.account], 10).await.unwrap();
     let s = env.perp_slot(&m2.account, 0).await;
     assert_eq!((s.asks_base_lots, s.base_lots), (0, -3));
+
+    // Without a cancel: the crank alone releases an expired order met by another's place.
+    let until = (env.now().await + 10) as u64;
+    let exp = PlacePerpOrderArgs {
+        expires_at: until,
+        ..limit(1, 15_000, 4)
+    };
+    env.place_perp(&m2, 0, exp).await.unwrap();
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 4);
+    env.warp(20).await;
+    env.set_perp_price(0, SOL).await;
+    env.place_perp(&a, 0, ioc(0, 15_100, 4)).await.unwrap();
+    env.consume(0, &[m2.account], 10).await.unwrap();
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 0);
 }
 
 #[tokio::test]

@@ -86,14 +86,15 @@ pub(crate) fn cancel_orders(
             return Ok(None);
         }
         // The account has no order left on the book: what its counts may still hold is the
-        // lots of its maker fills queued for the crank (the crank releases those), plus lots
-        // the book removed while matching another account's order. Keep exactly the former.
+        // lots of its maker fills and out events queued for the crank (the crank releases
+        // those). Keep exactly those.
         let mut pending = [0u64; 2];
         for i in 0..book.event_count() {
             let e = book.event(i).ok_or(error!(CarryError::PerpBookInvalid))?;
             if e.maker == owner {
-                let maker_side = if e.taker_side == 0 { 1 } else { 0 };
-                pending[maker_side] = pending[maker_side].saturating_add(e.quantity);
+                // a maker fill or an out event of this account: the crank releases those lots
+                let s = e.maker_side() as usize;
+                pending[s] = pending[s].saturating_add(e.quantity);
             }
         }
         Ok(Some(pending))
