@@ -1121,7 +1121,8 @@ pub fn example_bank_params() -> BankParams {
 /// 10%/h counting at most 60 s per update; unpaid profit haircut 20%; funding hourly, capped at
 /// 0.1% per hour, impact notional 10,000 units; no open-interest limit; perpetual; active;
 /// liquidation fee half the tier's maintenance ratio (0.25% at 100x), a fifth of it to the
-/// insurance fund.
+/// insurance fund; resting orders that add risk within 1% of the oracle (the first tier's
+/// initial margin).
 pub fn example_perp_market_params() -> PerpMarketParams {
     let tier = |max: u64, init: u32, maint: u32| PerpLeverageTier {
         max_notional_native: max,
@@ -1153,7 +1154,7 @@ pub fn example_perp_market_params() -> PerpMarketParams {
         liquidation_insurance_share_ppm: 200_000,
         tier_count: 4,
         mode: 0,
-        padding: [0; 2],
+        order_band_bps: 100,
     }
 }
 

@@ -37,6 +37,13 @@ fn ioc(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
     }
 }
 
+fn post_only(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
+    PlacePerpOrderArgs {
+        order_kind: 1,
+        ..limit(side, price_ticks, lots)
+    }
+}
+
 fn q(p: &PerpPosition) -> I80F48 {
     p.quote_native.get()
 }
@@ -280,6 +287,29 @@ async fn refusals_are_named_and_change_nothing() {
     .await;
     env.place_perp(&c1, 0, limit(0, 14_000, 40)).await.unwrap();
     assert_eq!(env.perp_slot(&c1.account, 0).await.bids_base_lots, 40);
+
+    // Band (1% in the example): a resting bid above 15_150 ticks, an ask below 14_850, or a
+    // pegged bid more than 150 ticks over the oracle would fill at a loss the margin does not
+    // count; at the edge it rests. An IOC is health-checked after its fills: no band.
+    for args in [
+        post_only(0, 15_151, 1),
+        post_only(1, 14_849, 1),
+        PlacePerpOrderArgs {
+            order_kind: 6,
+            peg_offset_ticks: 151,
+            ..limit(0, 0, 1)
+        },
+    ] {
+        let i = env.place_perp_ix(&c1.kp.pubkey(), &c1.account, 0, args);
+        refused(
+            &mut env,
+            &[i],
+            &[&c1.kp],
+            &watched,
+            CarryError::OrderPriceOutOfBand,
+        )
+        .await;
+    }
 
     // Reduce-only: A is long 15, so a reduce-only bid, or an ask of 16, would increase.
     let ro = |a: PlacePerpOrderArgs| PlacePerpOrderArgs {
@@ -626,6 +656,7 @@ async fn funding_follows_the_premium_is_clamped_and_zero_sum() {
     let mut env = MarginEnv::new().await;
     let mut params = sdk::example_perp_market_params();
     params.funding_impact_notional = 12_750_000; // 10 lots at the bid
+    params.order_band_bps = 0; // a book skewed past the band, on purpose
     env.add_perp_market(125 * E8, params).await; // 1_250_000 per lot, exact
     env.add_perp_market(125 * E8, params).await; // stays empty
     let m1 = trader(&mut env, 10 * K_USDC).await;
@@ -946,7 +977,7 @@ async fn randomized_trading_keeps_the_invariants() {
                     } else {
                         0
                     },
-                    ..limit(side, price, 1 + rng.below(30))
+                    ..limit(side, price, 1 + rng.below(600))
                 };
                 let acc = env.margin(&keys[u]).await;
                 let room = acc.find_perp(m as u16).map_or(0, |s| {

@@ -298,6 +298,10 @@ pub enum CarryError {
     /// Auto-deleveraging candidates are not in non-increasing rank order.
     #[msg("auto-deleveraging candidates out of rank order")]
     AdlRankOrder,
+    /// An order that may rest and add risk is priced beyond the market's band around the
+    /// oracle (`order_band_bps`).
+    #[msg("order price beyond the market's band around the oracle")]
+    OrderPriceOutOfBand,
 }
 
 /// A `carry_book` engine error as a named program error.

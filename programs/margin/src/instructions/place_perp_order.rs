@@ -85,7 +85,8 @@ pub struct PlacePerpOrderArgs {
 /// could add to the position (`PerpMarketReduceOnly`); a reduce-only order is larger than the
 /// position left after the account's orders on that side (`ReduceOnlyWouldIncrease`); the
 /// order could push open interest past the limit (`OpenInterestLimitExceeded`, checked with the
-/// most the order can add); the book refuses it (post-only crossing, FOK unfilled, self-trade
+/// most the order can add); an order that may rest and add risk is priced beyond the market's
+/// band around the oracle (`OrderPriceOutOfBand`, pegged orders by their offset); the book refuses it (post-only crossing, FOK unfilled, self-trade
 /// abort, full side, full event queue, duplicate client id, expiry past: each named); or, for an
 /// order that can add risk, initial health (open orders margined at their worse side) ends < 0
 /// (`HealthBelowZero`).
@@ -146,6 +147,21 @@ pub fn handle_place_perp_order(
         }
         if market.params.is_reduce_only() {
             require!(reduces, CarryError::PerpMarketReduceOnly);
+        }
+        let band = market.params.order_band_bps as u64;
+        if band > 0 && kind.may_rest() && !reduces {
+            // in ticks: bids at most oracle x (1 + band), asks at least oracle x (1 - band)
+            let width = (oracle_ticks as u128 * band as u128 / 10_000) as i128;
+            let price = if kind == OrderType::OraclePegged {
+                oracle_ticks as i128 + args.peg_offset_ticks as i128
+            } else {
+                args.price_ticks as i128
+            };
+            let inside = match side {
+                BookSide::Bid => price <= oracle_ticks as i128 + width,
+                BookSide::Ask => price >= oracle_ticks as i128 - width,
+            };
+            require!(inside, CarryError::OrderPriceOutOfBand);
         }
         let oi_add = max_open_interest_increase(slot.base_lots, math_side(side), lots).named()?;
         if oi_add > 0 {

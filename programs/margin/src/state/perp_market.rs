@@ -108,8 +108,13 @@ pub struct PerpMarketParams {
     pub tier_count: u8,
     /// [`PerpMarketMode`] as `u8`: 0 active, 1 reduce-only.
     pub mode: u8,
-    /// Explicit padding, zero.
-    pub padding: [u8; 2],
+    /// Price band of orders that may rest and add risk, basis points of the oracle price
+    /// (0 = none, at most 10_000): a bid above `oracle x (1 + band)` or an ask below
+    /// `oracle x (1 - band)` (a pegged order's offset likewise) is refused
+    /// (`OrderPriceOutOfBand`). Resting orders are margined at the oracle price, so the band
+    /// bounds the loss a fill at the order's own price can bring (set it at most the first
+    /// tier's initial margin).
+    pub order_band_bps: u16,
 }
 
 /// Size of `PerpMarketParams` (in the account and as borsh argument).
@@ -163,7 +168,7 @@ impl PerpMarketParams {
             self.liquidation_fee_of_maint_ppm < PPM && self.liquidation_insurance_share_ppm <= PPM,
             CarryError::InvalidLiquidationParams
         );
-        require!(self.padding == [0; 2], CarryError::InvalidParameter);
+        require!(self.order_band_bps <= 10_000, CarryError::InvalidParameter);
         Ok(())
     }
 
