@@ -1,7 +1,7 @@
 //! Liquidation projections: the oracle price of one perp market at which an account's
 //! maintenance health reaches zero (its liquidation price for that position), computed with the
 //! margin program's own perp term (`carry_margin::health::perp_term`) over the account's other
-//! terms held fixed, and the insurance fund's balance.
+//! terms held fixed; and the insurance fund's balance ([`insurance_balance`]).
 //!
 //! The projection assumes the market's stable price has followed the oracle (both at the price
 //! tried): a fast move is counted on chain at the worse of the two, so a liquidation can come
@@ -112,4 +112,28 @@ pub fn per_whole_base(market: &PerpMarket, per_lot: I80F48) -> Option<I80F48> {
     per_lot
         .checked_mul_int(whole)?
         .div_round(I80F48::from_u64(market.base_lot_size), Round::Floor)
+}
+
+/// The insurance fund's balance: the settlement-token amount of the exchange's insurance vault
+/// (`margin::insurance_vault_pda`), native units. Its history is the events that move it:
+/// `InsuranceDepositEvent`, `ReserveSweepEvent`, `PerpFeeSweepEvent` in and `BankruptcyEvent`
+/// out (`client::decode_event`).
+pub async fn insurance_balance(
+    chain: &dyn crate::client::Chain,
+    exchange: &anchor_lang::prelude::Pubkey,
+) -> Result<u64, crate::client::ClientError> {
+    let key = crate::margin::insurance_vault_pda(exchange);
+    let acc = chain.account(&key).await?.ok_or_else(|| {
+        crate::client::ClientError::Account(format!("insurance vault {key} not found"))
+    })?;
+    // SPL Token account: mint (32), owner (32), amount (u64 LE) at offset 64
+    let amount = acc
+        .data
+        .get(64..72)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| {
+            crate::client::ClientError::Account(format!("{key} is not a token account"))
+        })?;
+    Ok(amount)
 }

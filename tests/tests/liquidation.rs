@@ -362,6 +362,12 @@ async fn bankruptcy_is_covered_by_the_insurance_fund() {
     assert_eq!(ev.insurance_after_native, 1_000 * USDC - deficit);
     let ins = s.env.insurance_vault;
     assert_eq!(s.env.tokens(&ins).await, 1_000 * USDC - deficit);
+    // the SDK reads the same balance
+    let chain = carry_sdk::client::BanksChain::new(s.env.t.context.banks_client.clone());
+    let sdk_balance = carry_sdk::liquidation::insurance_balance(&chain, &s.env.exchange)
+        .await
+        .unwrap();
+    assert_eq!(sdk_balance, 1_000 * USDC - deficit);
     assert!(!s.env.balance(&a, 0).await.is_negative());
     let keys = all_keys(&s);
     s.env.check_conservation(0, &keys).await;

@@ -467,7 +467,10 @@ async fn create_perp_market_refusals() {
             CarryError::InvalidExpiry,
         ),
         (|p, _| p.mode = 2, CarryError::InvalidMarketMode),
-        (|p, _| p.order_band_bps = 10_001, CarryError::InvalidParameter),
+        (
+            |p, _| p.order_band_bps = 10_001,
+            CarryError::InvalidParameter,
+        ),
     ];
     for (k, (mutate, err)) in cases.into_iter().enumerate() {
         let mut p = params;
