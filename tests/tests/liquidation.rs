@@ -1032,6 +1032,13 @@ async fn randomized_liquidation_simulation_keeps_the_invariants() {
             tally.insurance + tally.adl + tally.socialized,
             tally.deficit
         );
+        if step % 5_000 == 4_999 {
+            eprintln!(
+                "randomized liquidation simulation: step {} of {steps}, {sent} instructions \
+                 applied, {refused} refused, {tally:?}, 0 violations so far",
+                step + 1
+            );
+        }
     }
     eprintln!(
         "randomized liquidation simulation: seed {seed:#x}, {steps} steps, {sent} instructions \
