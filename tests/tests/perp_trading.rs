@@ -1168,9 +1168,18 @@ async fn dated_future_settles_at_the_window_average() {
     )
     .await;
     env.consume(0, &[m1.account], 10).await.unwrap();
+    carry_tests::events::install();
     env.send(&[close(a.account), close(m1.account)], &[])
         .await
         .unwrap();
+    // the second close left no open interest: the market is closed
+    let closes = carry_tests::events::events::<carry_margin::events::PerpExpiryCloseEvent>();
+    let closes: Vec<bool> = closes
+        .iter()
+        .filter(|e| e.perp_market == p.market)
+        .map(|e| e.market_closed)
+        .collect();
+    assert_eq!(closes, vec![false, true]);
     let pa = env.perp_slot(&a.account, 0).await;
     assert_eq!(
         (pa.base_lots, q(&pa)),

@@ -315,6 +315,10 @@ pub struct PerpExpiryCloseEvent {
     pub price_bits: i128,
     /// Cost basis after (its negation is the PnL left to `settle_pnl`), I80F48 bits.
     pub quote_native_after_bits: i128,
+    /// True when this close was the market's last open position: the dated future is closed
+    /// (`PerpMarket::is_closed`; no order, funding or sample will ever apply, positions only
+    /// settle their PnL).
+    pub market_closed: bool,
 }
 
 /// A liquidator took over part of a liquidatee's perp position (`liquidate_perp`).

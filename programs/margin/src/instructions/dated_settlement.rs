@@ -6,7 +6,9 @@
 //! average becomes realized, base 0), and `settle_pnl` then moves that PnL into the
 //! settlement-bank balance as for any position. Orders are refused from expiry on
 //! (`place_perp_order`: `PerpMarketExpired`); every queued maker fill must be applied first
-//! (`PerpEventsPending`), so no fill lands on a closed position.
+//! (`PerpEventsPending`), so no fill lands on a closed position. The close of the last open
+//! position closes the market (`PerpMarket::is_closed`, `PerpExpiryCloseEvent::market_closed`):
+//! from then on only PnL settlement touches it.
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
@@ -116,6 +118,7 @@ pub fn handle_close_expired_position(ctx: Context<CloseExpiredPosition>) -> Resu
         .open_interest_lots
         .checked_sub(closed.max(0) as u64)
         .ovf()?;
+    market.settlement_closed_lots = market.settlement_closed_lots.checked_add(closed).ovf()?;
     slot.base_lots = 0;
     slot.quote_native.set(pos.quote_native);
     emit!(PerpExpiryCloseEvent {
@@ -124,6 +127,7 @@ pub fn handle_close_expired_position(ctx: Context<CloseExpiredPosition>) -> Resu
         base_lots_closed: closed,
         price_bits: price.to_bits(),
         quote_native_after_bits: pos.quote_native.to_bits(),
+        market_closed: market.is_closed(),
     });
     Ok(())
 }

@@ -338,8 +338,11 @@ pub struct PerpMarket {
     pub bump: u8,
     /// Explicit padding, zero.
     pub padding: [u8; 7],
+    /// Dated future: sum of the signed base lots closed at expiry so far; with open interest
+    /// at zero, zero means every position is closed (the market is closed).
+    pub settlement_closed_lots: i64,
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 248],
+    pub reserved: [u8; 240],
 }
 
 /// Size of `PerpMarket` without the 8-byte discriminator.
@@ -393,6 +396,16 @@ impl PerpMarket {
     /// Whether this market is a dated future.
     pub fn is_dated(&self) -> bool {
         self.params.expiry_ts != 0
+    }
+
+    /// A dated future whose every position has been closed at expiry: no long left (open
+    /// interest 0) and the closed lots sum to zero, so no short is left either (bases sum to
+    /// zero). From then on only PnL settlement touches it.
+    pub fn is_closed(&self) -> bool {
+        self.is_dated()
+            && self.settlement_sample_count > 0
+            && self.open_interest_lots == 0
+            && self.settlement_closed_lots == 0
     }
 }
 
