@@ -157,10 +157,19 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
         let every = opts.keeper_secs;
         tokio::spawn(async move {
             let rpc = carry_sdk::client::RpcChain::new(url);
-            carry_sdk::keeper::run_forever(&rpc, &payer, every, 3600).await;
+            let config = carry_sdk::keeper::KeeperConfig {
+                accrue_secs: every,
+                sweep_secs: 3600,
+                consume_secs: 1,
+                funding_secs: 60,
+                settle_secs: 60,
+                expiry_secs: 5,
+                min_settle_native: 1,
+            };
+            carry_sdk::keeper::run_forever(&rpc, &payer, config, 60).await;
         });
         progress(&format!(
-            "keeper: accrual every {every} s, reserve sweep hourly"
+            "keeper: accrual every {every} s, fill events every 1 s, funding and PnL settlement every 60 s, dated expiry every 5 s, reserve sweep hourly"
         ));
     }
     Ok(LocalNet {

@@ -221,6 +221,25 @@ pub fn max_withdraw(
     Ok(MaxWithdraw { by_health, by_cash })
 }
 
+/// The perp market's validated oracle price, quote native per base lot, at `now` (what the
+/// program marks positions, settles PnL and margins orders with).
+pub fn perp_oracle_price(p: &PerpSnapshot, now: i64, quote_decimals: u8) -> Result<I80F48, String> {
+    let mut oracle = p.oracle.clone();
+    let key = p.market.oracle;
+    let info = AccountInfo::new(
+        &key,
+        false,
+        false,
+        &mut oracle.lamports,
+        &mut oracle.data,
+        &oracle.owner,
+        oracle.executable,
+        oracle.rent_epoch,
+    );
+    carry_margin::oracle::perp_oracle_price(&p.market, &info, now, quote_decimals)
+        .map_err(|e| e.to_string())
+}
+
 /// The bank's validated oracle price (quote native per token native) at `now`.
 pub fn oracle_price(bank: &BankSnapshot, now: i64, quote_decimals: u8) -> Result<I80F48, String> {
     let mut oracle = bank.oracle.clone();
