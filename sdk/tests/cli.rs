@@ -29,6 +29,7 @@ async fn chain() -> LocalNet {
             slot_ms: 50,
             keeper_secs: 0,
             ledger: None,
+            maker_secs: 0,
             config: Some(cfg),
         },
         &mut |_| {},
