@@ -450,24 +450,39 @@ pub async fn settle_all(
                         continue;
                     }
                 };
+                // what each position would move with the pool unbounded; losses go first and
+                // fill the pool the profits are then paid from
+                let unbounded = PerpMarket {
+                    pnl_pool_native: i64::MAX as u64,
+                    ..s.market
+                };
                 let mut due: Vec<(i64, Pubkey)> = vec![];
                 for (key, acc) in &accounts {
                     let Some(i) = acc.find_perp(s.market.market_index) else {
                         continue;
                     };
-                    match settleable_native(&acc.perps[i], &s.market, price) {
+                    match settleable_native(&acc.perps[i], &unbounded, price) {
                         Ok(v) if v.unsigned_abs() >= min_native.max(1) => due.push((v, *key)),
                         Ok(_) => {}
                         Err(e) => warn!(account = %key, error = %e, "cannot value position"),
                     }
                 }
                 due.sort(); // losses first
+                let mut pool = s.market.pnl_pool_native;
                 for (v, key) in due {
+                    if v > 0 && pool < min_native.max(1) {
+                        continue; // a profit the pool cannot pay yet
+                    }
                     let ix = sdk::settle_pnl(*ex, key, s.key, s.market.oracle, bank);
                     match send_crank(chain, payer, ix, 200_000).await {
                         Ok(sent) => {
                             t.sent += 1;
                             t.items += 1;
+                            pool = if v < 0 {
+                                pool.saturating_add(v.unsigned_abs())
+                            } else {
+                                pool.saturating_sub(v as u64)
+                            };
                             info!(account = %key, perp_market = %s.key, expected_native = v, signature = %sent.signature, "PnL settled");
                         }
                         Err(e) => {

@@ -643,6 +643,43 @@ async fn cli_perps_against_the_local_chain() {
         o.stdout
     );
 
+    // one keeper run: the maker's fills applied, both PnLs settled (the trader's loss first)
+    let keeper = Keypair::new();
+    carry_localnet::rpc::airdrop(&net.chain, &keeper.pubkey(), 10_000_000_000).unwrap();
+    let kk = keyfile(&keeper, "perp-keeper");
+    let o = run(
+        env!("CARGO_BIN_EXE_carry-keeper"),
+        vec![
+            "--once".into(),
+            "-u".into(),
+            url.clone(),
+            "-k".into(),
+            kk.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("consume_perp_events: 1 sent, 0 failed, 2 events")
+            && o.stdout
+                .contains("update_funding: 2 sent, 0 failed, 2 markets")
+            && o.stdout
+                .contains("settle_pnl: 2 sent, 0 failed, 2 positions"),
+        "{}",
+        o.stdout
+    );
+    let o = carry(&url, &mk, &["--json", "account", "show"]).await;
+    let a = json_of(&o);
+    assert_eq!(a["positions"][0]["size"], "-0.7", "{a}");
+    let o = carry(&url, &tk, &["--json", "account", "show"]).await;
+    let a = json_of(&o);
+    let settled = a["positions"][0]["settled_pnl"].as_str().unwrap();
+    assert!(
+        settled.starts_with("-0.7"),
+        "the trader's loss settled: {a}"
+    );
+
     // a bad keypair path, an unreachable endpoint
     let o = carry(
         &url,
