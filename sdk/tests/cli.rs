@@ -311,6 +311,54 @@ async fn keepers_crank_every_bank_two_at_once() {
             "stable price touched"
         );
     }
+    // settings from a TOML file, flags winning; a period of 0 turns a crank off
+    let cfg = std::env::temp_dir().join(format!("carry-keeper-{}.toml", std::process::id()));
+    std::fs::write(
+        &cfg,
+        format!(
+            "url = \"{url}\"\nkeypair = \"{}\"\nsweep_secs = 0\nfunding_secs = 0\nsettle_secs = 120\n",
+            f1.display()
+        ),
+    )
+    .unwrap();
+    let o = run(
+        env!("CARGO_BIN_EXE_carry-keeper"),
+        vec![
+            "--once".into(),
+            "--config".into(),
+            cfg.display().to_string(),
+            "--funding-secs".into(),
+            "30".into(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        !o.stdout.contains("sweep_reserve")
+            && o.stdout.contains("update_funding: 2 sent")
+            && o.stdout
+                .contains("consume_perp_events: 0 sent, 0 failed, 0 events")
+            && o.stdout.contains("settle_pnl: 0 sent"),
+        "{}",
+        o.stdout
+    );
+    std::fs::write(&cfg, "consume_every = 3\n").unwrap();
+    let o = run(
+        env!("CARGO_BIN_EXE_carry-keeper"),
+        vec![
+            "--once".into(),
+            "--config".into(),
+            cfg.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("unknown field `consume_every`"),
+        "{}",
+        o.stderr
+    );
+
     // an unreachable endpoint: a clear error and a non-zero exit
     let o = run(
         env!("CARGO_BIN_EXE_carry-keeper"),

@@ -191,7 +191,12 @@ impl Ctx {
             let rate = fixed_f64(m.funding_rate.get());
             let period = m.params.funding_period_secs;
             let expiry = if m.is_dated() {
-                format!("{}", m.params.expiry_ts)
+                let left = m.params.expiry_ts - now;
+                if left > 0 {
+                    format!("{} (in {:.1} h)", m.params.expiry_ts, left as f64 / 3600.0)
+                } else {
+                    format!("{} (expired)", m.params.expiry_ts)
+                }
             } else {
                 "perpetual".into()
             };
