@@ -436,6 +436,31 @@ async fn bootstrap_resumes_after_dying_midway() {
         "{lines:?}"
     );
     assert!(lines.last().unwrap().ends_with("created"));
+    // a perp market's parameters changed in the config: edited, the rest unchanged
+    let mut edited = full.clone();
+    edited.perp_markets[0].taker_fee_ppm = Some(700);
+    let mut lines = vec![];
+    let r = bootstrap(&rpc, &net.chain.faucet, &edited, &mut |l| {
+        lines.push(l.to_string())
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.changes(), 1, "{lines:?}");
+    let updated: Vec<&String> = lines.iter().filter(|l| l.ends_with("updated")).collect();
+    assert!(
+        updated.len() == 1 && updated[0].contains("SOL-PERP"),
+        "{lines:?}"
+    );
+    let m = sdk::decode_perp_market(
+        &rpc.get_account_data(&sdk::perp_market_pda(
+            &sdk::exchange_pda(&net.chain.faucet.pubkey(), 0),
+            0,
+        ))
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m.params.taker_fee_ppm, 700);
 }
 
 /// `@solana/web3.js` 1.x (npm, pinned by `tests/web3/package-lock.json`, installed by this
