@@ -474,6 +474,65 @@ async fn cli_perps_against_the_local_chain() {
     let o = carry(&url, &tk, &j).await;
     assert_eq!(o.code, 1);
     assert_eq!(json_of(&o)["ok"], false);
+    // the projected largest bid at 100 (far below the book) is accepted by the chain, one lot
+    // more is refused before sending; the order is cancelled again
+    let o = carry(
+        &url,
+        &tk,
+        &["--json", "order", "max", "SOL-PERP", "--side", "buy", "100"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mx = json_of(&o);
+    let lots = mx["max_lots"].as_u64().unwrap();
+    assert!(lots > 10_000, "{mx}");
+    let max_size = mx["max_size"].as_str().unwrap().to_string();
+    let more = carry_sdk::tokens::format_amount((lots as i128 + 1) * 10_000_000, 9);
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "buy",
+            &more,
+            "100",
+            "--type",
+            "post-only",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains(&format!("at most {max_size} ")),
+        "{}",
+        o.stderr
+    );
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "buy",
+            &max_size,
+            "100",
+            "--type",
+            "post-only",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        carry(&url, &tk, &["order", "cancel-all", "SOL-PERP"])
+            .await
+            .code,
+        0
+    );
 
     // the maker rests asks: post-only, post-only-slide, oracle-pegged
     let o = carry(

@@ -60,6 +60,21 @@ pub enum OrderCommand {
         #[arg(long, default_value = "abort", value_parser = ["abort", "cancel-resting", "decrement-take"])]
         self_trade: String,
     },
+    /// The largest size of an order at PRICE the account can place now by initial health (the
+    /// SDK's projection, the chain's own boundary): as a resting order, or with --taker as
+    /// filled at PRICE with the taker fee.
+    Max {
+        /// Symbol, index or address.
+        market: String,
+        /// buy | sell
+        #[arg(long, value_parser = ["buy", "sell"])]
+        side: String,
+        /// Price per whole base.
+        price: String,
+        /// Margin it as taking (filled at PRICE) rather than resting.
+        #[arg(long)]
+        taker: bool,
+    },
     /// Cancel one order by its id (--id) or client id (--client-id).
     Cancel {
         /// Symbol, index or address.
@@ -479,6 +494,50 @@ impl Ctx {
                         &format!("placed {side} {size} {name}"),
                         &sent.signature.to_string(),
                     ),
+                }
+                Ok(())
+            }
+            OrderCommand::Max {
+                market,
+                side,
+                price,
+                taker,
+            } => {
+                let signer = self.signer()?;
+                let (key, m) = self.market(market).await?;
+                let qd = self.ex.settlement_decimals;
+                let u = PerpUnits::of(&m, qd);
+                let price_ticks = u.price_to_ticks(price)?;
+                let account = self.account_key(&signer.pubkey());
+                let acc = self.margin_account(&account).await?;
+                let now = self.now().await?;
+                let (banks, perps) = self.snapshots().await?;
+                let order = ProjectedOrder {
+                    market: key,
+                    side: if side == "buy" { 0 } else { 1 },
+                    lots: 0,
+                    price_ticks,
+                    fill: if *taker {
+                        OrderFill::Taker
+                    } else {
+                        OrderFill::Resting
+                    },
+                };
+                let max = health::max_order_lots(&acc, qd, (&banks, &perps), &order, now)?;
+                let h = health::health(&acc, qd, &banks, &perps, now)?;
+                let size = u.lots_to_size(max as i128);
+                let name = self.market_name(&m);
+                if self.json {
+                    println!(
+                        "{}",
+                        json!({"market": name, "side": side, "price": price, "max_size": size, "max_lots": max,
+                        "init_health": usd(h.init, qd)})
+                    );
+                } else {
+                    println!(
+                        "at most {size} {name} ({max} lots) to {side} at {price} now (initial health {} USD)",
+                        usd(h.init, qd)
+                    );
                 }
                 Ok(())
             }
