@@ -85,6 +85,7 @@ pub struct BankConfig {
     oracle_max_conf_ppm: Option<u32>,
     stable_max_move_ppm_per_hour: Option<u32>,
     stable_max_step_secs: Option<u32>,
+    liquidation_fee_ppm: Option<u32>,
 }
 
 impl BankConfig {
@@ -116,6 +117,8 @@ impl BankConfig {
                 .stable_max_move_ppm_per_hour
                 .unwrap_or(d.stable_max_move_ppm_per_hour),
             stable_max_step_secs: self.stable_max_step_secs.unwrap_or(d.stable_max_step_secs),
+            liquidation_fee_ppm: self.liquidation_fee_ppm.unwrap_or(d.liquidation_fee_ppm),
+            padding: [0; 4],
         }
     }
 }

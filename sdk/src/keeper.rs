@@ -271,17 +271,19 @@ fn applied_in(logs: &[String]) -> Option<u64> {
     })
 }
 
-/// Events a landed `consume_perp_events` applied: its maker `PerpFillEvent`s, else the
-/// program's `consumed N perp events` line; `None` when the logs say nothing (not kept).
+/// Events a landed `consume_perp_events` applied: the program's `consumed N perp events` line
+/// (fills and out events), else its maker `PerpFillEvent`s (where `msg!` lines are not kept,
+/// e.g. solana-program-test: out events, which emit nothing, are then not counted); `None`
+/// when the logs say nothing.
 fn applied_count(logs: &[String]) -> Option<u64> {
+    if let Some(n) = applied_in(logs) {
+        return Some(n);
+    }
     let fills = client::decode_event::<carry_margin::events::PerpFillEvent>(logs)
         .iter()
         .filter(|e| e.maker)
         .count() as u64;
-    if fills > 0 {
-        return Some(fills);
-    }
-    applied_in(logs).or((!logs.is_empty()).then_some(0))
+    (!logs.is_empty()).then_some(fills)
 }
 
 /// One batch of the queue's head: the makers of the first events (at most
@@ -405,18 +407,29 @@ pub async fn funding_all(
     ok
 }
 
-/// What `settle_pnl` would move for `slot` now, quote native (> 0 paid to the account, < 0
-/// taken): its PnL at `price` after pending funding, split against the market's pool.
+/// What `settle_pnl` would move for `slot` at `now`, quote native (> 0 paid to the account,
+/// < 0 taken), as the program computes it: the PnL at the oracle `price` after pending
+/// funding; a profit only as far as it holds at the market's stable price advanced to `now`
+/// too (the less favourable of the two); split against the market's pool.
 pub fn settleable_native(
     slot: &carry_margin::state::PerpPosition,
     market: &PerpMarket,
     price: carry_math::I80F48,
+    now: i64,
 ) -> Result<i64, String> {
     let mut pos = slot.position();
     pos.settle_funding(market.funding_index.get())
         .map_err(|e| format!("{e:?}"))?;
     let pnl = pos.unrealized_pnl(price).map_err(|e| format!("{e:?}"))?;
-    carry_math::perp::split_pnl(pnl, market.pnl_pool_native)
+    let payable = if pnl.is_positive() {
+        let stable = carry_margin::oracle::perp_advanced_stable_price(market, price, now)
+            .map_err(|e| e.to_string())?;
+        let at_stable = pos.unrealized_pnl(stable).map_err(|e| format!("{e:?}"))?;
+        pnl.min(at_stable).max(carry_math::I80F48::ZERO)
+    } else {
+        pnl
+    };
+    carry_math::perp::split_pnl(payable, market.pnl_pool_native)
         .map(|s| s.settled_native)
         .map_err(|e| format!("{e:?}"))
 }
@@ -461,7 +474,7 @@ pub async fn settle_all(
                     let Some(i) = acc.find_perp(s.market.market_index) else {
                         continue;
                     };
-                    match settleable_native(&acc.perps[i], &unbounded, price) {
+                    match settleable_native(&acc.perps[i], &unbounded, price, now) {
                         Ok(v) if v.unsigned_abs() >= min_native.max(1) => due.push((v, *key)),
                         Ok(_) => {}
                         Err(e) => warn!(account = %key, error = %e, "cannot value position"),

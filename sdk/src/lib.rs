@@ -10,6 +10,7 @@
 //! - [`health`]: health by the program's own code over fetched accounts, max withdraw, rates
 //!   and interest projections, health with an order placed and the largest order size the
 //!   chain accepts at a price;
+//! - [`liquidation`]: liquidation price per position, by the program's own perp term;
 //! - [`keeper`]: the permissionless cranks the `carry-keeper` binary and the local chain run
 //!   (interest, reserve sweep, fill events, funding, PnL settlement, dated-future expiry);
 //! - [`tokens`]: token and perp market lists from a bootstrap config, amount parsing, sizes and
@@ -21,6 +22,7 @@
 pub mod client;
 pub mod health;
 pub mod keeper;
+pub mod liquidation;
 pub mod margin;
 pub mod orderbook;
 pub mod pyth;

@@ -517,6 +517,154 @@ pub fn settle_pnl(
     )
 }
 
+/// `set_liquidation_buffer(buffer_ppm)` (admin).
+pub fn set_liquidation_buffer(admin: Pubkey, exchange: Pubkey, buffer_ppm: u32) -> Instruction {
+    ix(
+        exchange_admin(admin, exchange),
+        instruction::SetLiquidationBuffer { buffer_ppm },
+        vec![],
+    )
+}
+
+/// `liquidate_perp_orders(limit)` (permissionless): cancels up to `limit` resting orders of
+/// `liquidatee` (below maintenance health) on `perp_market`. `health` = the liquidatee's health
+/// remaining accounts ([`health_accounts`] then [`perp_health_accounts`]).
+pub fn liquidate_perp_orders(
+    exchange: Pubkey,
+    liquidatee: Pubkey,
+    perp_market: Pubkey,
+    book: Pubkey,
+    limit: u8,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    ix(
+        accounts::LiquidatePerpOrders {
+            exchange,
+            liquidatee,
+            perp_market,
+            book,
+        },
+        instruction::LiquidatePerpOrders { limit },
+        health,
+    )
+}
+
+/// `liquidate_perp(max_base_lots)`: `signer` (owner or delegate of `liquidator`) takes over
+/// just enough of `liquidatee`'s position in `perp_market` (its `oracle`); the liquidatee's PnL
+/// is settled into the settlement `bank`. `health` = health remaining accounts covering both
+/// accounts (the union of their pairs).
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate_perp(
+    signer: Pubkey,
+    exchange: Pubkey,
+    liquidator: Pubkey,
+    liquidatee: Pubkey,
+    perp_market: Pubkey,
+    oracle: Pubkey,
+    bank: Pubkey,
+    max_base_lots: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    ix(
+        accounts::LiquidatePerp {
+            signer,
+            exchange,
+            liquidator,
+            liquidatee,
+            perp_market,
+            oracle,
+            settlement_bank: bank,
+        },
+        instruction::LiquidatePerp { max_base_lots },
+        health,
+    )
+}
+
+/// `liquidate_token(max_liab_native)`: `signer` (owner or delegate of `liquidator`) repays
+/// just enough of `liquidatee`'s borrow in `liab` (bank, oracle) for its collateral in `asset`
+/// (bank, oracle). `health` = health remaining accounts covering both accounts.
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate_token(
+    signer: Pubkey,
+    exchange: Pubkey,
+    liquidator: Pubkey,
+    liquidatee: Pubkey,
+    liab: (Pubkey, Pubkey),
+    asset: (Pubkey, Pubkey),
+    max_liab_native: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    ix(
+        accounts::LiquidateToken {
+            signer,
+            exchange,
+            liquidator,
+            liquidatee,
+            liab_bank: liab.0,
+            liab_oracle: liab.1,
+            asset_bank: asset.0,
+            asset_oracle: asset.1,
+        },
+        instruction::LiquidateToken { max_liab_native },
+        health,
+    )
+}
+
+/// `resolve_bankruptcy` (permissionless): resolves bankrupt `account`'s debt in `bank` (its
+/// `vault`, `mint`): insurance fund, then auto-deleveraging of `adl` = `(perp market, oracle,
+/// candidates ranked by unrealized profit, highest first)` when given, then socialized loss.
+pub fn resolve_bankruptcy(
+    exchange: Pubkey,
+    account: Pubkey,
+    bank: Pubkey,
+    vault: Pubkey,
+    mint: Pubkey,
+    adl: Option<(Pubkey, Pubkey, &[Pubkey])>,
+) -> Instruction {
+    let mut rest = Vec::new();
+    if let Some((market, oracle, candidates)) = adl {
+        rest.push(AccountMeta::new(market, false));
+        rest.push(AccountMeta::new_readonly(oracle, false));
+        rest.extend(candidates.iter().map(|c| AccountMeta::new(*c, false)));
+    }
+    ix(
+        accounts::ResolveBankruptcy {
+            exchange,
+            account,
+            bank,
+            vault,
+            mint,
+            insurance_vault: insurance_vault_pda(&exchange),
+            token_program: TOKEN_PROGRAM_ID,
+        },
+        instruction::ResolveBankruptcy {},
+        rest,
+    )
+}
+
+/// `deposit_insurance(amount)`: `depositor` pays `amount` settlement native units from
+/// `payer_token` into the exchange's insurance fund (`mint` = the settlement mint).
+pub fn deposit_insurance(
+    depositor: Pubkey,
+    exchange: Pubkey,
+    mint: Pubkey,
+    payer_token: Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        accounts::DepositInsurance {
+            depositor,
+            exchange,
+            insurance_vault: insurance_vault_pda(&exchange),
+            mint,
+            payer_token,
+            token_program: TOKEN_PROGRAM_ID,
+        },
+        instruction::DepositInsurance { amount },
+        vec![],
+    )
+}
+
 /// `update_funding` (permissionless): one funding crank of `perp_market` (its stored `book`
 /// and `oracle`).
 pub fn update_funding(
@@ -941,7 +1089,8 @@ pub fn health_values(info: &HealthInfo) -> (I80F48, I80F48) {
 /// and 1.2/1.1 (liabilities), interest 1% base, kink at 80% utilization (+9% to it, +90% above),
 /// cap 200%, reserve factor 10%, no deposit or net-borrow limit, oracle at most 60 s old with
 /// confidence within 1%, stable price moving at most 10% per hour and counting at most 60 s
-/// per update (one touch after idle hours moves it at most 0.17%). Tests and examples start
+/// per update (one touch after idle hours moves it at most 0.17%), liquidation fee 2.5% (a
+/// token liquidation between two such banks pays the liquidator 5%). Tests and examples start
 /// here; a real listing sets every field for its token.
 pub fn example_bank_params() -> BankParams {
     BankParams {
@@ -961,6 +1110,8 @@ pub fn example_bank_params() -> BankParams {
         oracle_max_conf_ppm: 10_000,
         stable_max_move_ppm_per_hour: 100_000,
         stable_max_step_secs: 60,
+        liquidation_fee_ppm: 25_000,
+        padding: [0; 4],
     }
 }
 
@@ -968,7 +1119,9 @@ pub fn example_bank_params() -> BankParams {
 /// notional of 1M settlement units (6 decimals), 50x to 10M, 20x to 50M, 10x beyond; fees 5 bps
 /// taker, 1 bp maker rebate; oracle at most 60 s old with confidence within 1%; stable price
 /// 10%/h counting at most 60 s per update; unpaid profit haircut 20%; funding hourly, capped at
-/// 0.1% per hour, impact notional 10,000 units; no open-interest limit; perpetual; active.
+/// 0.1% per hour, impact notional 10,000 units; no open-interest limit; perpetual; active;
+/// liquidation fee half the tier's maintenance ratio (0.25% at 100x), a fifth of it to the
+/// insurance fund.
 pub fn example_perp_market_params() -> PerpMarketParams {
     let tier = |max: u64, init: u32, maint: u32| PerpLeverageTier {
         max_notional_native: max,
@@ -996,6 +1149,8 @@ pub fn example_perp_market_params() -> PerpMarketParams {
         funding_max_rate_ppm: 1_000,
         settlement_window_secs: 0,
         settlement_min_interval_secs: 0,
+        liquidation_fee_of_maint_ppm: 500_000,
+        liquidation_insurance_share_ppm: 200_000,
         tier_count: 4,
         mode: 0,
         padding: [0; 2],

@@ -856,6 +856,126 @@ impl MarginEnv {
         self.send(&[i], &[]).await
     }
 
+    /// Health remaining accounts of every bank and every perp market (banks writable).
+    pub fn all_metas_with_perps(&self) -> Vec<AccountMeta> {
+        let mut m = self.all_health_metas();
+        m.extend(sdk::perp_health_accounts(
+            &self.all_perp_health_pairs(),
+            false,
+        ));
+        m
+    }
+
+    /// `liquidate_perp` of `liqee` by `liqor` on perp market `idx`, every pair as health.
+    pub fn liquidate_perp_ix(
+        &self,
+        liqor: &User,
+        liqee: &Pubkey,
+        idx: usize,
+        max_base_lots: u64,
+    ) -> Instruction {
+        let p = &self.perps[idx];
+        sdk::liquidate_perp(
+            liqor.kp.pubkey(),
+            self.exchange,
+            liqor.account,
+            *liqee,
+            p.market,
+            p.oracle,
+            self.banks[0].bank,
+            max_base_lots,
+            self.all_metas_with_perps(),
+        )
+    }
+
+    /// `liquidate_token`: `liqor` repays `liqee`'s borrow in bank `liab` for its deposit in
+    /// bank `asset`.
+    pub fn liquidate_token_ix(
+        &self,
+        liqor: &User,
+        liqee: &Pubkey,
+        liab: usize,
+        asset: usize,
+        max_liab_native: u64,
+    ) -> Instruction {
+        let (l, a) = (&self.banks[liab], &self.banks[asset]);
+        sdk::liquidate_token(
+            liqor.kp.pubkey(),
+            self.exchange,
+            liqor.account,
+            *liqee,
+            (l.bank, l.oracle),
+            (a.bank, a.oracle),
+            max_liab_native,
+            self.all_metas_with_perps(),
+        )
+    }
+
+    /// `liquidate_perp_orders` of `liqee` on perp market `idx`.
+    pub fn liquidate_orders_ix(&self, liqee: &Pubkey, idx: usize, limit: u8) -> Instruction {
+        let p = &self.perps[idx];
+        sdk::liquidate_perp_orders(
+            self.exchange,
+            *liqee,
+            p.market,
+            p.book,
+            limit,
+            self.all_metas_with_perps(),
+        )
+    }
+
+    /// `resolve_bankruptcy` of `account` in bank `idx`, with auto-deleveraging candidates on
+    /// perp market `adl.0` when given.
+    pub fn resolve_ix(
+        &self,
+        account: &Pubkey,
+        idx: usize,
+        adl: Option<(usize, &[Pubkey])>,
+    ) -> Instruction {
+        let b = &self.banks[idx];
+        let adl = adl.map(|(m, c)| (self.perps[m].market, self.perps[m].oracle, c));
+        sdk::resolve_bankruptcy(self.exchange, *account, b.bank, b.vault, b.mint, adl)
+    }
+
+    /// `deposit_insurance` of `amount` settlement native units from `u`'s wallet.
+    pub fn deposit_insurance_ix(&self, u: &User, amount: u64) -> Instruction {
+        let mint = self.banks[0].mint;
+        sdk::deposit_insurance(u.kp.pubkey(), self.exchange, mint, u.wallet(&mint), amount)
+    }
+
+    /// Send `ixs`, expect margin error `code`, and check that `watched` and every writable
+    /// account of `ixs` (but the fee payer) are byte-identical afterwards.
+    pub async fn refused(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        watched: &[Pubkey],
+        code: carry_margin::error::CarryError,
+    ) {
+        let mut w = watched.to_vec();
+        for ix in ixs {
+            w.extend(
+                ix.accounts
+                    .iter()
+                    .filter(|m| m.is_writable)
+                    .map(|m| m.pubkey),
+            );
+        }
+        w.retain(|k| *k != self.admin.pubkey());
+        w.sort();
+        w.dedup();
+        let before = self.snapshot(&w).await;
+        let r = self.send(ixs, signers).await;
+        crate::assert_error(r, u32::from(code));
+        let after = self.snapshot(&w).await;
+        for (i, k) in w.iter().enumerate() {
+            assert!(
+                before[i] == after[i],
+                "account {k} changed by a refused instruction"
+            );
+        }
+    }
+
     /// Unconsumed events of perp market `idx`'s book.
     pub async fn perp_event_count(&mut self, idx: usize) -> u32 {
         let k = self.perps[idx].book;

@@ -293,10 +293,11 @@ async fn rpc_failures_mid_crank_are_retried_nothing_lost_or_doubled() {
     let snap = carry_sdk::health::snapshot_perp_markets(&chain, &[(env.perps[0].market, market)])
         .await
         .unwrap();
-    let price = carry_sdk::health::perp_oracle_price(&snap[0], env.now().await, 6).unwrap();
+    let now = env.now().await;
+    let price = carry_sdk::health::perp_oracle_price(&snap[0], now, 6).unwrap();
     for k in &accounts {
         let p = env.perp_slot(k, 0).await;
-        let left = keeper::settleable_native(&p, &market, price).unwrap();
+        let left = keeper::settleable_native(&p, &market, price, now).unwrap();
         assert_eq!(
             left, 0,
             "account {k} has {left} left to settle: {p:?} pool {}",

@@ -496,6 +496,10 @@ async fn settle_pnl_moves_losses_into_the_pool_and_pays_profits_from_it() {
     // $125: 1_250_000 per lot (exact in fixed point). m1 (short 15) first: the pool is
     // empty, nothing is paid and nothing changes.
     env.set_perp_price(0, 125 * E8).await;
+    // Profits are paid at the worse of oracle and stable price: let the stable price have
+    // followed the oracle (hours of cranks).
+    env.patch_perp_market(0, |m| m.stable_price.set(I80F48::from_i64(1_250_000)))
+        .await;
     let before = env.perp_slot(&m1.account, 0).await;
     env.settle_pnl(&m1.account, 0).await.unwrap();
     assert_eq!(env.perp_slot(&m1.account, 0).await, before);
@@ -705,7 +709,7 @@ async fn funding_follows_the_premium_is_clamped_and_zero_sum() {
 }
 
 #[tokio::test]
-async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() {
+async fn removals_by_matching_release_own_lots_and_the_crank_releases_the_rest() {
     let mut env = MarginEnv::new().await;
     env.add_perp_market(SOL, sdk::example_perp_market_params())
         .await;
@@ -729,8 +733,8 @@ async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() 
     assert_eq!((e.reason, e.base_lots, e.released), (2, 3, true));
     env.consume(0, &[m2.account], 10).await.unwrap();
 
-    // Another account's expired ask met while matching: reported, not released (the engine
-    // queues no event for it); its owner's complete cancel-all resets the count.
+    // Another account's expired ask met while matching: reported, and queued as an out event
+    // for m2's account; the crank releases its lots.
     let now = env.now().await;
     let exp = PlacePerpOrderArgs {
         expires_at: (now + 10) as u64,
@@ -751,19 +755,34 @@ async fn removals_by_matching_release_own_lots_and_cancel_all_resets_the_rest() 
     let e = out.iter().rfind(|e| e.account == m2.account).unwrap();
     assert_eq!((e.reason, e.base_lots, e.released), (1, 5, false));
     assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);
+    assert_eq!(env.perp_event_count(0).await, 1, "the out event is queued");
     let p = env.perps[0].clone();
-    // One of its remaining ask's lots is filled (the fill waits in the queue) before m2
-    // cancels all: the count drops the expired lots, keeps the queued fill's until the crank.
+    // One lot of its remaining ask is filled (queued too) before m2 cancels all: the count
+    // keeps what the crank still has to release (5 out + 1 filled), then the crank releases it.
     env.place_perp(&a, 0, ioc(0, 15_200, 1)).await.unwrap();
     let i = sdk::cancel_all_perp_orders(m2.kp.pubkey(), m2.account, p.market, p.book, 2, 10);
     env.send(&[i], &[&m2.kp]).await.unwrap();
-    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 1);
-    // Settling cannot free the slot while the fill is pending.
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);
+    // Settling cannot free the slot while events are pending.
     env.settle_pnl(&m2.account, 0).await.unwrap();
     assert!(env.margin(&m2.account).await.find_perp(0).is_some());
     env.consume(0, &[m2.account], 10).await.unwrap();
     let s = env.perp_slot(&m2.account, 0).await;
     assert_eq!((s.asks_base_lots, s.base_lots), (0, -3));
+
+    // Without a cancel: the crank alone releases an expired order met by another's place.
+    let until = (env.now().await + 10) as u64;
+    let exp = PlacePerpOrderArgs {
+        expires_at: until,
+        ..limit(1, 15_000, 4)
+    };
+    env.place_perp(&m2, 0, exp).await.unwrap();
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 4);
+    env.warp(20).await;
+    env.set_perp_price(0, SOL).await;
+    env.place_perp(&a, 0, ioc(0, 15_100, 4)).await.unwrap();
+    env.consume(0, &[m2.account], 10).await.unwrap();
+    assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 0);
 }
 
 #[tokio::test]
@@ -893,22 +912,40 @@ async fn randomized_trading_keeps_the_invariants() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut prices = [SOL, SOL];
     let (mut placed, mut refused_health) = (0, 0);
-    for _step in 0..300 {
+    let steps: u32 = std::env::var("CARRY_PERP_SIM_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    for _step in 0..steps {
         let m = rng.below(2) as usize;
         let u = rng.below(8) as usize;
         match rng.below(10) {
             0..=5 => {
                 let side = rng.below(2) as u8;
-                let oracle_ticks = (prices[m] / 10_000) as u64; // $ x 1e8 -> ticks of 100 per lot
+                let oracle_ticks = (prices[m] / 1_000_000) as u64; // $ x 1e8 -> ticks of 100 native per lot
                 let off = rng.below(300);
                 let price = if rng.below(2) == 0 {
                     oracle_ticks + off
                 } else {
                     oracle_ticks - off
                 };
+                let now = env.now().await as u64;
+                let kind = [0u8, 0, 1, 3, 6][rng.below(5) as usize];
                 let args = PlacePerpOrderArgs {
-                    order_kind: [0, 0, 1, 3][rng.below(4) as usize],
+                    order_kind: kind,
                     self_trade: rng.below(3) as u8,
+                    // some orders expire within a minute (warps pass them)
+                    expires_at: if rng.below(3) == 0 {
+                        now + 1 + rng.below(60)
+                    } else {
+                        0
+                    },
+                    // pegged: the oracle -150..+150 ticks, limit at the drawn price
+                    peg_offset_ticks: if kind == 6 {
+                        rng.below(301) as i64 - 150
+                    } else {
+                        0
+                    },
                     ..limit(side, price, 1 + rng.below(30))
                 };
                 let acc = env.margin(&keys[u]).await;

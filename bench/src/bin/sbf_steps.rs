@@ -242,6 +242,15 @@ impl Sim {
         assert_eq!(r.is_err(), must_fail, "{label}: host outcome {r:?}");
         let data = place_ix(OP_PLACE, owner, o, &ctx, r.as_ref().ok());
         self.emit(label, &data);
+        // The authority consumes the queue (fills and, since removals of other owners' orders
+        // are queued too, the attacks' out events): a setup step once it is half full.
+        let (count, capacity) = {
+            let book = self.book();
+            (book.event_count(), book.header().event_capacity)
+        };
+        if count * 2 > capacity {
+            self.pop_all();
+        }
         r.map_err(|_| ())
     }
 

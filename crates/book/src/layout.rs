@@ -129,7 +129,17 @@ pub struct OwnerNode {
 }
 const _: () = assert!(core::mem::size_of::<OwnerNode>() == 16);
 
-/// One maker fill, queued for the authority to apply and pop.
+/// [`FillEvent::kind`] of a maker fill.
+pub const EVENT_FILL: u8 = 0;
+/// [`FillEvent::kind`] of another owner's order that a place took off the book without a fill
+/// (met expired or beyond its peg limit while matching, or evicted from a full side): the
+/// authority releases what the owner had resting (its account is not in the place).
+pub const EVENT_OUT: u8 = 1;
+
+/// One queued event for the authority to apply and pop: a maker fill ([`EVENT_FILL`]), or an
+/// order of another owner removed by a place ([`EVENT_OUT`]: `maker` is its owner, `quantity`
+/// the lots it still had, `price` its price in ticks (0 for a pegged order), the order id its
+/// side; `taker` and `taker_side` are the place's).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
 pub struct FillEvent {
@@ -155,9 +165,26 @@ pub struct FillEvent {
     pub seq: u64,
     /// OrderSide of the taker: 0 bid, 1 ask.
     pub taker_side: u8,
-    /// 1 when the maker order left the book with this fill.
+    /// 1 when the maker order left the book with this fill (always 1 for [`EVENT_OUT`]).
     pub maker_out: u8,
-    pub _padding: [u8; 6],
+    /// [`EVENT_FILL`] or [`EVENT_OUT`].
+    pub kind: u8,
+    pub _padding: [u8; 5],
+}
+
+impl FillEvent {
+    /// Side of the maker's (or removed) order: from its order id.
+    pub fn maker_side(&self) -> crate::OrderSide {
+        crate::OrderId {
+            hi: self.maker_order_id_hi,
+            lo: self.maker_order_id_lo,
+        }
+        .side()
+    }
+    /// Whether this is a fill (else an out event).
+    pub fn is_fill(&self) -> bool {
+        self.kind == EVENT_FILL
+    }
 }
 const _: () = assert!(core::mem::size_of::<FillEvent>() == 136);
 const _: () = assert!(core::mem::align_of::<FillEvent>() == 8);

@@ -38,7 +38,7 @@ mod tree;
 
 pub use book::Book;
 pub use error::BookError;
-pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader};
+pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader, EVENT_FILL, EVENT_OUT};
 pub use listener::{BookListener, NoopListener};
 pub use order::{
     CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId, OrderSide, OrderType,

@@ -5,7 +5,7 @@ use crate::arith::{add_signed, mul_checked};
 use crate::book::{tree_of, Book};
 use crate::cursor::{better, fixed_price, is_expired, pegged_price, PegContext, SideCursor};
 use crate::error::BookError;
-use crate::layout::{FillEvent, Order, NIL, SLOT_EXPIRY};
+use crate::layout::{FillEvent, Order, EVENT_FILL, EVENT_OUT, NIL, SLOT_EXPIRY};
 use crate::listener::BookListener;
 use crate::order::{
     bias_offset, unbias_offset, MatchContext, NewOrder, OrderId, OrderSide, OrderType, OutReason,
@@ -56,6 +56,8 @@ struct Plan {
     len: usize,
     fills: u32,
     removals: u32,
+    /// Other owners' orders removed without a fill (each queues an [`EVENT_OUT`]).
+    outs: u32,
 }
 
 /// The taker as the commit of a place applies its steps.
@@ -158,6 +160,7 @@ impl<'a> Book<'a> {
             len: 0,
             fills: 0,
             removals: 0,
+            outs: 0,
         };
         let mut remaining = o.quantity;
         let mut stopped_early = false;
@@ -208,7 +211,7 @@ impl<'a> Book<'a> {
                     }
                     quantity = quantity.min(afford);
                 }
-                if plan.fills == o.max_fills || plan.fills == free_events {
+                if plan.fills == o.max_fills || plan.fills + plan.outs == free_events {
                     if free_events == 0 {
                         return Err(BookError::EventQueueFull);
                     }
@@ -229,6 +232,20 @@ impl<'a> Book<'a> {
                 if plan.removals == MAX_REMOVALS_PER_PLACE {
                     stopped_early = true;
                     break;
+                }
+                let other = matches!(action, Action::Expire | Action::PegOut)
+                    && !same_key(&maker.owner, &o.owner);
+                if other {
+                    // Another owner's order leaves without its owner's instruction: an out
+                    // event tells the authority to release its resting lots.
+                    if plan.fills + plan.outs == free_events {
+                        if free_events == 0 {
+                            return Err(BookError::EventQueueFull);
+                        }
+                        stopped_early = true;
+                        break;
+                    }
+                    plan.outs += 1;
                 }
                 plan.removals += 1;
                 if action == Action::SelfDecrement {
@@ -268,7 +285,17 @@ impl<'a> Book<'a> {
         let mut evict = None;
         if rest && self.header.sides[o.side as usize].order_count >= self.header.order_capacity {
             // A full side: the order evicts the side's worst order if it is strictly better.
-            evict = Some(self.evictable(o.side, limit, ctx.oracle_price)?);
+            let slot = self.evictable(o.side, limit, ctx.oracle_price)?;
+            let owner = self.orders[o.side as usize]
+                .get(slot as usize)
+                .ok_or(BookError::Corrupt)?
+                .owner;
+            if !same_key(&owner, &o.owner) && plan.fills + plan.outs == free_events {
+                // no room to queue the evicted owner's out event: the remainder does not rest
+                rest = false;
+            } else {
+                evict = Some(slot);
+            }
             near = None;
         }
 
@@ -306,6 +333,9 @@ impl<'a> Book<'a> {
                     .get(slot as usize)
                     .ok_or(BookError::Corrupt)?;
                 listener.on_out(&worst, OutReason::Evicted);
+                if !same_key(&worst.owner, &o.owner) {
+                    self.push_out(&worst, o, ctx.now)?;
+                }
                 self.remove(s, slot, false)?;
                 out.evicted = Some(OrderId {
                     hi: worst.key_hi,
@@ -444,7 +474,8 @@ impl<'a> Book<'a> {
                     seq: self.header.event_seq,
                     taker_side: t.side as u8,
                     maker_out: maker_out as u8,
-                    _padding: [0; 6],
+                    kind: EVENT_FILL,
+                    _padding: [0; 5],
                 };
                 self.push_event(&event)?;
                 listener.on_fill(&event);
@@ -468,7 +499,41 @@ impl<'a> Book<'a> {
             }
         };
         listener.on_out(maker, out_reason);
+        if !same_key(&maker.owner, &taker.order.owner) {
+            let m = *maker;
+            self.push_out(&m, taker.order, taker.now)?;
+        }
         self.remove(s, slot, true)
+    }
+
+    /// Queue an [`EVENT_OUT`] for `order` (another owner's), removed by `taker`'s place.
+    fn push_out(&mut self, order: &Order, taker: &NewOrder, now: u64) -> Result<(), BookError> {
+        let id = OrderId {
+            hi: order.key_hi,
+            lo: order.key_lo,
+        };
+        let price = if order.key_lo & crate::order::PEGGED_TAG != 0 {
+            0
+        } else {
+            fixed_price(id.side(), order.key_hi)
+        };
+        let event = FillEvent {
+            maker: order.owner,
+            taker: taker.owner,
+            maker_order_id_hi: order.key_hi,
+            maker_order_id_lo: order.key_lo,
+            maker_client_order_id: order.client_order_id,
+            taker_client_order_id: taker.client_order_id,
+            price,
+            quantity: order.quantity,
+            timestamp: now,
+            seq: self.header.event_seq,
+            taker_side: taker.side as u8,
+            maker_out: 1,
+            kind: EVENT_OUT,
+            _padding: [0; 5],
+        };
+        self.push_event(&event)
     }
 
     fn rest<L: BookListener>(

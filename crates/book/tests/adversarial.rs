@@ -18,7 +18,7 @@ fn ctx(now: u64, oracle: Option<u64>) -> MatchContext {
 /// bid: they are removed and the bid fills against the live ask behind them.
 #[test]
 fn expired_makers_at_the_top_do_not_stop_a_limit_order() {
-    let mut buf = Buffer::new(256, 64);
+    let mut buf = Buffer::new(256, 256);
     let mut book = buf.book();
     for i in 0..(MAX_REMOVALS_PER_PLACE as u64) {
         let mut o = order(1, OrderSide::Ask, OrderType::Limit, 100 + i % 3, 5);
@@ -44,13 +44,70 @@ fn expired_makers_at_the_top_do_not_stop_a_limit_order() {
     assert_eq!(out.posted_quantity, 3);
     assert_eq!(book.order_count(OrderSide::Ask), 0);
     assert!(rec.outs.iter().all(|(_, r)| *r == OutReason::Expired));
+    // each removed order of another owner is queued as an out event for its owner's account,
+    // in walk order with the fill
+    let kinds: Vec<u8> = (0..book.event_count())
+        .map(|i| book.event(i).unwrap().kind)
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == EVENT_OUT).count(), 64);
+    assert_eq!(kinds.iter().filter(|k| **k == EVENT_FILL).count(), 1);
+    let e = book.event(0).unwrap();
+    assert_eq!(
+        (e.maker[0], e.quantity, e.maker_out, e.maker_side()),
+        (1, 5, 1, OrderSide::Ask)
+    );
+}
+
+/// With no room left in the event queue, a walk stops before the expired order of another
+/// owner it cannot report (its owner's resting lots must be released by the authority); its
+/// own expired orders need no event.
+#[test]
+fn a_full_queue_stops_the_walk_before_an_unreported_removal() {
+    let mut buf = Buffer::new(64, 4);
+    let mut book = buf.book();
+    for owner in [3u8, 1, 1] {
+        let mut o = order(owner, OrderSide::Ask, OrderType::Limit, 100, 5);
+        o.expires_at = 10;
+        book.place(&o, &ctx(1, None), &mut NoopListener).unwrap();
+    }
+    book.place(
+        &order(2, OrderSide::Ask, OrderType::Limit, 101, 5),
+        &ctx(1, None),
+        &mut NoopListener,
+    )
+    .unwrap();
+    // fill the queue to one free slot: three fills of owner 2's ask
+    for _ in 0..3 {
+        let mut q = order(4, OrderSide::Bid, OrderType::ImmediateOrCancel, 101, 1);
+        q.expires_at = 0;
+        // owner 4 sweeps: the expired asks ahead are removed first (two of owner 1: 2 outs)
+        let _ = book.place(&q, &ctx(20, None), &mut NoopListener);
+    }
+    assert!(book.event_count() <= 4);
+    // a full queue: a taker that would meet another owner's expired order is refused
+    while book.event_count() < 4 {
+        let q = order(5, OrderSide::Bid, OrderType::ImmediateOrCancel, 101, 1);
+        if book.place(&q, &ctx(20, None), &mut NoopListener).is_err() {
+            break;
+        }
+    }
+    let asks = book.order_count(OrderSide::Ask);
+    let r = book.place(
+        &order(6, OrderSide::Bid, OrderType::ImmediateOrCancel, 101, 1),
+        &ctx(20, None),
+        &mut NoopListener,
+    );
+    if book.event_count() == 4 {
+        assert_eq!(r.err(), Some(BookError::EventQueueFull));
+        assert_eq!(book.order_count(OrderSide::Ask), asks);
+    }
 }
 
 /// Past the removal budget the place stops: what it removed stays removed (the next place
 /// goes on from there), and the remainder is cancelled, never rested crossing.
 #[test]
 fn the_removal_budget_bounds_a_walk_over_expired_orders() {
-    let mut buf = Buffer::new(512, 64);
+    let mut buf = Buffer::new(512, 1024);
     let mut book = buf.book();
     for _ in 0..200 {
         let mut o = order(1, OrderSide::Ask, OrderType::Limit, 100, 5);

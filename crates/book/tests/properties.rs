@@ -288,7 +288,19 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                         prop_assert_eq!(&rec.touched[..], &expected_order[..rec.touched.len()]);
                         prop_assert_eq!(out.fills as usize, rec.fills.len());
                         prop_assert!(out.fills <= max_fills);
-                        queued_fills += out.fills as u64;
+                        // fills, and an out event per other owner's order the place took off
+                        // (expired, beyond its peg limit, evicted)
+                        let outs = rec
+                            .outs
+                            .iter()
+                            .filter(|(m, r)| {
+                                matches!(
+                                    r,
+                                    OutReason::Expired | OutReason::PegLimit | OutReason::Evicted
+                                ) && m.owner != o.owner
+                            })
+                            .count();
+                        queued_fills += out.fills as u64 + outs as u64;
                         let l = ledgers.entry(out.order_id).or_default();
                         l.placed += quantity;
                         l.filled += out.base_filled;
@@ -455,7 +467,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 id
             );
         }
-        // Queue matches maker fills.
+        // Queue matches maker fills and out events.
         prop_assert_eq!(book.event_count() as u64, queued_fills);
         // Counts match the trees; client ids resolve to their orders.
         for side in [OrderSide::Bid, OrderSide::Ask] {

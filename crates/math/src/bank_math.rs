@@ -20,7 +20,8 @@ use crate::fixed::{Round, I80F48};
 /// The lending pool of one bank (the parts the share math touches).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool {
-    /// Native value of one deposit share (starts at 1, never decreases).
+    /// Native value of one deposit share (starts at 1; grows with interest, falls only when a
+    /// bankruptcy's loss is socialized over the depositors).
     pub deposit_index: I80F48,
     /// Native debt of one borrow share (starts at 1, never decreases).
     pub borrow_index: I80F48,

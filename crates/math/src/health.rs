@@ -188,6 +188,35 @@ impl HealthTerms {
     pub fn perps(&self) -> &[PerpTerm] {
         &self.perps[..self.n_perps]
     }
+    /// Replace the term of perp market `t.market_index` (`InvalidAmount` when absent): what a
+    /// liquidation evaluates for a candidate amount.
+    pub fn set_perp(&mut self, t: PerpTerm) -> Result<(), MathError> {
+        let n = self.n_perps;
+        let slot = self.perps[..n]
+            .iter_mut()
+            .find(|p| p.market_index == t.market_index)
+            .ok_or(MathError::InvalidAmount)?;
+        *slot = t;
+        Ok(())
+    }
+    /// The term of token `token_index`, if any.
+    pub fn token(&self, token_index: u16) -> Option<&TokenTerm> {
+        self.tokens().iter().find(|t| t.token_index == token_index)
+    }
+    /// Set the balance of token `token_index` (`InvalidAmount` when absent).
+    pub fn set_token_balance(
+        &mut self,
+        token_index: u16,
+        balance: I80F48,
+    ) -> Result<(), MathError> {
+        let n = self.n_tokens;
+        let slot = self.tokens[..n]
+            .iter_mut()
+            .find(|t| t.token_index == token_index)
+            .ok_or(MathError::InvalidAmount)?;
+        slot.balance = balance;
+        Ok(())
+    }
     /// Sum of all terms.
     pub fn health(&self, t: HealthType) -> Result<I80F48, MathError> {
         let mut h = I80F48::ZERO;

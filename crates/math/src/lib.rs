@@ -3,7 +3,8 @@
 //! conversions ([`bank_math`]), oracle validation and the stable price ([`oracle`]), health as
 //! a sum of terms ([`health`]), and perpetual futures: positions, fills, fees, PnL settlement
 //! and a position's health contribution ([`perp`]), funding ([`funding`]), leverage tiers
-//! ([`tiers`]) and the settlement price of dated futures ([`dated`]).
+//! ([`tiers`]) and the settlement price of dated futures ([`dated`]); liquidation targets, fees,
+//! prices and the "just enough" search ([`liquidation`]).
 //! `no_std`, no Solana types, no floats.
 #![no_std]
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod fixed;
 pub mod funding;
 pub mod health;
 pub mod interest;
+pub mod liquidation;
 pub mod oracle;
 pub mod perp;
 pub mod tiers;

@@ -259,6 +259,45 @@ pub enum CarryError {
     /// The book still holds fills to apply: run `consume_perp_events` first.
     #[msg("perp fill events pending")]
     PerpEventsPending,
+    /// Liquidation parameters out of range (fee share of maintenance >= 100%, insurance share
+    /// or buffer > 100%).
+    #[msg("invalid liquidation parameters")]
+    InvalidLiquidationParams,
+    /// The account's maintenance health is not below zero: it cannot be liquidated.
+    #[msg("account is not liquidatable (maintenance health >= 0)")]
+    NotLiquidatable,
+    /// The liquidator would end with initial health below zero.
+    #[msg("liquidator would end with initial health below zero")]
+    LiquidatorUnhealthy,
+    /// The liquidatee still has resting orders (or queued maker fills) in this market: run
+    /// `liquidate_perp_orders` (and `consume_perp_events`) first.
+    #[msg("liquidatee has resting orders in this market: cancel them first")]
+    LiquidateeHasOpenOrders,
+    /// Liquidator and liquidatee are the same account.
+    #[msg("an account cannot liquidate itself")]
+    SelfLiquidation,
+    /// The liquidatee has no position in this market to take over.
+    #[msg("liquidatee has no position in this market")]
+    NothingToLiquidate,
+    /// The liquidatee has no borrow of the liability token.
+    #[msg("liquidatee has no borrow of this token")]
+    NoLiabilityToLiquidate,
+    /// The liquidatee has no deposit of the asset token.
+    #[msg("liquidatee has no deposit of this token")]
+    NoAssetToLiquidate,
+    /// Asset and liability bank are the same.
+    #[msg("asset and liability bank must differ")]
+    SameBank,
+    /// The account still holds assets, perp positions or orders: liquidate them first.
+    #[msg("account is not bankrupt (assets or positions left)")]
+    NotBankrupt,
+    /// An auto-deleveraging candidate is not a profitable position of the market, or is the
+    /// bankrupt account itself.
+    #[msg("invalid auto-deleveraging candidate")]
+    AdlCandidateInvalid,
+    /// Auto-deleveraging candidates are not in non-increasing rank order.
+    #[msg("auto-deleveraging candidates out of rank order")]
+    AdlRankOrder,
 }
 
 /// A `carry_book` engine error as a named program error.

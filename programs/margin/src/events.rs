@@ -316,3 +316,110 @@ pub struct PerpExpiryCloseEvent {
     /// Cost basis after (its negation is the PnL left to `settle_pnl`), I80F48 bits.
     pub quote_native_after_bits: i128,
 }
+
+/// A liquidator took over part of a liquidatee's perp position (`liquidate_perp`).
+#[event]
+pub struct PerpLiquidationEvent {
+    /// Liquidated account.
+    pub liquidatee: Pubkey,
+    /// Liquidator's account.
+    pub liquidator: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Lots taken over (the "just enough" amount, clamped by the request).
+    pub base_lots: u64,
+    /// Lots the liquidator asked for at most.
+    pub max_base_lots: u64,
+    /// Liquidatee's base before, lots.
+    pub base_lots_before: i64,
+    /// Transfer price, quote native per lot, I80F48 bits.
+    pub price_bits: i128,
+    /// Oracle price, quote native per lot, I80F48 bits.
+    pub oracle_price_bits: i128,
+    /// Liquidator's discount, ppm of the notional.
+    pub liquidator_fee_ppm: u32,
+    /// Fee charged to the liquidatee for the insurance fund (through the PnL pool and
+    /// `sweep_perp_fees`), quote native.
+    pub insurance_fee_native: u64,
+    /// Liquidatee's maintenance health before, I80F48 bits.
+    pub maint_before_bits: i128,
+    /// Liquidatee's maintenance health after (before its PnL settlement), I80F48 bits.
+    pub maint_after_bits: i128,
+    /// Liquidatee's target health x 1e6 after (>= 0 unless the whole position went),
+    /// I80F48 bits.
+    pub target_after_bits: i128,
+}
+
+/// A liquidator repaid part of a liquidatee's borrow for its collateral (`liquidate_token`).
+#[event]
+pub struct TokenLiquidationEvent {
+    /// Liquidated account.
+    pub liquidatee: Pubkey,
+    /// Liquidator's account.
+    pub liquidator: Pubkey,
+    /// Bank of the borrow repaid.
+    pub liab_bank: Pubkey,
+    /// Bank of the collateral taken.
+    pub asset_bank: Pubkey,
+    /// Borrow repaid, liability native units.
+    pub liab_native: u64,
+    /// Collateral transferred, asset native units.
+    pub asset_native: u64,
+    /// Combined liquidation fee, ppm.
+    pub fee_ppm: u32,
+    /// Liquidatee's maintenance health before, I80F48 bits.
+    pub maint_before_bits: i128,
+    /// Liquidatee's target health x 1e6 after, I80F48 bits.
+    pub target_after_bits: i128,
+}
+
+/// A bankrupt account's debt in one bank was resolved (`resolve_bankruptcy`):
+/// `deficit_native = insurance_native + adl_native + socialized_native`.
+#[event]
+pub struct BankruptcyEvent {
+    /// Bankrupt account.
+    pub account: Pubkey,
+    /// Bank of the debt.
+    pub bank: Pubkey,
+    /// Debt before, native units (rounded up).
+    pub deficit_native: u64,
+    /// Paid by the insurance fund (settlement token only).
+    pub insurance_native: u64,
+    /// Taken from profitable positions by auto-deleveraging (settlement token only).
+    pub adl_native: u64,
+    /// Socialized across the bank's depositors through its deposit index.
+    pub socialized_native: u64,
+    /// Insurance vault balance after, native units.
+    pub insurance_after_native: u64,
+    /// Deposit index after, I80F48 bits.
+    pub deposit_index_after_bits: i128,
+}
+
+/// Auto-deleveraging took unrealized profit from one position to cover a bankruptcy.
+#[event]
+pub struct AutoDeleverageEvent {
+    /// Bankrupt account covered.
+    pub bankrupt: Pubkey,
+    /// Deleveraged account.
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Profit taken, quote native.
+    pub amount_native: u64,
+    /// Its unrealized PnL before, I80F48 bits.
+    pub pnl_before_bits: i128,
+    /// Its rank score (its unrealized PnL at the oracle: candidates come in non-increasing
+    /// score order), I80F48 bits.
+    pub score_bits: i128,
+}
+
+/// Tokens paid into the insurance fund by `deposit_insurance`.
+#[event]
+pub struct InsuranceDepositEvent {
+    /// Who paid.
+    pub depositor: Pubkey,
+    /// Amount, settlement native units.
+    pub amount: u64,
+    /// Insurance vault balance after.
+    pub balance_after: u64,
+}

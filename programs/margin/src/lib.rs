@@ -43,6 +43,12 @@ pub mod carry_margin {
         instructions::admin::handle_set_paused(ctx, paused)
     }
 
+    /// Admin: set the liquidation buffer, ppm (<= 1_000_000): a liquidation stops once
+    /// `maint * (1 - b) + init * b >= 0`.
+    pub fn set_liquidation_buffer(ctx: Context<ExchangeAdmin>, buffer_ppm: u32) -> Result<()> {
+        instructions::admin::handle_set_liquidation_buffer(ctx, buffer_ppm)
+    }
+
     /// Admin: propose a new admin (default key withdraws the proposal); the role moves only
     /// when the proposed key signs `accept_admin`.
     pub fn propose_admin(ctx: Context<ExchangeAdmin>, new_admin: Pubkey) -> Result<()> {
@@ -217,5 +223,41 @@ pub mod carry_margin {
         limit: u8,
     ) -> Result<()> {
         instructions::consume_perp_events::handle_consume_perp_events(ctx, limit)
+    }
+
+    /// Permissionless, first step of a liquidation: cancel up to `limit` resting orders of an
+    /// account below maintenance health on one perp market.
+    /// Remaining accounts: the liquidatee's health pairs.
+    pub fn liquidate_perp_orders(ctx: Context<LiquidatePerpOrders>, limit: u8) -> Result<()> {
+        instructions::liquidate_perp_orders::handle_liquidate_perp_orders(ctx, limit)
+    }
+
+    /// Liquidator (owner or delegate): take over just enough of a liquidatee's perp position
+    /// (at most `max_base_lots`) at the oracle price less a tiered fee; the liquidatee's PnL is
+    /// then settled. Remaining accounts: health pairs of both accounts (the union).
+    pub fn liquidate_perp(ctx: Context<LiquidatePerp>, max_base_lots: u64) -> Result<()> {
+        instructions::liquidate_perp::handle_liquidate_perp(ctx, max_base_lots)
+    }
+
+    /// Liquidator (owner or delegate): repay just enough (at most `max_liab_native`) of a
+    /// liquidatee's borrow and take its collateral at the banks' liquidation fees.
+    /// Remaining accounts: health pairs of both accounts (the union).
+    pub fn liquidate_token(ctx: Context<LiquidateToken>, max_liab_native: u64) -> Result<()> {
+        instructions::liquidate_token::handle_liquidate_token(ctx, max_liab_native)
+    }
+
+    /// Permissionless: resolve a bankrupt account's debt in one bank: insurance fund, then
+    /// auto-deleveraging of the most profitable positions of a market (settlement token), then
+    /// socialized loss through the bank's deposit index. Remaining accounts (optional):
+    /// `[perp market (mut), its oracle, ranked candidate accounts (mut)...]`.
+    pub fn resolve_bankruptcy<'info>(
+        ctx: Context<'_, '_, 'info, 'info, ResolveBankruptcy<'info>>,
+    ) -> Result<()> {
+        instructions::resolve_bankruptcy::handle_resolve_bankruptcy(ctx)
+    }
+
+    /// Anyone: pay settlement tokens into the insurance fund.
+    pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
+        instructions::deposit_insurance::handle_deposit_insurance(ctx, amount)
     }
 }

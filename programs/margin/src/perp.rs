@@ -181,9 +181,8 @@ pub fn emit_fill(
 /// the engine takes off without a fill, and counts the lots of `owner`'s own orders taken off
 /// (self-trade removals and decrements, its expired or evicted orders, its cancels), per side,
 /// so the instruction releases them from the owner's position. Another account's order removed
-/// while matching (expired, beyond its peg limit, evicted) is only reported: the engine queues
-/// no event for it, so its resting lots stay counted in that account (conservative: margined
-/// as if still resting) until its owner's `cancel_all_perp_orders` completes and resets them.
+/// while matching (expired, beyond its peg limit, evicted) is reported here and queued by the
+/// engine as an out event: `consume_perp_events` releases its lots from that account.
 pub struct PerpListener {
     pub owner: Pubkey,
     pub market: Pubkey,

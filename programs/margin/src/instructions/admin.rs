@@ -1,5 +1,5 @@
-//! Admin-only exchange settings: `set_paused`, `propose_admin`, and `accept_admin` (signed by
-//! the proposed admin). Handing over the admin role takes two steps, so a mistyped key can
+//! Admin-only exchange settings: `set_paused`, `set_liquidation_buffer`, `propose_admin`, and
+//! `accept_admin` (signed by the proposed admin). Handing over the admin role takes two steps, so a mistyped key can
 //! never lock the exchange: the old admin stays until the new key proves it can sign.
 
 use anchor_lang::prelude::*;
@@ -34,6 +34,18 @@ pub struct AcceptAdmin<'info> {
 pub fn handle_set_paused(ctx: Context<ExchangeAdmin>, paused: bool) -> Result<()> {
     ctx.accounts.exchange.load_mut()?.paused = paused as u8;
     msg!("exchange paused: {}", paused);
+    Ok(())
+}
+
+/// Set the liquidation buffer (ppm, <= 1_000_000; else `InvalidLiquidationParams`): how far
+/// past maintenance health a liquidation brings an account (see `Exchange`).
+pub fn handle_set_liquidation_buffer(ctx: Context<ExchangeAdmin>, buffer_ppm: u32) -> Result<()> {
+    require!(
+        buffer_ppm <= carry_math::tiers::PPM,
+        CarryError::InvalidLiquidationParams
+    );
+    ctx.accounts.exchange.load_mut()?.liquidation_buffer_ppm = buffer_ppm;
+    msg!("liquidation buffer: {} ppm", buffer_ppm);
     Ok(())
 }
 

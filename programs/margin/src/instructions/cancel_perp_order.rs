@@ -34,20 +34,36 @@ pub struct CancelPerpOrder<'info> {
 }
 
 /// What to cancel.
-enum Target {
+pub(crate) enum Target {
     Id(u128),
     ClientId(u64),
     All { side: Option<BookSide>, limit: u32 },
 }
 
 fn cancel(ctx: Context<CancelPerpOrder>, target: Target) -> Result<()> {
-    let account_key = ctx.accounts.account.key();
-    let market_key = ctx.accounts.perp_market.key();
-    let market_index = ctx.accounts.perp_market.load()?.market_index;
-    let mut acc = ctx.accounts.account.load_mut()?;
+    cancel_orders(
+        &ctx.accounts.account,
+        &ctx.accounts.perp_market,
+        &ctx.accounts.book,
+        target,
+    )
+}
+
+/// Cancel `target` orders of `account` on `perp_market`'s `book` (checked by the caller to be
+/// the market's) and release their lots; shared with `liquidate_perp_orders`.
+pub(crate) fn cancel_orders(
+    account: &AccountLoader<MarginAccount>,
+    perp_market: &AccountLoader<PerpMarket>,
+    book: &AccountInfo,
+    target: Target,
+) -> Result<()> {
+    let account_key = account.key();
+    let market_key = perp_market.key();
+    let market_index = perp_market.load()?.market_index;
+    let mut acc = account.load_mut()?;
     let mut listener = PerpListener::new(account_key, market_key);
     let owner = account_key.to_bytes();
-    let complete_all = with_book(&ctx.accounts.book, |book, _| {
+    let complete_all = with_book(book, |book, _| {
         let complete = match target {
             Target::Id(id) => {
                 book.cancel(&owner, OrderId::from_u128(id), &mut listener)
@@ -70,14 +86,15 @@ fn cancel(ctx: Context<CancelPerpOrder>, target: Target) -> Result<()> {
             return Ok(None);
         }
         // The account has no order left on the book: what its counts may still hold is the
-        // lots of its maker fills queued for the crank (the crank releases those), plus lots
-        // the book removed while matching another account's order. Keep exactly the former.
+        // lots of its maker fills and out events queued for the crank (the crank releases
+        // those). Keep exactly those.
         let mut pending = [0u64; 2];
         for i in 0..book.event_count() {
             let e = book.event(i).ok_or(error!(CarryError::PerpBookInvalid))?;
             if e.maker == owner {
-                let maker_side = if e.taker_side == 0 { 1 } else { 0 };
-                pending[maker_side] = pending[maker_side].saturating_add(e.quantity);
+                // a maker fill or an out event of this account: the crank releases those lots
+                let s = e.maker_side() as usize;
+                pending[s] = pending[s].saturating_add(e.quantity);
             }
         }
         Ok(Some(pending))

@@ -6,11 +6,12 @@
 //! among them (nothing skipped, nothing applied twice: an event leaves the queue in the same
 //! instruction that applied it).
 //!
-//! What the queue holds: the engine queues **maker fills only**. Orders it removes without a
-//! fill while matching (expired, beyond their peg limit, self-trade removals, evicted) are not
-//! queued: the taker's own are released by `place_perp_order` itself, another account's are
-//! reported by `PerpOrderOutEvent` and stay counted in that account's resting lots until its
-//! `cancel_all_perp_orders` completes (margined as if resting: conservative).
+//! What the queue holds: maker fills, and an out event for every order of another account
+//! that a place removed without a fill (met expired or beyond its peg limit while matching, or
+//! evicted from a full side). The crank applies a fill to the maker's position and releases an
+//! out event's lots from the owner's resting counts (its open-order margin), so an account's
+//! counts follow the book without its owner's instruction. The placer's own removals are
+//! released by `place_perp_order` itself.
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
@@ -71,6 +72,15 @@ pub fn handle_consume_perp_events<'info>(
                 market.exchange,
                 CarryError::MakerAccountMismatch
             );
+            if !e.is_fill() {
+                // Another owner's order the book removed while matching (expired, beyond its
+                // peg limit, evicted): release its lots from the owner's resting counts.
+                if let Some(slot_idx) = acc.find_perp(market.market_index) {
+                    release_resting(&mut acc.perps[slot_idx], e.maker_side(), e.quantity);
+                }
+                n += 1;
+                continue;
+            }
             let slot_idx = find_or_create_perp(acc, market.market_index)?;
             let slot = &mut acc.perps[slot_idx];
             settle_funding(market, slot, maker_key, market_key)?;

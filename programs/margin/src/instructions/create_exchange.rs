@@ -52,5 +52,6 @@ pub fn handle_create_exchange(ctx: Context<CreateExchange>, exchange_num: u32) -
     ex.bump = ctx.bumps.exchange;
     ex.insurance_vault_bump = ctx.bumps.insurance_vault;
     ex.settlement_decimals = ctx.accounts.settlement_mint.decimals;
+    ex.liquidation_buffer_ppm = DEFAULT_LIQUIDATION_BUFFER_PPM;
     Ok(())
 }

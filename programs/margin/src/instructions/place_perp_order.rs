@@ -185,15 +185,17 @@ pub fn handle_place_perp_order(
         let market = &mut *market;
         let out = with_book(&ctx.accounts.book, |book, max_fills| {
             let order = NewOrder { max_fills, ..order };
+            let first = book.event_count();
             let out = book
                 .place(&order, &match_ctx, &mut listener)
                 .map_err(book_err)?;
-            // The taker's fills are the last `out.fills` events of the queue.
-            let first = book.event_count() - out.fills;
-            for i in 0..out.fills {
-                let e = *book
-                    .event(first + i)
-                    .ok_or(error!(CarryError::PerpBookInvalid))?;
+            // The place queued the taker's fills (and other owners' out events, for the crank)
+            // after the events already there.
+            for i in first..book.event_count() {
+                let e = *book.event(i).ok_or(error!(CarryError::PerpBookInvalid))?;
+                if !e.is_fill() {
+                    continue;
+                }
                 let applied = apply_fill(
                     market,
                     slot,

@@ -4,7 +4,9 @@
 //! A loss moves entirely (rounded up to whole units): the balance falls, below zero into a
 //! borrow that pays interest from then on, and the market's PnL pool grows by it. A profit is
 //! paid out of the pool (rounded down, at most what the pool holds) into the balance: a
-//! deposit, or the repayment of a borrow. What the pool cannot pay stays unrealized
+//! deposit, or the repayment of a borrow. A profit is marked at the oracle or at the market's
+//! stable price, whichever pays less: an oracle pumped in one slot (the Mango 2022 exploit)
+//! pays out only as much paper profit as the stable price has followed. What the pool cannot pay stays unrealized
 //! (`carry_math::perp::split_pnl`). No token moves: the settlement bank's vault holds the pool
 //! (conservation: `vault = deposits - borrows + non_lendable + reserve + dust + sum of the
 //! markets' PnL pools`, to the unit). An account that opted the settlement token out of lending
@@ -20,7 +22,7 @@ use carry_math::I80F48;
 
 use crate::error::{CarryError, MathResultExt, OptionExt};
 use crate::events::PerpSettlePnlEvent;
-use crate::oracle::perp_oracle_price;
+use crate::oracle::{perp_advanced_stable_price, perp_oracle_price};
 use crate::perp::settle_funding;
 use crate::state::*;
 
@@ -65,11 +67,46 @@ pub fn handle_settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
         .find_perp(market.market_index)
         .ok_or(error!(CarryError::NoPerpPosition))?;
     let price = perp_oracle_price(&market, &ctx.accounts.oracle, now, quote_decimals)?;
-    settle_funding(&market, &mut acc.perps[slot_idx], account_key, market_key)?;
+    settle_position(
+        &mut bank,
+        &mut market,
+        &mut acc,
+        slot_idx,
+        price,
+        now,
+        [account_key, market_key, bank_key],
+    )
+}
+
+/// Settle funding and then the PnL of perp slot `slot_idx` of `acc` at `price` (the body of
+/// `settle_pnl`, shared with `liquidate_perp`): see the module docs. `keys` are the account,
+/// the market and the settlement bank, for the events. The caller checked that `bank` is the
+/// exchange's settlement bank and `market` the slot's market.
+pub fn settle_position(
+    bank: &mut Bank,
+    market: &mut PerpMarket,
+    acc: &mut MarginAccount,
+    slot_idx: usize,
+    price: I80F48,
+    now: i64,
+    keys: [Pubkey; 3],
+) -> Result<()> {
+    let [account_key, market_key, bank_key] = keys;
+    settle_funding(market, &mut acc.perps[slot_idx], account_key, market_key)?;
 
     let pos = acc.perps[slot_idx].position();
     let pnl = pos.unrealized_pnl(price).named()?;
-    let mut settled = split_pnl(pnl, market.pnl_pool_native)
+    // A profit is paid at the price less favourable to the account of the oracle and the
+    // stable price, so a pumped oracle cannot pay out paper profit faster than the stable
+    // price follows (the Mango 2022 exploit); a loss moves at the oracle.
+    let payable = if pnl.is_positive() {
+        let stable = perp_advanced_stable_price(market, price, now)?;
+        pnl.min(pos.unrealized_pnl(stable).named()?)
+            .max(I80F48::ZERO)
+    } else {
+        pnl
+    };
+    let mut settled = split_pnl(payable, market.pnl_pool_native)
         .named()?
         .settled_native;
     let opted_out = acc
@@ -82,7 +119,7 @@ pub fn handle_settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
     }
     let (accrual, dt) = bank.accrue(now)?;
     if dt > 0 {
-        crate::instructions::accrue_interest::emit_accrual(&bank, bank_key, &accrual, dt);
+        crate::instructions::accrue_interest::emit_accrual(bank, bank_key, &accrual, dt);
     }
     let mut borrowed = 0u64;
     if settled != 0 {

@@ -55,9 +55,9 @@ pub struct OracleConfig {
 ///
 /// Both the argument of `register_bank` / `edit_bank` (borsh) and the `params` field of the
 /// zero-copy [`Bank`] (Pod). The fields keep their logical order; ten `u32`s put the two `u64`
-/// limits at offset 40, and four `u32`s follow them, so `#[repr(C)]` leaves no gap. Borsh
-/// writes fields in order without gaps, so the instruction argument is byte for byte the
-/// in-account layout: 72 bytes.
+/// limits at offset 40, and six `u32`-sized fields follow them, so `#[repr(C)]` leaves no gap.
+/// Borsh writes fields in order without gaps, so the instruction argument is byte for byte the
+/// in-account layout: 80 bytes.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct BankParams {
@@ -95,13 +95,19 @@ pub struct BankParams {
     /// (1..=[`MAX_STABLE_STEP_SECS`]): one touch at a manipulated moment moves the stable price
     /// by at most `stable_max_move_ppm_per_hour * stable_max_step_secs / 3600`.
     pub stable_max_step_secs: u32,
+    /// Liquidation fee of this token, ppm (< 1_000_000): when a liquidator repays a borrow of
+    /// one token and takes collateral in another, it receives the collateral at a discount of
+    /// the two banks' fees added (`carry_math::liquidation::asset_for_liab`).
+    pub liquidation_fee_ppm: u32,
+    /// Explicit padding, zero.
+    pub padding: [u8; 4],
 }
 
 /// Largest `stable_max_step_secs` a bank or market may set: 15 minutes.
 pub const MAX_STABLE_STEP_SECS: u32 = 900;
 
 /// Size of `BankParams` (in the bank account and as borsh instruction argument).
-pub const BANK_PARAMS_SIZE: usize = 72;
+pub const BANK_PARAMS_SIZE: usize = 80;
 const _: () = assert!(core::mem::size_of::<BankParams>() == BANK_PARAMS_SIZE);
 const _: () = assert!(core::mem::align_of::<BankParams>() == 8);
 
@@ -115,6 +121,8 @@ impl BankParams {
             && self.oracle_max_age_secs > 0
             && self.oracle_max_conf_ppm > 0
             && (1..=MAX_STABLE_STEP_SECS).contains(&self.stable_max_step_secs)
+            && self.liquidation_fee_ppm < PPM
+            && self.padding == [0; 4]
     }
     /// Weights as fixed point.
     pub fn weights(&self) -> Weights {
@@ -206,7 +214,7 @@ pub struct Bank {
     /// Pyth feed id a `PriceUpdateV2` oracle must carry (zero for Pyth v2 accounts).
     pub oracle_feed_id: [u8; 32],
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 224],
+    pub reserved: [u8; 216],
 }
 
 /// Size of `Bank` without the 8-byte discriminator.

@@ -6,6 +6,9 @@ use anchor_lang::prelude::*;
 pub const EXCHANGE_SEED: &[u8] = b"exchange";
 /// PDA seed prefix of the insurance vault: `[INSURANCE_SEED, exchange]`.
 pub const INSURANCE_SEED: &[u8] = b"insurance";
+/// Liquidation buffer of a new exchange: a quarter of the way from maintenance to initial
+/// health.
+pub const DEFAULT_LIQUIDATION_BUFFER_PPM: u32 = 250_000;
 /// Maximum banks per exchange (token indices 0..MAX_BANKS).
 pub const MAX_BANKS: u16 = 32;
 
@@ -44,8 +47,14 @@ pub struct Exchange {
     pub perp_market_count: u16,
     /// Explicit padding, zero.
     pub padding2: [u8; 6],
+    /// Liquidation buffer `b`, ppm (<= 1_000_000): a liquidation stops once
+    /// `maint * (1 - b) + init * b >= 0` (`carry_math::liquidation`); set at creation to
+    /// [`DEFAULT_LIQUIDATION_BUFFER_PPM`], changed by `set_liquidation_buffer`.
+    pub liquidation_buffer_ppm: u32,
+    /// Explicit padding, zero.
+    pub padding3: [u8; 4],
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 88],
+    pub reserved: [u8; 80],
 }
 
 /// Size of `Exchange` without the 8-byte discriminator.

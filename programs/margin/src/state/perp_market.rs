@@ -57,7 +57,7 @@ const _: () = assert!(core::mem::size_of::<PerpLeverageTier>() == 16);
 /// Risk, fee, funding, oracle and expiry parameters of a perp market: the argument of
 /// `create_perp_market` / `edit_perp_market` (borsh) and the `params` field of [`PerpMarket`]
 /// (Pod). As with `BankParams`, the fields are ordered so that `#[repr(C)]` leaves no gap:
-/// the borsh encoding is byte for byte the in-account layout, 136 bytes.
+/// the borsh encoding is byte for byte the in-account layout, 144 bytes.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct PerpMarketParams {
@@ -97,6 +97,13 @@ pub struct PerpMarketParams {
     /// Dated future: least spacing of two settlement samples, seconds (>= 1); 0 for a
     /// perpetual.
     pub settlement_min_interval_secs: u32,
+    /// Liquidation fee as a share of the position's tier maintenance ratio, ppm (< 1_000_000,
+    /// so a liquidation always raises the liquidatee's health): the fee grows with the tier
+    /// (`carry_math::liquidation::PerpLiquidationFees`).
+    pub liquidation_fee_of_maint_ppm: u32,
+    /// Share of the liquidation fee that goes to the insurance fund, ppm (<= 1_000_000); the
+    /// rest is the liquidator's discount.
+    pub liquidation_insurance_share_ppm: u32,
     /// Tiers in use (1..=4).
     pub tier_count: u8,
     /// [`PerpMarketMode`] as `u8`: 0 active, 1 reduce-only.
@@ -106,7 +113,7 @@ pub struct PerpMarketParams {
 }
 
 /// Size of `PerpMarketParams` (in the account and as borsh argument).
-pub const PERP_MARKET_PARAMS_SIZE: usize = 136;
+pub const PERP_MARKET_PARAMS_SIZE: usize = 144;
 const _: () = assert!(core::mem::size_of::<PerpMarketParams>() == PERP_MARKET_PARAMS_SIZE);
 const _: () = assert!(core::mem::align_of::<PerpMarketParams>() == 8);
 
@@ -151,6 +158,10 @@ impl PerpMarketParams {
         require!(
             self.mode <= PerpMarketMode::ReduceOnly as u8,
             CarryError::InvalidMarketMode
+        );
+        require!(
+            self.liquidation_fee_of_maint_ppm < PPM && self.liquidation_insurance_share_ppm <= PPM,
+            CarryError::InvalidLiquidationParams
         );
         require!(self.padding == [0; 2], CarryError::InvalidParameter);
         Ok(())
@@ -323,7 +334,7 @@ pub struct PerpMarket {
     /// Explicit padding, zero.
     pub padding: [u8; 7],
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 256],
+    pub reserved: [u8; 248],
 }
 
 /// Size of `PerpMarket` without the 8-byte discriminator.
