@@ -43,6 +43,7 @@ async fn run(deposits: usize, clients: usize) {
             slot_ms: 400,
             keeper_secs: 0,
             ledger: None,
+            maker_secs: 0,
             config: Some(cfg.clone()),
         },
         &mut |_| {},

@@ -6,11 +6,13 @@
 //! It is a development chain, not a validator: one bank per slot, rooted at once; no consensus,
 //! no SBF for our programs (they run as host code, so their compute units are not on-chain
 //! figures; `bench/sbf` measures those). The keeper's cranks run in-process (accrual and
-//! stable prices, reserve sweep); the market maker and the perp cranks join with perp trading.
+//! stable prices, reserve sweep, fill events, funding, PnL settlement, dated expiry), and a
+//! market maker ([`maker`]) quotes both sides of every perp market around the oracle.
 
 pub mod chain;
 pub mod faucet;
 pub mod logs;
+pub mod maker;
 pub mod prices;
 pub mod rpc;
 pub mod ws;
@@ -45,6 +47,9 @@ pub struct Options {
     /// Ledger directory: accounts (and the faucet) are resumed from it at start and saved to
     /// it every 10 s and by [`LocalNet::save`]; `None`: nothing persists.
     pub ledger: Option<std::path::PathBuf>,
+    /// Run the market maker ([`maker`]), requoting every this many seconds, when the config
+    /// has perp markets; 0: none.
+    pub maker_secs: u64,
 }
 
 /// A running local chain.
@@ -61,6 +66,9 @@ pub struct LocalNet {
     pub bootstrap: Option<Report>,
     /// The ledger directory, if any.
     pub ledger: Option<std::path::PathBuf>,
+    /// Time from the call of [`start`] to the market maker's first quotes (every tradable perp
+    /// market quoted), once they landed.
+    pub first_quote: Arc<Mutex<Option<Duration>>>,
 }
 
 impl LocalNet {
@@ -83,6 +91,7 @@ impl LocalNet {
 /// Start the chain, its slot clock, the price feeds and the RPC front, then bootstrap
 /// `opts.config`. `progress` gets a line per step.
 pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<LocalNet, String> {
+    let started = std::time::Instant::now();
     let chain = match opts.ledger.as_deref().and_then(chain::saved_faucet) {
         Some(faucet) => Chain::with_faucet(faucet),
         None => Chain::new(),
@@ -157,13 +166,45 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
         let every = opts.keeper_secs;
         tokio::spawn(async move {
             let rpc = carry_sdk::client::RpcChain::new(url);
-            carry_sdk::keeper::run_forever(&rpc, &payer, every, 3600).await;
+            let config = carry_sdk::keeper::KeeperConfig {
+                accrue_secs: every,
+                sweep_secs: 3600,
+                consume_secs: 1,
+                funding_secs: 60,
+                settle_secs: 60,
+                expiry_secs: 5,
+                min_settle_native: 1,
+            };
+            carry_sdk::keeper::run_forever(&rpc, &payer, config, 60).await;
         });
         progress(&format!(
-            "keeper: accrual every {every} s, reserve sweep hourly"
+            "keeper: accrual every {every} s, fill events every 1 s, funding and PnL settlement every 60 s, dated expiry every 5 s, reserve sweep hourly"
         ));
     }
+    let first_quote = Arc::new(Mutex::new(None));
+    if let Some(cfg) = opts.config.as_ref().filter(|c| !c.perp_markets.is_empty()) {
+        if opts.maker_secs > 0 {
+            let exchange = carry_migrations::exchange_of(&chain.faucet.pubkey(), cfg);
+            let mcfg = maker::MakerConfig {
+                every_secs: opts.maker_secs,
+                ..Default::default()
+            };
+            tokio::spawn(maker::run(
+                chain.clone(),
+                format!("http://{rpc_addr}"),
+                exchange,
+                mcfg.clone(),
+                started,
+                first_quote.clone(),
+            ));
+            progress(&format!(
+                "market maker: {} levels a side, {} bps from the oracle, ${} each, every {} s",
+                mcfg.levels, mcfg.spread_bps, mcfg.level_usd, mcfg.every_secs
+            ));
+        }
+    }
     Ok(LocalNet {
+        first_quote,
         chain,
         rpc_addr,
         ws_addr,

@@ -15,7 +15,8 @@ The real Solana runtime (solana-runtime 2.3) runs Carry's programs natively with
 Associated Token Account for real; a JSON-RPC endpoint serves it to the CLI, the app, the SDK
 and @solana/web3.js; a faucet hands out SOL (requestAirdrop) and test tokens
 (carry_requestTokens); Pyth price feeds move every slot; the bootstrap config creates the
-exchange and its banks. A development chain, not a validator: no consensus, no SBF.
+exchange, its banks and perp markets; the keeper cranks and a market maker quotes every perp
+market. A development chain, not a validator: no consensus, no SBF.
 
 USAGE:
     carry-localnet [OPTIONS]
@@ -26,6 +27,8 @@ OPTIONS:
     --config FILE      bootstrap config [default: migrations/localnet.toml]
     --no-bootstrap     start an empty chain (no mints, feeds, exchange or banks)
     --keeper-secs S    run the keeper's cranks every S seconds, 0 for none [default: 10]
+    --maker-secs S     market maker: requote every perp market every S seconds, 0 for none
+                       [default: 2]
     --ledger DIR       resume accounts from DIR and save them there (every 10 s and at Ctrl-C)
     -h, --help         this help";
 
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     }
     let mut bootstrap = true;
     let mut keeper_secs: u64 = 10;
+    let mut maker_secs: u64 = 2;
     let mut ledger: Option<PathBuf> = None;
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -71,6 +75,12 @@ fn main() -> ExitCode {
                 keeper_secs = v
                     .parse()
                     .map_err(|_| format!("--keeper-secs: not a number: {v}"))?;
+                Ok(())
+            }),
+            "--maker-secs" => value("--maker-secs").and_then(|v| {
+                maker_secs = v
+                    .parse()
+                    .map_err(|_| format!("--maker-secs: not a number: {v}"))?;
                 Ok(())
             }),
             "--no-bootstrap" => {
@@ -113,6 +123,7 @@ fn main() -> ExitCode {
             config: cfg.clone(),
             keeper_secs: if bootstrap { keeper_secs } else { 0 },
             ledger: ledger.clone(),
+            maker_secs: if bootstrap { maker_secs } else { 0 },
         },
         &mut |l| {
             let _ = writeln!(console, "{l}");
@@ -154,8 +165,30 @@ fn main() -> ExitCode {
         net.rpc_url(),
         net.rpc_url()
     );
+    if let Some(cfg) = &cfg {
+        for m in &cfg.perp_markets {
+            let _ = writeln!(console, "  {:<9} on the {} feed", m.symbol, m.base);
+        }
+    }
     rt.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
+        let first = net.first_quote.clone();
+        let mut said = maker_secs == 0;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = tick.tick(), if !said => {
+                    if let Some(d) = *first.lock().unwrap() {
+                        let _ = writeln!(
+                            console,
+                            "market maker: first quotes {:.1} s after start",
+                            d.as_secs_f64()
+                        );
+                        said = true;
+                    }
+                }
+            }
+        }
     });
     match net.save() {
         Ok(0) => {}

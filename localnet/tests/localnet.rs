@@ -36,6 +36,7 @@ async fn chain() -> LocalNet {
             slot_ms: 50,
             keeper_secs: 1,
             ledger: None,
+            maker_secs: 0,
             config: Some(config()),
         },
         &mut |_| {},
@@ -92,8 +93,8 @@ async fn local_chain_end_to_end() {
     let report = net.bootstrap.clone().unwrap();
     assert_eq!(
         report.changes(),
-        1 + cfg.tokens.len(),
-        "exchange + banks created"
+        1 + cfg.tokens.len() + cfg.perp_markets.len(),
+        "exchange + banks + perp markets created"
     );
 
     // the slot clock runs
@@ -395,6 +396,7 @@ async fn bootstrap_resumes_after_dying_midway() {
     let mut partial = config();
     let full = partial.clone();
     partial.tokens.truncate(2);
+    partial.perp_markets.clear();
     // the run that died: only the partial config was bootstrapped
     let net = start(
         Options {
@@ -402,6 +404,7 @@ async fn bootstrap_resumes_after_dying_midway() {
             slot_ms: 50,
             keeper_secs: 0,
             ledger: None,
+            maker_secs: 0,
             config: Some(partial.clone()),
         },
         &mut |_| {},
@@ -423,12 +426,41 @@ async fn bootstrap_resumes_after_dying_midway() {
     })
     .await
     .unwrap();
-    assert_eq!(r.changes(), full.tokens.len() - 2, "{lines:?}");
+    assert_eq!(
+        r.changes(),
+        full.tokens.len() - 2 + full.perp_markets.len(),
+        "{lines:?}"
+    );
     assert!(
         lines[0].ends_with("unchanged") && lines[1].ends_with("unchanged"),
         "{lines:?}"
     );
     assert!(lines.last().unwrap().ends_with("created"));
+    // a perp market's parameters changed in the config: edited, the rest unchanged
+    let mut edited = full.clone();
+    edited.perp_markets[0].taker_fee_ppm = Some(700);
+    let mut lines = vec![];
+    let r = bootstrap(&rpc, &net.chain.faucet, &edited, &mut |l| {
+        lines.push(l.to_string())
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.changes(), 1, "{lines:?}");
+    let updated: Vec<&String> = lines.iter().filter(|l| l.ends_with("updated")).collect();
+    assert!(
+        updated.len() == 1 && updated[0].contains("SOL-PERP"),
+        "{lines:?}"
+    );
+    let m = sdk::decode_perp_market(
+        &rpc.get_account_data(&sdk::perp_market_pda(
+            &sdk::exchange_pda(&net.chain.faucet.pubkey(), 0),
+            0,
+        ))
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m.params.taker_fee_ppm, 700);
 }
 
 /// `@solana/web3.js` 1.x (npm, pinned by `tests/web3/package-lock.json`, installed by this
@@ -441,6 +473,7 @@ async fn web3_js_sends_and_confirms() {
             slot_ms: 100,
             keeper_secs: 0,
             ledger: None,
+            maker_secs: 0,
             config: None,
         },
         &mut |_| {},
@@ -495,6 +528,7 @@ async fn ledger_persists_and_resumes() {
         config: Some(config()),
         keeper_secs: 0,
         ledger: Some(dir.clone()),
+        maker_secs: 0,
     };
     let net = start(opts(), &mut |_| {}).await.unwrap();
     let trader = Keypair::new();
@@ -548,6 +582,141 @@ async fn ledger_persists_and_resumes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The market maker quotes every tradable perp market soon after start; a trader's IOC buy on
+/// SOL-PERP, sent over JSON-RPC, fills against it, and the in-process keeper applies the
+/// maker's side (the fill queue drains). Prints the time to the first quotes.
+async fn perp_order_fills_against_the_market_maker() {
+    let net = start(
+        Options {
+            rpc_port: 0,
+            slot_ms: 50,
+            keeper_secs: 1,
+            ledger: None,
+            config: Some(config()),
+            maker_secs: 1,
+        },
+        &mut |_| {},
+    )
+    .await
+    .expect("local chain starts");
+    let mut waited = 0;
+    let first = loop {
+        if let Some(d) = *net.first_quote.lock().unwrap() {
+            break d;
+        }
+        waited += 1;
+        assert!(waited < 600, "no quotes after 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!(
+        "market maker: first quotes {} ms after start",
+        first.as_millis()
+    );
+    let rpc = RpcClient::new_with_commitment(net.rpc_url(), CommitmentConfig::confirmed());
+    let chain = carry_sdk::client::RpcChain::new(net.rpc_url());
+    let exchange = sdk::exchange_pda(&net.chain.faucet.pubkey(), 0);
+    let (ex, markets) = carry_sdk::keeper::perp_markets_by_pda(&chain, &exchange)
+        .await
+        .unwrap();
+    assert_eq!(markets.len(), 3);
+    let (sol_perp, m) = markets[0];
+    // both sides quoted on every market that trades
+    for (_, m) in &markets {
+        let book = rpc.get_account_data(&m.book).await.unwrap();
+        let view = carry_sdk::orderbook::MarketView::decode(
+            &book,
+            carry_localnet::chain::unix_now(),
+            None,
+        )
+        .unwrap();
+        assert!(!view.bids.is_empty() && !view.asks.is_empty(), "quoted");
+    }
+
+    let trader = Keypair::new();
+    carry_localnet::rpc::airdrop(&net.chain, &trader.pubkey(), 1_000_000_000).unwrap();
+    let usdc = localnet_mint("USDC");
+    carry_localnet::faucet::mint_tokens(&net.chain, &trader.pubkey(), &usdc, 1_000_000_000)
+        .unwrap();
+    let account = sdk::margin_account_pda(&exchange, &trader.pubkey(), 0);
+    let bank = sdk::bank_pda(&exchange, &usdc);
+    let wallet =
+        anchor_spl::associated_token::get_associated_token_address(&trader.pubkey(), &usdc);
+    let bank_state = sdk::decode_bank(&rpc.get_account_data(&bank).await.unwrap()).unwrap();
+    send(
+        &rpc,
+        &trader,
+        &[
+            sdk::create_margin_account(trader.pubkey(), exchange, 0),
+            sdk::deposit(
+                trader.pubkey(),
+                exchange,
+                account,
+                bank,
+                bank_state.vault,
+                usdc,
+                wallet,
+                1_000_000_000,
+                None,
+            ),
+        ],
+        &[],
+    )
+    .await;
+    // buy 2 lots (0.02 SOL) IOC up to 2% over the oracle: the maker's best ask is 0.1% over
+    let snaps = carry_sdk::health::snapshot_perp_markets(&chain, &[(sol_perp, m)])
+        .await
+        .unwrap();
+    let now = carry_sdk::client::Chain::clock(&chain)
+        .await
+        .unwrap()
+        .unix_timestamp;
+    let per_lot =
+        carry_sdk::health::perp_oracle_price(&snaps[0], now, ex.settlement_decimals).unwrap();
+    let limit = (per_lot.to_bits() / (1i128 << 48)) as u64 * 102 / 100 / m.tick_size;
+    let args = carry_margin::PlacePerpOrderArgs {
+        order_kind: 3,
+        ..sdk::limit_order_args(0, limit, 2)
+    };
+    let ix = sdk::place_perp_order(
+        trader.pubkey(),
+        exchange,
+        account,
+        sol_perp,
+        m.book,
+        m.oracle,
+        args,
+        &[(bank, bank_state.oracle)],
+        &[(sol_perp, m.oracle)],
+    );
+    send(&rpc, &trader, &[ix], &[]).await;
+    let acc = sdk::decode_margin_account(&rpc.get_account_data(&account).await.unwrap()).unwrap();
+    let slot = acc.find_perp(m.market_index).expect("position");
+    assert_eq!(
+        acc.perps[slot].base_lots, 2,
+        "filled against the market maker"
+    );
+    // the keeper applies the maker's side
+    let mut drained = false;
+    for _ in 0..100 {
+        let book = rpc.get_account_data(&m.book).await.unwrap();
+        if carry_sdk::orderbook::queued_events(&book)
+            .unwrap()
+            .is_empty()
+        {
+            drained = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(drained, "the keeper consumed the fill");
+    let mm = carry_localnet::maker::maker_keypair(&net.chain.faucet);
+    let mm_account = sdk::margin_account_pda(&exchange, &mm.pubkey(), 0);
+    let mm_acc =
+        sdk::decode_margin_account(&rpc.get_account_data(&mm_account).await.unwrap()).unwrap();
+    let s = mm_acc.find_perp(m.market_index).unwrap();
+    assert!(mm_acc.perps[s].base_lots <= -2, "the maker sold");
+}
+
 /// One scenario of this binary.
 type TestFn = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
@@ -558,7 +727,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let tests: [(&str, TestFn); 4] = [
+    let tests: [(&str, TestFn); 5] = [
+        ("perp_order_fills_against_the_market_maker", || {
+            Box::pin(perp_order_fills_against_the_market_maker())
+        }),
         ("ledger_persists_and_resumes", || {
             Box::pin(ledger_persists_and_resumes())
         }),

@@ -1,9 +1,11 @@
 //! The bootstrap config file (TOML): the exchange, its tokens (mint, Pyth feed, bank
-//! parameters) and, for the local chain, each feed's starting price and volatility.
+//! parameters), its perp markets (base token, lot and tick sizes, book capacities, fees, an
+//! optional expiry) and, for the local chain, each feed's starting price and volatility.
 //! `migrations/localnet.toml` is the local chain's.
 
 use std::path::Path;
 
+use carry_margin::state::{PerpMarketParams, PerpMarketSetup};
 use carry_margin::BankParams;
 use serde::Deserialize;
 use solana_sdk::pubkey::Pubkey;
@@ -16,6 +18,9 @@ pub struct Config {
     pub exchange: ExchangeConfig,
     /// Tokens in registration order (their token index); the first is the settlement token.
     pub tokens: Vec<TokenConfig>,
+    /// Perp markets in creation order (their market index).
+    #[serde(default)]
+    pub perp_markets: Vec<PerpMarketConfig>,
     /// Directory of the config file (relative paths in it are relative to this).
     #[serde(skip)]
     pub base_dir: Option<std::path::PathBuf>,
@@ -118,6 +123,78 @@ impl BankConfig {
     }
 }
 
+/// One `[[perp_markets]]` entry: a market on the price feed of one of the tokens. Omitted
+/// sizes and parameters take the SDK's example values (`example_perp_market_setup`,
+/// `example_perp_market_params`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerpMarketConfig {
+    /// Market symbol (display, e.g. `SOL-PERP`).
+    pub symbol: String,
+    /// Symbol of the token whose oracle and decimals the market uses.
+    pub base: String,
+    /// Base native units per lot.
+    pub base_lot_size: Option<u64>,
+    /// Quote native units per lot per tick.
+    pub tick_size: Option<u64>,
+    /// Orders per side of the book [default 1024].
+    pub order_capacity: Option<u32>,
+    /// Fill events the book queues [default 256].
+    pub event_capacity: Option<u32>,
+    /// Maker fee, ppm (negative: rebate).
+    pub maker_fee_ppm: Option<i32>,
+    /// Taker fee, ppm.
+    pub taker_fee_ppm: Option<i32>,
+    /// Open-interest limit, base lots.
+    pub open_interest_limit_lots: Option<u64>,
+    /// Funding impact notional, quote native.
+    pub funding_impact_notional: Option<u64>,
+    /// A dated future: it expires this many seconds after the bootstrap creates it (fixed from
+    /// then on; a later run leaves the expiry as created).
+    pub expiry_after_secs: Option<u64>,
+    /// Dated future: the settlement window, seconds [default 600].
+    pub settlement_window_secs: Option<u32>,
+    /// Dated future: least seconds between two settlement samples [default 30].
+    pub settlement_min_interval_secs: Option<u32>,
+}
+
+impl PerpMarketConfig {
+    /// The setup (`base_decimals` from the base token).
+    pub fn setup(&self, base_decimals: u8) -> PerpMarketSetup {
+        let d = carry_sdk::margin::example_perp_market_setup();
+        PerpMarketSetup {
+            base_decimals,
+            base_lot_size: self.base_lot_size.unwrap_or(d.base_lot_size),
+            tick_size: self.tick_size.unwrap_or(d.tick_size),
+            order_capacity: self.order_capacity.unwrap_or(1024),
+            event_capacity: self.event_capacity.unwrap_or(256),
+        }
+    }
+    /// The parameters; `expiry_ts` is the market's expiry (0 for a perpetual; the bootstrap
+    /// computes it from `expiry_after_secs` at creation and keeps the stored one after).
+    pub fn params(&self, expiry_ts: i64) -> PerpMarketParams {
+        let mut p = carry_sdk::margin::example_perp_market_params();
+        if let Some(v) = self.maker_fee_ppm {
+            p.maker_fee_ppm = v;
+        }
+        if let Some(v) = self.taker_fee_ppm {
+            p.taker_fee_ppm = v;
+        }
+        if let Some(v) = self.open_interest_limit_lots {
+            p.open_interest_limit_lots = v;
+        }
+        if let Some(v) = self.funding_impact_notional {
+            p.funding_impact_notional = v;
+        }
+        if self.expiry_after_secs.is_some() {
+            p.expiry_ts = expiry_ts;
+            p.settlement_window_secs = self.settlement_window_secs.unwrap_or(600);
+            p.settlement_min_interval_secs = self.settlement_min_interval_secs.unwrap_or(30);
+        }
+        p
+    }
+}
+
 pub use carry_sdk::tokens::{localnet_mint, pyth_feed_account};
 
 impl TokenConfig {
@@ -173,6 +250,18 @@ impl Config {
             t.oracle()?;
             if !t.bank.params().is_valid() {
                 return Err(format!("token {}: invalid bank parameters", t.symbol));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for m in &self.perp_markets {
+            if !seen.insert(m.symbol.clone()) {
+                return Err(format!("config: perp market {} listed twice", m.symbol));
+            }
+            if !self.tokens.iter().any(|t| t.symbol == m.base) {
+                return Err(format!(
+                    "perp market {}: base {} is not one of the tokens",
+                    m.symbol, m.base
+                ));
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! An integrator's first program: connect to a cluster, find the exchange and its banks,
 //! create a margin account, deposit, and read the account back with its health computed by
-//! the margin program's own code. Run it against the local chain (`cargo run -p
+//! the margin program's own code; then find the first perp market, ask the SDK for the largest
+//! bid the account can rest 1% under the oracle, place a post-only bid and cancel it. Run it against the local chain (`cargo run -p
 //! carry-localnet` in another terminal):
 //!
 //!     cargo run -p carry-sdk --example integrator -- http://127.0.0.1:8899
@@ -87,5 +88,59 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         format_amount(bal.floor_int(), sol.decimals),
         format_amount(h.init.floor_int(), ex.settlement_decimals)
     );
+
+    // perps: the first market, its oracle price, and the largest resting bid 1% under it
+    let (_, markets) = carry_sdk::keeper::perp_markets_by_pda(&chain, &exchange).await?;
+    let Some(&(market_key, market)) = markets.first() else {
+        println!("no perp markets on this exchange");
+        return Ok(());
+    };
+    let qd = ex.settlement_decimals;
+    let units = carry_sdk::tokens::PerpUnits::of(&market, qd);
+    let perps = health::snapshot_perp_markets(&chain, &markets).await?;
+    let snap = perps.iter().find(|p| p.key == market_key).ok_or("market")?;
+    let oracle = health::perp_oracle_price(snap, now, qd)?; // quote native per lot
+    let oracle_ticks = (oracle.floor_int() / market.tick_size as i128) as u64;
+    let bid_ticks = oracle_ticks * 99 / 100;
+    let order = health::ProjectedOrder {
+        market: market_key,
+        side: 0,
+        lots: 0,
+        price_ticks: bid_ticks,
+        fill: health::OrderFill::Resting,
+    };
+    let max = health::max_order_lots(&acc, qd, (&snaps, &perps), &order, now)?;
+    println!(
+        "at most {} base ({max} lots) can rest as a bid at {} now",
+        units.lots_to_size(max as i128),
+        units.ticks_to_price(bid_ticks)
+    );
+    let args = carry_margin::PlacePerpOrderArgs {
+        order_kind: 1, // post-only
+        ..sdk::limit_order_args(0, bid_ticks, max.min(10))
+    };
+    let place = sdk::place_perp_order(
+        trader.pubkey(),
+        exchange,
+        account,
+        market_key,
+        market.book,
+        market.oracle,
+        args,
+        &sdk::health_pairs(&acc, banks.iter().map(|(k, b)| (*k, b))),
+        &[(market_key, market.oracle)],
+    );
+    let sent = client::send_instructions(&chain, &trader, &[], &[place], 400_000).await?;
+    let placed: Vec<carry_margin::events::PerpOrderEvent> = client::decode_event(&sent.logs);
+    println!(
+        "bid resting: {} base at {} (order id {})",
+        units.lots_to_size(placed[0].posted_base_lots as i128),
+        units.ticks_to_price(placed[0].posted_price_ticks),
+        placed[0].order_id
+    );
+    let cancel =
+        sdk::cancel_all_perp_orders(trader.pubkey(), account, market_key, market.book, 2, 100);
+    client::send_instructions(&chain, &trader, &[], &[cancel], 200_000).await?;
+    println!("cancelled");
     Ok(())
 }

@@ -258,9 +258,14 @@ impl Chain for RpcChain {
 }
 
 /// solana-program-test's in-process bank.
+///
+/// A `BanksClient` cannot list accounts, so [`Chain::program_accounts`] answers from the keys
+/// registered with [`BanksChain::track`] (each read now and filtered as an RPC node would):
+/// register every margin account a tool under test should find.
 pub struct BanksChain {
     /// The client (its calls take `&mut self`).
     pub banks: tokio::sync::Mutex<solana_banks_client::BanksClient>,
+    tracked: std::sync::Mutex<Vec<Pubkey>>,
 }
 
 impl BanksChain {
@@ -268,6 +273,17 @@ impl BanksChain {
     pub fn new(banks: solana_banks_client::BanksClient) -> BanksChain {
         BanksChain {
             banks: tokio::sync::Mutex::new(banks),
+            tracked: std::sync::Mutex::new(vec![]),
+        }
+    }
+
+    /// Make `keys` listable by [`Chain::program_accounts`] (duplicates are ignored).
+    pub fn track(&self, keys: &[Pubkey]) {
+        let mut t = self.tracked.lock().expect("tracked keys");
+        for k in keys {
+            if !t.contains(k) {
+                t.push(*k);
+            }
         }
     }
 }
@@ -284,11 +300,26 @@ impl Chain for BanksChain {
     }
     async fn program_accounts(
         &self,
-        _program: &Pubkey,
-        _size: usize,
-        _memcmp: &[(usize, Vec<u8>)],
+        program: &Pubkey,
+        size: usize,
+        memcmp: &[(usize, Vec<u8>)],
     ) -> Result<Vec<(Pubkey, Account)>, ClientError> {
-        Err(ClientError::Unsupported("listing program accounts"))
+        let keys = self.tracked.lock().expect("tracked keys").clone();
+        let mut out = vec![];
+        for k in keys {
+            let Some(a) = self.account(&k).await? else {
+                continue;
+            };
+            let matches = a.owner == *program
+                && a.data.len() == size
+                && memcmp
+                    .iter()
+                    .all(|(o, b)| a.data.get(*o..*o + b.len()) == Some(b.as_slice()));
+            if matches {
+                out.push((k, a));
+            }
+        }
+        Ok(out)
     }
     async fn latest_blockhash(&self) -> Result<Hash, ClientError> {
         self.banks

@@ -221,6 +221,25 @@ pub fn max_withdraw(
     Ok(MaxWithdraw { by_health, by_cash })
 }
 
+/// The perp market's validated oracle price, quote native per base lot, at `now` (what the
+/// program marks positions, settles PnL and margins orders with).
+pub fn perp_oracle_price(p: &PerpSnapshot, now: i64, quote_decimals: u8) -> Result<I80F48, String> {
+    let mut oracle = p.oracle.clone();
+    let key = p.market.oracle;
+    let info = AccountInfo::new(
+        &key,
+        false,
+        false,
+        &mut oracle.lamports,
+        &mut oracle.data,
+        &oracle.owner,
+        oracle.executable,
+        oracle.rent_epoch,
+    );
+    carry_margin::oracle::perp_oracle_price(&p.market, &info, now, quote_decimals)
+        .map_err(|e| e.to_string())
+}
+
 /// The bank's validated oracle price (quote native per token native) at `now`.
 pub fn oracle_price(bank: &BankSnapshot, now: i64, quote_decimals: u8) -> Result<I80F48, String> {
     let mut oracle = bank.oracle.clone();
@@ -287,4 +306,187 @@ pub fn interest_over(balance: I80F48, rates: (I80F48, I80F48), secs: u64) -> Opt
         .checked_mul(rate)?
         .checked_mul_int(secs as i64)?
         .checked_div(I80F48::from_u64(carry_math::interest::SECONDS_PER_YEAR))
+}
+
+/// How a projected order is margined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderFill {
+    /// It rests on the book (a post-only order, or a limit that does not cross): counted in the
+    /// position's resting lots, margined as if filled on the worse side, as the chain does.
+    Resting,
+    /// It takes: applied to the position as filled entirely at its limit price with the
+    /// market's taker fee (conservative: real fills are at that price or better).
+    Taker,
+}
+
+/// A perp order to project: `side` 0 bid, 1 ask; `lots` base lots; `price_ticks` its limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProjectedOrder {
+    /// Perp market key (its snapshot must be among those passed).
+    pub market: Pubkey,
+    /// 0 bid (buy), 1 ask (sell).
+    pub side: u8,
+    /// Size, base lots.
+    pub lots: u64,
+    /// Limit price, ticks.
+    pub price_ticks: u64,
+    /// Resting or taking.
+    pub fill: OrderFill,
+}
+
+/// `account` as it would be with `order` placed: its perp slot in the market (taken from a
+/// free slot, with the market's funding index, when it has none) with the order's lots
+/// resting, or with the order filled at its price and the taker fee.
+pub fn account_with_order(
+    account: &MarginAccount,
+    market: &PerpMarket,
+    order: &ProjectedOrder,
+) -> Result<MarginAccount, String> {
+    let mut acc = *account;
+    let i = match acc.find_perp(market.market_index) {
+        Some(i) => i,
+        None => {
+            let i = acc
+                .perps
+                .iter()
+                .position(|p| p.in_use == 0)
+                .ok_or("no free perp slot in the account (NoFreePerpSlot)")?;
+            let p = &mut acc.perps[i];
+            *p = carry_margin::state::PerpPosition::default();
+            p.in_use = 1;
+            p.market_index = market.market_index;
+            p.funding_snapshot.set(market.funding_index.get());
+            i
+        }
+    };
+    let lots = i64::try_from(order.lots).map_err(|_| "size too large")?;
+    let slot = &mut acc.perps[i];
+    match order.fill {
+        OrderFill::Resting => {
+            let field = if order.side == 0 {
+                &mut slot.bids_base_lots
+            } else {
+                &mut slot.asks_base_lots
+            };
+            *field = field.checked_add(lots).ok_or("size too large")?;
+        }
+        OrderFill::Taker => {
+            if lots == 0 {
+                return Ok(acc);
+            }
+            let price = I80F48::from_u64(order.price_ticks)
+                .checked_mul_int(i64::try_from(market.tick_size).map_err(|_| "tick size")?)
+                .ok_or("price too large")?;
+            let mut pos = slot.position();
+            pos.apply_fill(&carry_math::perp::Fill {
+                side: if order.side == 0 {
+                    carry_math::perp::Side::Bid
+                } else {
+                    carry_math::perp::Side::Ask
+                },
+                base_lots: lots,
+                price,
+                fee_ppm: market.params.taker_fee_ppm,
+            })
+            .map_err(|e| format!("{e:?}"))?;
+            slot.base_lots = pos.base_lots;
+            slot.quote_native.set(pos.quote_native);
+        }
+    }
+    Ok(acc)
+}
+
+/// Init and maint health of `account` at `now` with `order` placed (see
+/// [`account_with_order`]); `perps` must hold the order's market.
+pub fn health_with_order(
+    account: &MarginAccount,
+    quote_decimals: u8,
+    (banks, perps): (&[BankSnapshot], &[PerpSnapshot]),
+    order: &ProjectedOrder,
+    now: i64,
+) -> Result<Health, String> {
+    let m = perps
+        .iter()
+        .find(|p| p.key == order.market)
+        .ok_or_else(|| format!("perp market {} not in the snapshots", order.market))?;
+    let acc = account_with_order(account, &m.market, order)?;
+    health(&acc, quote_decimals, banks, perps, now)
+}
+
+/// Whether the chain checks health for `order`: only an order that can add risk, i.e. one
+/// larger than what is left of the position after the account's orders resting on that side
+/// (`carry_math::perp::reduce_only_max_lots`).
+pub fn order_adds_risk(
+    account: &MarginAccount,
+    market: &PerpMarket,
+    side: u8,
+    lots: u64,
+) -> Result<bool, String> {
+    let room = match account.find_perp(market.market_index) {
+        Some(i) => {
+            let p = &account.perps[i];
+            carry_math::perp::reduce_only_max_lots(
+                p.base_lots,
+                p.bids_base_lots,
+                p.asks_base_lots,
+                if side == 0 {
+                    carry_math::perp::Side::Bid
+                } else {
+                    carry_math::perp::Side::Ask
+                },
+            )
+            .map_err(|e| format!("{e:?}"))?
+        }
+        None => 0,
+    };
+    Ok(lots as i128 > room as i128)
+}
+
+/// The largest size (base lots) of an order on `order.side` at `order.price_ticks` (its
+/// `lots` ignored) that the chain accepts by health now: an order that only reduces the
+/// position is not checked; a larger one must leave initial health >= 0 with the order
+/// margined as `order.fill` says. 0 when even one lot is refused. Searched by bisection over
+/// [`health_with_order`] (health falls as the size grows).
+pub fn max_order_lots(
+    account: &MarginAccount,
+    quote_decimals: u8,
+    snaps: (&[BankSnapshot], &[PerpSnapshot]),
+    order: &ProjectedOrder,
+    now: i64,
+) -> Result<u64, String> {
+    let m = snaps
+        .1
+        .iter()
+        .find(|p| p.key == order.market)
+        .ok_or_else(|| format!("perp market {} not in the snapshots", order.market))?;
+    let ok = |lots: u64| -> Result<bool, String> {
+        if !order_adds_risk(account, &m.market, order.side, lots)? {
+            return Ok(true);
+        }
+        let o = ProjectedOrder { lots, ..*order };
+        Ok(!health_with_order(account, quote_decimals, snaps, &o, now)?
+            .init
+            .is_negative())
+    };
+    if !ok(1)? {
+        return Ok(0);
+    }
+    // grow to a refused size, then bisect: lo passes, hi is refused
+    let (mut lo, mut hi) = (1u64, 2u64);
+    while ok(hi)? {
+        lo = hi;
+        if hi >= 1 << 52 {
+            return Ok(hi);
+        }
+        hi *= 2;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid)? {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }

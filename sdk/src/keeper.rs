@@ -1,16 +1,34 @@
-//! The keeper's cranks as a library (the `carry-keeper` binary and the local chain run them):
-//! interest accrual of every bank (which also advances its stable price) and the reserve sweep
-//! into the insurance fund, each on its own schedule with backoff on failure, never stopping
-//! on one bad account or transaction. Every crank is idempotent on chain, so two keepers at
-//! once never double-apply anything.
+//! The keeper's cranks as a library (the `carry-keeper` binary and the local chain run them),
+//! each on its own schedule ([`KeeperConfig`]) with backoff on failure, never stopping on one
+//! bad account or transaction:
+//!
+//! - `accrue_interest` of every bank (which also advances its stable price);
+//! - `sweep_reserve` into the insurance fund;
+//! - `consume_perp_events`: every perp market's queued maker fills, with the makers read from
+//!   the queue itself, in batches until the queue is empty;
+//! - `update_funding` of every perpetual (not dated futures);
+//! - `settle_pnl` of every account whose position (funding included) has PnL the market's
+//!   pool can move now (a loss, or a profit the pool can pay);
+//! - dated futures: `sample_settlement_price` inside the settlement window, then
+//!   `close_expired_position` of every open position once the window is over.
+//!
+//! Every crank is safe to run twice or from two keepers at once: the event crank applies and
+//! pops each event in the same instruction, and reads the queue afresh before every batch
+//! (a batch built from a stale read applies only the events at the head whose makers it
+//! carries); funding and sampling are time-based; a settlement moves what is unsettled now;
+//! closing an expired position twice is refused. A failed or lost transaction is retried on the
+//! crank's next run from what the chain then holds, so nothing is lost or applied twice.
 
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
+use carry_margin::state::{Exchange, MarginAccount, PerpMarket};
+use serde::Deserialize;
 use solana_sdk::signature::Keypair;
 use tracing::{info, warn};
 
-use crate::client::{self, Chain};
+use crate::client::{self, Chain, ClientError};
+use crate::health::perp_oracle_price;
 use crate::margin as sdk;
 
 /// What one crank did since the last status line.
@@ -22,12 +40,23 @@ pub struct Tally {
     pub failed: u64,
     /// The last failure.
     pub last_error: Option<String>,
+    /// Work done, in the crank's unit (events applied, positions settled, ...).
+    pub items: u64,
+}
+
+impl Tally {
+    fn fail(&mut self, e: impl std::fmt::Display) {
+        self.failed += 1;
+        self.last_error = Some(e.to_string());
+    }
 }
 
 /// One crank's schedule and tally.
 pub struct Crank {
     /// Its name in status lines.
     pub name: &'static str,
+    /// What [`Tally::items`] counts, in status lines ("" = not shown).
+    pub unit: &'static str,
     /// Period when it succeeds.
     pub every: Duration,
     /// When it runs next.
@@ -42,10 +71,18 @@ impl Crank {
     pub fn new(name: &'static str, secs: u64) -> Crank {
         Crank {
             name,
+            unit: "",
             every: Duration::from_secs(secs.max(1)),
             next: Instant::now(),
             backoff: Duration::ZERO,
             tally: Tally::default(),
+        }
+    }
+    /// Like [`Crank::new`], its status line counting [`Tally::items`] as `unit`.
+    pub fn counting(name: &'static str, secs: u64, unit: &'static str) -> Crank {
+        Crank {
+            unit,
+            ..Crank::new(name, secs)
         }
     }
     /// Schedule the next run: after the period, or after a growing backoff (1 s to 60 s) when
@@ -63,8 +100,13 @@ impl Crank {
     /// The status line since the last one (the tally restarts).
     pub fn status(&mut self) -> String {
         let t = std::mem::take(&mut self.tally);
+        let items = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(", {} {}", t.items, self.unit)
+        };
         format!(
-            "{}: {} sent, {} failed{}",
+            "{}: {} sent, {} failed{items}{}",
             self.name,
             t.sent,
             t.failed,
@@ -73,6 +115,20 @@ impl Crank {
                 .unwrap_or_default()
         )
     }
+}
+
+/// Send one crank instruction. The compute-unit limit is lowered by a counter (0..1000 units)
+/// so that a crank repeated within one blockhash's life (a fast schedule, a test clock) is a
+/// new transaction rather than a duplicate the runtime refuses.
+async fn send_crank(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    ix: solana_sdk::instruction::Instruction,
+    cu_limit: u32,
+) -> Result<client::Sent, ClientError> {
+    static NONCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1000;
+    client::send_instructions(chain, payer, &[], &[ix], cu_limit - n).await
 }
 
 /// `only`, or every exchange on the cluster.
@@ -104,7 +160,7 @@ pub async fn accrue_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &
         };
         for (key, bank) in banks {
             let ix = sdk::accrue_interest(*ex, key, bank.oracle);
-            match client::send_instructions(chain, payer, &[], &[ix], 100_000).await {
+            match send_crank(chain, payer, ix, 100_000).await {
                 Ok(s) => {
                     t.sent += 1;
                     info!(bank = %key, signature = %s.signature, "interest accrued");
@@ -141,7 +197,7 @@ pub async fn sweep_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &m
                 e.settlement_mint,
                 e.insurance_vault,
             );
-            let s = client::send_instructions(chain, payer, &[], &[ix], 100_000)
+            let s = send_crank(chain, payer, ix, 100_000)
                 .await
                 .map_err(|e| e.to_string())?;
             info!(exchange = %ex, signature = %s.signature, "reserve swept");
@@ -161,29 +217,546 @@ pub async fn sweep_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &m
     ok
 }
 
-/// Run the accrual and sweep cranks until the task is dropped, printing nothing (the local
-/// chain runs this with its faucet as payer).
-pub async fn run_forever(chain: &dyn Chain, payer: &Keypair, accrue_secs: u64, sweep_secs: u64) {
-    let mut accrue = Crank::new("accrue_interest", accrue_secs);
-    let mut sweep = Crank::new("sweep_reserve", sweep_secs);
+// ---------------------------------------------------------------------------------------------
+// Perp cranks
+// ---------------------------------------------------------------------------------------------
+
+/// Most distinct makers (writable accounts) one `consume_perp_events` transaction carries: a
+/// legacy transaction's 1,232 bytes hold about 30 keys, the market, book, payer and programs
+/// included.
+pub const MAX_MAKERS_PER_CONSUME: usize = 20;
+
+/// Most events one `consume_perp_events` transaction applies (bounded compute: each applied
+/// fill settles funding and updates one maker's position).
+pub const MAX_EVENTS_PER_CONSUME: usize = 24;
+
+/// Most consume transactions per market in one run of the crank (a full 512-event queue takes
+/// 22 of [`MAX_EVENTS_PER_CONSUME`]); what is left waits for the next run.
+pub const MAX_CONSUME_BATCHES: usize = 32;
+
+/// The exchange and its perp markets, found by PDA (`perp_market_count` of the exchange), so
+/// this works on every backend, `BanksChain` included.
+pub async fn perp_markets_by_pda(
+    chain: &dyn Chain,
+    exchange: &Pubkey,
+) -> Result<(Exchange, Vec<(Pubkey, PerpMarket)>), ClientError> {
+    let a = chain
+        .account(exchange)
+        .await?
+        .ok_or_else(|| ClientError::Account(format!("exchange {exchange} not found")))?;
+    let ex = sdk::decode_exchange(&a.data)
+        .map_err(|e| ClientError::Account(format!("exchange {exchange}: {e}")))?;
+    let mut out = vec![];
+    for i in 0..ex.perp_market_count {
+        let key = sdk::perp_market_pda(exchange, i);
+        let Some(a) = chain.account(&key).await? else {
+            continue;
+        };
+        let m = sdk::decode_perp_market(&a.data)
+            .map_err(|e| ClientError::Account(format!("perp market {key}: {e}")))?;
+        out.push((key, m));
+    }
+    Ok((ex, out))
+}
+
+/// Events applied, as the program logs it (`consumed N perp events`).
+fn applied_in(logs: &[String]) -> Option<u64> {
+    logs.iter().find_map(|l| {
+        l.split("consumed ")
+            .nth(1)?
+            .strip_suffix(" perp events")?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// Events a landed `consume_perp_events` applied: the program's `consumed N perp events` line
+/// (fills and out events), else its maker `PerpFillEvent`s (where `msg!` lines are not kept,
+/// e.g. solana-program-test: out events, which emit nothing, are then not counted); `None`
+/// when the logs say nothing.
+fn applied_count(logs: &[String]) -> Option<u64> {
+    if let Some(n) = applied_in(logs) {
+        return Some(n);
+    }
+    let fills = client::decode_event::<carry_margin::events::PerpFillEvent>(logs)
+        .iter()
+        .filter(|e| e.maker)
+        .count() as u64;
+    (!logs.is_empty()).then_some(fills)
+}
+
+/// One batch of the queue's head: the makers of the first events (at most
+/// [`MAX_MAKERS_PER_CONSUME`] distinct, [`MAX_EVENTS_PER_CONSUME`] events), and how many
+/// events they cover.
+pub fn consume_batch(events: &[carry_book::FillEvent]) -> (Vec<Pubkey>, usize) {
+    let mut makers: Vec<Pubkey> = vec![];
+    let mut n = 0;
+    for e in events.iter().take(MAX_EVENTS_PER_CONSUME) {
+        let m = Pubkey::new_from_array(e.maker);
+        if !makers.contains(&m) {
+            if makers.len() == MAX_MAKERS_PER_CONSUME {
+                break;
+            }
+            makers.push(m);
+        }
+        n += 1;
+    }
+    (makers, n)
+}
+
+/// Apply every queued maker fill of every perp market of `exs` (in batches, re-reading the
+/// queue before each); `t.items` counts the events applied. False when anything failed (each
+/// market is tried; a failed market stops for this run and is retried on the next).
+pub async fn consume_all(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    exs: &[Pubkey],
+    t: &mut Tally,
+) -> bool {
+    let mut ok = true;
+    for ex in exs {
+        let markets = match perp_markets_by_pda(chain, ex).await {
+            Ok((_, m)) => m,
+            Err(e) => {
+                warn!(exchange = %ex, error = %e, "cannot list perp markets");
+                t.fail(e);
+                ok = false;
+                continue;
+            }
+        };
+        for (key, m) in markets {
+            if let Err(e) = consume_market(chain, payer, &key, &m.book, t).await {
+                warn!(perp_market = %key, error = %e, "event crank failed");
+                t.fail(e);
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+/// Apply the queued fills of one market, batch after batch, until its queue is empty (or
+/// [`MAX_CONSUME_BATCHES`]).
+pub async fn consume_market(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    market: &Pubkey,
+    book: &Pubkey,
+    t: &mut Tally,
+) -> Result<(), String> {
+    for _ in 0..MAX_CONSUME_BATCHES {
+        let data = chain
+            .account(book)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("book {book} not found"))?
+            .data;
+        let events = crate::orderbook::queued_events(&data).map_err(|e| e.0)?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (makers, n) = consume_batch(&events);
+        let ix = sdk::consume_perp_events(*market, *book, &makers, n as u8);
+        let s = send_crank(chain, payer, ix, 1_000_000)
+            .await
+            .map_err(|e| e.to_string())?;
+        let applied = applied_count(&s.logs).unwrap_or(n as u64);
+        t.sent += 1;
+        t.items += applied;
+        info!(perp_market = %market, applied, queued = events.len(), signature = %s.signature, "fill events consumed");
+    }
+    Ok(())
+}
+
+/// One funding crank of every perpetual of `exs` (dated futures pay no funding); false when
+/// anything failed.
+pub async fn funding_all(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    exs: &[Pubkey],
+    t: &mut Tally,
+) -> bool {
+    let mut ok = true;
+    for ex in exs {
+        let markets = match perp_markets_by_pda(chain, ex).await {
+            Ok((_, m)) => m,
+            Err(e) => {
+                warn!(exchange = %ex, error = %e, "cannot list perp markets");
+                t.fail(e);
+                ok = false;
+                continue;
+            }
+        };
+        for (key, m) in markets.iter().filter(|(_, m)| !m.is_dated()) {
+            let ix = sdk::update_funding(*ex, *key, m.book, m.oracle);
+            match send_crank(chain, payer, ix, 400_000).await {
+                Ok(s) => {
+                    t.sent += 1;
+                    t.items += 1;
+                    info!(perp_market = %key, signature = %s.signature, "funding updated");
+                }
+                Err(e) => {
+                    warn!(perp_market = %key, error = %e, "funding crank failed");
+                    t.fail(e);
+                    ok = false;
+                }
+            }
+        }
+    }
+    ok
+}
+
+/// What `settle_pnl` would move for `slot` at `now`, quote native (> 0 paid to the account,
+/// < 0 taken), as the program computes it: the PnL at the oracle `price` after pending
+/// funding; a profit only as far as it holds at the market's stable price advanced to `now`
+/// too (the less favourable of the two); split against the market's pool.
+pub fn settleable_native(
+    slot: &carry_margin::state::PerpPosition,
+    market: &PerpMarket,
+    price: carry_math::I80F48,
+    now: i64,
+) -> Result<i64, String> {
+    let mut pos = slot.position();
+    pos.settle_funding(market.funding_index.get())
+        .map_err(|e| format!("{e:?}"))?;
+    let pnl = pos.unrealized_pnl(price).map_err(|e| format!("{e:?}"))?;
+    let payable = if pnl.is_positive() {
+        let stable = carry_margin::oracle::perp_advanced_stable_price(market, price, now)
+            .map_err(|e| e.to_string())?;
+        let at_stable = pos.unrealized_pnl(stable).map_err(|e| format!("{e:?}"))?;
+        pnl.min(at_stable).max(carry_math::I80F48::ZERO)
+    } else {
+        pnl
+    };
+    carry_math::perp::split_pnl(payable, market.pnl_pool_native)
+        .map(|s| s.settled_native)
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Settle the PnL of every position of every account of `exs` that has at least
+/// `min_native` (quote native, >= 1) to move now; losses first in each market, so the pool
+/// holds what the profits are then paid from. `t.items` counts the positions settled. False
+/// when anything failed (every position is tried).
+pub async fn settle_all(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    exs: &[Pubkey],
+    min_native: u64,
+    t: &mut Tally,
+) -> bool {
+    let mut ok = true;
+    for ex in exs {
+        let r: Result<(), ClientError> = async {
+            let (exchange, markets) = perp_markets_by_pda(chain, ex).await?;
+            let accounts = client::all_margin_accounts(chain, ex).await?;
+            let now = chain.clock().await?.unix_timestamp;
+            let bank = sdk::bank_pda(ex, &exchange.settlement_mint);
+            let snaps = crate::health::snapshot_perp_markets(chain, &markets).await?;
+            for s in &snaps {
+                let price = match perp_oracle_price(s, now, exchange.settlement_decimals) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        warn!(perp_market = %s.key, error = %e, "no price: not settling");
+                        t.fail(e);
+                        ok = false;
+                        continue;
+                    }
+                };
+                // what each position would move with the pool unbounded; losses go first and
+                // fill the pool the profits are then paid from
+                let unbounded = PerpMarket {
+                    pnl_pool_native: i64::MAX as u64,
+                    ..s.market
+                };
+                let mut due: Vec<(i64, Pubkey)> = vec![];
+                for (key, acc) in &accounts {
+                    let Some(i) = acc.find_perp(s.market.market_index) else {
+                        continue;
+                    };
+                    match settleable_native(&acc.perps[i], &unbounded, price, now) {
+                        Ok(v) if v.unsigned_abs() >= min_native.max(1) => due.push((v, *key)),
+                        Ok(_) => {}
+                        Err(e) => warn!(account = %key, error = %e, "cannot value position"),
+                    }
+                }
+                due.sort(); // losses first
+                let mut pool = s.market.pnl_pool_native;
+                for (v, key) in due {
+                    if v > 0 && pool < min_native.max(1) {
+                        continue; // a profit the pool cannot pay yet
+                    }
+                    let ix = sdk::settle_pnl(*ex, key, s.key, s.market.oracle, bank);
+                    match send_crank(chain, payer, ix, 200_000).await {
+                        Ok(sent) => {
+                            t.sent += 1;
+                            t.items += 1;
+                            pool = if v < 0 {
+                                pool.saturating_add(v.unsigned_abs())
+                            } else {
+                                pool.saturating_sub(v as u64)
+                            };
+                            info!(account = %key, perp_market = %s.key, expected_native = v, signature = %sent.signature, "PnL settled");
+                        }
+                        Err(e) => {
+                            warn!(account = %key, perp_market = %s.key, error = %e, "settle_pnl failed");
+                            t.fail(e);
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = r {
+            warn!(exchange = %ex, error = %e, "settlement crank failed");
+            t.fail(e);
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Dated futures: inside the settlement window, one `sample_settlement_price` per market when
+/// the least interval has passed; after it (samples taken, fill queue empty), one
+/// `close_expired_position` per open position. `t.items` counts samples and closes. False when
+/// anything failed.
+pub async fn expiry_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &mut Tally) -> bool {
+    let mut ok = true;
+    for ex in exs {
+        let r: Result<(), ClientError> = async {
+            let (_, markets) = perp_markets_by_pda(chain, ex).await?;
+            let dated: Vec<&(Pubkey, PerpMarket)> =
+                markets.iter().filter(|(_, m)| m.is_dated()).collect();
+            if dated.is_empty() {
+                return Ok(());
+            }
+            let now = chain.clock().await?.unix_timestamp;
+            let mut accounts: Option<Vec<(Pubkey, MarginAccount)>> = None;
+            for (key, m) in dated {
+                let Some(w) = m.params.settlement_window() else {
+                    continue;
+                };
+                if now >= w.start_ts && now <= w.end_ts {
+                    let due = m.settlement_sample_count == 0
+                        || now - m.settlement_last_sample_ts >= w.min_interval_secs as i64;
+                    if !due {
+                        continue;
+                    }
+                    let ix = sdk::sample_settlement_price(*ex, *key, m.oracle);
+                    match send_crank(chain, payer, ix, 200_000).await {
+                        Ok(s) => {
+                            t.sent += 1;
+                            t.items += 1;
+                            info!(perp_market = %key, signature = %s.signature, "settlement price sampled");
+                        }
+                        Err(e) => {
+                            warn!(perp_market = %key, error = %e, "settlement sample failed");
+                            t.fail(e);
+                            ok = false;
+                        }
+                    }
+                } else if now > w.end_ts && m.settlement_sample_count > 0 {
+                    let book = chain
+                        .account(&m.book)
+                        .await?
+                        .ok_or_else(|| ClientError::Account(format!("book {} not found", m.book)))?;
+                    let queued = crate::orderbook::queued_events(&book.data)
+                        .map_err(|e| ClientError::Account(e.0))?;
+                    if !queued.is_empty() {
+                        // the event crank applies them first (PerpEventsPending)
+                        continue;
+                    }
+                    if accounts.is_none() {
+                        accounts = Some(client::all_margin_accounts(chain, ex).await?);
+                    }
+                    for (acc_key, acc) in accounts.as_deref().unwrap_or_default() {
+                        let open = acc
+                            .find_perp(m.market_index)
+                            .is_some_and(|i| acc.perps[i].base_lots != 0);
+                        if !open {
+                            continue;
+                        }
+                        let ix = sdk::close_expired_position(*key, m.book, *acc_key);
+                        match send_crank(chain, payer, ix, 200_000).await
+                        {
+                            Ok(s) => {
+                                t.sent += 1;
+                                t.items += 1;
+                                info!(account = %acc_key, perp_market = %key, signature = %s.signature, "expired position closed");
+                            }
+                            Err(e) => {
+                                warn!(account = %acc_key, perp_market = %key, error = %e, "close_expired_position failed");
+                                t.fail(e);
+                                ok = false;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = r {
+            warn!(exchange = %ex, error = %e, "expiry crank failed");
+            t.fail(e);
+            ok = false;
+        }
+    }
+    ok
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedules
+// ---------------------------------------------------------------------------------------------
+
+/// Each crank's period in seconds (0 turns a crank off), as the keeper's TOML file and flags
+/// set them.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeeperConfig {
+    /// `accrue_interest` of every bank [default 30].
+    pub accrue_secs: u64,
+    /// `sweep_reserve` [default 3600].
+    pub sweep_secs: u64,
+    /// `consume_perp_events` [default 2].
+    pub consume_secs: u64,
+    /// `update_funding` [default 60].
+    pub funding_secs: u64,
+    /// `settle_pnl` scan [default 300].
+    pub settle_secs: u64,
+    /// Dated futures: settlement samples and closes [default 10].
+    pub expiry_secs: u64,
+    /// Least PnL a settlement moves, quote native [default 1].
+    pub min_settle_native: u64,
+}
+
+impl Default for KeeperConfig {
+    fn default() -> Self {
+        KeeperConfig {
+            accrue_secs: 30,
+            sweep_secs: 3600,
+            consume_secs: 2,
+            funding_secs: 60,
+            settle_secs: 300,
+            expiry_secs: 10,
+            min_settle_native: 1,
+        }
+    }
+}
+
+/// Every crank on its own schedule: what the binary and the local chain run.
+pub struct Keeper {
+    /// The periods.
+    pub config: KeeperConfig,
+    /// The cranks, in the order they run: accrue, sweep, consume, funding, settle, expiry.
+    pub cranks: Vec<Crank>,
+}
+
+impl Keeper {
+    /// Every crank due now (cranks with period 0 never run).
+    pub fn new(config: KeeperConfig) -> Keeper {
+        let c = &config;
+        let cranks = vec![
+            Crank::new("accrue_interest", c.accrue_secs),
+            Crank::new("sweep_reserve", c.sweep_secs),
+            Crank::counting("consume_perp_events", c.consume_secs, "events"),
+            Crank::counting("update_funding", c.funding_secs, "markets"),
+            Crank::counting("settle_pnl", c.settle_secs, "positions"),
+            Crank::counting("dated_expiry", c.expiry_secs, "samples/closes"),
+        ];
+        Keeper { config, cranks }
+    }
+
+    fn enabled(&self, i: usize) -> bool {
+        let c = &self.config;
+        [
+            c.accrue_secs,
+            c.sweep_secs,
+            c.consume_secs,
+            c.funding_secs,
+            c.settle_secs,
+            c.expiry_secs,
+        ][i] > 0
+    }
+
+    /// Run every enabled crank that is due (all of them with `force`) over `exs`; returns
+    /// whether all that ran succeeded.
+    pub async fn run_due(
+        &mut self,
+        chain: &dyn Chain,
+        payer: &Keypair,
+        exs: &[Pubkey],
+        force: bool,
+    ) -> bool {
+        let mut all_ok = true;
+        let min_settle = self.config.min_settle_native;
+        for i in 0..self.cranks.len() {
+            if !self.enabled(i) || !(force || Instant::now() >= self.cranks[i].next) {
+                continue;
+            }
+            let t = &mut self.cranks[i].tally;
+            let ok = match i {
+                0 => accrue_all(chain, payer, exs, t).await,
+                1 => sweep_all(chain, payer, exs, t).await,
+                2 => consume_all(chain, payer, exs, t).await,
+                3 => funding_all(chain, payer, exs, t).await,
+                4 => settle_all(chain, payer, exs, min_settle, t).await,
+                _ => expiry_all(chain, payer, exs, t).await,
+            };
+            self.cranks[i].done(ok);
+            all_ok &= ok;
+        }
+        all_ok
+    }
+
+    /// When the next enabled crank is due.
+    pub fn next_due(&self) -> Instant {
+        (0..self.cranks.len())
+            .filter(|i| self.enabled(*i))
+            .map(|i| self.cranks[i].next)
+            .min()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(60))
+    }
+
+    /// One status line: every enabled crank's tally since the last line (tallies restart).
+    pub fn status(&mut self) -> String {
+        let mut parts = vec![];
+        for i in 0..self.cranks.len() {
+            if self.enabled(i) {
+                parts.push(self.cranks[i].status());
+            }
+        }
+        parts.join(" | ")
+    }
+}
+
+/// Run every crank of `config` until the task is dropped, logging a status line every
+/// `status_secs` (the local chain runs this with its faucet as payer).
+pub async fn run_forever(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    config: KeeperConfig,
+    status_secs: u64,
+) {
+    let mut keeper = Keeper::new(config);
+    let status_every = Duration::from_secs(status_secs.max(1));
+    let mut next_status = Instant::now() + status_every;
     loop {
         match exchanges(chain, None).await {
             Ok(exs) => {
-                let now = Instant::now();
-                if now >= accrue.next {
-                    let ok = accrue_all(chain, payer, &exs, &mut accrue.tally).await;
-                    accrue.done(ok);
-                }
-                if now >= sweep.next {
-                    let ok = sweep_all(chain, payer, &exs, &mut sweep.tally).await;
-                    sweep.done(ok);
-                }
+                keeper.run_due(chain, payer, &exs, false).await;
             }
             Err(e) => warn!(error = %e, "keeper: cannot list exchanges"),
         }
-        let wake = accrue
-            .next
-            .min(sweep.next)
+        if Instant::now() >= next_status {
+            info!("keeper status: {}", keeper.status());
+            next_status = Instant::now() + status_every;
+        }
+        let wake = keeper
+            .next_due()
+            .min(next_status)
             .max(Instant::now() + Duration::from_millis(200));
         tokio::time::sleep_until(wake.into()).await;
     }

@@ -244,3 +244,13 @@ impl MarketView {
         s
     }
 }
+
+/// The fill events queued in a market or perp book account's data, oldest first (what
+/// `consume_events` / `consume_perp_events` applies next).
+pub fn queued_events(data: &[u8]) -> Result<Vec<carry_book::FillEvent>, DecodeError> {
+    read_market(data, |_, book| {
+        (0..book.event_count())
+            .filter_map(|i| book.event(i).copied())
+            .collect()
+    })
+}

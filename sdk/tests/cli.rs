@@ -29,6 +29,7 @@ async fn chain() -> LocalNet {
             slot_ms: 50,
             keeper_secs: 0,
             ledger: None,
+            maker_secs: 0,
             config: Some(cfg),
         },
         &mut |_| {},
@@ -310,6 +311,54 @@ async fn keepers_crank_every_bank_two_at_once() {
             "stable price touched"
         );
     }
+    // settings from a TOML file, flags winning; a period of 0 turns a crank off
+    let cfg = std::env::temp_dir().join(format!("carry-keeper-{}.toml", std::process::id()));
+    std::fs::write(
+        &cfg,
+        format!(
+            "url = \"{url}\"\nkeypair = \"{}\"\nsweep_secs = 0\nfunding_secs = 0\nsettle_secs = 120\n",
+            f1.display()
+        ),
+    )
+    .unwrap();
+    let o = run(
+        env!("CARGO_BIN_EXE_carry-keeper"),
+        vec![
+            "--once".into(),
+            "--config".into(),
+            cfg.display().to_string(),
+            "--funding-secs".into(),
+            "30".into(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        !o.stdout.contains("sweep_reserve")
+            && o.stdout.contains("update_funding: 2 sent")
+            && o.stdout
+                .contains("consume_perp_events: 0 sent, 0 failed, 0 events")
+            && o.stdout.contains("settle_pnl: 0 sent"),
+        "{}",
+        o.stdout
+    );
+    std::fs::write(&cfg, "consume_every = 3\n").unwrap();
+    let o = run(
+        env!("CARGO_BIN_EXE_carry-keeper"),
+        vec![
+            "--once".into(),
+            "--config".into(),
+            cfg.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("unknown field `consume_every`"),
+        "{}",
+        o.stderr
+    );
+
     // an unreachable endpoint: a clear error and a non-zero exit
     let o = run(
         env!("CARGO_BIN_EXE_carry-keeper"),
@@ -324,4 +373,434 @@ async fn keepers_crank_every_bank_two_at_once() {
     .await;
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("error:"), "{}", o.stderr);
+}
+
+fn json_of(o: &Out) -> Value {
+    serde_json::from_str(o.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", o.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_perps_against_the_local_chain() {
+    let net = chain().await;
+    let url = net.rpc_url();
+    let trader = Keypair::new();
+    let maker = Keypair::new();
+    fund(&net, &trader, 1_000_000_000, 0);
+    fund(&net, &maker, 10_000_000_000, 0);
+    let tk = keyfile(&trader, "perp-trader");
+    let mk = keyfile(&maker, "perp-maker");
+
+    let o = carry(&url, &tk, &["--json", "markets"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v = json_of(&o);
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["market"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["SOL-PERP", "BTC-PERP", "SOL-1D"]);
+    let oracle = v[0]["oracle"].as_f64().unwrap();
+    assert!((oracle - 150.0).abs() < 1.0, "{v}");
+    assert_eq!(v[0]["open_interest"], "0");
+    assert_eq!(v[2]["dated"], true);
+    let o = carry(&url, &tk, &["markets"]).await;
+    assert!(
+        o.stdout.contains("SOL-PERP") && o.stdout.contains("funding/period"),
+        "{}",
+        o.stdout
+    );
+
+    for (k, amount) in [(&tk, "1000"), (&mk, "10000")] {
+        assert_eq!(carry(&url, k, &["account", "create"]).await.code, 0);
+        let o = carry(&url, k, &["deposit", "USDC", amount]).await;
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+
+    // refusals before sending: unknown market, off-grid size and price, health
+    let o = carry(
+        &url,
+        &tk,
+        &["order", "place", "FOO-PERP", "--side", "buy", "1", "140"],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("unknown market \"FOO-PERP\"") && o.stderr.contains("SOL-PERP"),
+        "{}",
+        o.stderr
+    );
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order", "place", "SOL-PERP", "--side", "buy", "0.001", "140",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("lot size 0.01"), "{}", o.stderr);
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order", "place", "SOL-PERP", "--side", "buy", "1", "140.001",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("tick 0.01"), "{}", o.stderr);
+    // 1,000 SOL at $140 with 1,000 USDC: far beyond 100x
+    let args = [
+        "order",
+        "place",
+        "SOL-PERP",
+        "--side",
+        "buy",
+        "1000",
+        "140",
+        "--type",
+        "post-only",
+    ];
+    let o = carry(&url, &tk, &args).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("refused before sending: initial health") && o.stderr.contains("at most"),
+        "{}",
+        o.stderr
+    );
+    let mut j = vec!["--json"];
+    j.extend(args);
+    let o = carry(&url, &tk, &j).await;
+    assert_eq!(o.code, 1);
+    assert_eq!(json_of(&o)["ok"], false);
+    // the projected largest bid at 100 (far below the book) is accepted by the chain, one lot
+    // more is refused before sending; the order is cancelled again
+    let o = carry(
+        &url,
+        &tk,
+        &["--json", "order", "max", "SOL-PERP", "--side", "buy", "100"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mx = json_of(&o);
+    let lots = mx["max_lots"].as_u64().unwrap();
+    assert!(lots > 10_000, "{mx}");
+    let max_size = mx["max_size"].as_str().unwrap().to_string();
+    let more = carry_sdk::tokens::format_amount((lots as i128 + 1) * 10_000_000, 9);
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "buy",
+            &more,
+            "100",
+            "--type",
+            "post-only",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains(&format!("at most {max_size} ")),
+        "{}",
+        o.stderr
+    );
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "buy",
+            &max_size,
+            "100",
+            "--type",
+            "post-only",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        carry(&url, &tk, &["order", "cancel-all", "SOL-PERP"])
+            .await
+            .code,
+        0
+    );
+
+    // the maker rests asks: post-only, post-only-slide, oracle-pegged
+    let o = carry(
+        &url,
+        &mk,
+        &[
+            "--json",
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "sell",
+            "2",
+            "151",
+            "--type",
+            "post-only",
+            "--client-id",
+            "9",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(json_of(&o)["resting"], "2");
+    let o = carry(
+        &url,
+        &mk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "sell",
+            "1",
+            "152",
+            "--type",
+            "post-only-slide",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("resting 1 at 152"), "{}", o.stdout);
+    let o = carry(
+        &url,
+        &mk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "sell",
+            "1",
+            "--type",
+            "oracle-pegged",
+            "--peg-offset",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = carry(&url, &tk, &["--json", "book", "SOL-PERP"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let b = json_of(&o);
+    assert_eq!(b["asks"][0]["price"], "151.00");
+    assert_eq!(b["asks"][0]["size"], "2");
+    assert_eq!(b["asks"].as_array().unwrap().len(), 3, "{b}");
+    let o = carry(&url, &tk, &["book", "SOL-PERP"]).await;
+    assert!(
+        o.stdout.contains("151.00") && o.stdout.contains("oracle"),
+        "{}",
+        o.stdout
+    );
+
+    // the trader takes: IOC, market (worst price from the oracle), FOK too large (refused by
+    // the book), reduce-only that would add (refused by the program)
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "--json", "order", "place", "SOL-PERP", "--side", "buy", "0.5", "151.5", "--type",
+            "ioc",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let f = json_of(&o);
+    assert_eq!(f["filled"], "0.5");
+    assert!(
+        (f["avg_price"].as_f64().unwrap() - 151.0).abs() < 1e-9,
+        "{f}"
+    );
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order", "place", "SOL-PERP", "--side", "buy", "0.2", "--type", "market",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("filled 0.2"), "{}", o.stdout);
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order", "place", "SOL-PERP", "--side", "buy", "100", "151", "--type", "fok",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("transaction failed"), "{}", o.stderr);
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "buy",
+            "0.1",
+            "140",
+            "--reduce-only",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("transaction failed"), "{}", o.stderr);
+
+    // resting orders cancelled by client id, by order id, and all at once
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "buy",
+            "0.1",
+            "140",
+            "--client-id",
+            "7",
+            "--expires-in",
+            "3600",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = carry(
+        &url,
+        &tk,
+        &["order", "cancel", "SOL-PERP", "--client-id", "7"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = carry(
+        &url,
+        &tk,
+        &["order", "cancel", "SOL-PERP", "--client-id", "7"],
+    )
+    .await;
+    assert_eq!(o.code, 1, "cancelled twice");
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "--json", "order", "place", "SOL-PERP", "--side", "buy", "0.1", "141",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let id = json_of(&o)["order_id"].as_str().unwrap().to_string();
+    let o = carry(&url, &tk, &["order", "cancel", "SOL-PERP", "--id", &id]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = carry(
+        &url,
+        &tk,
+        &[
+            "order",
+            "place",
+            "SOL-PERP",
+            "--side",
+            "buy",
+            "0.1",
+            "139",
+            "--type",
+            "post-only",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = carry(&url, &tk, &["order", "cancel-all", "SOL-PERP"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+
+    // the position: 0.7 long, entry near 151, marked at the oracle
+    let o = carry(&url, &tk, &["--json", "account", "show"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let a = json_of(&o);
+    let p = &a["positions"][0];
+    assert_eq!(p["market"], "SOL-PERP", "{a}");
+    assert_eq!(p["size"], "0.7");
+    assert_eq!(p["bids"], "0");
+    let entry = p["entry"].as_f64().unwrap();
+    assert!(entry > 151.0 && entry < 151.2, "{a}");
+    assert!(
+        p["unrealized_pnl"].as_str().unwrap().starts_with('-'),
+        "{a}"
+    );
+    let o = carry(&url, &tk, &["account", "show"]).await;
+    assert!(
+        o.stdout.contains("SOL-PERP")
+            && o.stdout.contains("entry $")
+            && o.stdout.contains("health: init"),
+        "{}",
+        o.stdout
+    );
+
+    // one keeper run: the maker's fills applied, both PnLs settled (the trader's loss first)
+    let keeper = Keypair::new();
+    carry_localnet::rpc::airdrop(&net.chain, &keeper.pubkey(), 10_000_000_000).unwrap();
+    let kk = keyfile(&keeper, "perp-keeper");
+    let o = run(
+        env!("CARGO_BIN_EXE_carry-keeper"),
+        vec![
+            "--once".into(),
+            "-u".into(),
+            url.clone(),
+            "-k".into(),
+            kk.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("consume_perp_events: 1 sent, 0 failed, 2 events")
+            && o.stdout
+                .contains("update_funding: 2 sent, 0 failed, 2 markets")
+            && o.stdout
+                .contains("settle_pnl: 2 sent, 0 failed, 2 positions"),
+        "{}",
+        o.stdout
+    );
+    let o = carry(&url, &mk, &["--json", "account", "show"]).await;
+    let a = json_of(&o);
+    assert_eq!(a["positions"][0]["size"], "-0.7", "{a}");
+    let o = carry(&url, &tk, &["--json", "account", "show"]).await;
+    let a = json_of(&o);
+    let settled = a["positions"][0]["settled_pnl"].as_str().unwrap();
+    assert!(
+        settled.starts_with("-0.7"),
+        "the trader's loss settled: {a}"
+    );
+
+    // a bad keypair path, an unreachable endpoint
+    let o = carry(
+        &url,
+        Path::new("/nonexistent/id.json"),
+        &["order", "place", "SOL-PERP", "--side", "buy", "0.1", "140"],
+    )
+    .await;
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("cannot read keypair"), "{}", o.stderr);
+    let o = carry("http://127.0.0.1:9", &tk, &["markets"]).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("cannot reach http://127.0.0.1:9"),
+        "{}",
+        o.stderr
+    );
 }

@@ -1,13 +1,15 @@
 //! `carry-keeper`: runs Carry's permissionless cranks, each on its own schedule, forever:
 //! interest accrual (which also advances each bank's stable price: at least once per
-//! `stable_max_step_secs` so stable prices follow at full speed) and the reserve sweep into
-//! the insurance fund. Fill events, funding, PnL settlement, expiry and liquidation join with
-//! the perp and liquidation issues. It finds its work by scanning the exchange's accounts,
-//! logs with `tracing`, never stops on one bad account or failed transaction (it logs, backs
-//! off that crank and goes on), and prints a status line per crank every `status_secs`.
+//! `stable_max_step_secs` so stable prices follow at full speed), the reserve sweep into the
+//! insurance fund, and the perp cranks: fill events, funding, PnL settlement, and the dated
+//! futures' settlement samples and expiry closes (`carry_sdk::keeper`). Liquidation joins with
+//! its issue. It finds its work by scanning the exchange's accounts, logs with `tracing`, never
+//! stops on one bad account or failed transaction (it logs, backs off that crank and goes on),
+//! and prints a status line per crank every `status_secs`.
 //!
 //! Two keepers at once are safe: every crank is idempotent on chain (an accrual over zero
-//! seconds and a sweep of nothing change nothing).
+//! seconds and a sweep of nothing change nothing; each fill event is applied and popped in one
+//! instruction; see `carry_sdk::keeper`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
 use carry_sdk::client::RpcChain;
-use carry_sdk::keeper::{accrue_all, exchanges, sweep_all, Crank};
+use carry_sdk::keeper::{exchanges, Keeper, KeeperConfig};
 use clap::Parser;
 use serde::Deserialize;
 use solana_sdk::signature::read_keypair_file;
@@ -24,7 +26,8 @@ use tracing::{info, warn};
 /// Carry's keeper: runs every permissionless crank on its own schedule.
 ///
 /// Settings come from a TOML file (--config) and flags; flags win. Keys: url, keypair,
-/// exchange, accrue_secs, sweep_secs, status_secs.
+/// exchange, accrue_secs, sweep_secs, consume_secs, funding_secs, settle_secs, expiry_secs,
+/// min_settle_native, status_secs. A period of 0 turns that crank off.
 #[derive(Parser, Debug)]
 #[command(name = "carry-keeper", version, about)]
 struct Cli {
@@ -46,6 +49,21 @@ struct Cli {
     /// Seconds between reserve sweeps [default: 3600].
     #[arg(long)]
     sweep_secs: Option<u64>,
+    /// Seconds between runs of the fill-event crank [default: 2].
+    #[arg(long)]
+    consume_secs: Option<u64>,
+    /// Seconds between funding cranks of each perpetual [default: 60].
+    #[arg(long)]
+    funding_secs: Option<u64>,
+    /// Seconds between PnL settlement scans [default: 300].
+    #[arg(long)]
+    settle_secs: Option<u64>,
+    /// Seconds between dated-future expiry runs (samples, closes) [default: 10].
+    #[arg(long)]
+    expiry_secs: Option<u64>,
+    /// Least PnL a settlement moves, quote native units [default: 1].
+    #[arg(long)]
+    min_settle_native: Option<u64>,
     /// Seconds between status lines [default: 60].
     #[arg(long)]
     status_secs: Option<u64>,
@@ -62,6 +80,11 @@ struct FileConfig {
     exchange: Option<String>,
     accrue_secs: Option<u64>,
     sweep_secs: Option<u64>,
+    consume_secs: Option<u64>,
+    funding_secs: Option<u64>,
+    settle_secs: Option<u64>,
+    expiry_secs: Option<u64>,
+    min_settle_native: Option<u64>,
     status_secs: Option<u64>,
 }
 
@@ -93,14 +116,35 @@ async fn run(cli: Cli) -> Result<(), String> {
             .transpose()?,
     };
     let chain = RpcChain::new(url.clone());
-    let mut accrue = Crank::new(
-        "accrue_interest",
-        cli.accrue_secs.or(file.accrue_secs).unwrap_or(30),
-    );
-    let mut sweep = Crank::new(
-        "sweep_reserve",
-        cli.sweep_secs.or(file.sweep_secs).unwrap_or(3600),
-    );
+    let d = KeeperConfig::default();
+    let config = KeeperConfig {
+        accrue_secs: cli
+            .accrue_secs
+            .or(file.accrue_secs)
+            .unwrap_or(d.accrue_secs),
+        sweep_secs: cli.sweep_secs.or(file.sweep_secs).unwrap_or(d.sweep_secs),
+        consume_secs: cli
+            .consume_secs
+            .or(file.consume_secs)
+            .unwrap_or(d.consume_secs),
+        funding_secs: cli
+            .funding_secs
+            .or(file.funding_secs)
+            .unwrap_or(d.funding_secs),
+        settle_secs: cli
+            .settle_secs
+            .or(file.settle_secs)
+            .unwrap_or(d.settle_secs),
+        expiry_secs: cli
+            .expiry_secs
+            .or(file.expiry_secs)
+            .unwrap_or(d.expiry_secs),
+        min_settle_native: cli
+            .min_settle_native
+            .or(file.min_settle_native)
+            .unwrap_or(d.min_settle_native),
+    };
+    let mut keeper = Keeper::new(config);
     let status_every =
         Duration::from_secs(cli.status_secs.or(file.status_secs).unwrap_or(60).max(1));
     let mut next_status = Instant::now() + status_every;
@@ -117,23 +161,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 continue;
             }
         };
-        let now = Instant::now();
-        if now >= accrue.next {
-            let ok = accrue_all(&chain, &payer, &exs, &mut accrue.tally).await;
-            accrue.done(ok);
-        }
-        if now >= sweep.next {
-            let ok = sweep_all(&chain, &payer, &exs, &mut sweep.tally).await;
-            sweep.done(ok);
-        }
+        keeper.run_due(&chain, &payer, &exs, cli.once).await;
         if cli.once || Instant::now() >= next_status {
-            println!("status: {} | {}", accrue.status(), sweep.status());
+            println!("status: {}", keeper.status());
             next_status = Instant::now() + status_every;
         }
         if cli.once {
             return Ok(());
         }
-        let wake = accrue.next.min(sweep.next).min(next_status);
+        let wake = keeper.next_due().min(next_status);
         tokio::select! {
             _ = tokio::time::sleep_until(wake.into()) => {}
             _ = tokio::signal::ctrl_c() => {

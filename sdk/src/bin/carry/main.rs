@@ -1,8 +1,10 @@
 //! `carry`: Carry from a terminal. Accounts, deposits, withdrawals and borrows, lending
-//! opt-out, banks with their rates, an account's balances and health; tables by default,
-//! `--json` for scripts. Orders and positions join with the perp issue.
+//! opt-out, banks with their rates, perp markets and their books, perp orders of every kind
+//! with cancels, an account's balances, positions and health; tables by default, `--json` for
+//! scripts.
 
 mod output;
+mod perps;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +26,9 @@ use output::Table;
 /// Keypair and RPC URL come from the flags, else from the Solana CLI config
 /// (~/.config/solana/cli/config.yml), else the defaults (~/.config/solana/id.json and
 /// http://127.0.0.1:8899, the local chain). Tokens are named by symbol (from --tokens, a
-/// bootstrap config) or by mint address. Amounts are in whole tokens ("1.5").
+/// bootstrap config) or by mint address; perp markets by symbol (the config's
+/// [[perp_markets]]), index or address. Amounts, sizes and prices are in whole tokens ("1.5";
+/// prices in settlement tokens per whole base).
 #[derive(Parser, Debug)]
 #[command(name = "carry", version, about, long_about = None)]
 struct Cli {
@@ -76,6 +80,19 @@ enum Command {
         #[arg(long)]
         borrow: bool,
     },
+    /// Perp markets: oracle and mark price, funding rate, open interest.
+    Markets,
+    /// Depth ladder of a perp market (asks on top).
+    Book {
+        /// Symbol, index or address.
+        market: String,
+        /// Levels per side.
+        #[arg(long, default_value_t = 10)]
+        depth: usize,
+    },
+    /// Perp orders: place, cancel, cancel-all.
+    #[command(subcommand)]
+    Order(perps::OrderCommand),
     /// Opt TOKEN out of lending (`off`: held apart, earns nothing) or back in (`on`).
     Lending {
         /// Symbol or mint.
@@ -90,7 +107,8 @@ enum Command {
 enum AccountCommand {
     /// Create the signer's margin account number --num.
     Create,
-    /// Balances (with APR and a year's interest at today's rates) and health of an account.
+    /// Balances (with APR and a year's interest at today's rates), perp positions (size,
+    /// entry, mark, unrealized and settled PnL, funding) and health of an account.
     Show {
         /// Owner [default: the signer].
         #[arg(long)]
@@ -110,6 +128,7 @@ struct Ctx {
     ex: Exchange,
     banks: Vec<(Pubkey, Bank)>,
     tokens: Vec<(String, Pubkey)>,
+    perp_names: Vec<String>,
     json: bool,
     num: u32,
 }
@@ -183,12 +202,16 @@ impl Ctx {
             let p = PathBuf::from("migrations/localnet.toml");
             p.exists().then_some(p)
         });
-        let tokens = match tokens_path {
-            Some(p) => from_config_text(
-                &std::fs::read_to_string(&p)
-                    .map_err(|e| format!("--tokens {}: {e}", p.display()))?,
-            ),
-            None => vec![],
+        let (tokens, perp_names) = match tokens_path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| format!("--tokens {}: {e}", p.display()))?;
+                (
+                    from_config_text(&text),
+                    carry_sdk::tokens::perp_markets_from_config_text(&text),
+                )
+            }
+            None => (vec![], vec![]),
         };
         Ok(Ctx {
             chain,
@@ -197,6 +220,7 @@ impl Ctx {
             ex,
             banks,
             tokens,
+            perp_names,
             json: cli.json,
             num: cli.num,
         })
@@ -477,15 +501,19 @@ async fn run(cli: Cli) -> CliResult<()> {
                     if opted_out { "off".into() } else { "on".into() },
                 ]);
             }
+            let (ptable, prows) = ctx.positions(&key, &acc, &perps, now).await?;
             if ctx.json {
                 println!(
                     "{}",
-                    json!({"account": key.to_string(), "owner": owner.to_string(), "balances": rows,
+                    json!({"account": key.to_string(), "owner": owner.to_string(), "balances": rows, "positions": prows,
                     "init_health": usd(h.init, qd), "maint_health": usd(h.maint, qd), "liquidatable": h.maint.is_negative()})
                 );
             } else {
                 println!("account {key} (owner {owner}, number {})", ctx.num);
                 print!("{}", t.render());
+                if !prows.is_empty() {
+                    print!("{}", ptable.render());
+                }
                 println!(
                     "health: init {} USD, maint {} USD{}",
                     usd(h.init, qd),
@@ -618,6 +646,9 @@ async fn run(cli: Cli) -> CliResult<()> {
             let sig = ctx.send(&signer, &ixs).await?;
             ctx.done(&format!("withdrew {amount} {sym}"), &sig);
         }
+        Command::Markets => ctx.markets().await?,
+        Command::Book { market, depth } => ctx.book(market, *depth).await?,
+        Command::Order(o) => ctx.order(o).await?,
         Command::Lending { token, state } => {
             let signer = ctx.signer()?;
             let (bank_key, bank) = ctx.bank(token)?;
