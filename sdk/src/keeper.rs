@@ -10,7 +10,10 @@
 //! - `settle_pnl` of every account whose position (funding included) has PnL the market's
 //!   pool can move now (a loss, or a profit the pool can pay);
 //! - dated futures: `sample_settlement_price` inside the settlement window, then
-//!   `close_expired_position` of every open position once the window is over.
+//!   `close_expired_position` of every open position once the window is over;
+//! - liquidation ([`liquidate_all`]): orders cancelled, positions and borrows taken over just
+//!   enough by the keeper's own margin account, bankruptcies resolved with ranked
+//!   auto-deleveraging candidates.
 //!
 //! Every crank is safe to run twice or from two keepers at once: the event crank applies and
 //! pops each event in the same instruction, and reads the queue afresh before every batch
@@ -607,6 +610,277 @@ pub async fn expiry_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &
     ok
 }
 
+/// Liquidation, for every account of `exs` below maintenance health (the program's health over
+/// fetched accounts, `crate::health::health`): its resting orders are cancelled
+/// (`liquidate_perp_orders`, permissionless); its perp positions are taken over just enough by
+/// the keeper's margin account number `liquidator_num` (owned by `payer`; skipped when it does
+/// not exist), then one of its borrows is repaid for collateral (`liquidate_token`); an account
+/// left with nothing but debt has its bankruptcy resolved (`resolve_bankruptcy`: insurance
+/// fund, then auto-deleveraging of the market with the largest PnL pool, its profitable
+/// positions ranked by unrealized PnL, highest first, then socialized loss). `t.items` counts
+/// the liquidation instructions that landed. False when anything failed (every account is
+/// tried; the program refuses what is no longer due, e.g. an account another keeper already
+/// brought back).
+pub async fn liquidate_all(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    liquidator_num: u32,
+    exs: &[Pubkey],
+    t: &mut Tally,
+) -> bool {
+    let mut ok = true;
+    for ex in exs {
+        if let Err(e) = liquidate_exchange(chain, payer, liquidator_num, ex, t, &mut ok).await {
+            warn!(exchange = %ex, error = %e, "liquidation crank failed");
+            t.fail(e);
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Union of health metas (banks then perp markets) for `accounts`, plus `extra_banks`.
+fn union_metas(
+    accounts: &[&MarginAccount],
+    banks: &[(Pubkey, carry_margin::state::Bank)],
+    markets: &[(Pubkey, PerpMarket)],
+    extra_banks: &[u16],
+) -> Vec<solana_sdk::instruction::AccountMeta> {
+    let bank_pairs: Vec<(Pubkey, Pubkey)> = banks
+        .iter()
+        .filter(|(_, b)| {
+            extra_banks.contains(&b.token_index)
+                || accounts
+                    .iter()
+                    .any(|a| a.find_token(b.token_index).is_some())
+        })
+        .map(|(k, b)| (*k, b.oracle))
+        .collect();
+    let perp_pairs: Vec<(Pubkey, Pubkey)> = markets
+        .iter()
+        .filter(|(_, m)| {
+            accounts
+                .iter()
+                .any(|a| a.find_perp(m.market_index).is_some())
+        })
+        .map(|(k, m)| (*k, m.oracle))
+        .collect();
+    let mut metas = sdk::health_accounts(&bank_pairs, false);
+    metas.extend(sdk::perp_health_accounts(&perp_pairs, false));
+    metas
+}
+
+async fn liquidate_exchange(
+    chain: &dyn Chain,
+    payer: &Keypair,
+    liquidator_num: u32,
+    ex: &Pubkey,
+    t: &mut Tally,
+    ok: &mut bool,
+) -> Result<(), ClientError> {
+    use solana_sdk::signer::Signer;
+    let (exchange, markets) = perp_markets_by_pda(chain, ex).await?;
+    let banks = client::banks(chain, ex).await?;
+    let accounts = client::all_margin_accounts(chain, ex).await?;
+    let now = chain.clock().await?.unix_timestamp;
+    let qd = exchange.settlement_decimals;
+    let bank_snaps = crate::health::snapshot_banks(chain, &banks).await?;
+    let perp_snaps = crate::health::snapshot_perp_markets(chain, &markets).await?;
+    let liqor_key = sdk::margin_account_pda(ex, &payer.pubkey(), liquidator_num);
+    let liqor = accounts
+        .iter()
+        .find(|(k, _)| *k == liqor_key)
+        .map(|(_, a)| *a);
+    let settlement_bank = sdk::bank_pda(ex, &exchange.settlement_mint);
+    let send = |ix: solana_sdk::instruction::Instruction, what: &'static str, key: Pubkey| {
+        let fut = send_crank(chain, payer, ix, 1_400_000);
+        async move {
+            match fut.await {
+                Ok(sent) => {
+                    info!(account = %key, step = what, signature = %sent.signature, "liquidation step");
+                    Ok(())
+                }
+                Err(e) => {
+                    warn!(account = %key, step = what, error = %e, "liquidation step refused");
+                    Err(e)
+                }
+            }
+        }
+    };
+    for (key, acc) in &accounts {
+        if *key == liqor_key {
+            continue;
+        }
+        let h = match crate::health::health(acc, qd, &bank_snaps, &perp_snaps, now) {
+            Ok(h) => h,
+            Err(e) => {
+                warn!(account = %key, error = %e, "cannot compute health");
+                continue;
+            }
+        };
+        if !h.maint.is_negative() {
+            continue;
+        }
+        info!(account = %key, maint = %h.maint, "below maintenance health");
+        let own = union_metas(&[acc], &banks, &markets, &[]);
+        // 1. orders
+        for (mk, m) in &markets {
+            let Some(s) = acc.find_perp(m.market_index) else {
+                continue;
+            };
+            if acc.perps[s].bids_base_lots > 0 || acc.perps[s].asks_base_lots > 0 {
+                let ix = sdk::liquidate_perp_orders(*ex, *key, *mk, m.book, 50, own.clone());
+                match send(ix, "liquidate_perp_orders", *key).await {
+                    Ok(()) => {
+                        t.sent += 1;
+                        t.items += 1;
+                    }
+                    Err(e) => {
+                        t.fail(e);
+                        *ok = false;
+                    }
+                }
+            }
+        }
+        let Some(liqor_acc) = liqor else {
+            continue;
+        };
+        // 2. perp positions, the largest notional first
+        let mut positions: Vec<(u128, Pubkey, PerpMarket)> = vec![];
+        for (mk, m) in &markets {
+            if let Some(s) = acc.find_perp(m.market_index) {
+                let p = &acc.perps[s];
+                if p.base_lots != 0 && p.bids_base_lots == 0 && p.asks_base_lots == 0 {
+                    positions.push((
+                        p.base_lots.unsigned_abs() as u128 * m.base_lot_size as u128,
+                        *mk,
+                        *m,
+                    ));
+                }
+            }
+        }
+        positions.sort_by_key(|p| std::cmp::Reverse(p.0));
+        let both = union_metas(&[acc, &liqor_acc], &banks, &markets, &[]);
+        for (_, mk, m) in &positions {
+            let ix = sdk::liquidate_perp(
+                payer.pubkey(),
+                *ex,
+                liqor_key,
+                *key,
+                *mk,
+                m.oracle,
+                settlement_bank,
+                u64::MAX,
+                both.clone(),
+            );
+            match send(ix, "liquidate_perp", *key).await {
+                Ok(()) => {
+                    t.sent += 1;
+                    t.items += 1;
+                }
+                Err(e) => {
+                    t.fail(e);
+                    *ok = false;
+                }
+            }
+        }
+        // 3. a borrow against collateral (one per run: health changes)
+        let mut liab = None;
+        let mut asset = None;
+        for ((bk, b), snap) in banks.iter().zip(bank_snaps.iter()) {
+            let bal = crate::health::balance(acc, &snap.bank, now).unwrap_or_default();
+            if bal.is_negative() && liab.is_none() {
+                liab = Some((*bk, b.oracle, b.token_index));
+            } else if bal.is_positive() && asset.is_none_or(|(_, _, _, v)| bal > v) {
+                asset = Some((*bk, b.oracle, b.token_index, bal));
+            }
+        }
+        if let (Some(l), Some(a)) = (liab, asset) {
+            if l.2 != a.2 && positions.is_empty() {
+                let metas = union_metas(&[acc, &liqor_acc], &banks, &markets, &[l.2, a.2]);
+                let ix = sdk::liquidate_token(
+                    payer.pubkey(),
+                    *ex,
+                    liqor_key,
+                    *key,
+                    (l.0, l.1),
+                    (a.0, a.1),
+                    u64::MAX,
+                    metas,
+                );
+                match send(ix, "liquidate_token", *key).await {
+                    Ok(()) => {
+                        t.sent += 1;
+                        t.items += 1;
+                    }
+                    Err(e) => {
+                        t.fail(e);
+                        *ok = false;
+                    }
+                }
+            }
+        }
+    }
+    // 4. bankruptcies, from fresh account state
+    let accounts = client::all_margin_accounts(chain, ex).await?;
+    for (key, acc) in &accounts {
+        let nothing_left = acc.perps.iter().all(|p| p.in_use == 0)
+            && acc.tokens.iter().all(|t| {
+                t.in_use == 0 || (t.non_lendable == 0 && !t.indexed_position.get().is_positive())
+            });
+        if !nothing_left {
+            continue;
+        }
+        for (bk, b) in &banks {
+            let owes = acc
+                .find_token(b.token_index)
+                .is_some_and(|s| acc.tokens[s].indexed_position.get().is_negative());
+            if !owes {
+                continue;
+            }
+            let mut adl_keys: Vec<Pubkey> = vec![];
+            let mut adl_market = None;
+            if *bk == settlement_bank {
+                if let Some(snap) = perp_snaps
+                    .iter()
+                    .filter(|p| p.market.pnl_pool_native > 0)
+                    .max_by_key(|p| p.market.pnl_pool_native)
+                {
+                    if let Ok(price) = perp_oracle_price(snap, now, qd) {
+                        let mut ranked: Vec<(carry_math::I80F48, Pubkey)> = accounts
+                            .iter()
+                            .filter(|(k, _)| k != key)
+                            .filter_map(|(k, a)| {
+                                let s = a.find_perp(snap.market.market_index)?;
+                                let mut pos = a.perps[s].position();
+                                pos.settle_funding(snap.market.funding_index.get()).ok()?;
+                                let pnl = pos.unrealized_pnl(price).ok()?;
+                                pnl.is_positive().then_some((pnl, *k))
+                            })
+                            .collect();
+                        ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
+                        adl_keys = ranked.iter().take(6).map(|r| r.1).collect();
+                        adl_market = Some((snap.key, snap.market.oracle));
+                    }
+                }
+            }
+            let adl = adl_market.map(|(m, o)| (m, o, &adl_keys[..]));
+            let ix = sdk::resolve_bankruptcy(*ex, *key, *bk, b.vault, b.mint, adl);
+            match send(ix, "resolve_bankruptcy", *key).await {
+                Ok(()) => {
+                    t.sent += 1;
+                    t.items += 1;
+                }
+                Err(e) => {
+                    t.fail(e);
+                    *ok = false;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Schedules
 // ---------------------------------------------------------------------------------------------
@@ -630,6 +904,12 @@ pub struct KeeperConfig {
     pub expiry_secs: u64,
     /// Least PnL a settlement moves, quote native [default 1].
     pub min_settle_native: u64,
+    /// Liquidation scan [default 5].
+    pub liquidate_secs: u64,
+    /// Number of the keeper's own margin account (owned by its keypair, with collateral) that
+    /// takes over liquidated positions and borrows [default 0]; without it only the
+    /// permissionless steps run (order cancels, bankruptcies).
+    pub liquidator_account: u32,
 }
 
 impl Default for KeeperConfig {
@@ -642,6 +922,8 @@ impl Default for KeeperConfig {
             settle_secs: 300,
             expiry_secs: 10,
             min_settle_native: 1,
+            liquidate_secs: 5,
+            liquidator_account: 0,
         }
     }
 }
@@ -650,7 +932,8 @@ impl Default for KeeperConfig {
 pub struct Keeper {
     /// The periods.
     pub config: KeeperConfig,
-    /// The cranks, in the order they run: accrue, sweep, consume, funding, settle, expiry.
+    /// The cranks, in the order they run: accrue, sweep, consume, funding, settle, expiry,
+    /// liquidate.
     pub cranks: Vec<Crank>,
 }
 
@@ -665,6 +948,7 @@ impl Keeper {
             Crank::counting("update_funding", c.funding_secs, "markets"),
             Crank::counting("settle_pnl", c.settle_secs, "positions"),
             Crank::counting("dated_expiry", c.expiry_secs, "samples/closes"),
+            Crank::counting("liquidate", c.liquidate_secs, "steps"),
         ];
         Keeper { config, cranks }
     }
@@ -678,6 +962,7 @@ impl Keeper {
             c.funding_secs,
             c.settle_secs,
             c.expiry_secs,
+            c.liquidate_secs,
         ][i] > 0
     }
 
@@ -692,6 +977,7 @@ impl Keeper {
     ) -> bool {
         let mut all_ok = true;
         let min_settle = self.config.min_settle_native;
+        let liquidator = self.config.liquidator_account;
         for i in 0..self.cranks.len() {
             if !self.enabled(i) || !(force || Instant::now() >= self.cranks[i].next) {
                 continue;
@@ -703,7 +989,8 @@ impl Keeper {
                 2 => consume_all(chain, payer, exs, t).await,
                 3 => funding_all(chain, payer, exs, t).await,
                 4 => settle_all(chain, payer, exs, min_settle, t).await,
-                _ => expiry_all(chain, payer, exs, t).await,
+                5 => expiry_all(chain, payer, exs, t).await,
+                _ => liquidate_all(chain, payer, liquidator, exs, t).await,
             };
             self.cranks[i].done(ok);
             all_ok &= ok;

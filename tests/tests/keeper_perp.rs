@@ -17,6 +17,7 @@ use carry_tests::margin::*;
 use solana_sdk::account::Account;
 use solana_sdk::hash::Hash;
 use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
 use solana_sdk::transaction::Transaction;
 
 /// $150 per whole base (expo -8).
@@ -361,4 +362,84 @@ async fn dated_future_sampled_then_positions_closed() {
     let mut t2 = Tally::default();
     assert!(keeper::expiry_all(&banks, &payer, &exs, &mut t2).await);
     assert_eq!(t2.sent, 0);
+}
+
+/// The liquidation crank: an account pushed below maintenance by an oracle move is brought
+/// back (just enough) by one keeper tick through the keeper's own margin account; a second
+/// tick finds nothing to do; after a crash the rest of the position goes and the account's
+/// bankruptcy is resolved within a few ticks (insurance fund empty: ADL from the maker's
+/// profit). Liquidation runs while the exchange is paused.
+#[tokio::test]
+async fn liquidation_crank_brings_accounts_back_and_resolves_bankruptcy() {
+    let mut env = MarginEnv::new().await;
+    let admin = env.admin.insecure_clone();
+    let usdc_params = carry_margin::BankParams {
+        init_asset_weight_ppm: 1_000_000,
+        maint_asset_weight_ppm: 1_000_000,
+        init_liab_weight_ppm: 1_000_000,
+        maint_liab_weight_ppm: 1_000_000,
+        ..default_params()
+    };
+    let i = env.edit_bank_ix(&admin.pubkey(), 0, usdc_params);
+    env.send(&[i], &[]).await.unwrap();
+    env.add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let m = trader(&mut env, 10 * K_USDC).await;
+    let a = trader(&mut env, 20_000_000).await;
+    let keeper_user = trader(&mut env, K_USDC).await; // the keeper's margin account 0
+    env.place_perp(&m, 0, limit(1, 15_000, 1_000))
+        .await
+        .unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_000, 1_000)).await.unwrap();
+    env.consume(0, &[m.account], 10).await.unwrap();
+    let chain = banks_chain(&env);
+    chain.track(&[m.account, a.account, keeper_user.account]);
+    let exs = [env.exchange];
+    let payer = keeper_user.kp.insecure_clone();
+    let mut t = Tally::default();
+
+    // healthy: nothing to do
+    assert!(keeper::liquidate_all(&chain, &payer, 0, &exs, &mut t).await);
+    assert_eq!(t.items, 0);
+    // -1%: below maintenance; one tick brings it back, while paused
+    let i = env.set_paused_ix(&admin.pubkey(), true);
+    env.send(&[i], &[]).await.unwrap();
+    env.set_perp_price(0, SOL / 100 * 99).await;
+    let (_, maint) = env.health_with_perps(&a.account).await.unwrap();
+    assert!(maint.is_negative());
+    assert!(
+        keeper::liquidate_all(&chain, &payer, 0, &exs, &mut t).await,
+        "{t:?}"
+    );
+    assert_eq!(t.items, 1, "{t:?}");
+    let (_, maint) = env.health_with_perps(&a.account).await.unwrap();
+    assert!(!maint.is_negative(), "back above maintenance: {maint}");
+    let taken = env.perp_slot(&keeper_user.account, 0).await.base_lots;
+    assert!(taken > 0 && taken < 1_000, "just enough: {taken}");
+    assert!(keeper::liquidate_all(&chain, &payer, 0, &exs, &mut t).await);
+    assert_eq!(t.items, 1, "a second tick does nothing");
+
+    // -30%: the rest goes, then the bankruptcy is resolved
+    env.set_perp_price(0, SOL / 10 * 7).await;
+    let mut ticks = 0;
+    while ticks < 4 {
+        ticks += 1;
+        keeper::liquidate_all(&chain, &payer, 0, &exs, &mut t).await;
+        let acc = env.margin(&a.account).await;
+        if acc.find_perp(0).is_none() && !env.balance(&a.account, 0).await.is_negative() {
+            break;
+        }
+    }
+    let acc = env.margin(&a.account).await;
+    assert!(
+        acc.find_perp(0).is_none(),
+        "position gone after {ticks} ticks"
+    );
+    assert!(
+        !env.balance(&a.account, 0).await.is_negative(),
+        "bankruptcy resolved after {ticks} ticks: {t:?}"
+    );
+    env.check_conservation(0, &[m.account, a.account, keeper_user.account])
+        .await;
+    eprintln!("liquidation crank: {t:?} ({ticks} ticks after the crash)");
 }

@@ -27,7 +27,8 @@ use tracing::{info, warn};
 ///
 /// Settings come from a TOML file (--config) and flags; flags win. Keys: url, keypair,
 /// exchange, accrue_secs, sweep_secs, consume_secs, funding_secs, settle_secs, expiry_secs,
-/// min_settle_native, status_secs. A period of 0 turns that crank off.
+/// min_settle_native, liquidate_secs, liquidator_account, status_secs. A period of 0 turns that
+/// crank off.
 #[derive(Parser, Debug)]
 #[command(name = "carry-keeper", version, about)]
 struct Cli {
@@ -64,6 +65,14 @@ struct Cli {
     /// Least PnL a settlement moves, quote native units [default: 1].
     #[arg(long)]
     min_settle_native: Option<u64>,
+    /// Seconds between liquidation scans [default: 5].
+    #[arg(long)]
+    liquidate_secs: Option<u64>,
+    /// Number of the keypair's own margin account (with collateral) that takes over
+    /// liquidated positions and borrows; without it only order cancels and bankruptcies run
+    /// [default: 0].
+    #[arg(long)]
+    liquidator_account: Option<u32>,
     /// Seconds between status lines [default: 60].
     #[arg(long)]
     status_secs: Option<u64>,
@@ -85,6 +94,8 @@ struct FileConfig {
     settle_secs: Option<u64>,
     expiry_secs: Option<u64>,
     min_settle_native: Option<u64>,
+    liquidate_secs: Option<u64>,
+    liquidator_account: Option<u32>,
     status_secs: Option<u64>,
 }
 
@@ -143,6 +154,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             .min_settle_native
             .or(file.min_settle_native)
             .unwrap_or(d.min_settle_native),
+        liquidate_secs: cli
+            .liquidate_secs
+            .or(file.liquidate_secs)
+            .unwrap_or(d.liquidate_secs),
+        liquidator_account: cli
+            .liquidator_account
+            .or(file.liquidator_account)
+            .unwrap_or(d.liquidator_account),
     };
     let mut keeper = Keeper::new(config);
     let status_every =
