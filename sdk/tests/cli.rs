@@ -741,9 +741,17 @@ async fn cli_perps_against_the_local_chain() {
         p["unrealized_pnl"].as_str().unwrap().starts_with('-'),
         "{a}"
     );
+    // a long's liquidation price (the SDK's, by the program's perp term) is below the mark, or
+    // none when no price above zero would make the account liquidatable
+    let mark = p["mark"].as_f64().unwrap();
+    match p["liquidation_price"].as_f64() {
+        Some(liq) => assert!(liq > 0.0 && liq < mark, "{a}"),
+        None => assert!(p["liquidation_price"].is_null(), "{a}"),
+    }
     let o = carry(&url, &tk, &["account", "show"]).await;
     assert!(
         o.stdout.contains("SOL-PERP")
+            && o.stdout.contains("liq. $")
             && o.stdout.contains("entry $")
             && o.stdout.contains("health: init"),
         "{}",

@@ -501,7 +501,8 @@ async fn run(cli: Cli) -> CliResult<()> {
                     if opted_out { "off".into() } else { "on".into() },
                 ]);
             }
-            let (ptable, prows) = ctx.positions(&key, &acc, &perps, now).await?;
+            let terms = health::health_terms(&acc, qd, &snaps, &perps, now)?;
+            let (ptable, prows) = ctx.positions(&key, &acc, &perps, &terms, now).await?;
             if ctx.json {
                 println!(
                     "{}",

@@ -667,6 +667,7 @@ impl Ctx {
         key: &Pubkey,
         acc: &MarginAccount,
         perps: &[PerpSnapshot],
+        terms: &carry_math::health::HealthTerms,
         now: i64,
     ) -> CliResult<(Table, Vec<Value>)> {
         let qd = self.ex.settlement_decimals;
@@ -675,6 +676,7 @@ impl Ctx {
             "size",
             "entry $",
             "mark $",
+            "liq. $",
             "unrealized",
             "settled",
             "funding paid",
@@ -721,8 +723,13 @@ impl Ctx {
             let name = self.market_name(m);
             let size = u.lots_to_size(p.base_lots as i128);
             let mark = oracle.map(|o| u.per_lot_to_f64(fixed_f64(o)));
+            // the oracle price at which maintenance health reaches zero (other terms fixed)
+            let liq = oracle
+                .and_then(|o| carry_sdk::liquidation::liquidation_price(terms, acc, m, o).ok())
+                .flatten()
+                .map(|l| u.per_lot_to_f64(fixed_f64(l)));
             let f4 = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or("-".into());
-            rows.push(json!({"market": name, "size": size, "base_lots": p.base_lots, "entry": entry, "mark": mark,
+            rows.push(json!({"market": name, "size": size, "base_lots": p.base_lots, "entry": entry, "mark": mark, "liquidation_price": liq,
                 "unrealized_pnl": unrealized.map(|x| usd(x, qd)), "settled_pnl": amt(settled),
                 "funding_paid": amt(paid), "funding_due": amt(due),
                 "bids": u.lots_to_size(p.bids_base_lots as i128), "asks": u.lots_to_size(p.asks_base_lots as i128)}));
@@ -731,6 +738,7 @@ impl Ctx {
                 size,
                 f4(entry),
                 f4(mark),
+                f4(liq),
                 unrealized.map(|x| usd(x, qd)).unwrap_or("-".into()),
                 amt(settled),
                 amt(paid),
