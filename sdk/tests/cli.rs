@@ -758,6 +758,15 @@ async fn cli_perps_against_the_local_chain() {
         o.stdout
     );
 
+    // the insurance fund: a balance and the fees waiting to be swept
+    let o = carry(&url, &tk, &["--json", "insurance"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let f = json_of(&o);
+    assert!(
+        f["balance"].as_str().is_some() && f["perp_fees_to_sweep"].as_str().is_some(),
+        "{f}"
+    );
+
     // one keeper run: the maker's fills applied, both PnLs settled (the trader's loss first)
     let keeper = Keypair::new();
     carry_localnet::rpc::airdrop(&net.chain, &keeper.pubkey(), 10_000_000_000).unwrap();

@@ -82,6 +82,9 @@ enum Command {
     },
     /// Perp markets: oracle and mark price, funding rate, open interest.
     Markets,
+    /// The insurance fund: its balance (settlement token) and the perp fees waiting to be
+    /// swept into it.
+    Insurance,
     /// Depth ladder of a perp market (asks on top).
     Book {
         /// Symbol, index or address.
@@ -648,6 +651,32 @@ async fn run(cli: Cli) -> CliResult<()> {
             ctx.done(&format!("withdrew {amount} {sym}"), &sig);
         }
         Command::Markets => ctx.markets().await?,
+        Command::Insurance => {
+            let qd = ctx.ex.settlement_decimals;
+            let balance = carry_sdk::liquidation::insurance_balance(&ctx.chain, &ctx.exchange)
+                .await
+                .map_err(|e| e.to_string())?;
+            let pending: u64 = ctx
+                .perp_market_list()
+                .await?
+                .iter()
+                .map(|(_, m)| m.fees_accrued_native)
+                .sum();
+            let vault = sdk::insurance_vault_pda(&ctx.exchange);
+            if ctx.json {
+                println!(
+                    "{}",
+                    json!({"insurance_vault": vault.to_string(), "balance": format_amount(balance as i128, qd),
+                        "perp_fees_to_sweep": format_amount(pending as i128, qd)})
+                );
+            } else {
+                println!(
+                    "insurance fund {vault}: {} (perp fees to sweep: {})",
+                    format_amount(balance as i128, qd),
+                    format_amount(pending as i128, qd)
+                );
+            }
+        }
         Command::Book { market, depth } => ctx.book(market, *depth).await?,
         Command::Order(o) => ctx.order(o).await?,
         Command::Lending { token, state } => {
