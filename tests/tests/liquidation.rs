@@ -1201,3 +1201,88 @@ async fn liquidation_wrong_accounts_are_refused() {
         .refused(&[i], &[], &[], CarryError::InvalidLiquidationParams)
         .await;
 }
+
+/// Over randomized accounts (deposits 20-500 USDC, longs and shorts of 100-3,000 lots), the
+/// SDK's health equals the chain's to the bit, and its liquidation price agrees with the
+/// chain one oracle step (1e-4 quote native per lot) either side.
+#[tokio::test]
+async fn sdk_health_and_liquidation_price_equal_the_chain_over_random_accounts() {
+    use carry_sdk::health::{health, health_terms, BankSnapshot, PerpSnapshot};
+    let mut env = MarginEnv::new().await;
+    let admin = env.admin.pubkey();
+    let i = env.edit_bank_ix(&admin, 0, usdc_params());
+    env.send(&[i], &[]).await.unwrap();
+    env.add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let maker = trader(&mut env, 1_000_000 * USDC).await;
+    env.place_perp(&maker, 0, limit(1, 15_001, 40_000))
+        .await
+        .unwrap();
+    env.place_perp(&maker, 0, limit(0, 14_999, 40_000))
+        .await
+        .unwrap();
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut checked = 0;
+    for n in 0..12 {
+        let u = trader(&mut env, (20 + rng.below(480)) * USDC).await;
+        let lots = 100 + rng.below(2_900);
+        let args = if n % 2 == 0 {
+            ioc(0, 15_001, lots)
+        } else {
+            ioc(1, 14_999, lots)
+        };
+        if env.place_perp(&u, 0, args).await.is_err() {
+            continue; // refused by health: too large for its deposit
+        }
+        env.consume(0, &[maker.account], 255).await.unwrap();
+        let now = env.now().await;
+        let acc = env.margin(&u.account).await;
+        let b = env.banks[0].clone();
+        let banks = vec![BankSnapshot {
+            key: b.bank,
+            account: env.t.account(&b.bank).await.unwrap(),
+            bank: env.bank(0).await,
+            oracle: env.t.account(&b.oracle).await.unwrap(),
+        }];
+        let p = env.perps[0].clone();
+        let perps = vec![PerpSnapshot {
+            key: p.market,
+            account: env.t.account(&p.market).await.unwrap(),
+            market: env.perp_market(0).await,
+            oracle: env.t.account(&p.oracle).await.unwrap(),
+        }];
+        let sdk_h = health(&acc, USDC_DECIMALS, &banks, &perps, now).unwrap();
+        let (init, maint) = env.health_with_perps(&u.account).await.unwrap();
+        assert_eq!((sdk_h.init, sdk_h.maint), (init, maint), "account {n}");
+        let terms = health_terms(&acc, USDC_DECIMALS, &banks, &perps, now).unwrap();
+        let oracle_now = I80F48::from_i64(env.perps[0].price / 10_000);
+        let Some(liq) =
+            carry_sdk::liquidation::liquidation_price(&terms, &acc, &perps[0].market, oracle_now)
+                .unwrap()
+        else {
+            continue;
+        };
+        let mantissa = liq.checked_mul_int(10_000).unwrap().floor_int() as i64;
+        let long = n % 2 == 0;
+        let (safe, unsafe_) = if long {
+            (mantissa + 2, mantissa - 1)
+        } else {
+            (mantissa - 1, mantissa + 2)
+        };
+        for (mant, liquidatable) in [(safe, false), (unsafe_, true)] {
+            env.set_perp_price(0, mant).await;
+            let per_lot =
+                I80F48::from_ratio(mant as i128, 10_000, carry_math::Round::Floor).unwrap();
+            env.patch_perp_market(0, |mk| mk.stable_price.set(per_lot))
+                .await;
+            let (_, maint) = env.health_with_perps(&u.account).await.unwrap();
+            assert_eq!(maint.is_negative(), liquidatable, "account {n} at {mant}");
+        }
+        env.set_perp_price(0, SOL).await;
+        env.patch_perp_market(0, |mk| mk.stable_price.set(I80F48::from_i64(1_500_000)))
+            .await;
+        checked += 1;
+    }
+    eprintln!("SDK health and liquidation price checked on {checked} random accounts");
+    assert!(checked >= 6, "{checked}");
+}
