@@ -670,6 +670,20 @@ fn union_metas(
     metas
 }
 
+/// Count a liquidation step's outcome.
+fn record(t: &mut Tally, ok: &mut bool, r: Result<(), ClientError>) {
+    match r {
+        Ok(()) => {
+            t.sent += 1;
+            t.items += 1;
+        }
+        Err(e) => {
+            t.fail(e);
+            *ok = false;
+        }
+    }
+}
+
 async fn liquidate_exchange(
     chain: &dyn Chain,
     payer: &Keypair,
@@ -730,16 +744,7 @@ async fn liquidate_exchange(
             };
             if acc.perps[s].bids_base_lots > 0 || acc.perps[s].asks_base_lots > 0 {
                 let ix = sdk::liquidate_perp_orders(*ex, *key, *mk, m.book, 50, own.clone());
-                match send(ix, "liquidate_perp_orders", *key).await {
-                    Ok(()) => {
-                        t.sent += 1;
-                        t.items += 1;
-                    }
-                    Err(e) => {
-                        t.fail(e);
-                        *ok = false;
-                    }
-                }
+                record(t, ok, send(ix, "liquidate_perp_orders", *key).await);
             }
         }
         let Some(liqor_acc) = liqor else {
@@ -773,16 +778,7 @@ async fn liquidate_exchange(
                 u64::MAX,
                 both.clone(),
             );
-            match send(ix, "liquidate_perp", *key).await {
-                Ok(()) => {
-                    t.sent += 1;
-                    t.items += 1;
-                }
-                Err(e) => {
-                    t.fail(e);
-                    *ok = false;
-                }
-            }
+            record(t, ok, send(ix, "liquidate_perp", *key).await);
         }
         // 3. a borrow against collateral (one per run: health changes)
         let mut liab = None;
@@ -808,16 +804,7 @@ async fn liquidate_exchange(
                     u64::MAX,
                     metas,
                 );
-                match send(ix, "liquidate_token", *key).await {
-                    Ok(()) => {
-                        t.sent += 1;
-                        t.items += 1;
-                    }
-                    Err(e) => {
-                        t.fail(e);
-                        *ok = false;
-                    }
-                }
+                record(t, ok, send(ix, "liquidate_token", *key).await);
             }
         }
     }
@@ -866,16 +853,7 @@ async fn liquidate_exchange(
             }
             let adl = adl_market.map(|(m, o)| (m, o, &adl_keys[..]));
             let ix = sdk::resolve_bankruptcy(*ex, *key, *bk, b.vault, b.mint, adl);
-            match send(ix, "resolve_bankruptcy", *key).await {
-                Ok(()) => {
-                    t.sent += 1;
-                    t.items += 1;
-                }
-                Err(e) => {
-                    t.fail(e);
-                    *ok = false;
-                }
-            }
+            record(t, ok, send(ix, "resolve_bankruptcy", *key).await);
         }
     }
     Ok(())

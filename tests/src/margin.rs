@@ -1096,3 +1096,32 @@ impl MarginEnv {
         dust_term
     }
 }
+
+/// A limit order of `lots` at `price_ticks` (`side` 0 bid, 1 ask): the SDK's
+/// `limit_order_args`.
+pub fn limit(side: u8, price_ticks: u64, lots: u64) -> carry_margin::PlacePerpOrderArgs {
+    sdk::limit_order_args(side, price_ticks, lots)
+}
+
+/// An immediate-or-cancel order.
+pub fn ioc(side: u8, price_ticks: u64, lots: u64) -> carry_margin::PlacePerpOrderArgs {
+    carry_margin::PlacePerpOrderArgs {
+        order_kind: 3,
+        ..limit(side, price_ticks, lots)
+    }
+}
+
+/// A post-only order.
+pub fn post_only(side: u8, price_ticks: u64, lots: u64) -> carry_margin::PlacePerpOrderArgs {
+    carry_margin::PlacePerpOrderArgs {
+        order_kind: 1,
+        ..limit(side, price_ticks, lots)
+    }
+}
+
+/// A user (`MarginEnv::user`) with `usdc` native deposited in the settlement bank.
+pub async fn trader(env: &mut MarginEnv, usdc: u64) -> User {
+    let u = env.user(usdc).await;
+    env.deposit(&u, 0, usdc).await.expect("deposit");
+    u
+}

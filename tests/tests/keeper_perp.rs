@@ -8,7 +8,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use carry_margin::PlacePerpOrderArgs;
 use carry_math::I80F48;
 use carry_sdk::client::{BanksChain, Chain, ClientError, Sent};
 use carry_sdk::keeper::{self, Keeper, KeeperConfig, Tally};
@@ -24,23 +23,6 @@ use solana_sdk::transaction::Transaction;
 const SOL: i64 = 150 * E8;
 /// 1,000 USDC in native units.
 const K_USDC: u64 = 1_000_000_000;
-
-fn limit(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    sdk::limit_order_args(side, price_ticks, lots)
-}
-
-fn ioc(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    PlacePerpOrderArgs {
-        order_kind: 3,
-        ..limit(side, price_ticks, lots)
-    }
-}
-
-async fn trader(env: &mut MarginEnv, usdc: u64) -> User {
-    let u = env.user(usdc).await;
-    env.deposit(&u, 0, usdc).await.expect("deposit");
-    u
-}
 
 /// The bank under test as a `Chain`; its banks listable (a `BanksClient` cannot list).
 fn banks_chain(env: &MarginEnv) -> BanksChain {

@@ -10,7 +10,6 @@ use carry_margin::error::CarryError;
 use carry_margin::events::{
     BankruptcyEvent, InsuranceDepositEvent, PerpLiquidationEvent, TokenLiquidationEvent,
 };
-use carry_margin::PlacePerpOrderArgs;
 use carry_math::liquidation::target_health_scaled;
 use carry_math::I80F48;
 use carry_sdk::margin as sdk;
@@ -23,23 +22,6 @@ const SOL: i64 = 150 * E8;
 const USDC: u64 = 1_000_000;
 /// The exchange's default buffer.
 const BUFFER: u32 = carry_margin::state::DEFAULT_LIQUIDATION_BUFFER_PPM;
-
-fn limit(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    sdk::limit_order_args(side, price_ticks, lots)
-}
-
-fn ioc(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    PlacePerpOrderArgs {
-        order_kind: 3,
-        ..limit(side, price_ticks, lots)
-    }
-}
-
-async fn trader(env: &mut MarginEnv, usdc: u64) -> User {
-    let u = env.user(usdc).await;
-    env.deposit(&u, 0, usdc).await.expect("deposit");
-    u
-}
 
 /// Events of type `T` that `keep` selects (tests of this binary run in parallel and share the
 /// recorded list: select by keys unique to the test).

@@ -26,24 +26,6 @@ fn c(e: CarryError) -> u32 {
     e.into()
 }
 
-fn limit(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    sdk::limit_order_args(side, price_ticks, lots)
-}
-
-fn ioc(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    PlacePerpOrderArgs {
-        order_kind: 3,
-        ..limit(side, price_ticks, lots)
-    }
-}
-
-fn post_only(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    PlacePerpOrderArgs {
-        order_kind: 1,
-        ..limit(side, price_ticks, lots)
-    }
-}
-
 fn q(p: &PerpPosition) -> I80F48 {
     p.quote_native.get()
 }
@@ -79,13 +61,6 @@ async fn refused(
             "account {k} changed by a refused instruction"
         );
     }
-}
-
-/// A user with `usdc` native deposited.
-async fn trader(env: &mut MarginEnv, usdc: u64) -> User {
-    let u = env.user(usdc).await;
-    env.deposit(&u, 0, usdc).await.expect("deposit");
-    u
 }
 
 struct Scene {

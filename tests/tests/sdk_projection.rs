@@ -15,13 +15,6 @@ const SOL: i64 = 150 * E8;
 /// 1,000 USDC in native units.
 const K_USDC: u64 = 1_000_000_000;
 
-fn post_only(side: u8, price_ticks: u64, lots: u64) -> PlacePerpOrderArgs {
-    PlacePerpOrderArgs {
-        order_kind: 1,
-        ..sdk::limit_order_args(side, price_ticks, lots)
-    }
-}
-
 /// The projection for `u` on market 0, from the chain's accounts now.
 async fn projected(env: &mut MarginEnv, u: &User, side: u8, price_ticks: u64) -> u64 {
     let chain = BanksChain::new(env.t.context.banks_client.clone());
