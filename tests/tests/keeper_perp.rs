@@ -97,6 +97,7 @@ async fn funding_crank_advances_the_index() {
     let mut env = MarginEnv::new().await;
     let mut params = sdk::example_perp_market_params();
     params.funding_impact_notional = 12_750_000; // 10 lots at the bid
+    params.order_band_bps = 0; // a book skewed past the band, on purpose
     env.add_perp_market(125 * E8, params).await;
     let m = trader(&mut env, 10 * K_USDC).await;
     // a book skewed 2% above the oracle: longs pay
