@@ -1,10 +1,13 @@
 //! Signed 80.48 fixed point (`I80F48`) over `i128`, with directed rounding.
 //!
 //! Every operation is checked and returns `None` on overflow or division by zero; nothing
-//! panics. Multiplication and division take an explicit [`Round`] mode so that callers can
+//! panics. Products and quotients are computed exactly on 64-bit words ([`crate::wide`]), never
+//! with a 128-bit multiply or divide, so the crate links on the upstream SBF backend; they are
+//! bit-identical to the former `i128` implementation (tests against it in `reference.rs`). Multiplication and division take an explicit [`Round`] mode so that callers can
 //! round in the protocol's favour (deposits and payouts down, borrows and fees up).
 //! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
 
+use crate::wide::{div_192_by_128, div_rem_u128, mul_128x128, mul_128x64, mul_u64_wide};
 use core::fmt;
 
 /// Rounding direction for multiplication, division and conversion to integers.
@@ -23,53 +26,6 @@ pub struct I80F48(i128);
 
 const FRAC: u32 = 48;
 const FRAC_MASK: u128 = (1u128 << FRAC) - 1;
-
-/// Full 128x128 -> 256 bit unsigned product as (hi, lo).
-#[inline]
-fn mul_u128_wide(a: u128, b: u128) -> (u128, u128) {
-    const M: u128 = u64::MAX as u128;
-    if a <= M && b <= M {
-        return (0, a * b);
-    }
-    let (a1, a0) = (a >> 64, a & M);
-    let (b1, b0) = (b >> 64, b & M);
-    let p00 = a0 * b0;
-    let p01 = a0 * b1;
-    let p10 = a1 * b0;
-    let p11 = a1 * b1;
-    // middle = p01 + p10 + (p00 >> 64), may exceed 128 bits: track its carry.
-    let (mid, c1) = p01.overflowing_add(p10);
-    let (mid, c2) = mid.overflowing_add(p00 >> 64);
-    let carry = (c1 as u128 + c2 as u128) << 64;
-    let lo = (mid << 64) | (p00 & M);
-    let hi = p11 + (mid >> 64) + carry;
-    (hi, lo)
-}
-
-/// (hi:lo) / d for hi < d, returning (quotient, remainder). Bounded: 128 iterations.
-#[inline]
-fn div_u256_by_u128(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
-    if d == 0 || hi >= d {
-        return None;
-    }
-    if hi == 0 {
-        return Some((lo / d, lo % d));
-    }
-    let mut r = hi;
-    let mut q = 0u128;
-    let mut i = 128;
-    while i > 0 {
-        i -= 1;
-        let carry = r >> 127;
-        r = (r << 1) | ((lo >> i) & 1);
-        q <<= 1;
-        if carry != 0 || r >= d {
-            r = r.wrapping_sub(d);
-            q |= 1;
-        }
-    }
-    Some((q, r))
-}
 
 /// Apply sign and rounding to a truncated magnitude with a nonzero-remainder flag.
 #[inline]
@@ -137,8 +93,8 @@ impl I80F48 {
     }
     /// Parts per million to fixed point, rounded down (`ppm / 1_000_000`).
     pub fn from_ppm(ppm: u64) -> Self {
-        // ppm < 2^64, so ppm << 48 fits in i128; division by a positive constant.
-        Self(((ppm as i128) << FRAC) / 1_000_000)
+        // ppm < 2^64, so ppm << 48 < 2^112 and the quotient fits i128.
+        Self(div_rem_u128((ppm as u128) << FRAC, 1_000_000).0 as i128)
     }
 
     /// True when < 0.
@@ -190,7 +146,7 @@ impl I80F48 {
     /// Product rounded as asked.
     pub fn mul_round(self, rhs: Self, round: Round) -> Option<Self> {
         let negative = (self.0 < 0) != (rhs.0 < 0);
-        let (hi, lo) = mul_u128_wide(self.0.unsigned_abs(), rhs.0.unsigned_abs());
+        let (hi, lo) = mul_128x128(self.0.unsigned_abs(), rhs.0.unsigned_abs());
         // shift right by FRAC bits
         if hi >> FRAC != 0 {
             return None;
@@ -206,11 +162,12 @@ impl I80F48 {
         }
         let negative = (self.0 < 0) != (rhs.0 < 0);
         let a = self.0.unsigned_abs();
-        // numerator = a << FRAC as 256 bits
-        let hi = a >> (128 - FRAC);
-        let lo = a << FRAC;
-        let (q, r) = div_u256_by_u128(hi, lo, rhs.0.unsigned_abs())?;
-        signed_rounded(q, r != 0, negative, round).map(Self)
+        // numerator = a << FRAC, 176 bits at most, as three 64-bit words
+        let n2 = (a >> (128 - FRAC)) as u64;
+        let n1 = (a >> (64 - FRAC)) as u64;
+        let n0 = (a << FRAC) as u64;
+        let (q, inexact) = div_192_by_128(n2, n1, n0, rhs.0.unsigned_abs())?;
+        signed_rounded(q, inexact, negative, round).map(Self)
     }
     /// Product rounded down (toward negative infinity).
     pub fn checked_mul(self, rhs: Self) -> Option<Self> {
@@ -222,7 +179,13 @@ impl I80F48 {
     }
     /// Product with an integer, exact or `None`.
     pub fn checked_mul_int(self, rhs: i64) -> Option<Self> {
-        self.0.checked_mul(rhs as i128).map(Self)
+        // Same result as `i128::checked_mul`: the exact product if it fits, else `None`.
+        let negative = (self.0 < 0) != (rhs < 0);
+        let (top, mag) = mul_128x64(self.0.unsigned_abs(), rhs.unsigned_abs());
+        if top != 0 {
+            return None;
+        }
+        signed_rounded(mag, false, negative, Round::Floor).map(Self)
     }
 
     /// Largest integer <= self, as `i128`.
@@ -265,7 +228,8 @@ impl fmt::Debug for I80F48 {
         let neg = self.0 < 0;
         let mag = self.0.unsigned_abs();
         let int = mag >> FRAC;
-        let frac = ((mag & FRAC_MASK) * 1_000_000_000_000) >> FRAC;
+        // < 2^48 * 10^12 < 2^88: one 64 x 64 product
+        let frac = mul_u64_wide((mag & FRAC_MASK) as u64, 1_000_000_000_000) >> FRAC;
         write!(f, "{}{}.{:012}", if neg { "-" } else { "" }, int, frac)
     }
 }

@@ -20,7 +20,10 @@ pub mod health;
 pub mod interest;
 pub mod oracle;
 pub mod perp;
+#[cfg(test)]
+mod reference;
 pub mod tiers;
+mod wide;
 
 pub use error::MathError;
 pub use fixed::{I80F48Bytes, Round, I80F48};
