@@ -7,7 +7,7 @@
 //! round in the protocol's favour (deposits and payouts down, borrows and fees up).
 //! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
 
-use crate::wide::{div_192_by_128, div_rem_u128, mul_128x128, mul_128x64, mul_u64_wide};
+use crate::wide::{div_frac, div_rem_u128, mul_128x128, mul_128x64, mul_u64_wide};
 use core::fmt;
 
 /// Rounding direction for multiplication, division and conversion to integers.
@@ -28,7 +28,7 @@ const FRAC: u32 = 48;
 const FRAC_MASK: u128 = (1u128 << FRAC) - 1;
 
 /// Apply sign and rounding to a truncated magnitude with a nonzero-remainder flag.
-#[inline]
+#[inline(always)]
 fn signed_rounded(mag: u128, inexact: bool, negative: bool, round: Round) -> Option<i128> {
     let bump = inexact
         && match round {
@@ -144,6 +144,9 @@ impl I80F48 {
     }
 
     /// Product rounded as asked.
+    // Inlined: a call with two i128 operands, the rounding mode and the hidden return pointer
+    // would pass six registers, one more than SBF allows (the wide product below passes five).
+    #[inline(always)]
     pub fn mul_round(self, rhs: Self, round: Round) -> Option<Self> {
         let negative = (self.0 < 0) != (rhs.0 < 0);
         let (hi, lo) = mul_128x128(self.0.unsigned_abs(), rhs.0.unsigned_abs());
@@ -156,17 +159,15 @@ impl I80F48 {
         signed_rounded(mag, inexact, negative, round).map(Self)
     }
     /// Quotient rounded as asked; `None` when dividing by zero or on overflow.
+    // Inlined for the same reason as `mul_round`.
+    #[inline(always)]
     pub fn div_round(self, rhs: Self, round: Round) -> Option<Self> {
         if rhs.0 == 0 {
             return None;
         }
         let negative = (self.0 < 0) != (rhs.0 < 0);
-        let a = self.0.unsigned_abs();
-        // numerator = a << FRAC, 176 bits at most, as three 64-bit words
-        let n2 = (a >> (128 - FRAC)) as u64;
-        let n1 = (a >> (64 - FRAC)) as u64;
-        let n0 = (a << FRAC) as u64;
-        let (q, inexact) = div_192_by_128(n2, n1, n0, rhs.0.unsigned_abs())?;
+        // (|self| << 48) / |rhs|, exact, with whether a remainder was left
+        let (q, inexact) = div_frac(self.0.unsigned_abs(), rhs.0.unsigned_abs())?;
         signed_rounded(q, inexact, negative, round).map(Self)
     }
     /// Product rounded down (toward negative infinity).

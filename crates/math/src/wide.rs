@@ -133,8 +133,9 @@ fn div_2by1_norm(u1: u64, u0: u64, v: u64) -> (u64, u64) {
 /// `(x2:x1:x0) / (d1:d0)` for a normalized divisor (`d1` top bit set) and `(x2:x1) < (d1:d0)`,
 /// so the quotient fits 64 bits: `(quotient, remainder)`. One step of algorithm D: the
 /// estimate from the top words is at most 2 too large (Knuth's theorem 4.3.1 B), corrected by
-/// comparing the product with the dividend.
-#[inline]
+/// comparing the product with the dividend. Always inlined: as a call it would pass six
+/// registers (SBF allows five).
+#[inline(always)]
 fn div_3by2_norm(x2: u64, x1: u64, x0: u64, d: u128) -> (u64, u128) {
     let (d1, d0) = split(d);
     let mut q = if x2 >= d1 {
@@ -195,10 +196,20 @@ pub(crate) fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
     (q as u128, r)
 }
 
+/// `(a << 48) / d`, the fixed-point quotient's integer division, when the quotient fits 128
+/// bits: `(quotient, remainder != 0)`; `None` when `d == 0` or it would not fit.
+pub(crate) fn div_frac(a: u128, d: u128) -> Option<(u128, bool)> {
+    // a << 48 is 176 bits at most: three 64-bit words
+    let n2 = (a >> 80) as u64;
+    let n1 = (a >> 16) as u64;
+    let n0 = (a << 48) as u64;
+    div_192_by_128(n2, n1, n0, d)
+}
+
 /// `(n2:n1:n0) / d` (a 192-bit dividend) when the quotient fits 128 bits, as
 /// `(quotient, remainder != 0)`; `None` when `d == 0` or the quotient would not fit
-/// (`n2 >= d`).
-#[inline]
+/// (`n2 >= d`). Always inlined (six registers as a call).
+#[inline(always)]
 pub(crate) fn div_192_by_128(n2: u64, n1: u64, n0: u64, d: u128) -> Option<(u128, bool)> {
     if d == 0 || (n2 as u128) >= d {
         return None;
