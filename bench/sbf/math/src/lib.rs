@@ -121,16 +121,6 @@ struct Accounts<'a> {
     n: usize,
 }
 
-impl<'a> Accounts<'a> {
-    fn get(&self, i: usize) -> Option<&[u8]> {
-        if i < self.n {
-            Some(&*self.data[i])
-        } else {
-            None
-        }
-    }
-}
-
 fn write(acc: &mut Accounts, data: &[u8]) -> u64 {
     let Some(w) = ix::<WriteIx>(data) else {
         return BAD_INSTRUCTION;
