@@ -7,7 +7,7 @@
 //! round in the protocol's favour (deposits and payouts down, borrows and fees up).
 //! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
 
-use crate::wide::{div_frac, div_rem_u128, mul_128x128, mul_128x64, mul_u64_wide};
+use crate::wide::{div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_64x64, mul_u64_wide};
 use core::fmt;
 
 /// Rounding direction for multiplication, division and conversion to integers.
@@ -27,15 +27,24 @@ pub struct I80F48(i128);
 const FRAC: u32 = 48;
 const FRAC_MASK: u128 = (1u128 << FRAC) - 1;
 
-/// Apply sign and rounding to a truncated magnitude with a nonzero-remainder flag.
+/// Whether a truncated magnitude moves up by one: inexact and rounding away from zero.
 #[inline(always)]
-fn signed_rounded(mag: u128, inexact: bool, negative: bool, round: Round) -> Option<i128> {
-    let bump = inexact
+fn bump(inexact: bool, negative: bool, round: Round) -> bool {
+    inexact
         && match round {
             Round::Floor => negative,
             Round::Ceil => !negative,
-        };
-    let mag = if bump { mag.checked_add(1)? } else { mag };
+        }
+}
+
+/// Apply sign and rounding to a truncated magnitude with a nonzero-remainder flag.
+#[inline(always)]
+fn signed_rounded(mag: u128, inexact: bool, negative: bool, round: Round) -> Option<i128> {
+    let mag = if bump(inexact, negative, round) {
+        mag.checked_add(1)?
+    } else {
+        mag
+    };
     if negative {
         if mag > (i128::MAX as u128) + 1 {
             None
@@ -93,6 +102,11 @@ impl I80F48 {
     }
     /// Parts per million to fixed point, rounded down (`ppm / 1_000_000`).
     pub fn from_ppm(ppm: u64) -> Self {
+        if ppm < 1 << 22 {
+            // ppm * 2^48 / 10^6 = ppm * 2^42 / 15_625 exactly, and ppm << 42 fits u64: one
+            // native division (every weight and rate parameter is below 2^22 ppm).
+            return Self(((ppm << 42) / 15_625) as i128);
+        }
         // ppm < 2^64, so ppm << 48 < 2^112 and the quotient fits i128.
         Self(div_rem_u128((ppm as u128) << FRAC, 1_000_000).0 as i128)
     }
@@ -149,7 +163,17 @@ impl I80F48 {
     #[inline(always)]
     pub fn mul_round(self, rhs: Self, round: Round) -> Option<Self> {
         let negative = (self.0 < 0) != (rhs.0 < 0);
-        let (hi, lo) = mul_128x128(self.0.unsigned_abs(), rhs.0.unsigned_abs());
+        let (a, b) = (self.0.unsigned_abs(), rhs.0.unsigned_abs());
+        if (a | b) >> 64 == 0 {
+            // Both magnitudes below 2^64 (values below 65,536): one 64 x 64 product, and the
+            // result, below 2^80, can neither overflow nor hit i128::MIN.
+            let (h, l) = mul_64x64(a as u64, b as u64);
+            let mag = join(h >> FRAC, (h << (64 - FRAC)) | (l >> FRAC));
+            let mag = mag + bump(l & (FRAC_MASK as u64) != 0, negative, round) as u128;
+            let v = mag as i128;
+            return Some(Self(if negative { v.wrapping_neg() } else { v }));
+        }
+        let (hi, lo) = mul_128x128(a, b);
         // shift right by FRAC bits
         if hi >> FRAC != 0 {
             return None;
@@ -166,8 +190,16 @@ impl I80F48 {
             return None;
         }
         let negative = (self.0 < 0) != (rhs.0 < 0);
-        // (|self| << 48) / |rhs|, exact, with whether a remainder was left
-        let (q, inexact) = div_frac(self.0.unsigned_abs(), rhs.0.unsigned_abs())?;
+        let (a, d) = (self.0.unsigned_abs(), rhs.0.unsigned_abs());
+        let (q, inexact) = if d & FRAC_MASK == 0 {
+            // An integer divisor (a count, seconds, 10^k, parts per million...):
+            // (a << 48) / (k << 48) = a / k exactly, with the same remainder test.
+            let (q, r) = div_rem_u128(a, d >> FRAC);
+            (q, r != 0)
+        } else {
+            // (a << 48) / d, exact, with whether a remainder was left
+            div_frac(a, d)?
+        };
         signed_rounded(q, inexact, negative, round).map(Self)
     }
     /// Product rounded down (toward negative infinity).

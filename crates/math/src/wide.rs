@@ -172,6 +172,17 @@ pub(crate) fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
         if n1 == 0 {
             return ((n0 / d0) as u128, (n0 % d0) as u128);
         }
+        if d0 >> 32 == 0 {
+            // A divisor below 2^32 (10^6, a year in seconds, 10^k for k <= 9): schoolbook
+            // long division by 32-bit digits, each step a native 64/64 division whose
+            // dividend `r * 2^32 + digit` < d0 * 2^32 fits 64 bits. No normalization.
+            let (q1, r) = (n1 / d0, n1 % d0);
+            let cur = (r << 32) | (n0 >> 32);
+            let (q0h, r) = (cur / d0, cur % d0);
+            let cur = (r << 32) | (n0 & M32);
+            let (q0l, r) = (cur / d0, cur % d0);
+            return (join(q1, (q0h << 32) | q0l), r as u128);
+        }
         // First digit natively, then (r1:n0) / d0 with r1 < d0.
         let (q1, r1) = (n1 / d0, n1 % d0);
         let s = d0.leading_zeros();
@@ -232,7 +243,14 @@ pub(crate) fn div_192_by_128(n2: u64, n1: u64, n0: u64, d: u128) -> Option<(u128
     let s = d1.leading_zeros();
     let dn = join(shl_hi(d1, d0, s), d0 << s);
     let u3 = (n2 >> 1) >> (63 - s);
-    let (q1, r) = div_3by2_norm(u3, shl_hi(n2, n1, s), shl_hi(n1, n0, s), dn);
+    let (u2, u1) = (shl_hi(n2, n1, s), shl_hi(n1, n0, s));
+    // The high quotient word is zero when the top 192 bits are below the divisor (a
+    // quotient below 2^64, the common case): skip that step.
+    let (q1, r) = if u3 == 0 && join(u2, u1) < dn {
+        (0, join(u2, u1))
+    } else {
+        div_3by2_norm(u3, u2, u1, dn)
+    };
     let (r1, r0) = split(r);
     let (q0, r) = div_3by2_norm(r1, r0, n0 << s, dn);
     Some((join(q1, q0), r != 0))

@@ -241,6 +241,39 @@ fn settle(acc: &mut Accounts, data: &[u8]) -> u64 {
     OK
 }
 
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct ArithIx {
+    pub op: u8,
+    /// 0 mul_round, 1 div_round, 2 from_ppm(a.lo), 3 checked_mul_int(a, b.lo), 0xff nothing.
+    pub kind: u8,
+    pub _pad: [u8; 6],
+    pub a: [u64; 2],
+    pub b: [u64; 2],
+}
+
+/// Profile op 0x26: one fixed-point primitive on the instruction's operands.
+fn arith(data: &[u8]) -> u64 {
+    let Some(x) = ix::<ArithIx>(data) else {
+        return BAD_INSTRUCTION;
+    };
+    let a = core::hint::black_box(glue::fx(x.a));
+    let b = core::hint::black_box(glue::fx(x.b));
+    let r = match x.kind {
+        0 => a.mul_round(b, carry_math::Round::Floor),
+        1 => a.div_round(b, carry_math::Round::Floor),
+        2 => Some(carry_math::I80F48::from_ppm(x.a[0])),
+        3 => a.checked_mul_int(x.b[0] as i64),
+        5 => Some(carry_math::I80F48::from_bits(
+            (a.to_bits().unsigned_abs() ^ b.to_bits().unsigned_abs()) as i128,
+        )),
+        6 => a.checked_add(b),
+        _ => Some(a),
+    };
+    core::hint::black_box(r);
+    OK
+}
+
 /// Profiling ops: parts of a health computation, alone (see the table in the module docs).
 fn profile(op: u8, acc: &Accounts, data: &[u8]) -> u64 {
     if op == 0x20 {
@@ -346,6 +379,7 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         Some(3) => funding(&mut acc, data),
         Some(4) => settle(&mut acc, data),
         Some(&op) if (0x20..=0x25).contains(&op) => profile(op, &acc, data),
+        Some(0x26) => arith(data),
         _ => BAD_INSTRUCTION,
     }
 }
