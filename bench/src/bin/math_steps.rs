@@ -321,12 +321,27 @@ fn health_ix(nt: usize, np: usize, now: i64, expect: Option<(I80F48, I80F48)>) -
 
 /// Full health of an account with `nt` token and `np` perp positions. Accounts: margin, then
 /// (bank, oracle) pairs, then (perp market, oracle) pairs.
-fn health_scenario(dir: &Path, rng: &mut Rng, nt: usize, np: usize) {
-    let name = format!("health-t{nt}-p{np}");
+///
+/// `fresh`: every bank accrued this second (`last_accrual_ts == now`, as after a crank in the
+/// same slot), so health reads the stored indices instead of accruing them in memory.
+fn health_scenario(dir: &Path, rng: &mut Rng, nt: usize, np: usize, fresh: bool) {
+    let name = if fresh {
+        format!("health-t{nt}-p{np}-fresh")
+    } else {
+        format!("health-t{nt}-p{np}")
+    };
     let mut s = Steps::new();
     for k in 0..SAMPLES {
         let now = 1_750_000_000 + 1_000 * k as i64;
-        let banks: Vec<Acct> = (0..nt).map(|i| bank(rng, i, now, 600)).collect();
+        let banks: Vec<Acct> = (0..nt)
+            .map(|i| {
+                let mut b = bank(rng, i, now, 600);
+                if fresh {
+                    b.get_mut::<Bank>().last_accrual_ts = now;
+                }
+                b
+            })
+            .collect();
         let oracles: Vec<Acct> = (0..nt).map(|i| pyth(rng, ASSETS[i].price, now)).collect();
         let markets: Vec<Acct> = (0..np).map(|j| market(rng, j, now)).collect();
         let poracles: Vec<Acct> = (0..np)
@@ -357,7 +372,7 @@ fn health_scenario(dir: &Path, rng: &mut Rng, nt: usize, np: usize) {
         }
         s.step(&name, &health_ix(nt, np, now, Some(expect)));
         // the profile ops on the same bytes (token 0 or 1, perp 0), in their own scenarios
-        if nt == 8 && np == 8 {
+        if nt == 8 && np == 8 && !fresh {
             PROFILE.with(|p| {
                 let mut p = p.borrow_mut();
                 let t = if nt > 1 { 1 } else { 0 };
@@ -382,13 +397,16 @@ thread_local! {
 /// Parts of a health computation alone, on the 8 + 8 samples' bytes.
 fn profile_scenarios(dir: &Path) {
     let samples = PROFILE.with(|p| p.borrow().clone());
-    let ops: [(&str, u8, &[usize]); 6] = [
+    let ops: [(&str, u8, &[usize]); 9] = [
         ("99-p-entry", 0x20, &[MARGIN_BYTES]),
         ("99-p-oracle", 0x21, &[BANK_BYTES, ORACLE_BYTES]),
         ("99-p-stable", 0x22, &[BANK_BYTES, ORACLE_BYTES]),
         ("99-p-indices", 0x23, &[BANK_BYTES]),
         ("99-p-token-term", 0x24, &[MARGIN_BYTES, BANK_BYTES, ORACLE_BYTES]),
         ("99-p-perp-term", 0x25, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
+        ("99-p-perp-tiers", 0x27, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
+        ("99-p-perp-health", 0x28, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
+        ("99-p-perp-oracle", 0x29, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
     ];
     for (name, op, sizes) in ops {
         let mut s = Steps::new();
@@ -539,9 +557,10 @@ fn main() {
     let mut rng = Rng(0x5eed_c0de_2026);
     for nt in [1, 4, 8] {
         for np in [0, 4, 8] {
-            health_scenario(dir, &mut rng, nt, np);
+            health_scenario(dir, &mut rng, nt, np, false);
         }
     }
+    health_scenario(dir, &mut rng, 8, 8, true);
     profile_scenarios(dir);
     accrue_scenario(dir, &mut rng);
     funding_scenario(dir, &mut rng);

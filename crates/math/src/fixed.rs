@@ -7,7 +7,7 @@
 //! round in the protocol's favour (deposits and payouts down, borrows and fees up).
 //! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
 
-use crate::wide::{div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_64x64, mul_u64_wide};
+use crate::wide::{div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_64x64, mul_u64_wide, split};
 use core::fmt;
 
 /// Rounding direction for multiplication, division and conversion to integers.
@@ -26,6 +26,55 @@ pub struct I80F48(i128);
 
 const FRAC: u32 = 48;
 const FRAC_MASK: u128 = (1u128 << FRAC) - 1;
+
+/// `(a * b) >> 48` for magnitudes `a`, `b` and whether bits were dropped; `None` when the
+/// product reaches 2^176 (the result would exceed 128 bits).
+#[inline(always)]
+fn mul_mag(a: u128, b: u128) -> Option<(u128, bool)> {
+    let frac = FRAC_MASK as u64;
+    if (a | b) >> 64 == 0 {
+        // Both below 2^64 (values below 65,536): one 64 x 64 product, result below 2^80.
+        let (h, l) = mul_64x64(a as u64, b as u64);
+        return Some((
+            join(h >> FRAC, (h << (64 - FRAC)) | (l >> FRAC)),
+            l & frac != 0,
+        ));
+    }
+    let (a, b) = if b >> 64 == 0 { (a, b) } else { (b, a) };
+    if b >> 64 == 0 {
+        // One operand below 2^64 (a price, a weight, an index): two 64 x 64 products, shifted
+        // by 48 on 64-bit words. The product's bits 176.. must be zero.
+        let (a1, a0) = split(a);
+        let (h0, l0) = mul_64x64(a0, b as u64);
+        let (h1, l1) = mul_64x64(a1, b as u64);
+        let (w1, carry) = h0.overflowing_add(l1);
+        let w2 = h1.wrapping_add(carry as u64);
+        if w2 >> FRAC != 0 {
+            return None;
+        }
+        let m1 = (w2 << (64 - FRAC)) | (w1 >> FRAC);
+        let m0 = (w1 << (64 - FRAC)) | (l0 >> FRAC);
+        return Some((join(m1, m0), l0 & frac != 0));
+    }
+    let (hi, lo) = mul_128x128(a, b);
+    if hi >> FRAC != 0 {
+        return None;
+    }
+    Some(((hi << (128 - FRAC)) | (lo >> FRAC), lo & FRAC_MASK != 0))
+}
+
+/// `(a << 48) / d` for magnitudes `a`, `d != 0` and whether a remainder was left; `None` when
+/// the quotient does not fit 128 bits.
+#[inline(always)]
+fn div_mag(a: u128, d: u128) -> Option<(u128, bool)> {
+    if d & FRAC_MASK == 0 {
+        // An integer divisor (a count, seconds, 10^k, parts per million...):
+        // (a << 48) / (k << 48) = a / k exactly, with the same remainder test.
+        let (q, r) = div_rem_u128(a, d >> FRAC);
+        return Some((q, r != 0));
+    }
+    div_frac(a, d)
+}
 
 /// Whether a truncated magnitude moves up by one: inexact and rounding away from zero.
 #[inline(always)]
@@ -162,24 +211,14 @@ impl I80F48 {
     // would pass six registers, one more than SBF allows (the wide product below passes five).
     #[inline(always)]
     pub fn mul_round(self, rhs: Self, round: Round) -> Option<Self> {
+        if (self.0 | rhs.0) >= 0 {
+            // Both non-negative (prices, weights, indices, deposits): no sign to take off and
+            // put back.
+            let (mag, inexact) = mul_mag(self.0 as u128, rhs.0 as u128)?;
+            return signed_rounded(mag, inexact, false, round).map(Self);
+        }
         let negative = (self.0 < 0) != (rhs.0 < 0);
-        let (a, b) = (self.0.unsigned_abs(), rhs.0.unsigned_abs());
-        if (a | b) >> 64 == 0 {
-            // Both magnitudes below 2^64 (values below 65,536): one 64 x 64 product, and the
-            // result, below 2^80, can neither overflow nor hit i128::MIN.
-            let (h, l) = mul_64x64(a as u64, b as u64);
-            let mag = join(h >> FRAC, (h << (64 - FRAC)) | (l >> FRAC));
-            let mag = mag + bump(l & (FRAC_MASK as u64) != 0, negative, round) as u128;
-            let v = mag as i128;
-            return Some(Self(if negative { v.wrapping_neg() } else { v }));
-        }
-        let (hi, lo) = mul_128x128(a, b);
-        // shift right by FRAC bits
-        if hi >> FRAC != 0 {
-            return None;
-        }
-        let mag = (hi << (128 - FRAC)) | (lo >> FRAC);
-        let inexact = lo & FRAC_MASK != 0;
+        let (mag, inexact) = mul_mag(self.0.unsigned_abs(), rhs.0.unsigned_abs())?;
         signed_rounded(mag, inexact, negative, round).map(Self)
     }
     /// Quotient rounded as asked; `None` when dividing by zero or on overflow.
@@ -189,17 +228,12 @@ impl I80F48 {
         if rhs.0 == 0 {
             return None;
         }
+        if (self.0 | rhs.0) >= 0 {
+            let (q, inexact) = div_mag(self.0 as u128, rhs.0 as u128)?;
+            return signed_rounded(q, inexact, false, round).map(Self);
+        }
         let negative = (self.0 < 0) != (rhs.0 < 0);
-        let (a, d) = (self.0.unsigned_abs(), rhs.0.unsigned_abs());
-        let (q, inexact) = if d & FRAC_MASK == 0 {
-            // An integer divisor (a count, seconds, 10^k, parts per million...):
-            // (a << 48) / (k << 48) = a / k exactly, with the same remainder test.
-            let (q, r) = div_rem_u128(a, d >> FRAC);
-            (q, r != 0)
-        } else {
-            // (a << 48) / d, exact, with whether a remainder was left
-            div_frac(a, d)?
-        };
+        let (q, inexact) = div_mag(self.0.unsigned_abs(), rhs.0.unsigned_abs())?;
         signed_rounded(q, inexact, negative, round).map(Self)
     }
     /// Product rounded down (toward negative infinity).
@@ -213,6 +247,14 @@ impl I80F48 {
     /// Product with an integer, exact or `None`.
     pub fn checked_mul_int(self, rhs: i64) -> Option<Self> {
         // Same result as `i128::checked_mul`: the exact product if it fits, else `None`.
+        if self.0 >= 0 && rhs >= 0 {
+            let (top, mag) = mul_128x64(self.0 as u128, rhs as u64);
+            return if top == 0 && mag >> 127 == 0 {
+                Some(Self(mag as i128))
+            } else {
+                None
+            };
+        }
         let negative = (self.0 < 0) != (rhs < 0);
         let (top, mag) = mul_128x64(self.0.unsigned_abs(), rhs.unsigned_abs());
         if top != 0 {

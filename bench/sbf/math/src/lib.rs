@@ -22,6 +22,10 @@
 //! | 0x23 profile: indices | bank | [`HealthIx`]: `indices_at(now)` |
 //! | 0x24 profile: token term | margin, bank, oracle | [`HealthIx`]: one token term |
 //! | 0x25 profile: perp term | margin, market, oracle | [`HealthIx`]: one perp term |
+//! | 0x26 profile: arithmetic | any | [`ArithIx`]: one fixed-point operation |
+//! | 0x27 profile: tiers | margin, market, oracle | [`HealthIx`]: the market's tiers, validated |
+//! | 0x28 profile: perp health | margin, market, oracle | [`HealthIx`]: tiers + one `perp_health` |
+//! | 0x29 profile: perp oracle | margin, market, oracle | [`HealthIx`]: the price per lot |
 //!
 //! Return codes: 0 ok, 1 malformed instruction, 2 missing or short account, 3 result differs
 //! from the expected one, 10 oracle invalid, 11 accounts mismatch, 100 + `MathError` variant.
@@ -327,6 +331,33 @@ fn profile(op: u8, acc: &Accounts, data: &[u8]) -> u64 {
             let t = tri!(glue::perp_pair_term(m, p, &*acc.data[2], h.now, h.quote_decimals, &mut matched));
             t.is_some()
         }
+        0x27..=0x29 => {
+            let m: &MarginAccount = tri!(load(&*acc.data[0]));
+            let p: &PerpMarket = tri!(load(&*acc.data[1]));
+            let stable = glue::fx(p.stable_price);
+            match op {
+                0x27 => tri!(glue::leverage_tiers(p)).tiers().len() == 4,
+                0x28 => {
+                    let tiers = tri!(glue::leverage_tiers(p));
+                    let slot = &m.perps[0];
+                    let inputs = carry_math::perp::PerpHealthInputs {
+                        position: glue::position(slot),
+                        bids_base_lots: slot.bids_base_lots,
+                        asks_base_lots: slot.asks_base_lots,
+                        funding_index: glue::fx(p.funding_index),
+                        price: stable,
+                        tiers: &tiers,
+                        pnl_pool_native: p.pnl_pool_native,
+                        unpaid_pnl_haircut_ppm: p.params.unpaid_pnl_haircut_ppm,
+                    };
+                    tri!(carry_math::perp::perp_health(&inputs).map_err(glue::Fail::Math))
+                        .notional
+                        .is_positive()
+                }
+                _ => tri!(glue::perp_oracle_price(p, &*acc.data[2], h.now, h.quote_decimals))
+                    .is_positive(),
+            }
+        }
         _ => return BAD_INSTRUCTION,
     };
     if ok {
@@ -378,7 +409,9 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         Some(2) => accrue(&mut acc, data),
         Some(3) => funding(&mut acc, data),
         Some(4) => settle(&mut acc, data),
-        Some(&op) if (0x20..=0x25).contains(&op) => profile(op, &acc, data),
+        Some(&op) if (0x20..=0x25).contains(&op) || (0x27..=0x29).contains(&op) => {
+            profile(op, &acc, data)
+        }
         Some(0x26) => arith(data),
         _ => BAD_INSTRUCTION,
     }
