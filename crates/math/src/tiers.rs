@@ -57,6 +57,9 @@ impl LeverageTiers {
     /// 1 to [`MAX_LEVERAGE_TIERS`] tiers; `max_notional_native` strictly increasing;
     /// `0 < maint_margin_ppm < init_margin_ppm <= 1_000_000` in each tier; init and maint ratios
     /// each non-decreasing from one tier to the next.
+    // Inlined so the table is built in the caller's frame: returned through a pointer, the
+    // 80-byte result was copied two bytes at a time on SBF.
+    #[inline(always)]
     pub fn new(tiers: &[LeverageTier]) -> Result<Self, MathError> {
         if tiers.is_empty() || tiers.len() > MAX_LEVERAGE_TIERS {
             return Err(MathError::InvalidParams);

@@ -33,7 +33,9 @@ const fn shl_hi(hi: u64, lo: u64, s: u32) -> u64 {
     (hi << s) | ((lo >> 1) >> (63 - s))
 }
 
-/// Full product `a * b` as `(high, low)` words, from four 32 x 32 -> 64 products.
+/// Full product `a * b` as `(high, low)` words, from four 32 x 32 -> 64 products. (Written
+/// so that LLVM does not recognize it: the textbook `mulhu` form, with the low word as the
+/// native product, is folded back into a 128-bit multiply that the SBF backend cannot link.)
 #[inline(always)]
 pub(crate) const fn mul_64x64(a: u64, b: u64) -> (u64, u64) {
     let (a1, a0) = (a >> 32, a & M32);

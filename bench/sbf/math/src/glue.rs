@@ -286,6 +286,7 @@ pub fn token_term(
 }
 
 /// `PerpMarketParams::leverage_tiers`.
+#[inline(always)]
 pub fn leverage_tiers(m: &PerpMarket) -> R<LeverageTiers> {
     let n = m.params.tier_count as usize;
     if n == 0 || n > MAX_LEVERAGE_TIERS {
