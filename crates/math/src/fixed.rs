@@ -7,7 +7,9 @@
 //! round in the protocol's favour (deposits and payouts down, borrows and fees up).
 //! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
 
-use crate::wide::{div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_64x64, mul_u64_wide, split};
+use crate::wide::{
+    div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_64x64, mul_u64_wide, split,
+};
 use core::fmt;
 
 /// Rounding direction for multiplication, division and conversion to integers.

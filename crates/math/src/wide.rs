@@ -162,6 +162,44 @@ fn div_3by2_norm(x2: u64, x1: u64, x0: u64, d: u128) -> (u64, u128) {
     (q, x_lo.wrapping_sub(p_lo))
 }
 
+/// Leading zeros of each byte value (8 for 0).
+const NLZ8: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut n = 8;
+        let mut v = i;
+        while v != 0 {
+            n -= 1;
+            v >>= 1;
+        }
+        t[i] = n;
+        i += 1;
+    }
+    t
+};
+
+/// Leading zero bits of `x != 0`: three halving steps to the top non-zero byte, then a table.
+/// SBF has no count-leading-zeros instruction, and LLVM's expansion (a popcount) costs about
+/// 40 instructions.
+#[inline(always)]
+fn nlz(x: u64) -> u32 {
+    let (mut n, mut x) = (0, x);
+    if x >> 32 == 0 {
+        n = 32;
+        x <<= 32;
+    }
+    if x >> 48 == 0 {
+        n += 16;
+        x <<= 16;
+    }
+    if x >> 56 == 0 {
+        n += 8;
+        x <<= 8;
+    }
+    n + NLZ8[(x >> 56) as usize] as u32
+}
+
 /// `n / d` and `n % d` for `d != 0` (`d == 0` gives `(0, n)`; callers check first).
 #[inline]
 pub(crate) fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
@@ -187,7 +225,7 @@ pub(crate) fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
         }
         // First digit natively, then (r1:n0) / d0 with r1 < d0.
         let (q1, r1) = (n1 / d0, n1 % d0);
-        let s = d0.leading_zeros();
+        let s = nlz(d0);
         let (q0, r) = div_2by1_norm(shl_hi(r1, n0, s), n0 << s, d0 << s);
         return (join(q1, q0), (r >> s) as u128);
     }
@@ -195,7 +233,7 @@ pub(crate) fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
         return (0, n);
     }
     // d >= 2^64: the quotient fits 64 bits. Normalize and take one 3-by-2 step.
-    let s = d1.leading_zeros();
+    let s = nlz(d1);
     let dn = join(shl_hi(d1, d0, s), d0 << s);
     let x2 = (n1 >> 1) >> (63 - s);
     let (q, r) = div_3by2_norm(x2, shl_hi(n1, n0, s), n0 << s, dn);
@@ -234,7 +272,7 @@ pub(crate) fn div_192_by_128(n2: u64, n1: u64, n0: u64, d: u128) -> Option<(u128
     let (d1, d0) = split(d);
     if d1 == 0 {
         // One-word divisor (n2 < d0): two 2-by-1 steps on the normalized words.
-        let s = d0.leading_zeros();
+        let s = nlz(d0);
         let v = d0 << s;
         let (q1, r) = div_2by1_norm(shl_hi(n2, n1, s), shl_hi(n1, n0, s), v);
         let (q0, r) = div_2by1_norm(r, n0 << s, v);
@@ -242,7 +280,7 @@ pub(crate) fn div_192_by_128(n2: u64, n1: u64, n0: u64, d: u128) -> Option<(u128
     }
     // Two-word divisor: two 3-by-2 steps (n2 < 2^64 <= d, so the first step's top words are
     // below the normalized divisor).
-    let s = d1.leading_zeros();
+    let s = nlz(d1);
     let dn = join(shl_hi(d1, d0, s), d0 << s);
     let u3 = (n2 >> 1) >> (63 - s);
     let (u2, u1) = (shl_hi(n2, n1, s), shl_hi(n1, n0, s));
@@ -379,6 +417,19 @@ pub(crate) mod tests {
             (u128::MAX - 1, 1),
             "(2^128 - 1)^2"
         );
+    }
+
+    #[test]
+    fn nlz_is_leading_zeros() {
+        let (n, mut rng) = cases("nlz");
+        for _ in 0..n / 8 {
+            let x = rng.u64() | 1 << rng.below(64);
+            assert_eq!(nlz(x), x.leading_zeros(), "{x}");
+        }
+        for k in 0..64 {
+            assert_eq!(nlz(1 << k), 63 - k);
+            assert_eq!(nlz(u64::MAX >> k), k);
+        }
     }
 
     #[test]
