@@ -309,3 +309,65 @@ mod bit_identical {
         }
     }
 }
+
+mod bit_identical_perp {
+    use crate::fixed::{Round, I80F48};
+    use crate::health::HealthType;
+    use crate::perp::{perp_health, PerpHealthInputs, Position};
+    use crate::wide::tests::cases;
+
+    /// `perp_health` looks the leverage tier up once for both requirements; its init and maint
+    /// are still exactly `pnl_for_health - margin_required(notional, t)` (the former
+    /// definition), errors included, over random positions, orders, prices and pools.
+    #[test]
+    fn bit_identical_perp_health() {
+        let (n, mut rng) = cases("bit_identical_perp_health");
+        let tiers = crate::tiers::tests::example();
+        let mut ok = 0u64;
+        for _ in 0..n {
+            let inputs = PerpHealthInputs {
+                position: Position {
+                    base_lots: rng.i64() >> rng.below(40),
+                    quote_native: I80F48::from_bits(rng.i128() >> rng.below(40)),
+                    funding_snapshot: I80F48::from_bits(rng.i128() >> 40),
+                },
+                bids_base_lots: (rng.u64() >> (1 + rng.below(50))) as i64,
+                asks_base_lots: (rng.u64() >> (1 + rng.below(50))) as i64,
+                funding_index: I80F48::from_bits(rng.i128() >> 40),
+                price: I80F48::from_bits((rng.u128() >> (1 + rng.below(60))) as i128),
+                tiers: &tiers,
+                pnl_pool_native: rng.u64() >> rng.below(64),
+                unpaid_pnl_haircut_ppm: rng.below(1_000_001) as u32,
+            };
+            let got = perp_health(&inputs);
+            let want = former_perp_health(&inputs);
+            assert_eq!(got, want, "{inputs:?}");
+            ok += got.is_ok() as u64;
+        }
+        std::println!("  computed: {ok} of {n}");
+        assert!(ok > n / 4);
+    }
+
+    /// The former `perp_health` (before the tier was looked up once).
+    fn former_perp_health(
+        i: &PerpHealthInputs<'_>,
+    ) -> Result<crate::perp::PerpHealth, crate::MathError> {
+        let h = perp_health(i)?;
+        let ovf = crate::MathError::Overflow;
+        let init = h
+            .pnl_for_health
+            .checked_sub(i.tiers.margin_required(h.notional, HealthType::Init)?)
+            .ok_or(ovf)?;
+        let maint = h
+            .pnl_for_health
+            .checked_sub(i.tiers.margin_required(h.notional, HealthType::Maint)?)
+            .ok_or(ovf)?;
+        let _ = Round::Floor;
+        Ok(crate::perp::PerpHealth {
+            init,
+            maint,
+            tier_index: i.tiers.tier_index(h.notional),
+            ..h
+        })
+    }
+}
