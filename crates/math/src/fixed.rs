@@ -8,7 +8,8 @@
 //! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
 
 use crate::wide::{
-    div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_64x64, mul_u64_wide, split,
+    div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_32x64, mul_64x64, mul_u64_wide,
+    split,
 };
 use core::fmt;
 
@@ -48,7 +49,12 @@ fn mul_mag(a: u128, b: u128) -> Option<(u128, bool)> {
         // by 48 on 64-bit words. The product's bits 176.. must be zero.
         let (a1, a0) = split(a);
         let (h0, l0) = mul_64x64(a0, b as u64);
-        let (h1, l1) = mul_64x64(a1, b as u64);
+        // the high word is usually small (values below 2^48): two native products suffice
+        let (h1, l1) = if a1 >> 32 == 0 {
+            mul_32x64(a1, b as u64)
+        } else {
+            mul_64x64(a1, b as u64)
+        };
         let (w1, carry) = h0.overflowing_add(l1);
         let w2 = h1.wrapping_add(carry as u64);
         if w2 >> FRAC != 0 {

@@ -55,6 +55,16 @@ pub(crate) const fn mul_64x64(a: u64, b: u64) -> (u64, u64) {
     (hi, lo)
 }
 
+/// Full product `a * b` for `a < 2^32` as `(high, low)` words: two native products.
+#[inline(always)]
+pub(crate) const fn mul_32x64(a: u64, b: u64) -> (u64, u64) {
+    let x = a.wrapping_mul(b & M32);
+    let y = a.wrapping_mul(b >> 32);
+    // a * b = y * 2^32 + x, both products below 2^64
+    let (lo, carry) = x.overflowing_add(y << 32);
+    ((y >> 32).wrapping_add(carry as u64), lo)
+}
+
 /// `a * b` as a u128 (never overflows).
 #[inline(always)]
 pub(crate) const fn mul_u64_wide(a: u64, b: u64) -> u128 {
@@ -430,6 +440,27 @@ pub(crate) mod tests {
             assert_eq!(nlz(1 << k), 63 - k);
             assert_eq!(nlz(u64::MAX >> k), k);
         }
+    }
+
+    #[test]
+    fn narrow_products_are_exact() {
+        let (n, mut rng) = cases("mul_32x64");
+        for _ in 0..n {
+            let (a, b) = (rng.u64() >> 32, rng.u64());
+            assert_eq!(
+                join_pair(mul_32x64(a, b)),
+                a as u128 * b as u128,
+                "{a} * {b}"
+            );
+        }
+        assert_eq!(
+            join_pair(mul_32x64(u32::MAX as u64, u64::MAX)),
+            u32::MAX as u128 * u64::MAX as u128
+        );
+    }
+
+    fn join_pair((h, l): (u64, u64)) -> u128 {
+        join(h, l)
     }
 
     #[test]
