@@ -76,6 +76,16 @@ pub(crate) const fn mul_u64_wide(a: u64, b: u64) -> u128 {
 #[inline(always)]
 pub(crate) fn mul_128x64(a: u128, b: u64) -> (u64, u128) {
     let (a1, a0) = split(a);
+    if b >> 32 == 0 {
+        // A factor below 2^32 (lots, parts per million, seconds): native products only.
+        let (h0, l0) = mul_32x64(b, a0);
+        if a1 == 0 {
+            return (0, join(h0, l0));
+        }
+        let (h1, l1) = mul_32x64(b, a1);
+        let (w1, carry) = h0.overflowing_add(l1);
+        return (h1.wrapping_add(carry as u64), join(w1, l0));
+    }
     let (h0, l0) = mul_64x64(a0, b);
     if a1 == 0 {
         return (0, join(h0, l0));
