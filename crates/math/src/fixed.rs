@@ -36,8 +36,16 @@ const FRAC_MASK: u128 = (1u128 << FRAC) - 1;
 fn mul_mag(a: u128, b: u128) -> Option<(u128, bool)> {
     let frac = FRAC_MASK as u64;
     if (a | b) >> 64 == 0 {
-        // Both below 2^64 (values below 65,536): one 64 x 64 product, result below 2^80.
-        let (h, l) = mul_64x64(a as u64, b as u64);
+        // Both below 2^64 (values below 65,536): one 64 x 64 product, result below 2^80;
+        // native multiplies only when one is below 2^32 (a growth factor, a small rate).
+        let (a, b) = (a as u64, b as u64);
+        let (h, l) = if a >> 32 == 0 {
+            mul_32x64(a, b)
+        } else if b >> 32 == 0 {
+            mul_32x64(b, a)
+        } else {
+            mul_64x64(a, b)
+        };
         return Some((
             join(h >> FRAC, (h << (64 - FRAC)) | (l >> FRAC)),
             l & frac != 0,
