@@ -68,7 +68,13 @@ pub(crate) const fn mul_32x64(a: u64, b: u64) -> (u64, u64) {
 /// `a * b` as a u128 (never overflows).
 #[inline(always)]
 pub(crate) const fn mul_u64_wide(a: u64, b: u64) -> u128 {
-    let (hi, lo) = mul_64x64(a, b);
+    let (hi, lo) = if a >> 32 == 0 {
+        mul_32x64(a, b)
+    } else if b >> 32 == 0 {
+        mul_32x64(b, a)
+    } else {
+        mul_64x64(a, b)
+    };
     join(hi, lo)
 }
 
