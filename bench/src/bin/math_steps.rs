@@ -54,14 +54,46 @@ struct Asset {
 
 /// Eight banks' tokens (USDC first, the settlement token) and the perp markets' bases.
 const ASSETS: [Asset; 8] = [
-    Asset { decimals: 6, price: 100_000_000, lot: 1_000_000 },
-    Asset { decimals: 9, price: 15_012_345_678, lot: 10_000_000 },
-    Asset { decimals: 8, price: 6_000_012_345_678, lot: 100 },
-    Asset { decimals: 8, price: 300_012_345_678, lot: 10_000 },
-    Asset { decimals: 9, price: 17_001_234_567, lot: 10_000_000 },
-    Asset { decimals: 6, price: 85_123_456, lot: 1_000_000 },
-    Asset { decimals: 6, price: 99_980_000, lot: 1_000_000 },
-    Asset { decimals: 6, price: 250_123_456, lot: 100_000 },
+    Asset {
+        decimals: 6,
+        price: 100_000_000,
+        lot: 1_000_000,
+    },
+    Asset {
+        decimals: 9,
+        price: 15_012_345_678,
+        lot: 10_000_000,
+    },
+    Asset {
+        decimals: 8,
+        price: 6_000_012_345_678,
+        lot: 100,
+    },
+    Asset {
+        decimals: 8,
+        price: 300_012_345_678,
+        lot: 10_000,
+    },
+    Asset {
+        decimals: 9,
+        price: 17_001_234_567,
+        lot: 10_000_000,
+    },
+    Asset {
+        decimals: 6,
+        price: 85_123_456,
+        lot: 1_000_000,
+    },
+    Asset {
+        decimals: 6,
+        price: 99_980_000,
+        lot: 1_000_000,
+    },
+    Asset {
+        decimals: 6,
+        price: 250_123_456,
+        lot: 100_000,
+    },
 ];
 /// Perp market j trades asset PERP_ASSET[j] (never USDC).
 const PERP_ASSET: [usize; 8] = [1, 2, 3, 4, 5, 7, 1, 2];
@@ -88,10 +120,12 @@ impl Acct {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Words of `v` (fixed point as stored).
@@ -211,7 +245,10 @@ fn bank(rng: &mut Rng, i: usize, now: i64, max_dt: u64) -> Acct {
     b.indexed_borrows = w(borrows.checked_div(bi).unwrap());
     b.collected_reserve = w(I80F48::from_u64(rng.range(0, 1_000_000_000)));
     b.last_accrual_ts = now - rng.range(1, max_dt) as i64;
-    b.stable_price = w(scale(native_price(&ASSETS[i]), rand_ppm(rng, -20_000, 20_000)));
+    b.stable_price = w(scale(
+        native_price(&ASSETS[i]),
+        rand_ppm(rng, -20_000, 20_000),
+    ));
     b.stable_price_ts = now - rng.range(1, 900) as i64;
     b.params = bank_params(i);
     b.token_index = i as u16;
@@ -224,7 +261,9 @@ fn market(rng: &mut Rng, j: usize, now: i64) -> Acct {
     let asset = &ASSETS[PERP_ASSET[j]];
     let mut a = Acct::new(MARKET_BYTES);
     let m: &mut PerpMarket = a.get_mut();
-    let per_lot = native_price(asset).checked_mul_int(asset.lot as i64).unwrap();
+    let per_lot = native_price(asset)
+        .checked_mul_int(asset.lot as i64)
+        .unwrap();
     m.stable_price = w(scale(per_lot, rand_ppm(rng, -20_000, 20_000)));
     m.stable_price_ts = now - rng.range(1, 900) as i64;
     let idx = I80F48::from_bits(rng.range(0, 1 << 50) as i128 - (1 << 49));
@@ -269,8 +308,7 @@ fn market(rng: &mut Rng, j: usize, now: i64) -> Acct {
 fn margin(rng: &mut Rng, nt: usize, np: usize, markets: &[Acct]) -> Acct {
     let mut a = Acct::new(MARGIN_BYTES);
     let acc: &mut MarginAccount = a.get_mut();
-    for i in 0..nt {
-        let t = &mut acc.tokens[i];
+    for (i, t) in acc.tokens.iter_mut().enumerate().take(nt) {
         t.in_use = 1;
         t.token_index = i as u16;
         // USDC: a large deposit; others: deposits of up to ~$100k, one in four a borrow.
@@ -279,8 +317,10 @@ fn margin(rng: &mut Rng, nt: usize, np: usize, markets: &[Acct]) -> Acct {
         } else {
             rng.range(10, 100_000)
         };
-        let tokens = value_usd as i128 * 100_000_000 / ASSETS[i].price as i128;
-        let native = (tokens * 10i128.pow(ASSETS[i].decimals as u32)).max(1) as i64;
+        // value / price in native units (price: 10^-8 USD per whole token)
+        let native = (value_usd as i128 * 100_000_000 * 10i128.pow(ASSETS[i].decimals as u32)
+            / ASSETS[i].price as i128)
+            .max(1) as i64;
         let borrow = i != 0 && rng.range(0, 3) == 0;
         let shares = I80F48::from_i64(if borrow { -native / 3 } else { native });
         t.indexed_position = w(shares);
@@ -301,8 +341,16 @@ fn margin(rng: &mut Rng, nt: usize, np: usize, markets: &[Acct]) -> Acct {
         p.funding_snapshot = w(I80F48::from_bits(
             idx.to_bits() - rng.range(0, 1 << 44) as i128,
         ));
-        p.bids_base_lots = if rng.range(0, 2) == 0 { rng.range(0, max_lots) as i64 } else { 0 };
-        p.asks_base_lots = if rng.range(0, 2) == 0 { rng.range(0, max_lots) as i64 } else { 0 };
+        p.bids_base_lots = if rng.range(0, 2) == 0 {
+            rng.range(0, max_lots) as i64
+        } else {
+            0
+        };
+        p.asks_base_lots = if rng.range(0, 2) == 0 {
+            rng.range(0, max_lots) as i64
+        } else {
+            0
+        };
     }
     a
 }
@@ -376,7 +424,14 @@ fn health_scenario(dir: &Path, rng: &mut Rng, nt: usize, np: usize, fresh: bool)
             PROFILE.with(|p| {
                 let mut p = p.borrow_mut();
                 let t = if nt > 1 { 1 } else { 0 };
-                p.push((acc.bytes().to_vec(), banks[t].bytes().to_vec(), oracles[t].bytes()[..pyth_v2::HEAD_SIZE].to_vec(), markets[0].bytes().to_vec(), poracles[0].bytes()[..pyth_v2::HEAD_SIZE].to_vec(), now));
+                p.push((
+                    acc.bytes().to_vec(),
+                    banks[t].bytes().to_vec(),
+                    oracles[t].bytes()[..pyth_v2::HEAD_SIZE].to_vec(),
+                    markets[0].bytes().to_vec(),
+                    poracles[0].bytes()[..pyth_v2::HEAD_SIZE].to_vec(),
+                    now,
+                ));
             });
         }
     }
@@ -402,11 +457,31 @@ fn profile_scenarios(dir: &Path) {
         ("99-p-oracle", 0x21, &[BANK_BYTES, ORACLE_BYTES]),
         ("99-p-stable", 0x22, &[BANK_BYTES, ORACLE_BYTES]),
         ("99-p-indices", 0x23, &[BANK_BYTES]),
-        ("99-p-token-term", 0x24, &[MARGIN_BYTES, BANK_BYTES, ORACLE_BYTES]),
-        ("99-p-perp-term", 0x25, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
-        ("99-p-perp-tiers", 0x27, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
-        ("99-p-perp-health", 0x28, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
-        ("99-p-perp-oracle", 0x29, &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES]),
+        (
+            "99-p-token-term",
+            0x24,
+            &[MARGIN_BYTES, BANK_BYTES, ORACLE_BYTES],
+        ),
+        (
+            "99-p-perp-term",
+            0x25,
+            &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES],
+        ),
+        (
+            "99-p-perp-tiers",
+            0x27,
+            &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES],
+        ),
+        (
+            "99-p-perp-health",
+            0x28,
+            &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES],
+        ),
+        (
+            "99-p-perp-oracle",
+            0x29,
+            &[MARGIN_BYTES, MARKET_BYTES, ORACLE_BYTES],
+        ),
     ];
     for (name, op, sizes) in ops {
         let mut s = Steps::new();
@@ -433,7 +508,11 @@ fn profile_scenarios(dir: &Path) {
             }
             s.step(&name[5..], &ix);
         }
-        let accounts = sizes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
+        let accounts = sizes
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
         save(dir, name, &s.out, &accounts);
     }
 }

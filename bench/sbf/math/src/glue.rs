@@ -14,8 +14,8 @@
 
 use crate::layout::{pyth_v2, Bank, BankParams, MarginAccount, PerpMarket, PerpPosition};
 use carry_math::bank_math::position_native;
-use carry_math::funding::{premium, FundingParams, FundingState, ImpactPrice, PremiumAccumulator};
 use carry_math::funding::FundingUpdate;
+use carry_math::funding::{premium, FundingParams, FundingState, ImpactPrice, PremiumAccumulator};
 use carry_math::health::{HealthTerms, HealthType, PerpTerm, TokenTerm, Weights};
 use carry_math::interest::{self, Accrual, InterestCurve};
 use carry_math::oracle::{
@@ -162,8 +162,7 @@ pub fn read_pyth_v2(data: &[u8]) -> R<RawPrice> {
         .get(..pyth_v2::HEAD_SIZE)
         .and_then(|b| bytemuck::try_from_bytes(b).ok())
         .ok_or(Fail::OracleInvalid)?;
-    if h.magic != pyth_v2::MAGIC || h.ver != pyth_v2::VERSION_2 || h.atype != pyth_v2::ATYPE_PRICE
-    {
+    if h.magic != pyth_v2::MAGIC || h.ver != pyth_v2::VERSION_2 || h.atype != pyth_v2::ATYPE_PRICE {
         return Err(Fail::OracleInvalid);
     }
     Ok(if h.agg_status == pyth_v2::STATUS_TRADING {
@@ -321,7 +320,12 @@ pub fn position(p: &PerpPosition) -> Position {
 /// `health::perp_term`: `perp_health` at the oracle and at the stable price, the lower init
 /// and the lower maint.
 #[inline(always)]
-pub fn perp_term(m: &PerpMarket, slot: &PerpPosition, oracle: I80F48, stable: I80F48) -> R<PerpTerm> {
+pub fn perp_term(
+    m: &PerpMarket,
+    slot: &PerpPosition,
+    oracle: I80F48,
+    stable: I80F48,
+) -> R<PerpTerm> {
     let tiers = leverage_tiers(m)?;
     let mut inputs = PerpHealthInputs {
         position: position(slot),

@@ -190,8 +190,7 @@ fn accrue(acc: &mut Accounts, data: &[u8]) -> u64 {
     }
     let bank: &mut Bank = tri!(load_mut(&mut *acc.data[0]));
     tri!(glue::accrue(bank, a.now));
-    if bank.deposit_index != a.expect_deposit_index || bank.borrow_index != a.expect_borrow_index
-    {
+    if bank.deposit_index != a.expect_deposit_index || bank.borrow_index != a.expect_borrow_index {
         return UNEXPECTED;
     }
     OK
@@ -238,7 +237,10 @@ fn settle(acc: &mut Accounts, data: &[u8]) -> u64 {
     let (first, rest) = acc.data.split_at_mut(1);
     let margin: &mut MarginAccount = tri!(load_mut(&mut *first[0]));
     let market: &PerpMarket = tri!(load(&*rest[0]));
-    let owed = tri!(glue::settle_funding(market, &mut margin.perps[s.slot as usize]));
+    let owed = tri!(glue::settle_funding(
+        market,
+        &mut margin.perps[s.slot as usize]
+    ));
     if owed != s.expect_owed {
         return UNEXPECTED;
     }
@@ -298,7 +300,12 @@ fn profile(op: u8, acc: &Accounts, data: &[u8]) -> u64 {
     let ok = match op {
         0x21 | 0x22 => {
             let b: &Bank = tri!(load(&*acc.data[0]));
-            let o = tri!(glue::bank_oracle_price(b, &*acc.data[1], h.now, h.quote_decimals));
+            let o = tri!(glue::bank_oracle_price(
+                b,
+                &*acc.data[1],
+                h.now,
+                h.quote_decimals
+            ));
             if op == 0x22 {
                 let p = &b.params;
                 let s = tri!(glue::advance_stable(
@@ -322,13 +329,27 @@ fn profile(op: u8, acc: &Accounts, data: &[u8]) -> u64 {
         0x24 => {
             let m: &MarginAccount = tri!(load(&*acc.data[0]));
             let b: &Bank = tri!(load(&*acc.data[1]));
-            let t = tri!(glue::token_term(m, b, &*acc.data[2], h.now, h.quote_decimals, &mut matched));
+            let t = tri!(glue::token_term(
+                m,
+                b,
+                &*acc.data[2],
+                h.now,
+                h.quote_decimals,
+                &mut matched
+            ));
             t.is_some()
         }
         0x25 => {
             let m: &MarginAccount = tri!(load(&*acc.data[0]));
             let p: &PerpMarket = tri!(load(&*acc.data[1]));
-            let t = tri!(glue::perp_pair_term(m, p, &*acc.data[2], h.now, h.quote_decimals, &mut matched));
+            let t = tri!(glue::perp_pair_term(
+                m,
+                p,
+                &*acc.data[2],
+                h.now,
+                h.quote_decimals,
+                &mut matched
+            ));
             t.is_some()
         }
         0x27..=0x29 => {
@@ -354,8 +375,13 @@ fn profile(op: u8, acc: &Accounts, data: &[u8]) -> u64 {
                         .notional
                         .is_positive()
                 }
-                _ => tri!(glue::perp_oracle_price(p, &*acc.data[2], h.now, h.quote_decimals))
-                    .is_positive(),
+                _ => tri!(glue::perp_oracle_price(
+                    p,
+                    &*acc.data[2],
+                    h.now,
+                    h.quote_decimals
+                ))
+                .is_positive(),
             }
         }
         _ => return BAD_INSTRUCTION,
