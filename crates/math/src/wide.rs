@@ -27,10 +27,12 @@ pub(crate) const fn join(hi: u64, lo: u64) -> u128 {
 }
 
 /// `(hi:lo) << s` truncated to 64 bits of the high word, for `s` in `0..64`: the high word
-/// of a two-word left shift (no shift by 64, which would be out of range at `s = 0`).
+/// of a two-word left shift (no shift by 64, which would be out of range at `s = 0`). Shift
+/// amounts here are always in `0..64`: the wrapping shifts are the plain ones, without the
+/// overflow-check branch.
 #[inline(always)]
 const fn shl_hi(hi: u64, lo: u64, s: u32) -> u64 {
-    (hi << s) | ((lo >> 1) >> (63 - s))
+    hi.wrapping_shl(s) | (lo >> 1).wrapping_shr(63 - s)
 }
 
 /// Full product `a * b` as `(high, low)` words, from four 32 x 32 -> 64 products. (Written
@@ -255,23 +257,26 @@ pub(crate) fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
         // First digit natively, then (r1:n0) / d0 with r1 < d0.
         let (q1, r1) = (n1 / d0, n1 % d0);
         let s = nlz(d0);
-        let (q0, r) = div_2by1_norm(shl_hi(r1, n0, s), n0 << s, d0 << s);
-        return (join(q1, q0), (r >> s) as u128);
+        let (q0, r) = div_2by1_norm(shl_hi(r1, n0, s), n0.wrapping_shl(s), d0.wrapping_shl(s));
+        return (join(q1, q0), r.wrapping_shr(s) as u128);
     }
     if n < d {
         return (0, n);
     }
     // d >= 2^64: the quotient fits 64 bits. Normalize and take one 3-by-2 step.
     let s = nlz(d1);
-    let dn = join(shl_hi(d1, d0, s), d0 << s);
-    let x2 = (n1 >> 1) >> (63 - s);
-    let (q, r) = div_3by2_norm(x2, shl_hi(n1, n0, s), n0 << s, dn);
+    let dn = join(shl_hi(d1, d0, s), d0.wrapping_shl(s));
+    let x2 = (n1 >> 1).wrapping_shr(63 - s);
+    let (q, r) = div_3by2_norm(x2, shl_hi(n1, n0, s), n0.wrapping_shl(s), dn);
     // Undo the normalization of the remainder: r < dn, so r >> s fits.
     let (r1, r0) = split(r);
     let r = if s == 0 {
         r
     } else {
-        join(r1 >> s, (r0 >> s) | (r1 << (64 - s)))
+        join(
+            r1.wrapping_shr(s),
+            r0.wrapping_shr(s) | r1.wrapping_shl(64 - s),
+        )
     };
     (q as u128, r)
 }
@@ -303,16 +308,16 @@ pub(crate) fn div_192_by_128(n2: u64, n1: u64, n0: u64, d: u128) -> Option<(u128
     if d1 == 0 {
         // One-word divisor (n2 < d0): two 2-by-1 steps on the normalized words.
         let s = nlz(d0);
-        let v = d0 << s;
+        let v = d0.wrapping_shl(s);
         let (q1, r) = div_2by1_norm(shl_hi(n2, n1, s), shl_hi(n1, n0, s), v);
-        let (q0, r) = div_2by1_norm(r, n0 << s, v);
+        let (q0, r) = div_2by1_norm(r, n0.wrapping_shl(s), v);
         return Some((join(q1, q0), r != 0));
     }
     // Two-word divisor: two 3-by-2 steps (n2 < 2^64 <= d, so the first step's top words are
     // below the normalized divisor).
     let s = nlz(d1);
-    let dn = join(shl_hi(d1, d0, s), d0 << s);
-    let u3 = (n2 >> 1) >> (63 - s);
+    let dn = join(shl_hi(d1, d0, s), d0.wrapping_shl(s));
+    let u3 = (n2 >> 1).wrapping_shr(63 - s);
     let (u2, u1) = (shl_hi(n2, n1, s), shl_hi(n1, n0, s));
     // The high quotient word is zero when the top 192 bits are below the divisor (a
     // quotient below 2^64, the common case): skip that step.
@@ -322,7 +327,7 @@ pub(crate) fn div_192_by_128(n2: u64, n1: u64, n0: u64, d: u128) -> Option<(u128
         div_3by2_norm(u3, u2, u1, dn)
     };
     let (r1, r0) = split(r);
-    let (q0, r) = div_3by2_norm(r1, r0, n0 << s, dn);
+    let (q0, r) = div_3by2_norm(r1, r0, n0.wrapping_shl(s), dn);
     Some((join(q1, q0), r != 0))
 }
 
