@@ -35,6 +35,8 @@ pub struct Pool {
 
 /// Native value of a signed share position: deposits rounded down, debts rounded up
 /// (more negative). Stays in fixed point.
+// Inlined: three i128 operands and the result pointer are seven registers as a call on SBF.
+#[inline(always)]
 pub fn position_native(
     shares: I80F48,
     deposit_index: I80F48,

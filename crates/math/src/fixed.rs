@@ -1,10 +1,16 @@
 //! Signed 80.48 fixed point (`I80F48`) over `i128`, with directed rounding.
 //!
 //! Every operation is checked and returns `None` on overflow or division by zero; nothing
-//! panics. Multiplication and division take an explicit [`Round`] mode so that callers can
+//! panics. Products and quotients are computed exactly on 64-bit words ([`crate::wide`]), never
+//! with a 128-bit multiply or divide, so the crate links on the upstream SBF backend; they are
+//! bit-identical to the former `i128` implementation (tests against it in `reference.rs`). Multiplication and division take an explicit [`Round`] mode so that callers can
 //! round in the protocol's favour (deposits and payouts down, borrows and fees up).
 //! The default `checked_mul` / `checked_div` round toward negative infinity (floor).
 
+use crate::wide::{
+    div_frac, div_rem_u128, join, mul_128x128, mul_128x64, mul_32x64, mul_64x64, mul_u64_wide,
+    split,
+};
 use core::fmt;
 
 /// Rounding direction for multiplication, division and conversion to integers.
@@ -24,62 +30,86 @@ pub struct I80F48(i128);
 const FRAC: u32 = 48;
 const FRAC_MASK: u128 = (1u128 << FRAC) - 1;
 
-/// Full 128x128 -> 256 bit unsigned product as (hi, lo).
-#[inline]
-fn mul_u128_wide(a: u128, b: u128) -> (u128, u128) {
-    const M: u128 = u64::MAX as u128;
-    if a <= M && b <= M {
-        return (0, a * b);
+/// `(a * b) >> 48` for magnitudes `a`, `b` and whether bits were dropped; `None` when the
+/// product reaches 2^176 (the result would exceed 128 bits).
+#[inline(always)]
+fn mul_mag(a: u128, b: u128) -> Option<(u128, bool)> {
+    let frac = FRAC_MASK as u64;
+    if (a | b) >> 64 == 0 {
+        // Both below 2^64 (values below 65,536): one 64 x 64 product, result below 2^80;
+        // native multiplies only when one is below 2^32 (a growth factor, a small rate).
+        let (a, b) = (a as u64, b as u64);
+        let (h, l) = if a >> 32 == 0 {
+            mul_32x64(a, b)
+        } else if b >> 32 == 0 {
+            mul_32x64(b, a)
+        } else {
+            mul_64x64(a, b)
+        };
+        return Some((
+            join(h >> FRAC, (h << (64 - FRAC)) | (l >> FRAC)),
+            l & frac != 0,
+        ));
     }
-    let (a1, a0) = (a >> 64, a & M);
-    let (b1, b0) = (b >> 64, b & M);
-    let p00 = a0 * b0;
-    let p01 = a0 * b1;
-    let p10 = a1 * b0;
-    let p11 = a1 * b1;
-    // middle = p01 + p10 + (p00 >> 64), may exceed 128 bits: track its carry.
-    let (mid, c1) = p01.overflowing_add(p10);
-    let (mid, c2) = mid.overflowing_add(p00 >> 64);
-    let carry = (c1 as u128 + c2 as u128) << 64;
-    let lo = (mid << 64) | (p00 & M);
-    let hi = p11 + (mid >> 64) + carry;
-    (hi, lo)
-}
-
-/// (hi:lo) / d for hi < d, returning (quotient, remainder). Bounded: 128 iterations.
-#[inline]
-fn div_u256_by_u128(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
-    if d == 0 || hi >= d {
+    let (a, b) = if b >> 64 == 0 { (a, b) } else { (b, a) };
+    if b >> 64 == 0 {
+        // One operand below 2^64 (a price, a weight, an index): two 64 x 64 products, shifted
+        // by 48 on 64-bit words. The product's bits 176.. must be zero.
+        let (a1, a0) = split(a);
+        let (h0, l0) = mul_64x64(a0, b as u64);
+        // the high word is usually small (values below 2^48): two native products suffice
+        let (h1, l1) = if a1 >> 32 == 0 {
+            mul_32x64(a1, b as u64)
+        } else {
+            mul_64x64(a1, b as u64)
+        };
+        let (w1, carry) = h0.overflowing_add(l1);
+        let w2 = h1.wrapping_add(carry as u64);
+        if w2 >> FRAC != 0 {
+            return None;
+        }
+        let m1 = (w2 << (64 - FRAC)) | (w1 >> FRAC);
+        let m0 = (w1 << (64 - FRAC)) | (l0 >> FRAC);
+        return Some((join(m1, m0), l0 & frac != 0));
+    }
+    let (hi, lo) = mul_128x128(a, b);
+    if hi >> FRAC != 0 {
         return None;
     }
-    if hi == 0 {
-        return Some((lo / d, lo % d));
-    }
-    let mut r = hi;
-    let mut q = 0u128;
-    let mut i = 128;
-    while i > 0 {
-        i -= 1;
-        let carry = r >> 127;
-        r = (r << 1) | ((lo >> i) & 1);
-        q <<= 1;
-        if carry != 0 || r >= d {
-            r = r.wrapping_sub(d);
-            q |= 1;
-        }
-    }
-    Some((q, r))
+    Some(((hi << (128 - FRAC)) | (lo >> FRAC), lo & FRAC_MASK != 0))
 }
 
-/// Apply sign and rounding to a truncated magnitude with a nonzero-remainder flag.
-#[inline]
-fn signed_rounded(mag: u128, inexact: bool, negative: bool, round: Round) -> Option<i128> {
-    let bump = inexact
+/// `(a << 48) / d` for magnitudes `a`, `d != 0` and whether a remainder was left; `None` when
+/// the quotient does not fit 128 bits.
+#[inline(always)]
+fn div_mag(a: u128, d: u128) -> Option<(u128, bool)> {
+    if d & FRAC_MASK == 0 {
+        // An integer divisor (a count, seconds, 10^k, parts per million...):
+        // (a << 48) / (k << 48) = a / k exactly, with the same remainder test.
+        let (q, r) = div_rem_u128(a, d >> FRAC);
+        return Some((q, r != 0));
+    }
+    div_frac(a, d)
+}
+
+/// Whether a truncated magnitude moves up by one: inexact and rounding away from zero.
+#[inline(always)]
+fn bump(inexact: bool, negative: bool, round: Round) -> bool {
+    inexact
         && match round {
             Round::Floor => negative,
             Round::Ceil => !negative,
-        };
-    let mag = if bump { mag.checked_add(1)? } else { mag };
+        }
+}
+
+/// Apply sign and rounding to a truncated magnitude with a nonzero-remainder flag.
+#[inline(always)]
+fn signed_rounded(mag: u128, inexact: bool, negative: bool, round: Round) -> Option<i128> {
+    let mag = if bump(inexact, negative, round) {
+        mag.checked_add(1)?
+    } else {
+        mag
+    };
     if negative {
         if mag > (i128::MAX as u128) + 1 {
             None
@@ -137,8 +167,13 @@ impl I80F48 {
     }
     /// Parts per million to fixed point, rounded down (`ppm / 1_000_000`).
     pub fn from_ppm(ppm: u64) -> Self {
-        // ppm < 2^64, so ppm << 48 fits in i128; division by a positive constant.
-        Self(((ppm as i128) << FRAC) / 1_000_000)
+        if ppm < 1 << 22 {
+            // ppm * 2^48 / 10^6 = ppm * 2^42 / 15_625 exactly, and ppm << 42 fits u64: one
+            // native division (every weight and rate parameter is below 2^22 ppm).
+            return Self(((ppm << 42) / 15_625) as i128);
+        }
+        // ppm < 2^64, so ppm << 48 < 2^112 and the quotient fits i128.
+        Self(div_rem_u128((ppm as u128) << FRAC, 1_000_000).0 as i128)
     }
 
     /// True when < 0.
@@ -188,29 +223,34 @@ impl I80F48 {
     }
 
     /// Product rounded as asked.
+    // Inlined: a call with two i128 operands, the rounding mode and the hidden return pointer
+    // would pass six registers, one more than SBF allows (the wide product below passes five).
+    #[inline(always)]
     pub fn mul_round(self, rhs: Self, round: Round) -> Option<Self> {
-        let negative = (self.0 < 0) != (rhs.0 < 0);
-        let (hi, lo) = mul_u128_wide(self.0.unsigned_abs(), rhs.0.unsigned_abs());
-        // shift right by FRAC bits
-        if hi >> FRAC != 0 {
-            return None;
+        if (self.0 | rhs.0) >= 0 {
+            // Both non-negative (prices, weights, indices, deposits): no sign to take off and
+            // put back.
+            let (mag, inexact) = mul_mag(self.0 as u128, rhs.0 as u128)?;
+            return signed_rounded(mag, inexact, false, round).map(Self);
         }
-        let mag = (hi << (128 - FRAC)) | (lo >> FRAC);
-        let inexact = lo & FRAC_MASK != 0;
+        let negative = (self.0 < 0) != (rhs.0 < 0);
+        let (mag, inexact) = mul_mag(self.0.unsigned_abs(), rhs.0.unsigned_abs())?;
         signed_rounded(mag, inexact, negative, round).map(Self)
     }
     /// Quotient rounded as asked; `None` when dividing by zero or on overflow.
+    // Inlined for the same reason as `mul_round`.
+    #[inline(always)]
     pub fn div_round(self, rhs: Self, round: Round) -> Option<Self> {
         if rhs.0 == 0 {
             return None;
         }
+        if (self.0 | rhs.0) >= 0 {
+            let (q, inexact) = div_mag(self.0 as u128, rhs.0 as u128)?;
+            return signed_rounded(q, inexact, false, round).map(Self);
+        }
         let negative = (self.0 < 0) != (rhs.0 < 0);
-        let a = self.0.unsigned_abs();
-        // numerator = a << FRAC as 256 bits
-        let hi = a >> (128 - FRAC);
-        let lo = a << FRAC;
-        let (q, r) = div_u256_by_u128(hi, lo, rhs.0.unsigned_abs())?;
-        signed_rounded(q, r != 0, negative, round).map(Self)
+        let (q, inexact) = div_mag(self.0.unsigned_abs(), rhs.0.unsigned_abs())?;
+        signed_rounded(q, inexact, negative, round).map(Self)
     }
     /// Product rounded down (toward negative infinity).
     pub fn checked_mul(self, rhs: Self) -> Option<Self> {
@@ -222,7 +262,21 @@ impl I80F48 {
     }
     /// Product with an integer, exact or `None`.
     pub fn checked_mul_int(self, rhs: i64) -> Option<Self> {
-        self.0.checked_mul(rhs as i128).map(Self)
+        // Same result as `i128::checked_mul`: the exact product if it fits, else `None`.
+        if self.0 >= 0 && rhs >= 0 {
+            let (top, mag) = mul_128x64(self.0 as u128, rhs as u64);
+            return if top == 0 && mag >> 127 == 0 {
+                Some(Self(mag as i128))
+            } else {
+                None
+            };
+        }
+        let negative = (self.0 < 0) != (rhs < 0);
+        let (top, mag) = mul_128x64(self.0.unsigned_abs(), rhs.unsigned_abs());
+        if top != 0 {
+            return None;
+        }
+        signed_rounded(mag, false, negative, Round::Floor).map(Self)
     }
 
     /// Largest integer <= self, as `i128`.
@@ -265,7 +319,8 @@ impl fmt::Debug for I80F48 {
         let neg = self.0 < 0;
         let mag = self.0.unsigned_abs();
         let int = mag >> FRAC;
-        let frac = ((mag & FRAC_MASK) * 1_000_000_000_000) >> FRAC;
+        // < 2^48 * 10^12 < 2^88: one 64 x 64 product
+        let frac = mul_u64_wide((mag & FRAC_MASK) as u64, 1_000_000_000_000) >> FRAC;
         write!(f, "{}{}.{:012}", if neg { "-" } else { "" }, int, frac)
     }
 }

@@ -138,6 +138,8 @@ pub struct Accrual {
 ///
 /// `indexed_deposits` / `indexed_borrows` are the sums of lendable deposit and borrow shares;
 /// `reserve_factor` is a fraction in [0, 1].
+// Inlined: five i128 arguments are more registers than an SBF call may pass (five).
+#[inline(always)]
 pub fn accrue(
     curve: &InterestCurve,
     reserve_factor: I80F48,

@@ -22,7 +22,10 @@ pub mod interest;
 pub mod liquidation;
 pub mod oracle;
 pub mod perp;
+#[cfg(test)]
+mod reference;
 pub mod tiers;
+mod wide;
 
 pub use error::MathError;
 pub use fixed::{I80F48Bytes, Round, I80F48};

@@ -60,7 +60,7 @@ use crate::error::{MathError, OrOverflow};
 use crate::fixed::{Round, I80F48};
 use crate::funding::funding_owed;
 use crate::health::{HealthType, PerpTerm};
-use crate::tiers::{LeverageTiers, PPM};
+use crate::tiers::{margin_at, LeverageTiers, PPM};
 
 /// Side of an order or a fill, from the trader's point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -350,8 +350,9 @@ pub fn abs_base_change(base_lots: i64, side: Side, lots: i64) -> Result<i64, Mat
 /// limit check at placement.
 pub fn max_open_interest_increase(base_lots: i64, side: Side, lots: i64) -> Result<i64, MathError> {
     let change = abs_base_change(base_lots, side, lots)?;
-    // change in [-lots, lots], so the sum is in [0, 2 * lots]
-    Ok(((change as i128 + lots as i128) / 2) as i64)
+    // change in [-lots, lots], so the sum is in [0, 2 * lots]: halving by a shift is the
+    // division by 2 (and needs no 128-bit division on SBF)
+    Ok(((change as i128 + lots as i128) >> 1) as i64)
 }
 
 /// How a PnL settlement splits.
@@ -505,18 +506,23 @@ pub fn perp_health(i: &PerpHealthInputs<'_>) -> Result<PerpHealth, MathError> {
     };
     let worst = worst_base_lots(p.base_lots, i.bids_base_lots, i.asks_base_lots)?;
     let notional = i.price.checked_mul_int(worst).ovf()?.checked_abs().ovf()?;
+    // The tier is looked up once for both requirements (`margin_required` would look it up
+    // for each; same tier, same numbers).
+    let tier_index = i.tiers.tier_index(notional);
+    // (tier_index < the table's length, so `get` always finds it)
+    let tier = i.tiers.tiers().get(tier_index).copied().unwrap_or_default();
     let init = pnl_for_health
-        .checked_sub(i.tiers.margin_required(notional, HealthType::Init)?)
+        .checked_sub(margin_at(notional, tier.margin_ppm(HealthType::Init))?)
         .ovf()?;
     let maint = pnl_for_health
-        .checked_sub(i.tiers.margin_required(notional, HealthType::Maint)?)
+        .checked_sub(margin_at(notional, tier.margin_ppm(HealthType::Maint))?)
         .ovf()?;
     Ok(PerpHealth {
         pnl,
         pnl_for_health,
         worst_base_lots: worst,
         notional,
-        tier_index: i.tiers.tier_index(notional),
+        tier_index,
         init,
         maint,
     })

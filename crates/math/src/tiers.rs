@@ -45,6 +45,19 @@ impl LeverageTier {
     }
 }
 
+/// `notional * ppm / 1e6` rounded up (against the account), for a notional `>= 0` (else
+/// `InvalidAmount`): the requirement at one tier's ratio.
+pub(crate) fn margin_at(notional: I80F48, ppm: u32) -> Result<I80F48, MathError> {
+    if notional.is_negative() {
+        return Err(MathError::InvalidAmount);
+    }
+    notional
+        .checked_mul_int(ppm as i64)
+        .ovf()?
+        .div_round(I80F48::from_u64(PPM as u64), Round::Ceil)
+        .ovf()
+}
+
 /// A validated, fixed-capacity tier table (1 to [`MAX_LEVERAGE_TIERS`] tiers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LeverageTiers {
@@ -57,6 +70,9 @@ impl LeverageTiers {
     /// 1 to [`MAX_LEVERAGE_TIERS`] tiers; `max_notional_native` strictly increasing;
     /// `0 < maint_margin_ppm < init_margin_ppm <= 1_000_000` in each tier; init and maint ratios
     /// each non-decreasing from one tier to the next.
+    // Inlined so the table is built in the caller's frame: returned through a pointer, the
+    // 80-byte result was copied two bytes at a time on SBF.
+    #[inline(always)]
     pub fn new(tiers: &[LeverageTier]) -> Result<Self, MathError> {
         if tiers.is_empty() || tiers.len() > MAX_LEVERAGE_TIERS {
             return Err(MathError::InvalidParams);
@@ -111,15 +127,7 @@ impl LeverageTiers {
     /// Margin required for a position notional (quote native, `>= 0`):
     /// `notional * ratio_ppm / 1e6` of the tier, rounded up (against the account).
     pub fn margin_required(&self, notional: I80F48, t: HealthType) -> Result<I80F48, MathError> {
-        if notional.is_negative() {
-            return Err(MathError::InvalidAmount);
-        }
-        let ppm = self.tier(notional).margin_ppm(t);
-        notional
-            .checked_mul_int(ppm as i64)
-            .ovf()?
-            .div_round(I80F48::from_u64(PPM as u64), Round::Ceil)
-            .ovf()
+        margin_at(notional, self.tier(notional).margin_ppm(t))
     }
 
     /// Largest initial leverage the table allows (`1e6 / init_margin_ppm` of the first tier,
