@@ -17,6 +17,7 @@
 //! | 4 pop events (setup) | book | (all) |
 //! | 5 place perp order | book, market, margin, market oracle, (bank, oracle) x nt, (market, oracle) x (np - 1) | [`PlaceIx`] |
 //! | 6 consume one event | book, market, maker margin | [`ConsumeIx`] |
+//! | 7 profile: health alone | as op 5 | [`PlaceIx`] (only `n_tokens`, `n_perps`, `now`, decimals read) |
 //!
 //! In op 5 the perp pair of the order's market is the market and its oracle (accounts 1 and
 //! 3), as the program reads the same account twice. Keys: owner number `n` stands for the
@@ -341,13 +342,40 @@ fn setup_listener() -> perp::PerpListener<'static> {
 static NO_BANK: Bank = unsafe { core::mem::zeroed() };
 static NO_MARKET: PerpMarket = unsafe { core::mem::zeroed() };
 
+/// Initial health of the place accounts' margin account (`glue::health`: token terms, perp
+/// terms at the oracle and the stable price); one call site, so it is not inlined twice.
+#[inline(never)]
+fn account_health(acc: &Accounts, p: &PlaceIx) -> Result<carry_math::I80F48, u64> {
+    let (nt, np) = (p.n_tokens as usize, p.n_perps as usize);
+    let d = &acc.data;
+    let margin: &MarginAccount = glue::load(&*d[2]).map_err(glue::code)?;
+    let mut banks: [(&Bank, &[u8]); 8] = [(&NO_BANK, &[]); 8];
+    let mut markets: [(&PerpMarket, &[u8]); 8] = [(&NO_MARKET, &[]); 8];
+    markets[0] = (glue::load(&*d[1]).map_err(glue::code)?, &*d[3]);
+    for (k, pair) in banks.iter_mut().enumerate().take(nt) {
+        *pair = (glue::load(&*d[4 + 2 * k]).map_err(glue::code)?, &*d[5 + 2 * k]);
+    }
+    for (k, pair) in markets.iter_mut().enumerate().take(np).skip(1) {
+        let i = 4 + 2 * (nt + k - 1);
+        *pair = (glue::load(&*d[i]).map_err(glue::code)?, &*d[i + 1]);
+    }
+    let (init, _maint) = glue::health(margin, &banks[..nt], &markets[..np], p.now, p.quote_decimals)
+        .map_err(glue::code)?;
+    Ok(init)
+}
+
+#[inline(always)]
+fn place_accounts_ok(acc: &Accounts, p: &PlaceIx) -> bool {
+    let (nt, np) = (p.n_tokens as usize, p.n_perps as usize);
+    nt <= 8 && (1..=8).contains(&np) && acc.n >= 4 + 2 * (nt + np - 1)
+}
+
 #[inline(never)]
 fn place(acc: &mut Accounts, data: &[u8]) -> u64 {
     let Some(p) = ix::<PlaceIx>(data) else {
         return BAD_INSTRUCTION;
     };
-    let (nt, np) = (p.n_tokens as usize, p.n_perps as usize);
-    if nt > 8 || !(1..=8).contains(&np) || acc.n < 4 + 2 * (nt + np - 1) {
+    if !place_accounts_ok(acc, p) {
         return BAD_ACCOUNT;
     }
     let key = owner_key(p.owner);
@@ -360,8 +388,8 @@ fn place(acc: &mut Accounts, data: &[u8]) -> u64 {
         signer_key: &key,
         events: p.events != 0,
     };
-    let [book, market, margin, oracle, rest @ ..] = &mut acc.data;
     let placed = {
+        let [book, market, margin, oracle, ..] = &mut acc.data;
         let market: &mut PerpMarket = tri!(glue::load_mut(market));
         let margin: &mut MarginAccount = tri!(glue::load_mut(margin));
         tri!(perp::place_perp_order(&mut perp::PlaceIn {
@@ -373,25 +401,11 @@ fn place(acc: &mut Accounts, data: &[u8]) -> u64 {
             env: &env,
         }))
     };
-    let margin: &MarginAccount = tri!(glue::load(margin));
     if placed.adds_risk {
-        let mut banks: [(&Bank, &[u8]); 8] = [(&NO_BANK, &[]); 8];
-        let mut markets: [(&PerpMarket, &[u8]); 8] = [(&NO_MARKET, &[]); 8];
-        markets[0] = (tri!(glue::load(market)), &**oracle);
-        for (k, pair) in banks.iter_mut().enumerate().take(nt) {
-            *pair = (tri!(glue::load(&*rest[2 * k])), &*rest[2 * k + 1]);
-        }
-        for (k, pair) in markets.iter_mut().enumerate().take(np).skip(1) {
-            let i = 2 * (nt + k - 1);
-            *pair = (tri!(glue::load(&*rest[i])), &*rest[i + 1]);
-        }
-        let (init, _maint) = tri!(glue::health(
-            margin,
-            &banks[..nt],
-            &markets[..np],
-            p.now,
-            p.quote_decimals
-        ));
+        let init = match account_health(acc, p) {
+            Ok(v) => v,
+            Err(c) => return c,
+        };
         if init.is_negative() {
             return fail(PerpFail::Refused(perp::HEALTH_BELOW_ZERO));
         }
@@ -399,6 +413,7 @@ fn place(acc: &mut Accounts, data: &[u8]) -> u64 {
             return UNEXPECTED;
         }
     }
+    let margin: &MarginAccount = tri!(glue::load(&*acc.data[2]));
     let slot = &margin.perps[placed.slot];
     if placed.out.fills != p.expect_fills as u32
         || placed.out.posted_quantity != p.expect_posted
@@ -409,6 +424,24 @@ fn place(acc: &mut Accounts, data: &[u8]) -> u64 {
         return UNEXPECTED;
     }
     OK
+}
+
+/// Profile op 7: the account's health alone, on the accounts of a place.
+#[inline(never)]
+fn health_only(acc: &Accounts, data: &[u8]) -> u64 {
+    let Some(p) = ix::<PlaceIx>(data) else {
+        return BAD_INSTRUCTION;
+    };
+    if !place_accounts_ok(acc, p) {
+        return BAD_ACCOUNT;
+    }
+    match account_health(acc, p) {
+        Ok(init) => {
+            core::hint::black_box(init);
+            OK
+        }
+        Err(c) => c,
+    }
 }
 
 #[inline(never)]
@@ -484,6 +517,7 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         Some(4) => pop(&mut acc),
         Some(5) => place(&mut acc, data),
         Some(6) => consume(&mut acc, data),
+        Some(7) => health_only(&acc, data),
         _ => BAD_INSTRUCTION,
     }
 }
