@@ -57,6 +57,7 @@ const OP_POP: u8 = 4;
 const OP_PLACE: u8 = 5;
 const OP_CONSUME: u8 = 6;
 const OP_HEALTH: u8 = 7;
+const _: () = assert!(OP_HEALTH == 7);
 
 const BANK_BYTES: usize = 8 + layout::BANK_SIZE;
 const MARGIN_BYTES: usize = 8 + layout::MARGIN_ACCOUNT_SIZE;
@@ -513,9 +514,10 @@ enum Risk {
     Adds,
     /// Only reduces the position: no health (as the program).
     Reduces,
-    /// Profile: the account's health alone (before the order, same accounts), measured;
-    /// the order itself then runs as setup.
-    HealthOnly,
+    /// Profile: the order runs as setup (adding risk), then harness op `.0` alone is measured
+    /// on the accounts after it (7 health, 8 funding settlement + one fill applied, 9 the
+    /// market's oracle price per lot).
+    Profile(u8),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -674,11 +676,11 @@ fn place_scenario(
             expect_quote: slot.quote_native,
             expect_init: init.to_words(),
         };
-        if risk == Risk::HealthOnly {
-            let mut h = ix;
-            h.op = OP_HEALTH;
-            s.step(name, bytemuck::bytes_of(&h));
+        if let Risk::Profile(op) = risk {
             s.step("setup", bytemuck::bytes_of(&ix));
+            let mut h = ix;
+            h.op = op;
+            s.step(name, bytemuck::bytes_of(&h));
         } else {
             s.step(name, bytemuck::bytes_of(&ix));
         }
@@ -803,8 +805,11 @@ fn main() {
         let name = format!("99-ioc1-t{nt}p{np}-reduce");
         place_scenario(dir, &mut rng, &name, Kind::Ioc(1), nt, np, true, Risk::Reduces);
         let name = format!("99-health-t{nt}p{np}");
-        place_scenario(dir, &mut rng, &name, Kind::Ioc(1), nt, np, true, Risk::HealthOnly);
+        place_scenario(dir, &mut rng, &name, Kind::Ioc(1), nt, np, true, Risk::Profile(OP_HEALTH));
     }
+    place_scenario(dir, &mut rng, "99-ioc1-t1p1-reduce-noev", Kind::Ioc(1), 1, 1, false, Risk::Reduces);
+    place_scenario(dir, &mut rng, "99-fill-math", Kind::Ioc(1), 1, 1, false, Risk::Profile(8));
+    place_scenario(dir, &mut rng, "99-oracle", Kind::Ioc(1), 1, 1, false, Risk::Profile(9));
     place_scenario(dir, &mut rng, "99-ioc1-t1p1-noev", Kind::Ioc(1), 1, 1, false, Risk::Adds);
     crank_scenario(dir, &mut rng, "99-crank-1-noev", false);
 }

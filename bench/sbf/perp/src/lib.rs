@@ -17,6 +17,8 @@
 //! | 4 pop events (setup) | book | (all) |
 //! | 5 place perp order | book, market, margin, market oracle, (bank, oracle) x nt, (market, oracle) x (np - 1) | [`PlaceIx`] |
 //! | 6 consume one event | book, market, maker margin | [`ConsumeIx`] |
+//! | 8 profile: fill math | as op 5 | [`PlaceIx`]: funding settled and one fill of `max_base_lots` at `price_ticks` applied to the slot |
+//! | 9 profile: oracle | as op 5 | [`PlaceIx`]: the market's oracle price per lot |
 //! | 7 profile: health alone | as op 5 | [`PlaceIx`] (only `n_tokens`, `n_perps`, `now`, decimals read) |
 //!
 //! In op 5 the perp pair of the order's market is the market and its oracle (accounts 1 and
@@ -426,6 +428,52 @@ fn place(acc: &mut Accounts, data: &[u8]) -> u64 {
     OK
 }
 
+/// Profile op 8: the position math of one taker fill (funding settled, `apply_fill`).
+#[inline(never)]
+fn fill_math(acc: &mut Accounts, data: &[u8]) -> u64 {
+    let Some(p) = ix::<PlaceIx>(data) else {
+        return BAD_INSTRUCTION;
+    };
+    if acc.n < 3 {
+        return BAD_ACCOUNT;
+    }
+    let [_, market, margin, ..] = &mut acc.data;
+    let market: &mut PerpMarket = tri!(glue::load_mut(market));
+    let margin: &mut MarginAccount = tri!(glue::load_mut(margin));
+    let i = tri!(perp::find_or_create_perp(margin, market.market_index));
+    let slot = &mut margin.perps[i];
+    tri!(glue::settle_funding(market, slot));
+    let Some(side) = OrderSide::from_u8(p.args.side) else {
+        return BAD_INSTRUCTION;
+    };
+    let fee = market.params.taker_fee_ppm;
+    let o = tri!(perp::apply_fill(
+        market,
+        slot,
+        perp::math_side(side),
+        p.args.max_base_lots,
+        p.args.price_ticks,
+        fee
+    ));
+    core::hint::black_box(o);
+    OK
+}
+
+/// Profile op 9: the market's oracle price per lot (Pyth v2 read, age and confidence checks).
+#[inline(never)]
+fn oracle_only(acc: &Accounts, data: &[u8]) -> u64 {
+    let Some(p) = ix::<PlaceIx>(data) else {
+        return BAD_INSTRUCTION;
+    };
+    if acc.n < 4 {
+        return BAD_ACCOUNT;
+    }
+    let market: &PerpMarket = tri!(glue::load(&*acc.data[1]));
+    let o = tri!(glue::perp_oracle_price(market, &*acc.data[3], p.now, p.quote_decimals));
+    core::hint::black_box(o);
+    OK
+}
+
 /// Profile op 7: the account's health alone, on the accounts of a place.
 #[inline(never)]
 fn health_only(acc: &Accounts, data: &[u8]) -> u64 {
@@ -518,6 +566,8 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         Some(5) => place(&mut acc, data),
         Some(6) => consume(&mut acc, data),
         Some(7) => health_only(&acc, data),
+        Some(8) => fill_math(&mut acc, data),
+        Some(9) => oracle_only(&acc, data),
         _ => BAD_INSTRUCTION,
     }
 }
