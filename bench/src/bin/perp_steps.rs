@@ -140,14 +140,46 @@ struct Asset {
     lot: u64,
 }
 const ASSETS: [Asset; 8] = [
-    Asset { decimals: 6, price: 100_000_000, lot: 1_000_000 },
-    Asset { decimals: 9, price: 15_012_345_678, lot: 10_000_000 },
-    Asset { decimals: 8, price: 6_000_012_345_678, lot: 100 },
-    Asset { decimals: 8, price: 300_012_345_678, lot: 10_000 },
-    Asset { decimals: 9, price: 17_001_234_567, lot: 10_000_000 },
-    Asset { decimals: 6, price: 85_123_456, lot: 1_000_000 },
-    Asset { decimals: 6, price: 99_980_000, lot: 1_000_000 },
-    Asset { decimals: 6, price: 250_123_456, lot: 100_000 },
+    Asset {
+        decimals: 6,
+        price: 100_000_000,
+        lot: 1_000_000,
+    },
+    Asset {
+        decimals: 9,
+        price: 15_012_345_678,
+        lot: 10_000_000,
+    },
+    Asset {
+        decimals: 8,
+        price: 6_000_012_345_678,
+        lot: 100,
+    },
+    Asset {
+        decimals: 8,
+        price: 300_012_345_678,
+        lot: 10_000,
+    },
+    Asset {
+        decimals: 9,
+        price: 17_001_234_567,
+        lot: 10_000_000,
+    },
+    Asset {
+        decimals: 6,
+        price: 85_123_456,
+        lot: 1_000_000,
+    },
+    Asset {
+        decimals: 6,
+        price: 99_980_000,
+        lot: 1_000_000,
+    },
+    Asset {
+        decimals: 6,
+        price: 250_123_456,
+        lot: 100_000,
+    },
 ];
 const PERP_ASSET: [usize; 8] = [1, 2, 3, 4, 5, 7, 1, 2];
 
@@ -172,10 +204,12 @@ impl Acct {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 fn w(v: I80F48) -> [u64; 2] {
     v.to_words()
@@ -259,14 +293,22 @@ fn bank_params(i: usize) -> BankParams {
 }
 
 fn native_price(a: &Asset) -> I80F48 {
-    let raw = carry_math::oracle::RawPrice { price: a.price, conf: 0, expo: -8, publish_time: 0 };
+    let raw = carry_math::oracle::RawPrice {
+        price: a.price,
+        conf: 0,
+        expo: -8,
+        publish_time: 0,
+    };
     carry_math::oracle::to_native_price(&raw, a.decimals, QUOTE_DECIMALS).unwrap()
 }
 
 /// Price of a lot of perp market `j` in ticks (tick = 1 quote native per lot).
 fn lot_ticks(j: usize) -> u64 {
     let a = &ASSETS[PERP_ASSET[j]];
-    native_price(a).checked_mul_int(a.lot as i64).unwrap().floor_int() as u64
+    native_price(a)
+        .checked_mul_int(a.lot as i64)
+        .unwrap()
+        .floor_int() as u64
 }
 
 fn bank(rng: &mut Rng, i: usize, now: i64) -> Acct {
@@ -284,7 +326,10 @@ fn bank(rng: &mut Rng, i: usize, now: i64) -> Acct {
     b.indexed_borrows = w(borrows.checked_div(bi).unwrap());
     b.collected_reserve = w(I80F48::from_u64(rng.range(0, 1_000_000_000)));
     b.last_accrual_ts = now - rng.range(1, 600) as i64;
-    b.stable_price = w(scale(native_price(&ASSETS[i]), rand_ppm(rng, -20_000, 20_000)));
+    b.stable_price = w(scale(
+        native_price(&ASSETS[i]),
+        rand_ppm(rng, -20_000, 20_000),
+    ));
     b.stable_price_ts = now - rng.range(1, 900) as i64;
     b.params = bank_params(i);
     b.token_index = i as u16;
@@ -296,7 +341,9 @@ fn market(rng: &mut Rng, j: usize, now: i64) -> Acct {
     let asset = &ASSETS[PERP_ASSET[j]];
     let mut a = Acct::new(MARKET_BYTES);
     let m: &mut PerpMarket = a.get_mut();
-    let per_lot = native_price(asset).checked_mul_int(asset.lot as i64).unwrap();
+    let per_lot = native_price(asset)
+        .checked_mul_int(asset.lot as i64)
+        .unwrap();
     m.exchange = EXCHANGE;
     m.stable_price = w(scale(per_lot, rand_ppm(rng, -20_000, 20_000)));
     m.stable_price_ts = now - rng.range(1, 900) as i64;
@@ -336,6 +383,7 @@ fn market(rng: &mut Rng, j: usize, now: i64) -> Acct {
     a
 }
 
+#[allow(clippy::needless_range_loop)]
 /// A margin account with token slots 0..nt and perp slots 0..np in use (perp slot j in
 /// market j).
 fn margin(rng: &mut Rng, nt: usize, np: usize, markets: &[Acct]) -> Acct {
@@ -347,7 +395,11 @@ fn margin(rng: &mut Rng, nt: usize, np: usize, markets: &[Acct]) -> Acct {
         let t = &mut acc.tokens[i];
         t.in_use = 1;
         t.token_index = i as u16;
-        let value_usd = if i == 0 { rng.range(100_000, 1_000_000) } else { rng.range(10, 100_000) };
+        let value_usd = if i == 0 {
+            rng.range(100_000, 1_000_000)
+        } else {
+            rng.range(10, 100_000)
+        };
         let tokens = value_usd as i128 * 100_000_000 / ASSETS[i].price as i128;
         let native = (tokens * 10i128.pow(ASSETS[i].decimals as u32)).max(1) as i64;
         let borrow = i != 0 && rng.range(0, 3) == 0;
@@ -365,15 +417,30 @@ fn margin(rng: &mut Rng, nt: usize, np: usize, markets: &[Acct]) -> Acct {
         let entry = scale(per_lot, rand_ppm(rng, -100_000, 100_000));
         p.quote_native = w(entry.checked_mul_int(p.base_lots).unwrap());
         let idx = glue::fx(m.funding_index);
-        p.funding_snapshot = w(I80F48::from_bits(idx.to_bits() - rng.range(0, 1 << 44) as i128));
-        p.bids_base_lots = if rng.range(0, 2) == 0 { rng.range(0, 1_000) as i64 } else { 0 };
-        p.asks_base_lots = if rng.range(0, 2) == 0 { rng.range(0, 1_000) as i64 } else { 0 };
+        p.funding_snapshot = w(I80F48::from_bits(
+            idx.to_bits() - rng.range(0, 1 << 44) as i128,
+        ));
+        p.bids_base_lots = if rng.range(0, 2) == 0 {
+            rng.range(0, 1_000) as i64
+        } else {
+            0
+        };
+        p.asks_base_lots = if rng.range(0, 2) == 0 {
+            rng.range(0, 1_000) as i64
+        } else {
+            0
+        };
     }
     a
 }
 
 fn setup_listener() -> perp::PerpListener<'static> {
-    perp::PerpListener { owner: &[0; 32], market: &MARKET_KEY, released: [0; 2], events: false }
+    perp::PerpListener {
+        owner: &[0; 32],
+        market: &MARKET_KEY,
+        released: [0; 2],
+        events: false,
+    }
 }
 
 /// The makers' book: price -> (owner, lots), one order a price, each side.
@@ -414,13 +481,20 @@ impl World {
         }
         let mut world = World {
             book,
-            makers: MakerBook { asks: BTreeMap::new(), bids: BTreeMap::new() },
+            makers: MakerBook {
+                asks: BTreeMap::new(),
+                bids: BTreeMap::new(),
+            },
             center,
         };
         let mut entries = Vec::new();
         for i in 0..RESTING as u64 {
             for ask in [false, true] {
-                let price = if ask { center + SPREAD / 2 + i } else { center - SPREAD / 2 - i };
+                let price = if ask {
+                    center + SPREAD / 2 + i
+                } else {
+                    center - SPREAD / 2 - i
+                };
                 entries.push(BatchEntry {
                     flags: ask as u8,
                     owner: rng.range(1, MAKERS) as u8,
@@ -445,9 +519,17 @@ impl World {
             ix.extend_from_slice(bytemuck::cast_slice(chunk));
             s.step("setup", &ix);
         }
-        let ctx = MatchContext { now: 0, slot: 0, oracle_price: None };
+        let ctx = MatchContext {
+            now: 0,
+            slot: 0,
+            oracle_price: None,
+        };
         for e in entries {
-            let side = if e.flags & 1 != 0 { OrderSide::Ask } else { OrderSide::Bid };
+            let side = if e.flags & 1 != 0 {
+                OrderSide::Ask
+            } else {
+                OrderSide::Bid
+            };
             let order = NewOrder {
                 owner: owner_key(e.owner as u32),
                 side,
@@ -464,9 +546,16 @@ impl World {
                 min_quote_fill: 0,
                 quote_budget: 0,
             };
-            let out = self.book_mut().place(&order, &ctx, &mut setup_listener()).unwrap();
+            let out = self
+                .book_mut()
+                .place(&order, &ctx, &mut setup_listener())
+                .unwrap();
             assert_eq!(out.posted_quantity, e.quantity as u64);
-            let map = if e.flags & 1 != 0 { &mut self.makers.asks } else { &mut self.makers.bids };
+            let map = if e.flags & 1 != 0 {
+                &mut self.makers.asks
+            } else {
+                &mut self.makers.bids
+            };
             if e.owner as u32 != CRANK_MAKER && (e.owner as u64) <= MAKERS {
                 map.insert(e.price as u64, (e.owner, e.quantity));
             }
@@ -495,7 +584,12 @@ impl World {
                     (p, v, false)
                 }
             };
-            out.push(BatchEntry { flags: ask as u8, owner, quantity: qty, price: price as u32 });
+            out.push(BatchEntry {
+                flags: ask as u8,
+                owner,
+                quantity: qty,
+                price: price as u32,
+            });
         }
         out
     }
@@ -503,7 +597,11 @@ impl World {
 
 fn save(dir: &Path, name: &str, steps: &str, accounts: &[usize]) {
     std::fs::write(dir.join(format!("{name}.steps")), steps).expect("write steps");
-    let a = accounts.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
+    let a = accounts
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
     std::fs::write(dir.join(format!("{name}.accounts")), a).expect("write accounts");
 }
 
@@ -546,7 +644,11 @@ fn place_scenario(
     let key = owner_key(TAKER);
     for k in 0..SAMPLES {
         let now = T0 + 10 * k as i64;
-        let side = if rng.range(0, 1) == 0 { OrderSide::Bid } else { OrderSide::Ask };
+        let side = if rng.range(0, 1) == 0 {
+            OrderSide::Bid
+        } else {
+            OrderSide::Ask
+        };
         let taken = match kind {
             Kind::Ioc(n) => world.take_best(side, n),
             Kind::Rest => Vec::new(),
@@ -554,7 +656,11 @@ fn place_scenario(
         let (price, qty, order_kind) = match kind {
             Kind::Rest => {
                 let off = rng.range(1, SPREAD / 2 - 1);
-                let p = if side == OrderSide::Bid { center - off } else { center + off };
+                let p = if side == OrderSide::Bid {
+                    center - off
+                } else {
+                    center + off
+                };
                 (p, rng.range(1, 200), OrderType::PostOnly)
             }
             Kind::Ioc(_) => (
@@ -580,7 +686,9 @@ fn place_scenario(
         let banks: Vec<Acct> = (0..nt).map(|i| bank(rng, i, now)).collect();
         let boracles: Vec<Acct> = (0..nt).map(|i| pyth(rng, ASSETS[i].price, now)).collect();
         let markets: Vec<Acct> = (0..np).map(|j| market(rng, j, now)).collect();
-        let poracles: Vec<Acct> = (0..np).map(|j| pyth(rng, ASSETS[PERP_ASSET[j]].price, now)).collect();
+        let poracles: Vec<Acct> = (0..np)
+            .map(|j| pyth(rng, ASSETS[PERP_ASSET[j]].price, now))
+            .collect();
         let mut tries = 0;
         let (acc, result) = loop {
             tries += 1;
@@ -591,7 +699,9 @@ fn place_scenario(
                 let p = &mut acc.get_mut::<MarginAccount>().perps[0];
                 let lots = p.base_lots.unsigned_abs() as i64 + qty as i64;
                 let long = (side == OrderSide::Bid) == (risk != Risk::Reduces);
-                let quote = glue::fx(p.quote_native).checked_div(I80F48::from_i64(p.base_lots)).unwrap();
+                let quote = glue::fx(p.quote_native)
+                    .checked_div(I80F48::from_i64(p.base_lots))
+                    .unwrap();
                 p.base_lots = if long { lots } else { -lots };
                 p.quote_native = w(quote.checked_mul_int(p.base_lots).unwrap());
                 if risk == Risk::Reduces {
@@ -621,9 +731,13 @@ fn place_scenario(
             })
             .unwrap_or_else(|e| panic!("{name} sample {k}: {e:?}"));
             let init = if placed.adds_risk {
-                let bp: Vec<(&Bank, &[u8])> =
-                    banks.iter().zip(&boracles).map(|(b, o)| (b.get::<Bank>(), o.bytes())).collect();
-                let mut mp: Vec<(&PerpMarket, &[u8])> = vec![(m.get::<PerpMarket>(), poracles[0].bytes())];
+                let bp: Vec<(&Bank, &[u8])> = banks
+                    .iter()
+                    .zip(&boracles)
+                    .map(|(b, o)| (b.get::<Bank>(), o.bytes()))
+                    .collect();
+                let mut mp: Vec<(&PerpMarket, &[u8])> =
+                    vec![(m.get::<PerpMarket>(), poracles[0].bytes())];
                 for j in 1..np {
                     mp.push((markets[j].get::<PerpMarket>(), poracles[j].bytes()));
                 }
@@ -708,7 +822,11 @@ fn crank_scenario(dir: &Path, rng: &mut Rng, name: &str, events: bool) {
     for k in 0..SAMPLES {
         let now = T0 + 10 * k as i64;
         let maker_ask = rng.range(0, 1) == 0;
-        let price = if maker_ask { center + SPREAD / 2 - 1 } else { center - SPREAD / 2 + 1 };
+        let price = if maker_ask {
+            center + SPREAD / 2 - 1
+        } else {
+            center - SPREAD / 2 + 1
+        };
         let qty = rng.range(1, 200);
         let mut m = market(rng, 0, now);
         let mut acc = margin(rng, 1, 1, std::slice::from_ref(&m));
@@ -723,11 +841,20 @@ fn crank_scenario(dir: &Path, rng: &mut Rng, name: &str, events: bool) {
         }
         s.write(1, m.bytes(), MARKET_BYTES);
         s.write(2, acc.bytes(), MARGIN_BYTES);
-        let entry = BatchEntry { flags: maker_ask as u8, owner: 0, quantity: qty as u16, price: price as u32 };
+        let entry = BatchEntry {
+            flags: maker_ask as u8,
+            owner: 0,
+            quantity: qty as u16,
+            price: price as u32,
+        };
         rest_owned(&mut s, &mut world, entry, CRANK_MAKER);
         let taker = TakerIx {
             op: OP_TAKER,
-            side: if maker_ask { OrderSide::Bid as u8 } else { OrderSide::Ask as u8 },
+            side: if maker_ask {
+                OrderSide::Bid as u8
+            } else {
+                OrderSide::Ask as u8
+            },
             _pad: [0; 2],
             owner: TAKER,
             price,
@@ -738,7 +865,11 @@ fn crank_scenario(dir: &Path, rng: &mut Rng, name: &str, events: bool) {
         {
             let order = NewOrder {
                 owner: owner_key(TAKER),
-                side: if maker_ask { OrderSide::Bid } else { OrderSide::Ask },
+                side: if maker_ask {
+                    OrderSide::Bid
+                } else {
+                    OrderSide::Ask
+                },
                 kind: OrderType::ImmediateOrCancel,
                 price,
                 peg_offset: 0,
@@ -752,8 +883,15 @@ fn crank_scenario(dir: &Path, rng: &mut Rng, name: &str, events: bool) {
                 min_quote_fill: 0,
                 quote_budget: 0,
             };
-            let ctx = MatchContext { now: now as u64, slot: 0, oracle_price: None };
-            let out = world.book_mut().place(&order, &ctx, &mut setup_listener()).unwrap();
+            let ctx = MatchContext {
+                now: now as u64,
+                slot: 0,
+                oracle_price: None,
+            };
+            let out = world
+                .book_mut()
+                .place(&order, &ctx, &mut setup_listener())
+                .unwrap();
             assert_eq!(out.fills, 1);
         }
         let n = perp::consume_one(&mut perp::ConsumeIn {
@@ -793,7 +931,11 @@ fn main() {
     std::fs::create_dir_all(dir).expect("out dir");
     let mut rng = Rng(0x9e4f_c0de_2026);
     for (nt, np) in [(1, 1), (4, 4)] {
-        for (kind, k) in [("rest", Kind::Rest), ("ioc1", Kind::Ioc(1)), ("ioc4", Kind::Ioc(4))] {
+        for (kind, k) in [
+            ("rest", Kind::Rest),
+            ("ioc1", Kind::Ioc(1)),
+            ("ioc4", Kind::Ioc(4)),
+        ] {
             let name = format!("{kind}-t{nt}p{np}");
             place_scenario(dir, &mut rng, &name, k, nt, np, true, Risk::Adds);
         }
@@ -803,13 +945,67 @@ fn main() {
     // the health computation alone.
     for (nt, np) in [(1, 1), (4, 4)] {
         let name = format!("99-ioc1-t{nt}p{np}-reduce");
-        place_scenario(dir, &mut rng, &name, Kind::Ioc(1), nt, np, true, Risk::Reduces);
+        place_scenario(
+            dir,
+            &mut rng,
+            &name,
+            Kind::Ioc(1),
+            nt,
+            np,
+            true,
+            Risk::Reduces,
+        );
         let name = format!("99-health-t{nt}p{np}");
-        place_scenario(dir, &mut rng, &name, Kind::Ioc(1), nt, np, true, Risk::Profile(OP_HEALTH));
+        place_scenario(
+            dir,
+            &mut rng,
+            &name,
+            Kind::Ioc(1),
+            nt,
+            np,
+            true,
+            Risk::Profile(OP_HEALTH),
+        );
     }
-    place_scenario(dir, &mut rng, "99-ioc1-t1p1-reduce-noev", Kind::Ioc(1), 1, 1, false, Risk::Reduces);
-    place_scenario(dir, &mut rng, "99-fill-math", Kind::Ioc(1), 1, 1, false, Risk::Profile(8));
-    place_scenario(dir, &mut rng, "99-oracle", Kind::Ioc(1), 1, 1, false, Risk::Profile(9));
-    place_scenario(dir, &mut rng, "99-ioc1-t1p1-noev", Kind::Ioc(1), 1, 1, false, Risk::Adds);
+    place_scenario(
+        dir,
+        &mut rng,
+        "99-ioc1-t1p1-reduce-noev",
+        Kind::Ioc(1),
+        1,
+        1,
+        false,
+        Risk::Reduces,
+    );
+    place_scenario(
+        dir,
+        &mut rng,
+        "99-fill-math",
+        Kind::Ioc(1),
+        1,
+        1,
+        false,
+        Risk::Profile(8),
+    );
+    place_scenario(
+        dir,
+        &mut rng,
+        "99-oracle",
+        Kind::Ioc(1),
+        1,
+        1,
+        false,
+        Risk::Profile(9),
+    );
+    place_scenario(
+        dir,
+        &mut rng,
+        "99-ioc1-t1p1-noev",
+        Kind::Ioc(1),
+        1,
+        1,
+        false,
+        Risk::Adds,
+    );
     crank_scenario(dir, &mut rng, "99-crank-1-noev", false);
 }

@@ -230,7 +230,10 @@ fn rest(acc: &mut Accounts, data: &[u8]) -> u64 {
     let Some(i) = ix::<BatchIx>(data) else {
         return BAD_INSTRUCTION;
     };
-    let Some(Ok(entries)) = data.get(head..).map(bytemuck::try_cast_slice::<u8, BatchEntry>) else {
+    let Some(Ok(entries)) = data
+        .get(head..)
+        .map(bytemuck::try_cast_slice::<u8, BatchEntry>)
+    else {
         return BAD_INSTRUCTION;
     };
     if acc.n < 1 {
@@ -248,7 +251,11 @@ fn rest(acc: &mut Accounts, data: &[u8]) -> u64 {
     for e in entries {
         let order = NewOrder {
             owner: owner_key(e.owner as u32),
-            side: if e.flags & 1 != 0 { OrderSide::Ask } else { OrderSide::Bid },
+            side: if e.flags & 1 != 0 {
+                OrderSide::Ask
+            } else {
+                OrderSide::Bid
+            },
             kind: OrderType::PostOnly,
             price: e.price as u64,
             peg_offset: 0,
@@ -355,14 +362,23 @@ fn account_health(acc: &Accounts, p: &PlaceIx) -> Result<carry_math::I80F48, u64
     let mut markets: [(&PerpMarket, &[u8]); 8] = [(&NO_MARKET, &[]); 8];
     markets[0] = (glue::load(&*d[1]).map_err(glue::code)?, &*d[3]);
     for (k, pair) in banks.iter_mut().enumerate().take(nt) {
-        *pair = (glue::load(&*d[4 + 2 * k]).map_err(glue::code)?, &*d[5 + 2 * k]);
+        *pair = (
+            glue::load(&*d[4 + 2 * k]).map_err(glue::code)?,
+            &*d[5 + 2 * k],
+        );
     }
     for (k, pair) in markets.iter_mut().enumerate().take(np).skip(1) {
         let i = 4 + 2 * (nt + k - 1);
         *pair = (glue::load(&*d[i]).map_err(glue::code)?, &*d[i + 1]);
     }
-    let (init, _maint) = glue::health(margin, &banks[..nt], &markets[..np], p.now, p.quote_decimals)
-        .map_err(glue::code)?;
+    let (init, _maint) = glue::health(
+        margin,
+        &banks[..nt],
+        &markets[..np],
+        p.now,
+        p.quote_decimals,
+    )
+    .map_err(glue::code)?;
     Ok(init)
 }
 
@@ -469,7 +485,12 @@ fn oracle_only(acc: &Accounts, data: &[u8]) -> u64 {
         return BAD_ACCOUNT;
     }
     let market: &PerpMarket = tri!(glue::load(&*acc.data[1]));
-    let o = tri!(glue::perp_oracle_price(market, &*acc.data[3], p.now, p.quote_decimals));
+    let o = tri!(glue::perp_oracle_price(
+        market,
+        &*acc.data[3],
+        p.now,
+        p.quote_decimals
+    ));
     core::hint::black_box(o);
     OK
 }
@@ -512,7 +533,11 @@ fn consume(acc: &mut Accounts, data: &[u8]) -> u64 {
         events: c.events != 0,
     }));
     let m: &MarginAccount = tri!(glue::load(margin));
-    let Some(slot) = m.perps.iter().find(|s| s.in_use != 0 && s.market_index == market.market_index) else {
+    let Some(slot) = m
+        .perps
+        .iter()
+        .find(|s| s.in_use != 0 && s.market_index == market.market_index)
+    else {
         return UNEXPECTED;
     };
     if n != 1 || slot.base_lots != c.expect_base_lots || slot.quote_native != c.expect_quote {

@@ -119,7 +119,10 @@ pub struct Ev<const N: usize> {
 impl<const N: usize> Ev<N> {
     #[inline(always)]
     pub fn new(disc: u64) -> Self {
-        let mut e = Ev { buf: [0; N], len: 0 };
+        let mut e = Ev {
+            buf: [0; N],
+            len: 0,
+        };
         e.u64(disc);
         e
     }
@@ -146,10 +149,7 @@ impl<const N: usize> Ev<N> {
     }
     /// `sol_log_data(&[&bytes])`.
     #[inline(always)]
-    pub fn emit(&self, on: bool) {
-        if !on {
-            return;
-        }
+    pub fn emit(&self) {
         #[cfg(target_os = "none")]
         unsafe {
             // One field: a slice descriptor (pointer, length), as `sol_log_data(&[&data])`.
@@ -206,7 +206,7 @@ fn emit_fill(
     e.u64(o.base_lots_after as u64);
     e.u128(o.quote_native_after.to_bits() as u128);
     e.u64(seq);
-    e.emit(true);
+    e.emit();
 }
 
 // ---- perp.rs ----
@@ -257,7 +257,7 @@ pub fn settle_funding(
         e.bytes(market_key);
         e.u64(paid as u64);
         e.u128(glue::fx(m.funding_index).to_bits() as u128);
-        e.emit(true);
+        e.emit();
     }
     Ok(())
 }
@@ -347,7 +347,7 @@ impl PerpListener<'_> {
             e.u64(lots);
             e.u8(reason);
             e.u8(own as u8);
-            e.emit(true);
+            e.emit();
         }
     }
 }
@@ -414,8 +414,14 @@ pub struct PlaceIn<'a, 'k> {
 
 #[inline(never)]
 pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
-    let (book_data, market, oracle_data, acc, args, env) =
-        (&mut *i.book, &mut *i.market, i.oracle, &mut *i.acc, i.args, i.env);
+    let (book_data, market, oracle_data, acc, args, env) = (
+        &mut *i.book,
+        &mut *i.market,
+        i.oracle,
+        &mut *i.acc,
+        i.args,
+        i.env,
+    );
     let now = env.now;
     let Some(side) = OrderSide::from_u8(args.side) else {
         return refuse(INVALID_ORDER_PARAMS);
@@ -466,11 +472,8 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
     let oi_add = max_open_interest_increase(slot.base_lots, math_side(side), lots)?;
     if oi_add > 0 {
         let limit = market.params.open_interest_limit_lots;
-        if !market
-            .open_interest_lots
-            .checked_add(oi_add as u64)
-            .is_some_and(|oi| oi <= limit)
-        {
+        let oi = market.open_interest_lots.checked_add(oi_add as u64);
+        if oi.is_none_or(|oi| oi > limit) {
             return refuse(OPEN_INTEREST_LIMIT);
         }
     }
@@ -520,7 +523,14 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
         let Some(e) = book.event(first + i).copied() else {
             return refuse(BOOK_INVALID);
         };
-        let applied = apply_fill(market, slot, math_side(side), e.quantity, e.price, taker_fee)?;
+        let applied = apply_fill(
+            market,
+            slot,
+            math_side(side),
+            e.quantity,
+            e.price,
+            taker_fee,
+        )?;
         emit_fill(
             env.events,
             env.account_key,
@@ -561,14 +571,18 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
         e.u8(args.side);
         e.u8(args.order_kind);
         e.u8(args.reduce_only);
-        e.u64(if out.posted_quantity > 0 { out.posted_price } else { 0 });
+        e.u64(if out.posted_quantity > 0 {
+            out.posted_price
+        } else {
+            0
+        });
         e.u64(out.posted_quantity);
         e.u64(out.base_filled);
         e.u64(filled_quote);
         e.u64(out.cancelled_quantity);
         e.u32(out.fills);
         e.u32(out.makers_removed);
-        e.emit(true);
+        e.emit();
     }
     Ok(Placed {
         out,
@@ -594,8 +608,14 @@ pub struct ConsumeIn<'a> {
 
 #[inline(never)]
 pub fn consume_one(i: &mut ConsumeIn) -> R<u32> {
-    let (book_data, market, market_key, maker_key, maker_data, events) =
-        (&mut *i.book, &mut *i.market, i.market_key, i.maker_key, &mut *i.maker, i.events);
+    let (book_data, market, market_key, maker_key, maker_data, events) = (
+        &mut *i.book,
+        &mut *i.market,
+        i.market_key,
+        i.maker_key,
+        &mut *i.maker,
+        i.events,
+    );
     let maker_fee = market.params.maker_fee_ppm;
     if book_data.len() < BOOK_OFFSET {
         return refuse(BOOK_INVALID);
@@ -626,7 +646,14 @@ pub fn consume_one(i: &mut ConsumeIn) -> R<u32> {
                 return refuse(BOOK_INVALID);
             };
             let maker_side = taker_side.opposite();
-            let out = apply_fill(market, slot, math_side(maker_side), e.quantity, e.price, maker_fee)?;
+            let out = apply_fill(
+                market,
+                slot,
+                math_side(maker_side),
+                e.quantity,
+                e.price,
+                maker_fee,
+            )?;
             release_resting(slot, maker_side, e.quantity);
             emit_fill(
                 events,
