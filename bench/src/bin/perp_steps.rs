@@ -610,6 +610,8 @@ fn save(dir: &Path, name: &str, steps: &str, accounts: &[usize]) {
 enum Risk {
     /// Adds to the position: health and the init >= 0 check run.
     Adds,
+    /// As `Adds`, every bank accrued this second (health's indices need no accrual).
+    AddsAccrued,
     /// Only reduces the position: no health (as the program).
     Reduces,
     /// Profile: the order runs as setup (adding risk), then harness op `.0` alone is measured
@@ -683,7 +685,12 @@ fn place_scenario(
             expires_at_slot: 0,
         };
         // Accounts of the sample; a new margin account until the order passes health.
-        let banks: Vec<Acct> = (0..nt).map(|i| bank(rng, i, now)).collect();
+        let mut banks: Vec<Acct> = (0..nt).map(|i| bank(rng, i, now)).collect();
+        if risk == Risk::AddsAccrued {
+            for b in &mut banks {
+                b.get_mut::<Bank>().last_accrual_ts = now;
+            }
+        }
         let boracles: Vec<Acct> = (0..nt).map(|i| pyth(rng, ASSETS[i].price, now)).collect();
         let markets: Vec<Acct> = (0..np).map(|j| market(rng, j, now)).collect();
         let poracles: Vec<Acct> = (0..np)
@@ -966,6 +973,10 @@ fn main() {
             true,
             Risk::Profile(OP_HEALTH),
         );
+    }
+    for (nt, np) in [(1, 1), (4, 4)] {
+        let name = format!("99-ioc1-t{nt}p{np}-accrued");
+        place_scenario(dir, &mut rng, &name, Kind::Ioc(1), nt, np, true, Risk::AddsAccrued);
     }
     place_scenario(
         dir,
