@@ -34,6 +34,8 @@ pub struct BankParams {
     pub oracle_max_conf_ppm: u32,
     pub stable_max_move_ppm_per_hour: u32,
     pub stable_max_step_secs: u32,
+    pub liquidation_fee_ppm: u32,
+    pub padding: [u8; 4],
 }
 
 /// Mirror of `Bank` (608 bytes after the discriminator).
@@ -63,7 +65,7 @@ pub struct Bank {
     pub oracle_kind: u8,
     pub padding: [u8; 2],
     pub oracle_feed_id: [u8; 32],
-    pub reserved: [u8; 224],
+    pub reserved: [u8; 216],
 }
 pub const BANK_SIZE: usize = 608;
 const _: () = assert!(core::mem::size_of::<Bank>() == BANK_SIZE);
@@ -129,7 +131,7 @@ pub struct PerpLeverageTier {
 /// Leverage tiers a market stores.
 pub const MAX_LEVERAGE_TIERS: usize = 4;
 
-/// Mirror of `PerpMarketParams` (136 bytes).
+/// Mirror of `PerpMarketParams` (144 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct PerpMarketParams {
@@ -148,9 +150,11 @@ pub struct PerpMarketParams {
     pub funding_max_rate_ppm: u32,
     pub settlement_window_secs: u32,
     pub settlement_min_interval_secs: u32,
+    pub liquidation_fee_of_maint_ppm: u32,
+    pub liquidation_insurance_share_ppm: u32,
     pub tier_count: u8,
     pub mode: u8,
-    pub padding: [u8; 2],
+    pub order_band_bps: u16,
 }
 
 /// Mirror of `PerpMarket` (696 bytes after the discriminator).
@@ -183,7 +187,8 @@ pub struct PerpMarket {
     pub oracle_kind: u8,
     pub bump: u8,
     pub padding: [u8; 7],
-    pub reserved: [u8; 256],
+    pub settlement_closed_lots: i64,
+    pub reserved: [u8; 240],
 }
 pub const PERP_MARKET_SIZE: usize = 696;
 const _: () = assert!(core::mem::size_of::<PerpMarket>() == PERP_MARKET_SIZE);
