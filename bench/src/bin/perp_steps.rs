@@ -289,6 +289,8 @@ fn bank_params(i: usize) -> BankParams {
         oracle_max_conf_ppm: 20_000,
         stable_max_move_ppm_per_hour: 100_000,
         stable_max_step_secs: 60,
+        liquidation_fee_ppm: 25_000,
+        padding: [0; 4],
     }
 }
 
