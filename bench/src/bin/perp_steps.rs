@@ -978,7 +978,16 @@ fn main() {
     }
     for (nt, np) in [(1, 1), (4, 4)] {
         let name = format!("99-ioc1-t{nt}p{np}-accrued");
-        place_scenario(dir, &mut rng, &name, Kind::Ioc(1), nt, np, true, Risk::AddsAccrued);
+        place_scenario(
+            dir,
+            &mut rng,
+            &name,
+            Kind::Ioc(1),
+            nt,
+            np,
+            true,
+            Risk::AddsAccrued,
+        );
     }
     place_scenario(
         dir,
