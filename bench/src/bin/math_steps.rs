@@ -38,6 +38,9 @@ const OP_HEALTH: u8 = 1;
 const OP_ACCRUE: u8 = 2;
 const OP_FUNDING: u8 = 3;
 const OP_SETTLE: u8 = 4;
+const OP_LIQUIDATE: u8 = 5;
+/// The exchange's default liquidation buffer, ppm (`DEFAULT_LIQUIDATION_BUFFER_PPM`).
+const LIQUIDATION_BUFFER_PPM: u32 = 250_000;
 
 const BANK_BYTES: usize = 8 + layout::BANK_SIZE;
 const MARGIN_BYTES: usize = 8 + layout::MARGIN_ACCOUNT_SIZE;
@@ -301,6 +304,8 @@ fn market(rng: &mut Rng, j: usize, now: i64) -> Acct {
     m.params.unpaid_pnl_haircut_ppm = 200_000;
     m.params.funding_period_secs = 3_600;
     m.params.funding_max_rate_ppm = 10_000;
+    m.params.liquidation_fee_of_maint_ppm = 500_000;
+    m.params.liquidation_insurance_share_ppm = 200_000;
     m.market_index = j as u16;
     m.base_decimals = asset.decimals;
     a
@@ -436,6 +441,106 @@ fn health_scenario(dir: &Path, rng: &mut Rng, nt: usize, np: usize, fresh: bool)
                 ));
             });
         }
+    }
+    let accounts = std::iter::once(MARGIN_BYTES)
+        .chain((0..nt).flat_map(|_| [BANK_BYTES, ORACLE_BYTES]))
+        .chain((0..np).flat_map(|_| [MARKET_BYTES, ORACLE_BYTES]))
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    save(dir, &name, &s.out, &accounts);
+}
+
+/// `liquidate_perp`'s "just enough" search for an account with `nt` tokens and `np` perps
+/// whose first position is made liquidatable (no resting orders, a loss that puts maintenance
+/// health below zero by up to a fifth of its maintenance requirement), the lots computed here
+/// by the same code and checked on SBF.
+fn liquidation_scenario(dir: &Path, rng: &mut Rng, nt: usize, np: usize) {
+    let name = format!("liquidation-t{nt}-p{np}");
+    let mut s = Steps::new();
+    let mut k = 0usize;
+    let mut tries = 0;
+    while k < SAMPLES {
+        tries += 1;
+        assert!(tries < 50 * SAMPLES, "{name}: no liquidatable samples");
+        let now = 1_750_000_000 + 1_000 * tries as i64;
+        let banks: Vec<Acct> = (0..nt).map(|i| bank(rng, i, now, 600)).collect();
+        let oracles: Vec<Acct> = (0..nt).map(|i| pyth(rng, ASSETS[i].price, now)).collect();
+        let markets: Vec<Acct> = (0..np).map(|j| market(rng, j, now)).collect();
+        let poracles: Vec<Acct> = (0..np)
+            .map(|j| pyth(rng, ASSETS[PERP_ASSET[j]].price, now))
+            .collect();
+        let mut acc = margin(rng, nt, np, &markets);
+        let bank_pairs: Vec<(&Bank, &[u8])> = banks
+            .iter()
+            .zip(&oracles)
+            .map(|(b, o)| (b.get::<Bank>(), o.bytes()))
+            .collect();
+        let market_pairs: Vec<(&PerpMarket, &[u8])> = markets
+            .iter()
+            .zip(&poracles)
+            .map(|(m, o)| (m.get::<PerpMarket>(), o.bytes()))
+            .collect();
+        {
+            let a: &mut MarginAccount = acc.get_mut();
+            for p in a.perps.iter_mut() {
+                p.bids_base_lots = 0;
+                p.asks_base_lots = 0;
+            }
+        }
+        let Ok((_, maint)) =
+            glue::health(acc.get(), &bank_pairs, &market_pairs, now, QUOTE_DECIMALS)
+        else {
+            continue;
+        };
+        // a loss on the first position: maintenance health to -(0..20% of the notional x 1%)
+        let notional = {
+            let a: &MarginAccount = acc.get();
+            let m: &PerpMarket = markets[0].get();
+            glue::fx(m.stable_price)
+                .checked_mul_int(a.perps[0].base_lots.abs())
+                .unwrap()
+        };
+        let dip = scale(notional, rand_ppm(rng, 100, 2_000));
+        {
+            let a: &mut MarginAccount = acc.get_mut();
+            let q = glue::fx(a.perps[0].quote_native)
+                .checked_add(maint)
+                .unwrap()
+                .checked_add(dip)
+                .unwrap();
+            a.perps[0].quote_native = w(q);
+        }
+        let Ok(lots) = glue::perp_liquidation_lots(
+            acc.get(),
+            &bank_pairs,
+            &market_pairs,
+            0,
+            now,
+            QUOTE_DECIMALS,
+            LIQUIDATION_BUFFER_PPM,
+        ) else {
+            continue;
+        };
+        if lots == 0 {
+            continue;
+        }
+        s.write(0, acc.bytes(), MARGIN_BYTES);
+        for i in 0..nt {
+            s.write(1 + 2 * i, banks[i].bytes(), BANK_BYTES);
+            s.write(2 + 2 * i, oracles[i].bytes(), pyth_v2::HEAD_SIZE);
+        }
+        for j in 0..np {
+            let i = 1 + 2 * (nt + j);
+            s.write(i, markets[j].bytes(), MARKET_BYTES);
+            s.write(i + 1, poracles[j].bytes(), pyth_v2::HEAD_SIZE);
+        }
+        let mut ix = vec![OP_LIQUIDATE, nt as u8, np as u8, QUOTE_DECIMALS];
+        ix.extend_from_slice(&LIQUIDATION_BUFFER_PPM.to_le_bytes());
+        ix.extend_from_slice(&now.to_le_bytes());
+        ix.extend_from_slice(&lots.to_le_bytes());
+        s.step(&name, &ix);
+        k += 1;
     }
     let accounts = std::iter::once(MARGIN_BYTES)
         .chain((0..nt).flat_map(|_| [BANK_BYTES, ORACLE_BYTES]))
@@ -646,4 +751,6 @@ fn main() {
     accrue_scenario(dir, &mut rng);
     funding_scenario(dir, &mut rng);
     settle_scenario(dir, &mut rng);
+    liquidation_scenario(dir, &mut rng, 1, 1);
+    liquidation_scenario(dir, &mut rng, 4, 4);
 }

@@ -426,6 +426,117 @@ pub fn health(
     ))
 }
 
+// ---- Liquidation (instructions/liquidate_perp.rs) ----
+
+/// `liquidate_perp`'s "just enough": the lots of `acc`'s position in `markets[target]` a
+/// liquidator takes over (0 when maintenance health is not below zero), by
+/// `carry_math::liquidation::smallest_sufficient` over the health with that position's term
+/// recomputed for each candidate (the program's order: terms, fees by the position's tier at
+/// the oracle, the transfer price, the search). Funding is counted pending, as in health.
+pub fn perp_liquidation_lots(
+    acc: &MarginAccount,
+    banks: &[(&Bank, &[u8])],
+    markets: &[(&PerpMarket, &[u8])],
+    target: usize,
+    now: i64,
+    quote_decimals: u8,
+    buffer_ppm: u32,
+) -> R<u64> {
+    use carry_math::liquidation::{
+        liquidator_side, perp_transfer_price, smallest_sufficient, target_health_scaled,
+        PerpLiquidationFees,
+    };
+    use carry_math::perp::{fee_native, Fill, Side};
+    let mut matched = [false; 8];
+    let mut matched_perps = [false; 8];
+    let mut terms = HealthTerms::new();
+    for (b, o) in banks {
+        if let Some(t) = token_term(acc, b, o, now, quote_decimals, &mut matched)? {
+            terms.push_token(t)?;
+        }
+    }
+    let mut term0 = None;
+    for (k, (m, o)) in markets.iter().enumerate() {
+        if let Some(t) = perp_pair_term(acc, m, o, now, quote_decimals, &mut matched_perps)? {
+            terms.push_perp(t)?;
+            if k == target {
+                term0 = Some(t);
+            }
+        }
+    }
+    let init0 = terms.health(HealthType::Init)?;
+    let maint0 = terms.health(HealthType::Maint)?;
+    if !maint0.is_negative() {
+        return Ok(0);
+    }
+    let term0 = term0.ok_or(Fail::Mismatch)?;
+    let (m, o) = markets.get(target).ok_or(Fail::Mismatch)?;
+    let stored = acc
+        .perps
+        .iter()
+        .find(|p| p.in_use != 0 && p.market_index == m.market_index)
+        .ok_or(Fail::Mismatch)?;
+    // funding settled first, as the instruction does
+    let mut settled = position(stored);
+    settled.settle_funding(fx(m.funding_index))?;
+    let mut slot_copy = *stored;
+    slot_copy.quote_native = settled.quote_native.to_words();
+    slot_copy.funding_snapshot = settled.funding_snapshot.to_words();
+    let slot = &slot_copy;
+    let oracle = perp_oracle_price(m, o, now, quote_decimals)?;
+    let stable = advance_stable(
+        fx(m.stable_price),
+        m.stable_price_ts,
+        oracle,
+        now,
+        m.params.stable_max_move_ppm_per_hour,
+        m.params.stable_max_step_secs,
+    )?;
+    let tiers = leverage_tiers(m)?;
+    let tier = *tiers.tier(position(slot).notional(oracle)?);
+    let fees = PerpLiquidationFees::for_tier(
+        tier.maint_margin_ppm,
+        m.params.liquidation_fee_of_maint_ppm,
+        m.params.liquidation_insurance_share_ppm,
+    )?;
+    let price = perp_transfer_price(oracle, slot.base_lots, fees.liquidator_ppm)?;
+    let side = match liquidator_side(slot.base_lots) {
+        Side::Bid => Side::Ask,
+        Side::Ask => Side::Bid,
+    };
+    let others_init = ovf(init0.checked_sub(term0.init))?;
+    let others_maint = ovf(maint0.checked_sub(term0.maint))?;
+    let target0 = target_health_scaled(init0, maint0, buffer_ppm)?;
+    let lots = smallest_sufficient(slot.base_lots.unsigned_abs(), target0, |q| {
+        let mut pos = position(slot);
+        let q = i64::try_from(q).map_err(|_| MathError::Overflow)?;
+        pos.apply_fill(&Fill {
+            side,
+            base_lots: q,
+            price,
+            fee_ppm: 0,
+        })?;
+        let notional = oracle.checked_mul_int(q).ok_or(MathError::Overflow)?;
+        let fee = fee_native(notional, fees.insurance_ppm as i32)?;
+        pos.quote_native = pos
+            .quote_native
+            .checked_add(I80F48::from_i64(fee))
+            .ok_or(MathError::Overflow)?;
+        let mut s = *slot;
+        s.base_lots = pos.base_lots;
+        s.quote_native = pos.quote_native.to_words();
+        let t = perp_term(m, &s, oracle, stable).map_err(|_| MathError::Overflow)?;
+        target_health_scaled(
+            others_init.checked_add(t.init).ok_or(MathError::Overflow)?,
+            others_maint
+                .checked_add(t.maint)
+                .ok_or(MathError::Overflow)?,
+            buffer_ppm,
+        )
+    })?;
+    Ok(lots)
+}
+
 // ---- Funding (instructions/update_funding.rs, perp.rs) ----
 
 /// One price level of a book side for the impact price: price per lot (I80F48 words) and

@@ -15,7 +15,7 @@
 //! | 2 accrue interest | bank | [`AccrueIx`] |
 //! | 3 funding update | market, oracle | [`FundingIx`], then bid and ask [`glue::Level`]s |
 //! | 4 funding settlement | margin, market | [`SettleIx`] |
-//! | 5 liquidation | - | reserved: the liquidation math is not in `carry-math` yet |
+//! | 5 perp liquidation "just enough" | as health | [`LiquidateIx`]: the lots `liquidate_perp` takes of the position in the first market |
 //! | 0x20 profile: entry | any | (returns after reading the accounts and the op) |
 //! | 0x21 profile: oracle | bank, oracle | [`HealthIx`]: the bank's Pyth v2 price, validated |
 //! | 0x22 profile: + stable | bank, oracle | [`HealthIx`]: oracle price and stable price |
@@ -104,6 +104,21 @@ pub struct SettleIx {
     pub expect_owed: i64,
 }
 
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct LiquidateIx {
+    pub op: u8,
+    /// (bank, oracle) pairs after the margin account.
+    pub n_tokens: u8,
+    /// (market, oracle) pairs after the bank pairs; the position taken over is in the first.
+    pub n_perps: u8,
+    pub quote_decimals: u8,
+    /// The exchange's liquidation buffer, ppm.
+    pub buffer_ppm: u32,
+    pub now: i64,
+    pub expect_lots: u64,
+}
+
 /// The instruction as `T`, or `None` when too short or misaligned.
 #[inline(always)]
 fn ix<T: Pod>(data: &[u8]) -> Option<&T> {
@@ -176,6 +191,39 @@ fn health(acc: &Accounts, data: &[u8]) -> u64 {
         h.quote_decimals
     ));
     if init.to_words() != h.expect_init || maint.to_words() != h.expect_maint {
+        return UNEXPECTED;
+    }
+    OK
+}
+
+fn liquidate(acc: &Accounts, data: &[u8]) -> u64 {
+    let Some(h) = ix::<LiquidateIx>(data) else {
+        return BAD_INSTRUCTION;
+    };
+    let (nt, np) = (h.n_tokens as usize, h.n_perps as usize);
+    if nt > 8 || np == 0 || np > 8 || acc.n < 1 + 2 * (nt + np) {
+        return BAD_ACCOUNT;
+    }
+    let margin: &MarginAccount = tri!(load(&*acc.data[0]));
+    let mut banks: [(&Bank, &[u8]); 8] = [(&NO_BANK, &[]); 8];
+    let mut markets: [(&PerpMarket, &[u8]); 8] = [(&NO_MARKET, &[]); 8];
+    for (k, pair) in banks.iter_mut().enumerate().take(nt) {
+        *pair = (tri!(load(&*acc.data[1 + 2 * k])), &*acc.data[2 + 2 * k]);
+    }
+    for (k, pair) in markets.iter_mut().enumerate().take(np) {
+        let i = 1 + 2 * (nt + k);
+        *pair = (tri!(load(&*acc.data[i])), &*acc.data[i + 1]);
+    }
+    let lots = tri!(glue::perp_liquidation_lots(
+        margin,
+        &banks[..nt],
+        &markets[..np],
+        0,
+        h.now,
+        h.quote_decimals,
+        h.buffer_ppm
+    ));
+    if lots != h.expect_lots {
         return UNEXPECTED;
     }
     OK
@@ -435,6 +483,7 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         Some(2) => accrue(&mut acc, data),
         Some(3) => funding(&mut acc, data),
         Some(4) => settle(&mut acc, data),
+        Some(5) => liquidate(&acc, data),
         Some(&op) if (0x20..=0x25).contains(&op) || (0x27..=0x29).contains(&op) => {
             profile(op, &acc, data)
         }
