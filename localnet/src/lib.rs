@@ -174,13 +174,13 @@ pub async fn start(opts: Options, progress: &mut dyn FnMut(&str)) -> Result<Loca
                 settle_secs: 60,
                 expiry_secs: 5,
                 min_settle_native: 1,
-                liquidate_secs: 5,
+                liquidate_secs: 10,
                 liquidator_account: 0,
             };
             carry_sdk::keeper::run_forever(&rpc, &payer, config, 60).await;
         });
         progress(&format!(
-            "keeper: accrual every {every} s, fill events every 1 s, funding and PnL settlement every 60 s, dated expiry every 5 s, liquidation scan every 5 s (takeovers need a margin account of the faucet with collateral), reserve sweep hourly"
+            "keeper: accrual every {every} s, fill events every 1 s, funding and PnL settlement every 60 s, dated expiry every 5 s, liquidation scan every 10 s (takeovers need a margin account of the faucet with collateral), reserve sweep hourly"
         ));
     }
     let first_quote = Arc::new(Mutex::new(None));

@@ -377,8 +377,10 @@ async fn local_chain_end_to_end() {
         .await
         .unwrap()
         .unix_timestamp;
+    // (every second when idle; the keeper's cranks run in turn, and this 2-core machine may be
+    // busy: a few seconds of slack)
     assert!(
-        now - sol_bank_state.last_accrual_ts <= 3,
+        now - sol_bank_state.last_accrual_ts <= 6,
         "accrued {} s ago",
         now - sol_bank_state.last_accrual_ts
     );
@@ -618,7 +620,7 @@ async fn perp_order_fills_against_the_market_maker() {
     let (ex, markets) = carry_sdk::keeper::perp_markets_by_pda(&chain, &exchange)
         .await
         .unwrap();
-    assert_eq!(markets.len(), 3);
+    assert_eq!(markets.len(), 4);
     let (sol_perp, m) = markets[0];
     // both sides quoted on every market that trades
     for (_, m) in &markets {

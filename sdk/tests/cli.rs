@@ -335,7 +335,7 @@ async fn keepers_crank_every_bank_two_at_once() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         !o.stdout.contains("sweep_reserve")
-            && o.stdout.contains("update_funding: 2 sent")
+            && o.stdout.contains("update_funding: 3 sent")
             && o.stdout
                 .contains("consume_perp_events: 0 sent, 0 failed, 0 events")
             && o.stdout.contains("settle_pnl: 0 sent"),
@@ -399,7 +399,7 @@ async fn cli_perps_against_the_local_chain() {
         .iter()
         .map(|m| m["market"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["SOL-PERP", "BTC-PERP", "SOL-1D"]);
+    assert_eq!(names, ["SOL-PERP", "BTC-PERP", "SOL-1D", "ETH-PERP"]);
     let oracle = v[0]["oracle"].as_f64().unwrap();
     assert!((oracle - 150.0).abs() < 1.0, "{v}");
     assert_eq!(v[0]["open_interest"], "0");
@@ -787,7 +787,7 @@ async fn cli_perps_against_the_local_chain() {
         o.stdout
             .contains("consume_perp_events: 1 sent, 0 failed, 2 events")
             && o.stdout
-                .contains("update_funding: 2 sent, 0 failed, 2 markets")
+                .contains("update_funding: 3 sent, 0 failed, 3 markets")
             && o.stdout
                 .contains("settle_pnl: 2 sent, 0 failed, 2 positions"),
         "{}",
