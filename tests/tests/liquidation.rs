@@ -850,8 +850,9 @@ async fn keep_account(
 /// (with jumps), funding, PnL settlement, interest, borrowing against SOL, liquidation and
 /// bankruptcy, the invariants checked after every step (token conservation of both banks to
 /// the unit, base positions summing to zero, open interest, the loss accounted to the unit).
-/// `cargo test` runs 600 steps; the full run is
-/// `CARRY_SIM_STEPS=100000 cargo test -p carry-tests --release --test liquidation randomized -- --nocapture`
+/// Every 2,000 steps wiped-out traders get a fresh deposit. `cargo test` runs 600 steps; the full
+/// run is
+/// `CARRY_SIM_STEPS=110000 cargo test -p carry-tests --release --test liquidation randomized -- --nocapture`
 /// (`CARRY_SIM_SEED` picks the seed).
 #[tokio::test]
 async fn randomized_liquidation_simulation_keeps_the_invariants() {
@@ -917,7 +918,7 @@ async fn randomized_liquidation_simulation_keeps_the_invariants() {
     let q = quote(&env, price);
     env.send(&q, &[&mkp]).await.unwrap();
     let mut tally = Tally::default();
-    let (mut sent, mut refused) = (0u64, 0u64);
+    let (mut sent, mut refused, mut refunded) = (0u64, 0u64, 0u64);
     for step in 0..steps {
         let u = rng.below(50) as usize;
         let ticks = (price / 1_000_000) as u64; // $ x 1e8 -> ticks of 100 native per lot
@@ -1005,6 +1006,20 @@ async fn randomized_liquidation_simulation_keeps_the_invariants() {
                 sent += keep_account(&mut env, &liqor, &k, &keys, &mut tally).await;
             }
         }
+        // every 2,000 steps, traders wiped out (no position, under 5 USDC) get a fresh deposit,
+        // so a long run keeps trading
+        if step % 2_000 == 1_999 {
+            let mint = env.banks[0].mint;
+            for u in &users {
+                let flat = env.margin(&u.account).await.find_perp(0).is_none();
+                if flat && env.balance(&u.account, 0).await < I80F48::from_u64(5 * USDC) {
+                    env.t.mint_to(&mint, &u.wallet(&mint), 200 * USDC).await;
+                    env.deposit(u, 0, 200 * USDC).await.unwrap();
+                    refunded += 1;
+                    sent += 1;
+                }
+            }
+        }
         base_sum_zero(&mut env, &keys).await;
         let mut all = keys.clone();
         all.push(fund.account);
@@ -1017,14 +1032,16 @@ async fn randomized_liquidation_simulation_keeps_the_invariants() {
         if step % 5_000 == 4_999 {
             eprintln!(
                 "randomized liquidation simulation: step {} of {steps}, {sent} instructions \
-                 applied, {refused} refused, {tally:?}, 0 violations so far",
+                 applied, {refused} refused, {refunded} deposits topping up wiped-out traders, \
+                 {tally:?}, 0 violations so far",
                 step + 1
             );
         }
     }
     eprintln!(
         "randomized liquidation simulation: seed {seed:#x}, {steps} steps, {sent} instructions \
-         applied, {refused} refused, {tally:?}, 0 invariant violations"
+         applied, {refused} refused, {refunded} top-up deposits, {tally:?}, 0 invariant \
+         violations"
     );
     assert!(tally.liquidations > 0, "{tally:?}");
 }
