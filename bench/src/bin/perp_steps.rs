@@ -14,6 +14,9 @@
 //! the program checks it on SBF. Setup steps (label `setup`) restore the book after a taker.
 
 #[allow(dead_code)]
+#[path = "../margin_fixture.rs"]
+mod fixture;
+#[allow(dead_code)]
 #[path = "../../sbf/math/src/glue.rs"]
 mod glue;
 #[allow(dead_code)]
@@ -27,15 +30,12 @@ use bytemuck::{Pod, Zeroable};
 use carry_bench::Rng;
 use carry_book::{Book, MatchContext, NewOrder, OrderSide, OrderType, SelfTradeMode};
 use carry_math::I80F48;
-use layout::{pyth_v2, Bank, BankParams, MarginAccount, PerpLeverageTier, PerpMarket};
+use fixture::*;
+use layout::{pyth_v2, Bank, MarginAccount, PerpLeverageTier, PerpMarket};
 use perp::{PerpBookHeader, PerpFail, PlaceArgs, BOOK_OFFSET};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
-const SAMPLES: usize = 100;
-const QUOTE_DECIMALS: u8 = 6;
-const CHUNK: usize = 1024;
 const CAPACITY: u32 = 4096;
 const EVENTS: u32 = 512;
 /// Resting orders a side (other makers).
@@ -49,7 +49,6 @@ const TAKER: u32 = 1_000;
 const CRANK_MAKER: u32 = 200;
 const T0: i64 = 1_750_000_000;
 
-const OP_WRITE: u8 = 0;
 const OP_INIT: u8 = 1;
 const OP_REST: u8 = 2;
 const OP_TAKER: u8 = 3;
@@ -59,10 +58,6 @@ const OP_CONSUME: u8 = 6;
 const OP_HEALTH: u8 = 7;
 const _: () = assert!(OP_HEALTH == 7);
 
-const BANK_BYTES: usize = 8 + layout::BANK_SIZE;
-const MARGIN_BYTES: usize = 8 + layout::MARGIN_ACCOUNT_SIZE;
-const MARKET_BYTES: usize = 8 + layout::PERP_MARKET_SIZE;
-const ORACLE_BYTES: usize = pyth_v2::SIZE;
 const BOOK_BYTES: usize = BOOK_OFFSET + Book::size_of(CAPACITY, EVENTS);
 
 // Instruction layouts of bench/sbf/perp/src/lib.rs.
@@ -133,176 +128,6 @@ fn owner_key(n: u32) -> [u8; 32] {
 }
 const MARKET_KEY: [u8; 32] = [7; 32];
 const EXCHANGE: [u8; 32] = [3; 32];
-
-struct Asset {
-    decimals: u8,
-    price: i64,
-    lot: u64,
-}
-const ASSETS: [Asset; 8] = [
-    Asset {
-        decimals: 6,
-        price: 100_000_000,
-        lot: 1_000_000,
-    },
-    Asset {
-        decimals: 9,
-        price: 15_012_345_678,
-        lot: 10_000_000,
-    },
-    Asset {
-        decimals: 8,
-        price: 6_000_012_345_678,
-        lot: 100,
-    },
-    Asset {
-        decimals: 8,
-        price: 300_012_345_678,
-        lot: 10_000,
-    },
-    Asset {
-        decimals: 9,
-        price: 17_001_234_567,
-        lot: 10_000_000,
-    },
-    Asset {
-        decimals: 6,
-        price: 85_123_456,
-        lot: 1_000_000,
-    },
-    Asset {
-        decimals: 6,
-        price: 99_980_000,
-        lot: 1_000_000,
-    },
-    Asset {
-        decimals: 6,
-        price: 250_123_456,
-        lot: 100_000,
-    },
-];
-const PERP_ASSET: [usize; 8] = [1, 2, 3, 4, 5, 7, 1, 2];
-
-#[derive(Clone)]
-struct Acct(Vec<u64>);
-impl Acct {
-    fn new(len: usize) -> Self {
-        Acct(vec![0; len.div_ceil(8)])
-    }
-    fn bytes(&self) -> &[u8] {
-        bytemuck::cast_slice(&self.0)
-    }
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        bytemuck::cast_slice_mut(&mut self.0)
-    }
-    fn get<T: Pod>(&self) -> &T {
-        glue::load(self.bytes()).expect("layout")
-    }
-    fn get_mut<T: Pod>(&mut self) -> &mut T {
-        glue::load_mut(self.bytes_mut()).expect("layout")
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-fn w(v: I80F48) -> [u64; 2] {
-    v.to_words()
-}
-fn scale(x: I80F48, ppm: i64) -> I80F48 {
-    let f = I80F48::from_ratio(ppm as i128, 1_000_000, carry_math::Round::Floor).unwrap();
-    x.checked_add(x.checked_mul(f).unwrap()).unwrap()
-}
-fn rand_ppm(rng: &mut Rng, lo: i64, hi: i64) -> i64 {
-    lo + rng.range(0, (hi - lo) as u64) as i64
-}
-
-struct Steps {
-    out: String,
-}
-impl Steps {
-    fn write(&mut self, i: usize, data: &[u8], len: usize) {
-        for off in (0..len).step_by(CHUNK) {
-            let n = CHUNK.min(len - off);
-            let mut ix = vec![OP_WRITE, i as u8, 0, 0];
-            ix.extend_from_slice(&(off as u32).to_le_bytes());
-            ix.extend_from_slice(&(n as u32).to_le_bytes());
-            ix.extend_from_slice(&[0; 4]);
-            ix.extend_from_slice(&data[off..off + n]);
-            self.step("setup", &ix);
-        }
-    }
-    fn step(&mut self, label: &str, ix: &[u8]) {
-        let _ = writeln!(self.out, "{label} {}", hex(ix));
-    }
-}
-
-fn pyth(rng: &mut Rng, price: i64, now: i64) -> Acct {
-    let mut a = Acct::new(ORACLE_BYTES);
-    let h: &mut pyth_v2::PriceAccountHead =
-        bytemuck::from_bytes_mut(&mut a.bytes_mut()[..pyth_v2::HEAD_SIZE]);
-    h.magic = pyth_v2::MAGIC;
-    h.ver = pyth_v2::VERSION_2;
-    h.atype = pyth_v2::ATYPE_PRICE;
-    h.size = pyth_v2::SIZE as u32;
-    h.ptype = 1;
-    h.expo = -8;
-    h.num = 32;
-    let jitter = rand_ppm(rng, -2_000, 2_000);
-    let p = price + (price as i128 * jitter as i128 / 1_000_000) as i64;
-    let trading = rng.range(0, 9) != 0;
-    h.timestamp = now - rng.range(0, 20) as i64;
-    h.agg_price = p;
-    h.agg_conf = (p / 2_000) as u64;
-    h.agg_status = if trading { pyth_v2::STATUS_TRADING } else { 2 };
-    h.prev_price = p - p / 5_000;
-    h.prev_conf = (p / 1_500) as u64;
-    h.prev_timestamp = now - rng.range(0, 40) as i64;
-    a
-}
-
-fn bank_params(i: usize) -> BankParams {
-    let (ia, ma, il, ml) = if i == 0 {
-        (1_000_000, 1_000_000, 1_000_000, 1_000_000)
-    } else {
-        (800_000, 900_000, 1_250_000, 1_100_000)
-    };
-    BankParams {
-        init_asset_weight_ppm: ia,
-        maint_asset_weight_ppm: ma,
-        init_liab_weight_ppm: il,
-        maint_liab_weight_ppm: ml,
-        base_rate_ppm: 10_000,
-        optimal_util_ppm: 800_000,
-        slope1_ppm: 90_000,
-        slope2_ppm: 900_000,
-        max_rate_ppm: 1_500_000,
-        reserve_factor_ppm: 100_000,
-        deposit_limit: u64::MAX,
-        net_borrow_limit: u64::MAX,
-        oracle_max_age_secs: 60,
-        oracle_max_conf_ppm: 20_000,
-        stable_max_move_ppm_per_hour: 100_000,
-        stable_max_step_secs: 60,
-        liquidation_fee_ppm: 25_000,
-        padding: [0; 4],
-    }
-}
-
-fn native_price(a: &Asset) -> I80F48 {
-    let raw = carry_math::oracle::RawPrice {
-        price: a.price,
-        conf: 0,
-        expo: -8,
-        publish_time: 0,
-    };
-    carry_math::oracle::to_native_price(&raw, a.decimals, QUOTE_DECIMALS).unwrap()
-}
 
 /// Price of a lot of perp market `j` in ticks (tick = 1 quote native per lot).
 fn lot_ticks(j: usize) -> u64 {

@@ -87,58 +87,6 @@ fn balance_native(bank: &Bank, tok: &TokenPosition) -> Result<I80F48> {
     shares.mul_round(idx, Round::Floor).ovf()
 }
 
-/// Add `amount` to a slot: into the pool (repaying a borrow first) or, opted out, to the
-/// non-lendable balance.
-pub(crate) fn credit(bank: &mut Bank, tok: &mut TokenPosition, amount: u64) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    if tok.lending_disabled != 0 {
-        tok.non_lendable = tok.non_lendable.checked_add(amount).ovf()?;
-        bank.non_lendable_deposits = bank.non_lendable_deposits.checked_add(amount).ovf()?;
-        return Ok(());
-    }
-    let mut pool = bank.pool();
-    let mut shares = tok.indexed_position.get();
-    pool.deposit(&mut shares, amount).named()?;
-    tok.indexed_position.set(shares);
-    bank.set_pool(&pool);
-    Ok(())
-}
-
-/// Take `amount` from a slot: out of the pool (beyond the deposit as a borrow when
-/// `allow_borrow`) or, opted out, from the non-lendable balance (`InsufficientBalance` past
-/// it).
-pub(crate) fn debit(
-    bank: &mut Bank,
-    tok: &mut TokenPosition,
-    amount: u64,
-    allow_borrow: bool,
-) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    if tok.lending_disabled != 0 {
-        require!(
-            amount <= tok.non_lendable,
-            if allow_borrow {
-                CarryError::LendingDisabled
-            } else {
-                CarryError::InsufficientBalance
-            }
-        );
-        tok.non_lendable -= amount;
-        bank.non_lendable_deposits = bank.non_lendable_deposits.checked_sub(amount).ovf()?;
-        return Ok(());
-    }
-    let mut pool = bank.pool();
-    let mut shares = tok.indexed_position.get();
-    pool.withdraw(&mut shares, amount, allow_borrow).named()?;
-    tok.indexed_position.set(shares);
-    bank.set_pool(&pool);
-    Ok(())
-}
-
 /// Repay just enough of the liquidatee's borrow (at most `max_liab_native`, > 0) for its
 /// collateral.
 pub fn handle_liquidate_token(ctx: Context<LiquidateToken>, max_liab_native: u64) -> Result<()> {
@@ -223,13 +171,13 @@ pub fn handle_liquidate_token(ctx: Context<LiquidateToken>, max_liab_native: u64
 
         let mut liqor = ctx.accounts.liquidator.load_mut()?;
         // liability: the liquidator pays, the liquidatee's borrow shrinks
-        credit(&mut liab, &mut liqee.tokens[l_slot], x)?;
+        liab.credit(&mut liqee.tokens[l_slot], x)?;
         let r_l = liqor.find_or_create_token(liab.token_index)?;
-        debit(&mut liab, &mut liqor.tokens[r_l], x, true)?;
+        liab.debit(&mut liqor.tokens[r_l], x, true)?;
         // asset: from the liquidatee to the liquidator
-        debit(&mut asset, &mut liqee.tokens[a_slot], y, false)?;
+        asset.debit(&mut liqee.tokens[a_slot], y, false)?;
         let r_a = liqor.find_or_create_token(asset.token_index)?;
-        credit(&mut asset, &mut liqor.tokens[r_a], y)?;
+        asset.credit(&mut liqor.tokens[r_a], y)?;
         liqee.release_if_empty(l_slot);
         liqee.release_if_empty(a_slot);
         liqor.release_if_empty(r_l);

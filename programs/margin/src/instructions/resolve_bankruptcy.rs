@@ -124,11 +124,7 @@ pub fn handle_resolve_bankruptcy<'info>(
         )?;
         let mut bank = ctx.accounts.bank.load_mut()?;
         let mut acc = ctx.accounts.account.load_mut()?;
-        let mut pool = bank.pool();
-        let mut shares = acc.tokens[slot].indexed_position.get();
-        pool.deposit(&mut shares, insurance).named()?;
-        acc.tokens[slot].indexed_position.set(shares);
-        bank.set_pool(&pool);
+        bank.credit(&mut acc.tokens[slot], insurance)?;
     }
 
     // 2. Auto-deleveraging.
@@ -187,11 +183,7 @@ pub fn handle_resolve_bankruptcy<'info>(
             {
                 let mut bank = ctx.accounts.bank.load_mut()?;
                 let mut acc = ctx.accounts.account.load_mut()?;
-                let mut pool = bank.pool();
-                let mut shares = acc.tokens[slot].indexed_position.get();
-                pool.deposit(&mut shares, take).named()?;
-                acc.tokens[slot].indexed_position.set(shares);
-                bank.set_pool(&pool);
+                bank.credit(&mut acc.tokens[slot], take)?;
             }
             left -= take;
             adl += take;

@@ -8,8 +8,8 @@ use carry_math::interest::{self, Accrual, InterestCurve};
 use carry_math::oracle::{OracleLimits, StableLimits};
 use carry_math::{Round, I80F48};
 
-use super::FixedBytes;
-use crate::error::{MathResultExt, OptionExt};
+use super::{FixedBytes, TokenPosition};
+use crate::error::{CarryError, MathResultExt, OptionExt};
 
 /// PDA seed prefix: `[BANK_SEED, exchange, mint]` (one bank per mint and exchange).
 pub const BANK_SEED: &[u8] = b"bank";
@@ -223,6 +223,58 @@ const _: () = assert!(core::mem::size_of::<Bank>() == BANK_SIZE);
 const _: () = assert!(core::mem::align_of::<Bank>() == 8);
 
 impl Bank {
+    /// Add `amount` to a slot: into the pool (repaying a borrow first) or, opted out, to the
+    /// non-lendable balance.
+    pub fn credit(&mut self, tok: &mut TokenPosition, amount: u64) -> Result<()> {
+        if amount == 0 {
+            return Ok(());
+        }
+        if tok.lending_disabled != 0 {
+            tok.non_lendable = tok.non_lendable.checked_add(amount).ovf()?;
+            self.non_lendable_deposits = self.non_lendable_deposits.checked_add(amount).ovf()?;
+            return Ok(());
+        }
+        let mut pool = self.pool();
+        let mut shares = tok.indexed_position.get();
+        pool.deposit(&mut shares, amount).named()?;
+        tok.indexed_position.set(shares);
+        self.set_pool(&pool);
+        Ok(())
+    }
+
+    /// Take `amount` from a slot: out of the pool (beyond the deposit as a borrow when
+    /// `allow_borrow`) or, opted out, from the non-lendable balance (`InsufficientBalance` past
+    /// it).
+    pub fn debit(
+        &mut self,
+        tok: &mut TokenPosition,
+        amount: u64,
+        allow_borrow: bool,
+    ) -> Result<()> {
+        if amount == 0 {
+            return Ok(());
+        }
+        if tok.lending_disabled != 0 {
+            require!(
+                amount <= tok.non_lendable,
+                if allow_borrow {
+                    CarryError::LendingDisabled
+                } else {
+                    CarryError::InsufficientBalance
+                }
+            );
+            tok.non_lendable -= amount;
+            self.non_lendable_deposits = self.non_lendable_deposits.checked_sub(amount).ovf()?;
+            return Ok(());
+        }
+        let mut pool = self.pool();
+        let mut shares = tok.indexed_position.get();
+        pool.withdraw(&mut shares, amount, allow_borrow).named()?;
+        tok.indexed_position.set(shares);
+        self.set_pool(&pool);
+        Ok(())
+    }
+
     /// The share-math view of this bank.
     pub fn pool(&self) -> Pool {
         Pool {
