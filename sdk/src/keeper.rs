@@ -11,9 +11,9 @@
 //!   pool can move now (a loss, or a profit the pool can pay);
 //! - dated futures: `sample_settlement_price` inside the settlement window, then
 //!   `close_expired_position` of every open position once the window is over;
-//! - liquidation ([`liquidate_all`]): orders cancelled, positions and borrows taken over just
-//!   enough by the keeper's own margin account, bankruptcies resolved with ranked
-//!   auto-deleveraging candidates.
+//! - liquidation ([`liquidate_all`]): orders cancelled, an account underwater beyond the
+//!   insurance fund auto-deleveraged against ranked opposite positions, positions and borrows
+//!   taken over just enough by the keeper's own margin account, bankruptcies resolved.
 //!
 //! Every crank is safe to run twice or from two keepers at once: the event crank applies and
 //! pops each event in the same instruction, and reads the queue afresh before every batch
@@ -616,8 +616,11 @@ pub async fn expiry_all(chain: &dyn Chain, payer: &Keypair, exs: &[Pubkey], t: &
 /// the keeper's margin account number `liquidator_num` (owned by `payer`; skipped when it does
 /// not exist), then one of its borrows is repaid for collateral (`liquidate_token`); an account
 /// left with nothing but debt has its bankruptcy resolved (`resolve_bankruptcy`: insurance
-/// fund, then auto-deleveraging of the market with the largest PnL pool, its profitable
-/// positions ranked by unrealized PnL, highest first, then socialized loss). `t.items` counts
+/// fund, then socialized across the positions of the market with the largest PnL pool, then
+/// across the bank's depositors). Before its positions are liquidated, an account whose
+/// deficit exceeds the insurance fund is auto-deleveraged (`auto_deleverage`, up to
+/// [`ADL_CANDIDATES`] of the market's ranked opposite profitable positions per instruction,
+/// `crate::liquidation::adl_candidates`). `t.items` counts
 /// the liquidation instructions that landed. False when anything failed (every account is
 /// tried; the program refuses what is no longer due, e.g. an account another keeper already
 /// brought back).
@@ -638,6 +641,10 @@ pub async fn liquidate_all(
     }
     ok
 }
+
+/// Most auto-deleveraging candidates the keeper passes in one instruction (with their health
+/// pairs, the transaction stays within its size).
+pub const ADL_CANDIDATES: usize = 4;
 
 /// Union of health metas (banks then perp markets) for `accounts`, plus `extra_banks`.
 fn union_metas(
@@ -765,6 +772,71 @@ async fn liquidate_exchange(
             }
         }
         positions.sort_by_key(|p| std::cmp::Reverse(p.0));
+        // 2a. underwater beyond the insurance fund: auto-deleverage first (the ranked opposite
+        // profitable positions close it at the bankruptcy price), then liquidate what is left
+        let mut acc_now = *acc;
+        let fund = crate::liquidation::insurance_balance(chain, ex).await?;
+        for (_, mk, m) in &positions {
+            let deficit = crate::health::health_terms(&acc_now, qd, &bank_snaps, &perp_snaps, now)
+                .ok()
+                .and_then(|terms| {
+                    crate::liquidation::deficit_beyond_fund(&terms, fund)
+                        .ok()
+                        .flatten()
+                });
+            let (Some(_), Some(snap)) = (deficit, perp_snaps.iter().find(|p| p.key == *mk)) else {
+                continue;
+            };
+            let Some(s) = acc_now.find_perp(m.market_index) else {
+                continue;
+            };
+            let ranked = crate::liquidation::adl_candidates(
+                &accounts,
+                key,
+                acc_now.perps[s].base_lots,
+                snap,
+                qd,
+                &bank_snaps,
+                &perp_snaps,
+                now,
+            );
+            if ranked.is_empty() {
+                continue;
+            }
+            let cands: Vec<Pubkey> = ranked.iter().take(ADL_CANDIDATES).map(|c| c.key).collect();
+            let mut with: Vec<&MarginAccount> = vec![&acc_now];
+            with.extend(
+                accounts
+                    .iter()
+                    .filter(|(k, _)| cands.contains(k))
+                    .map(|(_, a)| a),
+            );
+            let metas = union_metas(&with, &banks, &markets, &[]);
+            let ix = sdk::auto_deleverage(
+                *ex,
+                *key,
+                *mk,
+                m.oracle,
+                settlement_bank,
+                u64::MAX,
+                metas,
+                &cands,
+            );
+            record(t, ok, send(ix, "auto_deleverage", *key).await);
+            if let Some(a) = chain.account(key).await? {
+                if let Ok(fresh) = sdk::decode_margin_account(&a.data) {
+                    acc_now = fresh;
+                }
+            }
+        }
+        let acc = &acc_now;
+        let positions: Vec<_> = positions
+            .into_iter()
+            .filter(|(_, _, m)| {
+                acc.find_perp(m.market_index)
+                    .is_some_and(|s| acc.perps[s].base_lots != 0)
+            })
+            .collect();
         let both = union_metas(&[acc, &liqor_acc], &banks, &markets, &[]);
         for (_, mk, m) in &positions {
             let ix = sdk::liquidate_perp(
@@ -825,34 +897,18 @@ async fn liquidate_exchange(
             if !owes {
                 continue;
             }
-            let mut adl_keys: Vec<Pubkey> = vec![];
-            let mut adl_market = None;
-            if *bk == settlement_bank {
-                if let Some(snap) = perp_snaps
-                    .iter()
-                    .filter(|p| p.market.pnl_pool_native > 0)
-                    .max_by_key(|p| p.market.pnl_pool_native)
-                {
-                    if let Ok(price) = perp_oracle_price(snap, now, qd) {
-                        let mut ranked: Vec<(carry_math::I80F48, Pubkey)> = accounts
-                            .iter()
-                            .filter(|(k, _)| k != key)
-                            .filter_map(|(k, a)| {
-                                let s = a.find_perp(snap.market.market_index)?;
-                                let mut pos = a.perps[s].position();
-                                pos.settle_funding(snap.market.funding_index.get()).ok()?;
-                                let pnl = pos.unrealized_pnl(price).ok()?;
-                                pnl.is_positive().then_some((pnl, *k))
-                            })
-                            .collect();
-                        ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
-                        adl_keys = ranked.iter().take(6).map(|r| r.1).collect();
-                        adl_market = Some((snap.key, snap.market.oracle));
-                    }
-                }
-            }
-            let adl = adl_market.map(|(m, o)| (m, o, &adl_keys[..]));
-            let ix = sdk::resolve_bankruptcy(*ex, *key, *bk, b.vault, b.mint, adl);
+            // the market whose positions share what the fund cannot pay: the one with the
+            // largest PnL pool (the cash the program pays it from)
+            let market = (*bk == settlement_bank)
+                .then(|| {
+                    perp_snaps
+                        .iter()
+                        .filter(|p| p.market.pnl_pool_native > 0 && p.market.open_interest_lots > 0)
+                        .max_by_key(|p| p.market.pnl_pool_native)
+                        .map(|p| p.key)
+                })
+                .flatten();
+            let ix = sdk::resolve_bankruptcy(*ex, *key, *bk, b.vault, b.mint, market);
             record(t, ok, send(ix, "resolve_bankruptcy", *key).await);
         }
     }

@@ -137,3 +137,81 @@ pub async fn insurance_balance(
         })?;
     Ok(amount)
 }
+
+/// The deficit beyond the insurance fund of an account with health terms `terms`: `-equity -
+/// fund` when positive (quote native), what `auto_deleverage` absorbs; `None` when the
+/// account's equity (`HealthTerms::equity`) is not negative or the fund covers it.
+pub fn deficit_beyond_fund(terms: &HealthTerms, fund: u64) -> Result<Option<I80F48>, String> {
+    let equity = terms.equity().map_err(|e| format!("{e:?}"))?;
+    let deficit = equity
+        .checked_neg()
+        .and_then(|d| d.checked_sub(I80F48::from_u64(fund)))
+        .ok_or("overflow")?;
+    Ok(deficit.is_positive().then_some(deficit))
+}
+
+/// One auto-deleveraging candidate, as the program ranks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdlCandidate {
+    /// Margin account.
+    pub key: anchor_lang::prelude::Pubkey,
+    /// Rank (`carry_math::liquidation::adl_score`): PnL ratio times its account's leverage.
+    pub score: I80F48,
+    /// Unrealized PnL at the oracle, quote native.
+    pub pnl: I80F48,
+    /// Base position, lots.
+    pub base_lots: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Auto-deleveraging candidates against a bankrupt position of `bankrupt_base_lots` in
+/// `market`: every account of `accounts` but `bankrupt` holding the opposite side with
+/// unrealized profit and positive equity, ranked as `auto_deleverage` checks them (the
+/// program's health terms, `adl_score`), highest first. Accounts whose health cannot be
+/// computed are skipped.
+pub fn adl_candidates(
+    accounts: &[(anchor_lang::prelude::Pubkey, MarginAccount)],
+    bankrupt: &anchor_lang::prelude::Pubkey,
+    bankrupt_base_lots: i64,
+    market: &crate::health::PerpSnapshot,
+    quote_decimals: u8,
+    banks: &[crate::health::BankSnapshot],
+    perps: &[crate::health::PerpSnapshot],
+    now: i64,
+) -> Vec<AdlCandidate> {
+    let Ok(oracle) = crate::health::perp_oracle_price(market, now, quote_decimals) else {
+        return vec![];
+    };
+    let index = market.market.market_index;
+    let mut out: Vec<AdlCandidate> = accounts
+        .iter()
+        .filter(|(k, _)| k != bankrupt)
+        .filter_map(|(k, a)| {
+            let slot = a.find_perp(index)?;
+            let base = a.perps[slot].base_lots;
+            if base == 0 || (base > 0) == (bankrupt_base_lots > 0) {
+                return None;
+            }
+            let terms =
+                crate::health::health_terms(a, quote_decimals, banks, perps, now).ok()?;
+            let pnl = terms.perps().iter().find(|t| t.market_index == index)?.pnl;
+            let equity = terms.equity().ok()?;
+            if !pnl.is_positive() || !equity.is_positive() {
+                return None;
+            }
+            let notional = oracle.checked_mul_int(base)?;
+            let entry = notional.checked_sub(pnl)?;
+            let score =
+                carry_math::liquidation::adl_score(pnl, entry, notional.checked_abs()?, equity)
+                    .ok()?;
+            Some(AdlCandidate {
+                key: *k,
+                score,
+                pnl,
+                base_lots: base,
+            })
+        })
+        .collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.score));
+    out
+}

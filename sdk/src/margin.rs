@@ -611,22 +611,20 @@ pub fn liquidate_token(
 }
 
 /// `resolve_bankruptcy` (permissionless): resolves bankrupt `account`'s debt in `bank` (its
-/// `vault`, `mint`): insurance fund, then auto-deleveraging of `adl` = `(perp market, oracle,
-/// candidates ranked by unrealized profit, highest first)` when given, then socialized loss.
+/// `vault`, `mint`): insurance fund, then socialized across the open positions of
+/// `perp_market` when given (settlement bank only; the market the deficit arose in), then
+/// across the bank's depositors.
 pub fn resolve_bankruptcy(
     exchange: Pubkey,
     account: Pubkey,
     bank: Pubkey,
     vault: Pubkey,
     mint: Pubkey,
-    adl: Option<(Pubkey, Pubkey, &[Pubkey])>,
+    perp_market: Option<Pubkey>,
 ) -> Instruction {
-    let mut rest = Vec::new();
-    if let Some((market, oracle, candidates)) = adl {
-        rest.push(AccountMeta::new(market, false));
-        rest.push(AccountMeta::new_readonly(oracle, false));
-        rest.extend(candidates.iter().map(|c| AccountMeta::new(*c, false)));
-    }
+    let rest = perp_market
+        .map(|m| vec![AccountMeta::new(m, false)])
+        .unwrap_or_default();
     ix(
         accounts::ResolveBankruptcy {
             exchange,
@@ -638,6 +636,42 @@ pub fn resolve_bankruptcy(
             token_program: TOKEN_PROGRAM_ID,
         },
         instruction::ResolveBankruptcy {},
+        rest,
+    )
+}
+
+/// `auto_deleverage(max_base_lots, health_accounts)` (permissionless): closes bankrupt
+/// `account`'s position in `perp_market` (its `oracle`) against `candidates` (ranked, highest
+/// first: [`crate::liquidation::adl_candidates`]) at the bankruptcy price; its PnL is settled
+/// into the settlement `bank`. `health` = health remaining accounts covering the account and
+/// every candidate (the union of their pairs).
+#[allow(clippy::too_many_arguments)]
+pub fn auto_deleverage(
+    exchange: Pubkey,
+    account: Pubkey,
+    perp_market: Pubkey,
+    oracle: Pubkey,
+    bank: Pubkey,
+    max_base_lots: u64,
+    health: Vec<AccountMeta>,
+    candidates: &[Pubkey],
+) -> Instruction {
+    let health_accounts = u8::try_from(health.len()).unwrap_or(u8::MAX);
+    let mut rest = health;
+    rest.extend(candidates.iter().map(|c| AccountMeta::new(*c, false)));
+    ix(
+        accounts::AutoDeleverage {
+            exchange,
+            account,
+            perp_market,
+            oracle,
+            settlement_bank: bank,
+            insurance_vault: insurance_vault_pda(&exchange),
+        },
+        instruction::AutoDeleverage {
+            max_base_lots,
+            health_accounts,
+        },
         rest,
     )
 }

@@ -924,17 +924,87 @@ impl MarginEnv {
         )
     }
 
-    /// `resolve_bankruptcy` of `account` in bank `idx`, with auto-deleveraging candidates on
-    /// perp market `adl.0` when given.
-    pub fn resolve_ix(
+    /// `resolve_bankruptcy` of `account` in bank `idx`; the loss the fund cannot pay is shared
+    /// by the positions of perp market `market` when given.
+    pub fn resolve_ix(&self, account: &Pubkey, idx: usize, market: Option<usize>) -> Instruction {
+        let b = &self.banks[idx];
+        let market = market.map(|m| self.perps[m].market);
+        sdk::resolve_bankruptcy(self.exchange, *account, b.bank, b.vault, b.mint, market)
+    }
+
+    /// `auto_deleverage` of `account`'s position in perp market `idx` against `candidates`
+    /// (ranked), with every health pair.
+    pub fn adl_ix(
         &self,
         account: &Pubkey,
         idx: usize,
-        adl: Option<(usize, &[Pubkey])>,
+        max_base_lots: u64,
+        candidates: &[Pubkey],
     ) -> Instruction {
-        let b = &self.banks[idx];
-        let adl = adl.map(|(m, c)| (self.perps[m].market, self.perps[m].oracle, c));
-        sdk::resolve_bankruptcy(self.exchange, *account, b.bank, b.vault, b.mint, adl)
+        let p = &self.perps[idx];
+        sdk::auto_deleverage(
+            self.exchange,
+            *account,
+            p.market,
+            p.oracle,
+            self.banks[0].bank,
+            max_base_lots,
+            self.all_metas_with_perps(),
+            candidates,
+        )
+    }
+
+    /// Bank and perp market snapshots as the SDK fetches them (every bank and market).
+    pub async fn snapshots(
+        &mut self,
+    ) -> (
+        Vec<carry_sdk::health::BankSnapshot>,
+        Vec<carry_sdk::health::PerpSnapshot>,
+    ) {
+        let chain = carry_sdk::client::BanksChain::new(self.t.context.banks_client.clone());
+        let mut banks = vec![];
+        for i in 0..self.banks.len() {
+            banks.push((self.banks[i].bank, self.bank(i).await));
+        }
+        let mut markets = vec![];
+        for i in 0..self.perps.len() {
+            markets.push((self.perps[i].market, self.perp_market(i).await));
+        }
+        let b = carry_sdk::health::snapshot_banks(&chain, &banks)
+            .await
+            .expect("bank snapshots");
+        let m = carry_sdk::health::snapshot_perp_markets(&chain, &markets)
+            .await
+            .expect("perp snapshots");
+        (b, m)
+    }
+
+    /// The program's health terms of `account` now (SDK, from snapshots).
+    pub async fn terms(&mut self, account: &Pubkey) -> Box<carry_math::health::HealthTerms> {
+        let (b, m) = self.snapshots().await;
+        let acc = self.margin(account).await;
+        let now = self.now().await;
+        carry_sdk::health::health_terms(&acc, USDC_DECIMALS, &b, &m, now).expect("health terms")
+    }
+
+    /// Auto-deleveraging candidates of `keys` against `bankrupt`'s position in perp market
+    /// `idx`, ranked by the SDK as the program checks them.
+    pub async fn adl_ranked(
+        &mut self,
+        bankrupt: &Pubkey,
+        idx: usize,
+        keys: &[Pubkey],
+    ) -> Vec<carry_sdk::liquidation::AdlCandidate> {
+        let (b, m) = self.snapshots().await;
+        let mut accounts = vec![];
+        for k in keys {
+            accounts.push((*k, self.margin(k).await));
+        }
+        let acc = self.margin(bankrupt).await;
+        let mi = self.perps[idx].market_index;
+        let base = acc.find_perp(mi).map(|s| acc.perps[s].base_lots).unwrap_or(0);
+        let now = self.now().await;
+        carry_sdk::liquidation::adl_candidates(&accounts, bankrupt, base, &m[idx], USDC_DECIMALS, &b, &m, now)
     }
 
     /// `deposit_insurance` of `amount` settlement native units from `u`'s wallet.

@@ -8,8 +8,10 @@
 
 use carry_margin::error::CarryError;
 use carry_margin::events::{
-    BankruptcyEvent, InsuranceDepositEvent, PerpLiquidationEvent, TokenLiquidationEvent,
+    AutoDeleverageEvent, BankruptcyEvent, InsuranceDepositEvent, PerpLiquidationEvent,
+    PerpSocializedLossEvent, PerpSocializedLossPaidEvent, TokenLiquidationEvent,
 };
+use carry_math::health::HealthType;
 use carry_math::liquidation::target_health_scaled;
 use carry_math::I80F48;
 use carry_sdk::margin as sdk;
@@ -338,7 +340,11 @@ async fn bankruptcy_is_covered_by_the_insurance_fund() {
     let ev = ev.last().unwrap();
     assert_eq!(ev.deficit_native, deficit);
     assert_eq!(
-        (ev.insurance_native, ev.adl_native, ev.socialized_native),
+        (
+            ev.insurance_native,
+            ev.market_socialized_native,
+            ev.socialized_native
+        ),
         (deficit, 0, 0)
     );
     assert_eq!(ev.insurance_after_native, 1_000 * USDC - deficit);
@@ -356,60 +362,310 @@ async fn bankruptcy_is_covered_by_the_insurance_fund() {
     base_sum_zero(&mut s.env, &keys).await;
 }
 
+/// ADL scene: the perp scene plus `b` (300 USDC) short 500 lots from $150 to `c` (2,000 USDC),
+/// then a 30% crash: `a` (long 1,000 on 20 USDC) is underwater by about 430 USDC; `b` (short,
+/// 5% of its entry per dollar and leveraged about 1.3x) outranks the maker `m` (short 1,000 on
+/// 10,000 USDC, leverage 0.1x); `c` is long (same side as `a`).
+struct AdlScene {
+    s: PerpScene,
+    b: User,
+    c: User,
+}
+
+async fn adl_scene() -> AdlScene {
+    let mut s = perp_scene(SOL).await;
+    let b = trader(&mut s.env, 300 * USDC).await;
+    let c = trader(&mut s.env, 2_000 * USDC).await;
+    s.env.place_perp(&b, 0, limit(1, 15_000, 500)).await.unwrap();
+    s.env.place_perp(&c, 0, ioc(0, 15_000, 500)).await.unwrap();
+    s.env.consume(0, &[b.account], 10).await.unwrap();
+    s.env.set_perp_price(0, SOL / 10 * 7).await;
+    AdlScene { s, b, c }
+}
+
 #[tokio::test]
-async fn bankruptcy_falls_to_adl_then_socialized_loss() {
-    // Fund short: 100 USDC, then auto-deleveraging of the most profitable position (the maker
-    // who is short 1,000 lots from $150), ranked; the rest socialized.
+async fn auto_deleverage_closes_the_bankrupt_position_at_the_bankruptcy_price() {
+    let AdlScene { mut s, b, c } = adl_scene().await;
+    let (a, m) = (s.a.account, s.m.account);
+    let (b, c) = (b.account, c.account);
+    let keys = vec![m, a, s.l.account, b, c];
+    let terms = s.env.terms(&a).await;
+    assert!(terms.health(HealthType::Maint).unwrap().is_negative());
+    let equity = terms.equity().unwrap();
+    let deficit = carry_sdk::liquidation::deficit_beyond_fund(&terms, 0)
+        .unwrap()
+        .expect("underwater, fund empty");
+    assert_eq!(deficit, equity.checked_neg().unwrap());
+    // the SDK ranks b above the maker, and leaves c (same side) out
+    let ranked = s.env.adl_ranked(&a, 0, &keys).await;
+    let order: Vec<Pubkey> = ranked.iter().map(|r| r.key).collect();
+    assert_eq!(order, vec![b, m], "{ranked:?}");
+    assert!(ranked[0].score > ranked[1].score);
+
+    // refusals, each leaving every account as it was
+    let watched = keys.clone();
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[m, b]);
+    s.env
+        .refused(&[i], &[], &watched, CarryError::AdlRankOrder)
+        .await;
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[b, c]);
+    s.env
+        .refused(&[i], &[], &watched, CarryError::AdlCandidateInvalid)
+        .await;
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[a]);
+    s.env
+        .refused(&[i], &[], &watched, CarryError::AdlCandidateInvalid)
+        .await;
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[]);
+    s.env
+        .refused(&[i], &[], &watched, CarryError::NothingToDeleverage)
+        .await;
+    let i = s.env.adl_ix(&a, 0, 0, &[b, m]);
+    s.env
+        .refused(&[i], &[], &watched, CarryError::ZeroAmount)
+        .await;
+    let i = s.env.adl_ix(&m, 0, u64::MAX, &[b]);
+    s.env
+        .refused(&[i], &[], &watched, CarryError::NotLiquidatable)
+        .await;
+    let mut i = s.env.adl_ix(&a, 0, u64::MAX, &[b, m]);
+    i.accounts[5].pubkey = s.env.banks[0].vault;
+    s.env
+        .refused(&[i], &[], &watched, CarryError::InsuranceVaultMismatch)
+        .await;
+    let mut i = s.env.adl_ix(&a, 0, u64::MAX, &[b, m]);
+    i.accounts[3].pubkey = s.env.banks[0].oracle;
+    s.env
+        .refused(&[i], &[], &watched, CarryError::OracleMismatch)
+        .await;
+    // health pairs missing the market: the program cannot value the account
+    let mut i = s.env.adl_ix(&a, 0, u64::MAX, &[b, m]);
+    let n = s.env.banks.len() * 2;
+    i.accounts.drain(6 + n..6 + n + 2);
+    i.data[16] -= 2; // health_accounts
+    s.env
+        .refused(&[i], &[], &watched, CarryError::HealthAccountsMismatch)
+        .await;
+    // stale oracle
+    s.env.t.warp_seconds(3_600).await;
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[b, m]);
+    s.env
+        .refused(&[i], &[], &watched, CarryError::OracleStale)
+        .await;
+    s.env.refresh_oracles().await;
+    s.env.set_perp_price(0, SOL / 10 * 7).await;
+
+    // b first, then the maker, both at the bankruptcy price
+    let oracle = I80F48::from_i64(SOL / 10 * 7 / 10_000);
+    let before: Vec<_> = {
+        let mut v = vec![];
+        for k in [b, m] {
+            v.push(s.env.perp_slot(&k, 0).await.position());
+        }
+        v
+    };
+    events::install();
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[b, m]);
+    s.env.send(&[i], &[]).await.unwrap();
+    let evs_a = evs::<AutoDeleverageEvent>(|e| e.bankrupt == a);
+    assert_eq!(evs_a.len(), 2);
+    assert_eq!((evs_a[0].account, evs_a[1].account), (b, m));
+    assert_eq!(evs_a[0].base_lots + evs_a[1].base_lots, 1_000);
+    assert_eq!(evs_a[0].base_lots, 500, "b closes all it holds");
+    let price = I80F48::from_bits(evs_a[0].price_bits);
+    let deficit_now = I80F48::from_bits(evs_a[0].deficit_bits);
+    // the program's oracle per lot (the Pyth price converted), within a unit of the test's
+    let oracle_ev = I80F48::from_bits(evs_a[0].oracle_price_bits);
+    assert!(oracle_ev.checked_sub(oracle).unwrap().checked_abs().unwrap() < I80F48::ONE);
+    let oracle = oracle_ev;
+    assert_eq!(
+        price,
+        carry_math::liquidation::bankruptcy_price(oracle, 1_000, deficit_now).unwrap()
+    );
+    assert!(price > oracle, "a long is closed above the oracle");
+    // each gave up exactly lots * (price - oracle) against the oracle, less than its profit
+    let mut absorbed = I80F48::ZERO;
+    for (k, (e, pos)) in [b, m].iter().zip(evs_a.iter().zip(before.iter())) {
+        let after = s.env.perp_slot(k, 0).await.position();
+        let lost = pos
+            .unrealized_pnl(oracle)
+            .unwrap()
+            .checked_sub(after.unrealized_pnl(oracle).unwrap())
+            .unwrap();
+        let expect = price
+            .checked_sub(oracle)
+            .unwrap()
+            .checked_mul_int(e.base_lots as i64)
+            .unwrap();
+        assert_eq!(lost, expect);
+        assert_eq!(I80F48::from_bits(e.absorbed_bits), expect);
+        assert!(lost < pos.unrealized_pnl(oracle).unwrap());
+        absorbed = absorbed.checked_add(lost).unwrap();
+    }
+    assert!(absorbed >= deficit_now, "the deficit is absorbed");
+    assert!(
+        absorbed.checked_sub(deficit_now).unwrap() < I80F48::ONE,
+        "to within the rounding of the price"
+    );
+    // a is flat with its PnL settled: equity back at zero, nothing owed beyond a unit
+    let acc = s.env.margin(&a).await;
+    assert!(acc.find_perp(0).is_none());
+    let bal = s.env.balance(&a, 0).await;
+    assert!(bal > I80F48::from_i64(-1) && bal < I80F48::ONE, "a's balance {bal}");
+    base_sum_zero(&mut s.env, &keys).await;
+    s.env.check_conservation(0, &keys).await;
+    // nothing left to deleverage
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[m]);
+    s.env
+        .refused(&[i], &[], &[], CarryError::NotLiquidatable)
+        .await;
+}
+
+#[tokio::test]
+async fn auto_deleverage_waits_for_the_insurance_fund_and_stops_at_the_profit() {
+    // below maintenance but not underwater (20 USDC on a 1% loss of 1,500): liquidate instead
+    let mut s = perp_scene(SOL / 100 * 99).await;
+    let a = s.a.account;
+    assert!(s.env.health_with_perps(&a).await.unwrap().1.is_negative());
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[s.m.account]);
+    s.env
+        .refused(&[i], &[], &[], CarryError::EquityNotNegative)
+        .await;
+
+    // a fund that covers the deficit: liquidate instead
+    let AdlScene { mut s, b, .. } = adl_scene().await;
+    let a = s.a.account;
+    let payer = s.env.user(1_000 * USDC).await;
+    let pkp = payer.kp.insecure_clone();
+    let i = s.env.deposit_insurance_ix(&payer, 1_000 * USDC);
+    s.env.send(&[i], &[&pkp]).await.unwrap();
+    let i = s.env.adl_ix(&a, 0, u64::MAX, &[b.account, s.m.account]);
+    s.env
+        .refused(&[i], &[], &[], CarryError::InsuranceCoversDeficit)
+        .await;
+
+    // a fund of 100 USDC: ADL absorbs the deficit beyond it, and only b, a few lots at a
+    // time, when b alone is passed with a small limit
+    let AdlScene { mut s, b, c } = adl_scene().await;
+    let a = s.a.account;
+    let payer = s.env.user(100 * USDC).await;
+    let pkp = payer.kp.insecure_clone();
+    let i = s.env.deposit_insurance_ix(&payer, 100 * USDC);
+    s.env.send(&[i], &[&pkp]).await.unwrap();
+    let equity = s.env.terms(&a).await.equity().unwrap();
+    events::install();
+    let i = s.env.adl_ix(&a, 0, 200, &[b.account]);
+    s.env.send(&[i], &[]).await.unwrap();
+    let e = evs::<AutoDeleverageEvent>(|e| e.bankrupt == a);
+    let e = e.last().unwrap();
+    assert_eq!(e.base_lots, 200, "limited by max_base_lots");
+    assert_eq!(
+        I80F48::from_bits(e.deficit_bits),
+        equity
+            .checked_neg()
+            .unwrap()
+            .checked_sub(I80F48::from_u64(100 * USDC))
+            .unwrap(),
+        "the deficit beyond the fund"
+    );
+    assert_eq!(s.env.perp_slot(&a, 0).await.base_lots, 800);
+    let keys = vec![s.m.account, a, s.l.account, b.account, c.account];
+    base_sum_zero(&mut s.env, &keys).await;
+}
+
+#[tokio::test]
+async fn bankruptcy_falls_to_the_market_positions_then_the_depositors() {
+    // Fund 100 USDC; the rest is paid from the PnL pool and owed by the market's positions
+    // (the maker short 1,000 and the liquidator long 1,000) by size.
     let (mut s, deficit) = bankrupt_scene().await;
     let (a, m, l) = (s.a.account, s.m.account, s.l.account);
     let payer = s.env.user(100 * USDC).await;
     let pkp = payer.kp.insecure_clone();
     let i = s.env.deposit_insurance_ix(&payer, 100 * USDC);
     s.env.send(&[i], &[&pkp]).await.unwrap();
-    // candidates out of rank order, or the bankrupt itself: refused
-    s.env.set_perp_price(0, SOL / 10 * 7 + E8 / 10).await; // l a little in profit too
-    let i = s.env.resolve_ix(&a, 0, Some((0, &[l, m])));
-    s.env
-        .refused(&[i], &[], &[], CarryError::AdlRankOrder)
-        .await;
-    let i = s.env.resolve_ix(&a, 0, Some((0, &[a])));
-    s.env
-        .refused(&[i], &[], &[], CarryError::AdlCandidateInvalid)
-        .await;
-    let m_pnl_before = s.env.perp_slot(&m, 0).await.position();
+    let pool = s.env.perp_market(0).await.pnl_pool_native;
+    assert!(pool >= deficit - 100 * USDC, "pool {pool}");
+    let (m_h, l_h) = (s.env.terms(&m).await, s.env.terms(&l).await);
     events::install();
-    let i = s.env.resolve_ix(&a, 0, Some((0, &[m, l])));
+    let i = s.env.resolve_ix(&a, 0, Some(0));
     s.env.send(&[i], &[]).await.unwrap();
     let ev = evs::<BankruptcyEvent>(|e| e.account == a);
     let ev = ev.last().unwrap();
     assert_eq!(ev.insurance_native, 100 * USDC);
-    assert_eq!(
-        ev.adl_native,
-        deficit - 100 * USDC,
-        "the maker's profit covers the rest"
-    );
+    assert_eq!(ev.market_socialized_native, deficit - 100 * USDC);
     assert_eq!(ev.socialized_native, 0);
     assert_eq!(
-        ev.insurance_native + ev.adl_native + ev.socialized_native,
+        ev.insurance_native + ev.market_socialized_native + ev.socialized_native,
         ev.deficit_native
     );
-    let m_after = s.env.perp_slot(&m, 0).await.position();
-    let px = I80F48::from_i64((SOL / 10 * 7 + E8 / 10) / 10_000); // quote native per lot
-    let taken = m_pnl_before
-        .unrealized_pnl(px)
-        .unwrap()
-        .checked_sub(m_after.unrealized_pnl(px).unwrap())
-        .unwrap();
+    let sl = evs::<PerpSocializedLossEvent>(|e| e.bankrupt == a);
+    let sl = sl.last().unwrap();
+    assert_eq!(sl.open_interest_lots, 1_000);
+    let market = s.env.perp_market(0).await;
+    assert_eq!(market.pnl_pool_native, pool - ev.market_socialized_native);
     assert_eq!(
-        taken,
-        I80F48::from_u64(ev.adl_native),
-        "taken from the maker's profit"
+        market.socialized_loss_index.get().to_bits(),
+        ev.loss_index_after_bits
+    );
+    // health counts each position's share at once: 1,000 lots x the per-lot rise, rounded up
+    let share = I80F48::from_bits(sl.loss_per_lot_bits)
+        .checked_mul_int(1_000)
+        .unwrap()
+        .ceil_int();
+    assert!(share * 2 >= ev.market_socialized_native as i128);
+    assert!(share * 2 <= ev.market_socialized_native as i128 + 2);
+    for (k, h) in [(m, m_h), (l, l_h)] {
+        let now = s.env.terms(&k).await;
+        let drop = h
+            .equity()
+            .unwrap()
+            .checked_sub(now.equity().unwrap())
+            .unwrap();
+        assert_eq!(drop, I80F48::from_i64(share as i64), "{k}");
+    }
+    // settling moves it into the cost basis, once
+    events::install();
+    s.env.settle_pnl(&m, 0).await.unwrap();
+    let paid = evs::<PerpSocializedLossPaidEvent>(|e| e.account == m);
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0].amount_native as i128, share);
+    assert_eq!(
+        s.env.perp_slot(&m, 0).await.loss_snapshot.get(),
+        market.socialized_loss_index.get()
     );
     let keys = all_keys(&s);
     s.env.check_conservation(0, &keys).await;
     base_sum_zero(&mut s.env, &keys).await;
 
-    // Fund empty and no profitable candidate: socialized across the bank's depositors.
+    // A market that cannot pay (no open positions, an empty pool): the bank's depositors take
+    // it all.
+    let (mut s, deficit) = bankrupt_scene().await;
+    let a = s.a.account;
+    let p1 = s
+        .env
+        .add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let di_before = s.env.bank(0).await.deposit_index.get();
+    events::install();
+    let i = s.env.resolve_ix(&a, 0, Some(p1));
+    s.env.send(&[i], &[]).await.unwrap();
+    let ev = evs::<BankruptcyEvent>(|e| e.account == a);
+    let ev = ev.last().unwrap();
+    assert_eq!(
+        (
+            ev.insurance_native,
+            ev.market_socialized_native,
+            ev.socialized_native
+        ),
+        (0, 0, deficit)
+    );
+    assert_eq!(ev.perp_market, s.env.perps[p1].market);
+    assert!(s.env.bank(0).await.deposit_index.get() < di_before);
+    assert_eq!(s.env.balance(&a, 0).await, I80F48::ZERO);
+    let keys = all_keys(&s);
+    s.env.check_conservation(0, &keys).await;
+
+    // No market passed: the depositors (a token borrow's only recourse).
     let (mut s, deficit) = bankrupt_scene().await;
     let a = s.a.account;
     let m = s.m.account;
@@ -421,14 +677,15 @@ async fn bankruptcy_falls_to_adl_then_socialized_loss() {
     let ev = evs::<BankruptcyEvent>(|e| e.account == a);
     let ev = ev.last().unwrap();
     assert_eq!(
-        (ev.insurance_native, ev.adl_native, ev.socialized_native),
+        (
+            ev.insurance_native,
+            ev.market_socialized_native,
+            ev.socialized_native
+        ),
         (0, 0, deficit)
     );
-    let di_after = s.env.bank(0).await.deposit_index.get();
-    assert!(di_after < di_before, "deposit index lowered");
-    let m_after = s.env.balance(&m, 0).await;
-    assert!(m_after < m_before, "depositors share the loss");
-    assert_eq!(s.env.balance(&a, 0).await, I80F48::ZERO);
+    assert!(s.env.bank(0).await.deposit_index.get() < di_before);
+    assert!(s.env.balance(&m, 0).await < m_before, "depositors share the loss");
     let keys = all_keys(&s);
     s.env.check_conservation(0, &keys).await;
 }
@@ -559,8 +816,97 @@ struct Tally {
     bankruptcies: u32,
     deficit: u64,
     insurance: u64,
-    adl: u64,
+    market: u64,
     socialized: u64,
+    adl_steps: u32,
+    adl_lots: u64,
+    /// Sum of what auto-deleveraged positions absorbed, I80F48 bits.
+    adl_absorbed_bits: i128,
+}
+
+/// Auto-deleverage `k`'s position in market 0 when it is below maintenance and its deficit
+/// exceeds the insurance fund, against the SDK's ranked candidates (at most 4): checks that
+/// the candidates are hit in rank order and the top one first when its profit pays a lot.
+/// Returns whether anything was deleveraged.
+async fn adl_step(env: &mut MarginEnv, k: &Pubkey, keys: &[Pubkey], tally: &mut Tally) -> bool {
+    let acc = env.margin(k).await;
+    let Some(s) = acc.find_perp(0) else {
+        return false;
+    };
+    let p = acc.perps[s];
+    if p.base_lots == 0 || p.bids_base_lots != 0 || p.asks_base_lots != 0 {
+        return false;
+    }
+    let terms = env.terms(k).await;
+    let fund = env.tokens(&env.insurance_vault.clone()).await;
+    if !terms.health(HealthType::Maint).unwrap().is_negative()
+        || carry_sdk::liquidation::deficit_beyond_fund(&terms, fund)
+            .unwrap()
+            .is_none()
+    {
+        return false;
+    }
+    let ranked = env.adl_ranked(k, 0, keys).await;
+    if ranked.is_empty() {
+        return false;
+    }
+    let cands: Vec<Pubkey> = ranked.iter().take(4).map(|c| c.key).collect();
+    events::install();
+    let n0 = evs::<AutoDeleverageEvent>(|e| e.bankrupt == *k).len();
+    let i = env.adl_ix(k, 0, u64::MAX, &cands);
+    match env.send(&[i], &[]).await {
+        Ok(()) => {}
+        Err(e) if e.custom_code() == Some(CarryError::NothingToDeleverage.into()) => return false,
+        Err(e) => panic!("auto-deleverage: {e:?}"),
+    }
+    let all = evs::<AutoDeleverageEvent>(|e| e.bankrupt == *k);
+    let new = &all[n0..];
+    assert!(!new.is_empty());
+    let mut at = 0;
+    for e in new {
+        let pos = cands[at..].iter().position(|c| *c == e.account).expect("in rank order");
+        at += pos + 1;
+        assert!(I80F48::from_bits(e.deficit_bits).is_positive(), "only beyond the fund");
+        tally.adl_lots += e.base_lots;
+        tally.adl_absorbed_bits += e.absorbed_bits;
+    }
+    let premium = I80F48::from_bits(e_premium(&new[0]));
+    if ranked[0].pnl >= premium {
+        assert_eq!(new[0].account, cands[0], "ADL hits the top-ranked first");
+    }
+    tally.adl_steps += 1;
+    true
+}
+
+/// A bankruptcy's loss accounted to the unit, in order: the market's positions only once the
+/// fund is empty, the depositors only once the market's pool is.
+async fn check_resolution(env: &mut MarginEnv, ev: &BankruptcyEvent) {
+    assert_eq!(
+        ev.insurance_native + ev.market_socialized_native + ev.socialized_native,
+        ev.deficit_native,
+        "loss accounted to the unit"
+    );
+    if ev.market_socialized_native > 0 || ev.socialized_native > 0 {
+        assert_eq!(ev.insurance_after_native, 0, "socialized before the fund is empty");
+    }
+    if ev.socialized_native > 0 && ev.perp_market != Pubkey::default() {
+        let m = env.perp_market(0).await;
+        assert!(
+            m.pnl_pool_native == 0 || m.open_interest_lots == 0,
+            "depositors before the market's positions"
+        );
+    }
+}
+
+/// Whether `k` still holds a position in market 0.
+async fn still_open(env: &mut MarginEnv, k: &Pubkey) -> bool {
+    let acc = env.margin(k).await;
+    acc.find_perp(0).is_some_and(|s| acc.perps[s].base_lots != 0)
+}
+
+/// `|price - oracle|` of an ADL event, I80F48 bits.
+fn e_premium(e: &AutoDeleverageEvent) -> i128 {
+    (e.price_bits - e.oracle_price_bits).abs()
 }
 
 /// One keeper pass over every account: liquidate what is below maintenance (just enough, a
@@ -574,8 +920,9 @@ async fn keeper_pass(env: &mut MarginEnv, liqor: &User, keys: &[Pubkey], tally: 
         let acc = env.margin(k).await;
         if let Some(s) = acc.find_perp(0) {
             if acc.perps[s].base_lots != 0 {
+                adl_step(env, k, keys, tally).await;
                 let (_, maint) = env.health_with_perps(k).await.unwrap();
-                if maint.is_negative() {
+                if maint.is_negative() && still_open(env, k).await {
                     events::install();
                     let i = env.liquidate_perp_ix(liqor, k, 0, u64::MAX);
                     env.send(&[i], &[&lkp]).await.expect("liquidation");
@@ -595,50 +942,16 @@ async fn keeper_pass(env: &mut MarginEnv, liqor: &User, keys: &[Pubkey], tally: 
             && env.balance(k, 0).await.is_negative()
             && acc.tokens.iter().filter(|t| t.in_use != 0).count() == 1;
         if bankrupt {
-            // ADL candidates: profitable positions, highest unrealized PnL first (the rank).
-            let px = env.perp_market(0).await; // stable/oracle not needed: pnl at oracle
-            let oracle = I80F48::from_i64(env.perps[0].price / 10_000);
-            let _ = px;
-            let mut ranked = vec![];
-            for c in keys {
-                let ca = env.margin(c).await;
-                if let Some(s) = ca.find_perp(0) {
-                    let pnl = ca.perps[s].position().unrealized_pnl(oracle).unwrap();
-                    if pnl.is_positive() && c != k {
-                        ranked.push((pnl, *c));
-                    }
-                }
-            }
-            ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
-            let cands: Vec<Pubkey> = ranked.iter().take(8).map(|r| r.1).collect();
             events::install();
-            let n0 = evs::<carry_margin::events::AutoDeleverageEvent>(|e| e.bankrupt == *k).len();
-            let i = env.resolve_ix(k, 0, Some((0, &cands)));
+            let i = env.resolve_ix(k, 0, Some(0));
             env.send(&[i], &[]).await.expect("resolve bankruptcy");
             let ev = evs::<BankruptcyEvent>(|e| e.account == *k);
             let ev = ev.last().unwrap();
-            assert_eq!(
-                ev.insurance_native + ev.adl_native + ev.socialized_native,
-                ev.deficit_native,
-                "loss accounted to the unit"
-            );
-            if ev.adl_native > 0 || ev.socialized_native > 0 {
-                assert_eq!(
-                    ev.insurance_after_native, 0,
-                    "ADL or socialization before the fund is empty"
-                );
-            }
-            let adl = evs::<carry_margin::events::AutoDeleverageEvent>(|e| e.bankrupt == *k);
-            if let Some(first) = adl.get(n0) {
-                assert_eq!(
-                    first.account, cands[0],
-                    "ADL hits the most profitable first"
-                );
-            }
+            check_resolution(env, ev).await;
             tally.bankruptcies += 1;
             tally.deficit += ev.deficit_native;
             tally.insurance += ev.insurance_native;
-            tally.adl += ev.adl_native;
+            tally.market += ev.market_socialized_native;
             tally.socialized += ev.socialized_native;
         }
     }
@@ -721,7 +1034,7 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
         all.push(fund.account);
         env.check_conservation(0, &all).await;
         assert_eq!(
-            tally.insurance + tally.adl + tally.socialized,
+            tally.insurance + tally.market + tally.socialized,
             tally.deficit,
             "loss accounted"
         );
@@ -739,7 +1052,11 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
         tally.bankruptcies > 0,
         "the crash bankrupts someone: {tally:?}"
     );
-    assert!(tally.insurance > 0 && tally.adl > 0, "{tally:?}");
+    assert!(tally.insurance > 0 && tally.adl_steps > 0, "{tally:?}");
+    assert!(
+        tally.market + tally.socialized < tally.deficit,
+        "the fund pays first: {tally:?}"
+    );
 }
 
 /// Liquidate or resolve account `k` if it needs it (the randomized simulation's keeper):
@@ -767,7 +1084,11 @@ async fn keep_account(
                 env.send(&[i], &[]).await.expect("cancel orders");
                 sent += 1;
             }
-            if p.base_lots != 0 {
+            if p.base_lots != 0 && adl_step(env, k, keys, tally).await {
+                sent += 1;
+            }
+            let (_, maint) = env.health_with_perps(k).await.unwrap();
+            if maint.is_negative() && still_open(env, k).await {
                 let i = env.liquidate_perp_ix(liqor, k, 0, u64::MAX);
                 env.send(&[i], &[&lkp]).await.expect("liquidate perp");
                 tally.liquidations += 1;
@@ -809,37 +1130,18 @@ async fn keep_account(
             if !env.balance(k, idx).await.is_negative() {
                 continue;
             }
-            let oracle = I80F48::from_i64(env.perps[0].price / 10_000);
-            let mut ranked = vec![];
-            for c in keys {
-                let ca = env.margin(c).await;
-                if let Some(s) = ca.find_perp(0) {
-                    let pnl = ca.perps[s].position().unrealized_pnl(oracle).unwrap();
-                    if pnl.is_positive() && c != k {
-                        ranked.push((pnl, *c));
-                    }
-                }
-            }
-            ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
-            let cands: Vec<Pubkey> = ranked.iter().take(6).map(|r| r.1).collect();
-            let adl = if idx == 0 {
-                Some((0, &cands[..]))
-            } else {
-                None
-            };
-            let i = env.resolve_ix(k, idx, adl);
+            events::install();
+            let market = (idx == 0).then_some(0);
+            let i = env.resolve_ix(k, idx, market);
             env.send(&[i], &[]).await.expect("resolve");
             sent += 1;
             let ev = evs::<BankruptcyEvent>(|e| e.account == *k);
             let ev = ev.last().unwrap();
-            assert_eq!(
-                ev.insurance_native + ev.adl_native + ev.socialized_native,
-                ev.deficit_native
-            );
+            check_resolution(env, ev).await;
             tally.bankruptcies += 1;
             tally.deficit += ev.deficit_native;
             tally.insurance += ev.insurance_native;
-            tally.adl += ev.adl_native;
+            tally.market += ev.market_socialized_native;
             tally.socialized += ev.socialized_native;
         }
     }
@@ -1026,7 +1328,7 @@ async fn randomized_liquidation_simulation_keeps_the_invariants() {
         env.check_conservation(0, &all).await;
         env.check_conservation(1, &all).await;
         assert_eq!(
-            tally.insurance + tally.adl + tally.socialized,
+            tally.insurance + tally.market + tally.socialized,
             tally.deficit
         );
         if step % 5_000 == 4_999 {

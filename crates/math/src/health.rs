@@ -22,7 +22,7 @@ pub const MAX_TOKEN_TERMS: usize = 8;
 pub const MAX_PERP_TERMS: usize = 8;
 
 const _: () = assert!(core::mem::size_of::<TokenTerm>() <= 128);
-const _: () = assert!(core::mem::size_of::<HealthTerms>() <= 1536);
+const _: () = assert!(core::mem::size_of::<HealthTerms>() <= 1600);
 
 /// Which health.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +118,9 @@ pub struct PerpTerm {
     pub init: I80F48,
     /// Contribution to maintenance health.
     pub maint: I80F48,
+    /// Unrealized PnL at the oracle with pending funding (and socialized loss) counted, quote
+    /// native, no haircut, no margin: the position's part of the account's equity.
+    pub pnl: I80F48,
 }
 
 /// Fixed-capacity list of health terms.
@@ -156,6 +159,7 @@ impl HealthTerms {
                 market_index: 0,
                 init: I80F48::ZERO,
                 maint: I80F48::ZERO,
+                pnl: I80F48::ZERO,
             }; MAX_PERP_TERMS],
             n_perps: 0,
         }
@@ -231,6 +235,29 @@ impl HealthTerms {
             h = h.checked_add(c).ovf()?;
         }
         Ok(h)
+    }
+
+    /// Equity: what the account would be worth with every risk weight at 1, quote native.
+    /// Each balance is valued at the price health gives it (a deposit at its asset price, a
+    /// borrow at its liability price, rounded down), each perp position at its PnL at the
+    /// oracle ([`PerpTerm::pnl`]). Negative equity is a deficit nothing in the account covers:
+    /// what auto-deleveraging and bankruptcy resolve.
+    pub fn equity(&self) -> Result<I80F48, MathError> {
+        let mut e = I80F48::ZERO;
+        for term in self.tokens() {
+            let price = if term.balance.is_negative() {
+                term.liab_price
+            } else {
+                term.asset_price
+            };
+            e = e
+                .checked_add(term.balance.mul_round(price, Round::Floor).ovf()?)
+                .ovf()?;
+        }
+        for p in self.perps() {
+            e = e.checked_add(p.pnl).ovf()?;
+        }
+        Ok(e)
     }
 }
 
@@ -334,9 +361,12 @@ mod tests {
             market_index: 0,
             init: I80F48::from_i64(-10),
             maint: I80F48::from_i64(-1),
+            pnl: I80F48::from_i64(-3),
         })
         .unwrap();
         assert!(h.health(HealthType::Init).unwrap() < I80F48::ZERO);
+        // equity: 10 * 2 - 5 * 1 - 3 = 12 (weights 1, deposit at its asset price)
+        assert_eq!(h.equity().unwrap(), I80F48::from_i64(12));
         assert!(w().is_valid());
         for i in 0..MAX_TOKEN_TERMS - 2 {
             h.push_token(TokenTerm {

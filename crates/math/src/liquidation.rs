@@ -277,6 +277,46 @@ pub fn bankruptcy_price(
     Ok(p)
 }
 
+/// Auto-deleveraging rank of a profitable position: its PnL ratio times its account's leverage,
+/// `(pnl / entry) * (notional / equity)` (BitMEX's ranking), where `entry` is the position's
+/// cost basis `|quote_native|` (at least one native unit), `notional` its size at the oracle
+/// and `equity` its account's equity ([`crate::health::HealthTerms::equity`]). Higher ranks
+/// are deleveraged first: the most profitable positions relative to what they put in, on the
+/// most leveraged accounts. Saturates at `I80F48::MAX` (a rank, not an amount).
+/// `InvalidAmount` unless `pnl > 0` and `equity > 0`.
+pub fn adl_score(
+    pnl: I80F48,
+    entry: I80F48,
+    notional: I80F48,
+    equity: I80F48,
+) -> Result<I80F48, MathError> {
+    if !pnl.is_positive() || !equity.is_positive() || notional.is_negative() {
+        return Err(MathError::InvalidAmount);
+    }
+    let entry = entry.checked_abs().ovf()?.max(I80F48::ONE);
+    let ratio = pnl.div_round(entry, Round::Floor);
+    let leverage = notional.div_round(equity, Round::Floor);
+    Ok(match (ratio, leverage) {
+        (Some(r), Some(l)) => r.mul_round(l, Round::Floor).unwrap_or(I80F48::MAX),
+        _ => I80F48::MAX,
+    })
+}
+
+/// Most lots an auto-deleveraged position gives up when each costs it `premium_per_lot`
+/// (quote native, `|bankruptcy price - oracle|`) against the oracle: no more than its
+/// unrealized profit `pnl` (> 0), `floor(pnl / premium)`; unbounded (`u64::MAX`) when the
+/// premium is zero.
+pub fn adl_max_lots(pnl: I80F48, premium_per_lot: I80F48) -> Result<u64, MathError> {
+    if !pnl.is_positive() || premium_per_lot.is_negative() {
+        return Err(MathError::InvalidAmount);
+    }
+    if premium_per_lot == I80F48::ZERO {
+        return Ok(u64::MAX);
+    }
+    let lots = pnl.div_round(premium_per_lot, Round::Floor).ovf()?;
+    Ok(lots.to_u64(Round::Floor).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +324,39 @@ mod tests {
 
     fn f(v: i64) -> I80F48 {
         I80F48::from_i64(v)
+    }
+
+    #[test]
+    fn adl_score_ranks_profit_ratio_times_leverage() {
+        // 64 profit on 1,024 entry (1/16) at 8x: 0.5; the same at 2x: 0.125
+        let hi = adl_score(f(64), f(-1_024), f(1_056), f(132)).unwrap();
+        let lo = adl_score(f(64), f(-1_024), f(1_056), f(528)).unwrap();
+        assert_eq!(hi, I80F48::from_ratio(1, 2, Round::Floor).unwrap());
+        assert!(hi > lo);
+        // more profit at the same leverage ranks higher
+        assert!(adl_score(f(80), f(1_024), f(1_056), f(528)).unwrap() > lo);
+        // a zero entry counts as one unit; a huge ratio saturates
+        assert_eq!(adl_score(f(1), f(0), f(1), f(1)).unwrap(), f(1));
+        assert_eq!(
+            adl_score(I80F48::MAX, f(0), I80F48::MAX, I80F48::ONE).unwrap(),
+            I80F48::MAX
+        );
+        assert_eq!(
+            adl_score(f(0), f(1), f(1), f(1)),
+            Err(MathError::InvalidAmount)
+        );
+        assert_eq!(
+            adl_score(f(1), f(1), f(1), f(0)),
+            Err(MathError::InvalidAmount)
+        );
+    }
+
+    #[test]
+    fn adl_gives_up_at_most_the_profit() {
+        assert_eq!(adl_max_lots(f(100), f(3)), Ok(33));
+        assert_eq!(adl_max_lots(f(100), f(0)), Ok(u64::MAX));
+        assert_eq!(adl_max_lots(f(2), f(3)), Ok(0));
+        assert_eq!(adl_max_lots(f(0), f(3)), Err(MathError::InvalidAmount));
     }
 
     #[test]

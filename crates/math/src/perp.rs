@@ -437,6 +437,7 @@ impl PerpHealth {
             market_index,
             init: self.init,
             maint: self.maint,
+            pnl: self.pnl,
         }
     }
 }

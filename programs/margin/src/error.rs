@@ -291,7 +291,8 @@ pub enum CarryError {
     /// The account still holds assets, perp positions or orders: liquidate them first.
     #[msg("account is not bankrupt (assets or positions left)")]
     NotBankrupt,
-    /// An auto-deleveraging candidate is not a profitable position of the market, or is the
+    /// An auto-deleveraging candidate is not a profitable position of the market on the side
+    /// opposite the bankrupt position, its account's equity is not positive, or it is the
     /// bankrupt account itself.
     #[msg("invalid auto-deleveraging candidate")]
     AdlCandidateInvalid,
@@ -302,6 +303,17 @@ pub enum CarryError {
     /// oracle (`order_band_bps`).
     #[msg("order price beyond the market's band around the oracle")]
     OrderPriceOutOfBand,
+    /// Auto-deleveraging needs an account whose equity is negative.
+    #[msg("account equity is not negative")]
+    EquityNotNegative,
+    /// The insurance fund covers the account's deficit: liquidate it and resolve the
+    /// bankruptcy instead of auto-deleveraging.
+    #[msg("the insurance fund covers the deficit")]
+    InsuranceCoversDeficit,
+    /// No candidate could give up a lot (none passed, or each one's profit is below one
+    /// lot's premium).
+    #[msg("nothing to auto-deleverage")]
+    NothingToDeleverage,
 }
 
 /// A `carry_book` engine error as a named program error.

@@ -209,6 +209,20 @@ pub struct PerpFundingPaidEvent {
     pub funding_index_bits: i128,
 }
 
+/// A position paid its share of a socialized loss (`PerpMarket::socialized_loss_index`),
+/// added to its cost basis when it settled (only when non-zero).
+#[event]
+pub struct PerpSocializedLossPaidEvent {
+    /// Margin account.
+    pub account: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Paid, quote native (`|base_lots| * index growth`, rounded up).
+    pub amount_native: i64,
+    /// The market's socialized loss index settled to, I80F48 bits.
+    pub loss_index_bits: i128,
+}
+
 /// A resting perp order left the book without being filled.
 #[event]
 pub struct PerpOrderOutEvent {
@@ -378,7 +392,7 @@ pub struct TokenLiquidationEvent {
 }
 
 /// A bankrupt account's debt in one bank was resolved (`resolve_bankruptcy`):
-/// `deficit_native = insurance_native + adl_native + socialized_native`.
+/// `deficit_native = insurance_native + market_socialized_native + socialized_native`.
 #[event]
 pub struct BankruptcyEvent {
     /// Bankrupt account.
@@ -389,31 +403,66 @@ pub struct BankruptcyEvent {
     pub deficit_native: u64,
     /// Paid by the insurance fund (settlement token only).
     pub insurance_native: u64,
-    /// Taken from profitable positions by auto-deleveraging (settlement token only).
-    pub adl_native: u64,
+    /// Socialized across the open positions of `perp_market` through its loss index, paid
+    /// out of the market's PnL pool (settlement token only).
+    pub market_socialized_native: u64,
     /// Socialized across the bank's depositors through its deposit index.
     pub socialized_native: u64,
+    /// The perp market whose positions shared the loss (default key when none was passed).
+    pub perp_market: Pubkey,
+    /// That market's socialized loss index after, I80F48 bits (0 when none).
+    pub loss_index_after_bits: i128,
     /// Insurance vault balance after, native units.
     pub insurance_after_native: u64,
     /// Deposit index after, I80F48 bits.
     pub deposit_index_after_bits: i128,
 }
 
-/// Auto-deleveraging took unrealized profit from one position to cover a bankruptcy.
+/// A bankruptcy deficit was socialized across the open positions of a perp market
+/// (`resolve_bankruptcy`): paid out of its PnL pool, charged to the positions by size through
+/// its `socialized_loss_index`.
+#[event]
+pub struct PerpSocializedLossEvent {
+    /// Bankrupt account covered.
+    pub bankrupt: Pubkey,
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Amount paid out of the PnL pool, quote native.
+    pub amount_native: u64,
+    /// Open interest it was spread over (each side holds this many lots).
+    pub open_interest_lots: u64,
+    /// Index rise per lot, quote native, I80F48 bits (rounded up).
+    pub loss_per_lot_bits: i128,
+    /// The index after, I80F48 bits.
+    pub loss_index_after_bits: i128,
+}
+
+/// Auto-deleveraging closed part of a bankrupt account's position against one profitable
+/// opposite position at the bankruptcy price (`auto_deleverage`).
 #[event]
 pub struct AutoDeleverageEvent {
-    /// Bankrupt account covered.
+    /// Bankrupt account.
     pub bankrupt: Pubkey,
     /// Deleveraged account.
     pub account: Pubkey,
     /// Perp market.
     pub perp_market: Pubkey,
-    /// Profit taken, quote native.
-    pub amount_native: u64,
-    /// Its unrealized PnL before, I80F48 bits.
+    /// Lots closed on both sides.
+    pub base_lots: u64,
+    /// The bankruptcy price they closed at, quote native per lot, I80F48 bits.
+    pub price_bits: i128,
+    /// The oracle price, quote native per lot, I80F48 bits.
+    pub oracle_price_bits: i128,
+    /// What the deleveraged position gave up against the oracle (`base_lots * |price -
+    /// oracle|`), quote native, I80F48 bits: the part of the deficit it absorbed.
+    pub absorbed_bits: i128,
+    /// The bankrupt account's deficit beyond the insurance fund when the instruction began,
+    /// quote native, I80F48 bits.
+    pub deficit_bits: i128,
+    /// The deleveraged position's unrealized PnL at the oracle before, I80F48 bits.
     pub pnl_before_bits: i128,
-    /// Its rank score (its unrealized PnL at the oracle: candidates come in non-increasing
-    /// score order), I80F48 bits.
+    /// Its rank (`carry_math::liquidation::adl_score`: PnL ratio times its account's
+    /// leverage; candidates come in non-increasing rank), I80F48 bits.
     pub score_bits: i128,
 }
 

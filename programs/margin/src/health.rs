@@ -106,7 +106,7 @@ pub fn perp_term(
 ) -> core::result::Result<PerpTerm, MathError> {
     let tiers = market.params.leverage_tiers()?;
     let mut inputs = PerpHealthInputs {
-        position: slot.position(),
+        position: slot.position_with_loss(market.socialized_loss_index.get())?,
         bids_base_lots: slot.bids_base_lots,
         asks_base_lots: slot.asks_base_lots,
         funding_index: market.funding_index.get(),
@@ -125,6 +125,7 @@ pub fn perp_term(
         market_index: market.market_index,
         init: at_oracle.init.min(at_stable.init),
         maint: at_oracle.maint.min(at_stable.maint),
+        pnl: at_oracle.pnl,
     })
 }
 

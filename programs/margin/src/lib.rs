@@ -247,13 +247,26 @@ pub mod carry_margin {
     }
 
     /// Permissionless: resolve a bankrupt account's debt in one bank: insurance fund, then
-    /// auto-deleveraging of the most profitable positions of a market (settlement token), then
-    /// socialized loss through the bank's deposit index. Remaining accounts (optional):
-    /// `[perp market (mut), its oracle, ranked candidate accounts (mut)...]`.
+    /// socialized across a perp market's positions through its loss index (settlement token,
+    /// paid out of the market's PnL pool), then across the bank's depositors through its
+    /// deposit index. Remaining accounts (optional): `[perp market (mut)]`.
     pub fn resolve_bankruptcy<'info>(
         ctx: Context<'_, '_, 'info, 'info, ResolveBankruptcy<'info>>,
     ) -> Result<()> {
         instructions::resolve_bankruptcy::handle_resolve_bankruptcy(ctx)
+    }
+
+    /// Permissionless: close a bankrupt account's position in a perp market against the most
+    /// profitable opposite positions (ranked by PnL ratio times leverage) at the bankruptcy
+    /// price, for the deficit beyond the insurance fund; at most `max_base_lots`. Remaining
+    /// accounts: `health_accounts` health pairs (the union of the bankrupt account's and the
+    /// candidates'), then the ranked candidate accounts (mut).
+    pub fn auto_deleverage<'info>(
+        ctx: Context<'_, '_, 'info, 'info, AutoDeleverage<'info>>,
+        max_base_lots: u64,
+        health_accounts: u8,
+    ) -> Result<()> {
+        instructions::auto_deleverage::handle_auto_deleverage(ctx, max_base_lots, health_accounts)
     }
 
     /// Anyone: pay settlement tokens into the insurance fund.

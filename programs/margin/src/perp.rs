@@ -19,7 +19,9 @@ use carry_math::perp::{Fill, FillOutcome, Side};
 use carry_math::I80F48;
 
 use crate::error::{book_err, CarryError, MathResultExt, OptionExt};
-use crate::events::{PerpFillEvent, PerpFundingPaidEvent, PerpOrderOutEvent};
+use crate::events::{
+    PerpFillEvent, PerpFundingPaidEvent, PerpOrderOutEvent, PerpSocializedLossPaidEvent,
+};
 use crate::state::{MarginAccount, PerpBook, PerpMarket, PerpPosition};
 
 /// Runs `f` on the book of a perp book account (its bytes after the header), with the
@@ -66,7 +68,9 @@ pub fn find_or_create_perp(acc: &mut MarginAccount, market_index: u16) -> Result
     Ok(i)
 }
 
-/// Settle the market's funding into `slot` (emits `PerpFundingPaidEvent` when non-zero).
+/// Settle the market's funding and socialized loss into `slot` (emits `PerpFundingPaidEvent`
+/// and `PerpSocializedLossPaidEvent` when non-zero). Every instruction that changes a
+/// position's base calls it first, so both are always owed on the size actually held.
 pub fn settle_funding(
     market: &PerpMarket,
     slot: &mut PerpPosition,
@@ -84,6 +88,23 @@ pub fn settle_funding(
             perp_market: market_key,
             amount_native: paid,
             funding_index_bits: index.to_bits(),
+        });
+    }
+    let loss_index = market.socialized_loss_index.get();
+    let loss = slot.pending_socialized_loss(loss_index).named()?;
+    slot.loss_snapshot.set(loss_index);
+    if loss != 0 {
+        let q = slot
+            .quote_native
+            .get()
+            .checked_add(I80F48::from_i64(loss))
+            .ovf()?;
+        slot.quote_native.set(q);
+        emit!(PerpSocializedLossPaidEvent {
+            account,
+            perp_market: market_key,
+            amount_native: loss,
+            loss_index_bits: loss_index.to_bits(),
         });
     }
     Ok(())

@@ -110,6 +110,7 @@ fn mirrors_match_the_zero_copy_accounts() {
             funding_snapshot,
             bids_base_lots,
             asks_base_lots,
+            loss_snapshot,
             reserved,
         ]
     );
@@ -190,6 +191,7 @@ fn mirrors_match_the_zero_copy_accounts() {
             bump,
             padding,
             settlement_closed_lots,
+            socialized_loss_index,
             reserved,
         ]
     );

@@ -317,6 +317,19 @@ pub fn position(p: &PerpPosition) -> Position {
     }
 }
 
+/// `PerpPosition::position_with_loss`: the position with its pending socialized loss.
+#[inline(always)]
+pub fn position_with_loss(p: &PerpPosition, loss_index: I80F48) -> R<Position> {
+    let mut pos = position(p);
+    let lots = i64::try_from(p.base_lots.unsigned_abs()).map_err(|_| MathError::Overflow)?;
+    let owed = carry_math::funding::funding_owed(lots, fx(p.loss_snapshot), loss_index)?;
+    pos.quote_native = pos
+        .quote_native
+        .checked_add(I80F48::from_i64(owed))
+        .ok_or(MathError::Overflow)?;
+    Ok(pos)
+}
+
 /// `health::perp_term`: `perp_health` at the oracle and at the stable price, the lower init
 /// and the lower maint.
 #[inline(always)]
@@ -328,7 +341,7 @@ pub fn perp_term(
 ) -> R<PerpTerm> {
     let tiers = leverage_tiers(m)?;
     let mut inputs = PerpHealthInputs {
-        position: position(slot),
+        position: position_with_loss(slot, fx(m.socialized_loss_index))?,
         bids_base_lots: slot.bids_base_lots,
         asks_base_lots: slot.asks_base_lots,
         funding_index: fx(m.funding_index),
@@ -347,6 +360,7 @@ pub fn perp_term(
         market_index: m.market_index,
         init: at_oracle.init.min(at_stable.init),
         maint: at_oracle.maint.min(at_stable.maint),
+        pnl: at_oracle.pnl,
     })
 }
 

@@ -95,7 +95,8 @@ pub struct PerpPosition {
     pub funding_snapshot: [u64; 2],
     pub bids_base_lots: i64,
     pub asks_base_lots: i64,
-    pub reserved: [u8; 32],
+    pub loss_snapshot: [u64; 2],
+    pub reserved: [u8; 16],
 }
 
 /// Token and perp slots of a margin account.
@@ -188,7 +189,8 @@ pub struct PerpMarket {
     pub bump: u8,
     pub padding: [u8; 7],
     pub settlement_closed_lots: i64,
-    pub reserved: [u8; 240],
+    pub socialized_loss_index: [u64; 2],
+    pub reserved: [u8; 224],
 }
 pub const PERP_MARKET_SIZE: usize = 696;
 const _: () = assert!(core::mem::size_of::<PerpMarket>() == PERP_MARKET_SIZE);

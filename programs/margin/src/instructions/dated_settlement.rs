@@ -112,6 +112,8 @@ pub fn handle_close_expired_position(ctx: Context<CloseExpiredPosition>) -> Resu
         .find_perp(market.market_index)
         .ok_or(error!(CarryError::NoPerpPosition))?;
     let slot = &mut acc.perps[slot_idx];
+    // funding and socialized loss owed on the size held, before it closes
+    crate::perp::settle_funding(&market, slot, account_key, market_key)?;
     let mut pos = slot.position();
     let closed = pos.close_at(price).named()?;
     market.open_interest_lots = market

@@ -2,6 +2,7 @@
 
 pub mod accrue_interest;
 pub mod admin;
+pub mod auto_deleverage;
 pub mod cancel_perp_order;
 pub mod close_margin_account;
 pub mod compute_health;
@@ -30,6 +31,7 @@ pub mod withdraw;
 
 pub use accrue_interest::*;
 pub use admin::*;
+pub use auto_deleverage::*;
 pub use cancel_perp_order::*;
 pub use close_margin_account::*;
 pub use compute_health::*;

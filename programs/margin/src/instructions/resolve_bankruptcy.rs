@@ -5,32 +5,34 @@
 //!
 //! 1. **Insurance fund** (settlement token only): the insurance vault pays what it can into the
 //!    bank's vault, repaying the borrow.
-//! 2. **Auto-deleveraging** (settlement token only, when a perp market and candidates are
-//!    passed): the most profitable positions of the market give up unrealized profit, highest
-//!    first. Each candidate's cost basis rises by what it gives, and as much is released from
-//!    the market's PnL pool (the cash the candidate's profit would have been paid from) to repay
-//!    the borrow. A candidate must hold a position in the market with unrealized profit at the
-//!    oracle (funding settled) and come in non-increasing order of that profit (the rank);
-//!    the program cannot see every account, so the keeper ranks them (the SDK does) and the
-//!    program enforces that the ones passed are profitable and in order. Limited by the pool.
-//! 3. **Socialized loss**: what is left is removed from the borrows and spread over the bank's
+//! 2. **Socialized across the market's positions** (settlement token only, when a perp market
+//!    is passed): what is left, up to the market's PnL pool, is paid out of the pool into the
+//!    bank (repaying the borrow) and charged to every open position of the market by size: the
+//!    market's `socialized_loss_index` rises by `amount / (2 * open_interest_lots)` (rounded
+//!    up; longs and shorts hold `open_interest_lots` each), and each position owes `|base| *`
+//!    the rise, added to its cost basis when it next settles (health counts it at once). The
+//!    pool is the cash those positions' profits are paid from, so what they owe in all (at
+//!    least `amount`) flows back to it.
+//!
+//! Auto-deleveraging comes before step 2, while the bankrupt position is still open: it is
+//! its own instruction (`auto_deleverage`), which closes the position against the most
+//! profitable opposite positions at the bankruptcy price for the deficit beyond the fund.
+//! 3. **Socialized across the bank's depositors**: what is left is removed from the borrows and spread over the bank's
 //!    depositors by lowering its deposit index (rounded so that deposits fall by at least the
 //!    loss; the difference is kept as dust, so conservation holds to the unit).
 //!
-//! `deficit = insurance + adl + socialized` (the `BankruptcyEvent`). Runs while the exchange is
-//! paused. Remaining accounts (optional, settlement bank only): `[perp market (mut), its oracle,
-//! candidate margin accounts (mut)...]`.
+//! `deficit = insurance + market_socialized + socialized` (the `BankruptcyEvent`). Runs while
+//! the exchange is paused. Remaining accounts (optional, settlement bank only): `[perp market
+//! (mut)]`, the market whose positions share the loss (where the deficit arose).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 use carry_math::{Round, I80F48};
 
-use crate::error::{CarryError, MathResultExt, OptionExt};
-use crate::events::{AutoDeleverageEvent, BankruptcyEvent};
+use crate::error::{CarryError, OptionExt};
+use crate::events::{BankruptcyEvent, PerpSocializedLossEvent};
 use crate::health::load_perp_market_mut;
 use crate::instructions::accrue_interest::emit_accrual;
-use crate::oracle::perp_oracle_price;
-use crate::perp::settle_funding;
 use crate::state::*;
 
 /// Accounts of `resolve_bankruptcy`.
@@ -78,10 +80,7 @@ pub fn handle_resolve_bankruptcy<'info>(
     let account_key = ctx.accounts.account.key();
     let bank_key = ctx.accounts.bank.key();
     let exchange_key = ctx.accounts.exchange.key();
-    let (settlement_mint, quote_decimals) = {
-        let ex = ctx.accounts.exchange.load()?;
-        (ex.settlement_mint, ex.settlement_decimals)
-    };
+    let settlement_mint = ctx.accounts.exchange.load()?.settlement_mint;
     let is_settlement = ctx.accounts.mint.key() == settlement_mint;
 
     let (slot, deficit, token_index) = {
@@ -127,12 +126,12 @@ pub fn handle_resolve_bankruptcy<'info>(
         bank.credit(&mut acc.tokens[slot], insurance)?;
     }
 
-    // 2. Auto-deleveraging.
-    let mut adl = 0u64;
-    let rest = ctx.remaining_accounts;
-    if is_settlement && rest.len() >= 2 && insurance < deficit {
-        let mut left = deficit - insurance;
-        let market_ai = &rest[0];
+    // 2. Socialized across the market's positions, paid out of its PnL pool.
+    let mut market_socialized = 0u64;
+    let mut market_key = Pubkey::default();
+    let mut loss_index_after = I80F48::ZERO;
+    if let Some(market_ai) = ctx.remaining_accounts.first() {
+        require!(is_settlement, CarryError::NotSettlementBank);
         let mut market = load_perp_market_mut(market_ai)?;
         require_keys_eq!(
             market.exchange,
@@ -140,62 +139,35 @@ pub fn handle_resolve_bankruptcy<'info>(
             CarryError::PerpMarketMismatch
         );
         require!(market_ai.is_writable, CarryError::PerpMarketMismatch);
-        let market_key = *market_ai.key;
-        let oracle = perp_oracle_price(&market, &rest[1], now, quote_decimals)?;
-        let mut last_score: Option<I80F48> = None;
-        for cand_ai in &rest[2..] {
-            if left == 0 || market.pnl_pool_native == 0 {
-                break;
-            }
-            require!(
-                *cand_ai.key != account_key && cand_ai.is_writable,
-                CarryError::AdlCandidateInvalid
-            );
-            let loader = AccountLoader::<MarginAccount>::try_from(cand_ai)
-                .map_err(|_| error!(CarryError::AdlCandidateInvalid))?;
-            let mut cand = loader.load_mut()?;
-            require_keys_eq!(cand.exchange, exchange_key, CarryError::AdlCandidateInvalid);
-            let c_idx = cand
-                .find_perp(market.market_index)
-                .ok_or(error!(CarryError::AdlCandidateInvalid))?;
-            settle_funding(&market, &mut cand.perps[c_idx], *cand_ai.key, market_key)?;
-            let pnl = cand.perps[c_idx]
-                .position()
-                .unrealized_pnl(oracle)
-                .named()?;
-            require!(pnl.is_positive(), CarryError::AdlCandidateInvalid);
-            if let Some(prev) = last_score {
-                require!(pnl <= prev, CarryError::AdlRankOrder);
-            }
-            last_score = Some(pnl);
-            let profit = pnl.to_u64(Round::Floor).ovf()?;
-            let take = profit.min(left).min(market.pnl_pool_native);
-            if take == 0 {
-                continue;
-            }
-            let q = cand.perps[c_idx]
-                .quote_native
-                .get()
-                .checked_add(I80F48::from_u64(take))
+        market_key = *market_ai.key;
+        let left = deficit - insurance;
+        let lots = market.open_interest_lots.checked_mul(2).ovf()?;
+        let amount = left.min(market.pnl_pool_native);
+        if amount > 0 && lots > 0 {
+            let per_lot = I80F48::from_u64(amount)
+                .div_round(I80F48::from_u64(lots), Round::Ceil)
                 .ovf()?;
-            cand.perps[c_idx].quote_native.set(q);
-            market.pnl_pool_native -= take;
-            {
-                let mut bank = ctx.accounts.bank.load_mut()?;
-                let mut acc = ctx.accounts.account.load_mut()?;
-                bank.credit(&mut acc.tokens[slot], take)?;
-            }
-            left -= take;
-            adl += take;
-            emit!(AutoDeleverageEvent {
+            let index = market
+                .socialized_loss_index
+                .get()
+                .checked_add(per_lot)
+                .ovf()?;
+            market.socialized_loss_index.set(index);
+            market.pnl_pool_native -= amount;
+            let mut bank = ctx.accounts.bank.load_mut()?;
+            let mut acc = ctx.accounts.account.load_mut()?;
+            bank.credit(&mut acc.tokens[slot], amount)?;
+            market_socialized = amount;
+            emit!(PerpSocializedLossEvent {
                 bankrupt: account_key,
-                account: *cand_ai.key,
                 perp_market: market_key,
-                amount_native: take,
-                pnl_before_bits: pnl.to_bits(),
-                score_bits: pnl.to_bits(),
+                amount_native: amount,
+                open_interest_lots: market.open_interest_lots,
+                loss_per_lot_bits: per_lot.to_bits(),
+                loss_index_after_bits: index.to_bits(),
             });
         }
+        loss_index_after = market.socialized_loss_index.get();
     }
 
     // 3. Socialized loss: whatever debt is left.
@@ -224,7 +196,9 @@ pub fn handle_resolve_bankruptcy<'info>(
             let dust = bank.dust.get().checked_add(excess).ovf()?;
             bank.dust.set(dust);
             acc.tokens[slot].indexed_position.set(I80F48::ZERO);
-            socialized = deficit.saturating_sub(insurance).saturating_sub(adl);
+            socialized = deficit
+                .saturating_sub(insurance)
+                .saturating_sub(market_socialized);
         }
         acc.release_if_empty(slot);
         (socialized, bank.deposit_index.get())
@@ -236,17 +210,19 @@ pub fn handle_resolve_bankruptcy<'info>(
         bank: bank_key,
         deficit_native: deficit,
         insurance_native: insurance,
-        adl_native: adl,
+        market_socialized_native: market_socialized,
         socialized_native: socialized,
+        perp_market: market_key,
+        loss_index_after_bits: loss_index_after.to_bits(),
         insurance_after_native: ctx.accounts.insurance_vault.amount,
         deposit_index_after_bits: di_after.to_bits(),
     });
     msg!(
-        "bankruptcy token {}: deficit {} = insurance {} + adl {} + socialized {}",
+        "bankruptcy token {}: deficit {} = insurance {} + market positions {} + depositors {}",
         token_index,
         deficit,
         insurance,
-        adl,
+        market_socialized,
         socialized
     );
     Ok(())

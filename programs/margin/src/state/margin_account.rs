@@ -56,8 +56,11 @@ pub struct PerpPosition {
     pub bids_base_lots: i64,
     /// Base lots on resting asks.
     pub asks_base_lots: i64,
+    /// The market's `socialized_loss_index` at the last settlement of this slot, I80F48
+    /// (quote native per base lot).
+    pub loss_snapshot: FixedBytes,
     /// Reserved, zero.
-    pub reserved: [u8; 32],
+    pub reserved: [u8; 16],
 }
 const _: () = assert!(core::mem::size_of::<PerpPosition>() == 96);
 
@@ -69,6 +72,32 @@ impl PerpPosition {
             quote_native: self.quote_native.get(),
             funding_snapshot: self.funding_snapshot.get(),
         }
+    }
+
+    /// Socialized loss this slot owes and has not settled: `|base_lots| * (index -
+    /// loss_snapshot)` for the market's `socialized_loss_index`, quote native, rounded up to
+    /// whole units (as funding paid is; the index only rises).
+    pub fn pending_socialized_loss(
+        &self,
+        loss_index: I80F48,
+    ) -> core::result::Result<i64, carry_math::MathError> {
+        let lots =
+            i64::try_from(self.base_lots.unsigned_abs()).map_err(|_| carry_math::MathError::Overflow)?;
+        carry_math::funding::funding_owed(lots, self.loss_snapshot.get(), loss_index)
+    }
+
+    /// The position with its pending socialized loss added to the cost basis: what health
+    /// and liquidation value (the slot itself changes only when it is settled).
+    pub fn position_with_loss(
+        &self,
+        loss_index: I80F48,
+    ) -> core::result::Result<carry_math::perp::Position, carry_math::MathError> {
+        let mut p = self.position();
+        p.quote_native = p
+            .quote_native
+            .checked_add(I80F48::from_i64(self.pending_socialized_loss(loss_index)?))
+            .ok_or(carry_math::MathError::Overflow)?;
+        Ok(p)
     }
 }
 

@@ -341,8 +341,13 @@ pub struct PerpMarket {
     /// Dated future: sum of the signed base lots closed at expiry so far; with open interest
     /// at zero, zero means every position is closed (the market is closed).
     pub settlement_closed_lots: i64,
+    /// Socialized loss index, quote native per base lot, I80F48 (starts at 0, only rises): a
+    /// bankruptcy deficit the insurance fund and auto-deleveraging could not cover, spread
+    /// over every open position of the market by size (`resolve_bankruptcy`). A position owes
+    /// `|base_lots| * (index - its loss_snapshot)`, added to its cost basis when it settles.
+    pub socialized_loss_index: FixedBytes,
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 240],
+    pub reserved: [u8; 224],
 }
 
 /// Size of `PerpMarket` without the 8-byte discriminator.
