@@ -192,8 +192,7 @@ pub fn adl_candidates(
             if base == 0 || (base > 0) == (bankrupt_base_lots > 0) {
                 return None;
             }
-            let terms =
-                crate::health::health_terms(a, quote_decimals, banks, perps, now).ok()?;
+            let terms = crate::health::health_terms(a, quote_decimals, banks, perps, now).ok()?;
             let pnl = terms.perps().iter().find(|t| t.market_index == index)?.pnl;
             let equity = terms.equity().ok()?;
             if !pnl.is_positive() || !equity.is_positive() {

@@ -1002,9 +1002,21 @@ impl MarginEnv {
         }
         let acc = self.margin(bankrupt).await;
         let mi = self.perps[idx].market_index;
-        let base = acc.find_perp(mi).map(|s| acc.perps[s].base_lots).unwrap_or(0);
+        let base = acc
+            .find_perp(mi)
+            .map(|s| acc.perps[s].base_lots)
+            .unwrap_or(0);
         let now = self.now().await;
-        carry_sdk::liquidation::adl_candidates(&accounts, bankrupt, base, &m[idx], USDC_DECIMALS, &b, &m, now)
+        carry_sdk::liquidation::adl_candidates(
+            &accounts,
+            bankrupt,
+            base,
+            &m[idx],
+            USDC_DECIMALS,
+            &b,
+            &m,
+            now,
+        )
     }
 
     /// `deposit_insurance` of `amount` settlement native units from `u`'s wallet.

