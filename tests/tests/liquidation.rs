@@ -613,6 +613,10 @@ async fn bankruptcy_falls_to_the_market_positions_then_the_depositors() {
     );
     let sl = evs::<PerpSocializedLossEvent>(|e| e.bankrupt == a);
     let sl = sl.last().unwrap();
+    eprintln!(
+        "bankruptcy: deficit {} = fund {} + market positions {} + depositors {}",
+        ev.deficit_native, ev.insurance_native, ev.market_socialized_native, ev.socialized_native
+    );
     assert_eq!(sl.open_interest_lots, 1_000);
     let market = s.env.perp_market(0).await;
     assert_eq!(market.pnl_pool_native, pool - ev.market_socialized_native);
