@@ -349,9 +349,9 @@ async fn dated_future_sampled_then_positions_closed() {
 
 /// The liquidation crank: an account pushed below maintenance by an oracle move is brought
 /// back (just enough) by one keeper tick through the keeper's own margin account; a second
-/// tick finds nothing to do; after a crash the rest of the position goes and the account's
-/// bankruptcy is resolved within a few ticks (insurance fund empty: ADL from the maker's
-/// profit). Liquidation runs while the exchange is paused.
+/// tick finds nothing to do; after a crash the rest of the account's
+/// position is auto-deleveraged against the maker's profitable short at the bankruptcy price
+/// (insurance fund empty) within a few ticks. Liquidation runs while the exchange is paused.
 #[tokio::test]
 async fn liquidation_crank_brings_accounts_back_and_resolves_bankruptcy() {
     let mut env = MarginEnv::new().await;
@@ -402,7 +402,9 @@ async fn liquidation_crank_brings_accounts_back_and_resolves_bankruptcy() {
     assert!(keeper::liquidate_all(&chain, &payer, 0, &exs, &mut t).await);
     assert_eq!(t.items, 1, "a second tick does nothing");
 
-    // -30%: the rest goes, then the bankruptcy is resolved
+    // -30%: underwater beyond the (empty) insurance fund: the keeper deleverages the rest of
+    // the position against the maker's short at the bankruptcy price
+    carry_tests::events::install();
     env.set_perp_price(0, SOL / 10 * 7).await;
     let mut ticks = 0;
     while ticks < 4 {
@@ -422,6 +424,16 @@ async fn liquidation_crank_brings_accounts_back_and_resolves_bankruptcy() {
         !env.balance(&a.account, 0).await.is_negative(),
         "bankruptcy resolved after {ticks} ticks: {t:?}"
     );
+    let adl: Vec<_> =
+        carry_tests::events::events::<carry_margin::events::AutoDeleverageEvent>()
+            .into_iter()
+            .filter(|e| e.bankrupt == a.account)
+            .collect();
+    assert!(
+        !adl.is_empty() && adl[0].account == m.account,
+        "auto-deleveraged against the maker: {t:?}"
+    );
+    assert!(adl[0].price_bits > adl[0].oracle_price_bits, "above the oracle");
     env.check_conservation(0, &[m.account, a.account, keeper_user.account])
         .await;
     eprintln!("liquidation crank: {t:?} ({ticks} ticks after the crash)");

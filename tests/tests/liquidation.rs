@@ -710,6 +710,49 @@ async fn bankruptcy_falls_to_the_market_positions_then_the_depositors() {
     s.env.check_conservation(0, &keys).await;
 }
 
+/// Two accounts of one owner cannot close against each other at an absurd price: the winner
+/// would realize a profit the loser's collateral does not cover, paid by the insurance fund,
+/// the market and the depositors. Every order is bound to the market's band around the oracle
+/// (1% here), reducing or not: a reducing limit bid at twice the oracle is refused, an IOC at
+/// twice the oracle is clamped to the band's edge and does not reach the accomplice's ask.
+#[tokio::test]
+async fn self_trade_beyond_the_band_is_refused_or_clamped() {
+    let mut s = perp_scene(SOL).await;
+    let (a, m) = (s.a.account, s.m.account);
+    let mkp = s.m.kp.insecure_clone();
+    // a (long 1,000 on 20 USDC) offers its position at twice the oracle: an ask above the
+    // oracle, so it rests
+    s.env
+        .place_perp(&s.a, 0, limit(1, 30_000, 1_000))
+        .await
+        .unwrap();
+    // m (short) tries to buy it back there: a limit bid beyond the band is refused ...
+    let i = s
+        .env
+        .place_perp_ix(&mkp.pubkey(), &m, 0, limit(0, 30_000, 1_000));
+    s.env
+        .refused(&[i], &[&mkp], &[a, m], CarryError::OrderPriceOutOfBand)
+        .await;
+    // ... and an IOC is clamped to 15_150 ticks: nothing crosses, nothing is realized
+    let before = s.env.perp_slot(&m, 0).await;
+    s.env
+        .place_perp(&s.m, 0, ioc(0, 30_000, 1_000))
+        .await
+        .unwrap();
+    let after = s.env.perp_slot(&m, 0).await;
+    assert_eq!(after.base_lots, before.base_lots);
+    assert_eq!(after.quote_native.get(), before.quote_native.get());
+    assert_eq!(s.env.perp_slot(&a, 0).await.asks_base_lots, 1_000);
+    // a band wider than the first tier's initial margin is refused at listing
+    let admin = s.env.admin.pubkey();
+    let mut params = sdk::example_perp_market_params();
+    params.order_band_bps = 101;
+    let i = s.env.edit_perp_market_ix(&admin, 0, params);
+    s.env
+        .refused(&[i], &[], &[], CarryError::InvalidParameter)
+        .await;
+}
+
 /// Greedy extraction: withdraw (borrowing) as much of bank `idx` as `u` can, halving the
 /// request after each refusal; returns the native amount taken out.
 async fn drain(env: &mut MarginEnv, u: &User, idx: usize, start: u64) -> u64 {

@@ -265,7 +265,8 @@ async fn refusals_are_named_and_change_nothing() {
 
     // Band (1% in the example): a resting bid above 15_150 ticks, an ask below 14_850, or a
     // pegged bid more than 150 ticks over the oracle would fill at a loss the margin does not
-    // count; at the edge it rests. An IOC is health-checked after its fills: no band.
+    // count; at the edge it rests. (An IOC is clamped to the band: `self_trade_beyond_the_band`
+    // in the liquidation tests.)
     for args in [
         post_only(0, 15_151, 1),
         post_only(1, 14_849, 1),

@@ -299,8 +299,8 @@ pub enum CarryError {
     /// Auto-deleveraging candidates are not in non-increasing rank order.
     #[msg("auto-deleveraging candidates out of rank order")]
     AdlRankOrder,
-    /// An order that may rest and add risk is priced beyond the market's band around the
-    /// oracle (`order_band_bps`).
+    /// A limit or pegged order (or a post-only order adding risk) would buy above or sell
+    /// below the market's band around the oracle (`order_band_bps`).
     #[msg("order price beyond the market's band around the oracle")]
     OrderPriceOutOfBand,
     /// Auto-deleveraging needs an account whose equity is negative.

@@ -85,8 +85,10 @@ pub struct PlacePerpOrderArgs {
 /// could add to the position (`PerpMarketReduceOnly`); a reduce-only order is larger than the
 /// position left after the account's orders on that side (`ReduceOnlyWouldIncrease`); the
 /// order could push open interest past the limit (`OpenInterestLimitExceeded`, checked with the
-/// most the order can add); an order that may rest and add risk is priced beyond the market's
-/// band around the oracle (`OrderPriceOutOfBand`, pegged orders by their offset); the book refuses it (post-only crossing, FOK unfilled, self-trade
+/// most the order can add); a limit or pegged order, or a post-only order adding risk, would buy
+/// above or sell below the market's band around the oracle (`OrderPriceOutOfBand`, pegged
+/// orders by their offset; an IOC, FOK or market order is clamped to the band instead, reducing
+/// or not); the book refuses it (post-only crossing, FOK unfilled, self-trade
 /// abort, full side, full event queue, duplicate client id, expiry past: each named); or, for an
 /// order that can add risk, initial health (open orders margined at their worse side) ends < 0
 /// (`HealthBelowZero`).
@@ -148,20 +150,39 @@ pub fn handle_place_perp_order(
         if market.params.is_reduce_only() {
             require!(reduces, CarryError::PerpMarketReduceOnly);
         }
+        // The band: no order buys above oracle x (1 + band) or sells below oracle x (1 - band)
+        // (in ticks). Orders that can only take (IOC, FOK, market) have their limit clamped to
+        // it; an order that can take and rest (limit, pegged) or a post-only order adding risk
+        // is refused beyond it. Reducing orders are bound too: otherwise two accounts of one
+        // owner could close against each other at any price, one realizing a loss beyond its
+        // collateral that the insurance fund and depositors would pay to the other.
+        let mut price_ticks = args.price_ticks;
         let band = market.params.order_band_bps as u64;
-        if band > 0 && kind.may_rest() && !reduces {
-            // in ticks: bids at most oracle x (1 + band), asks at least oracle x (1 - band)
+        if band > 0 {
             let width = (oracle_ticks as u128 * band as u128 / 10_000) as i128;
+            let hi = oracle_ticks as i128 + width;
+            let lo = (oracle_ticks as i128 - width).max(1);
             let price = if kind == OrderType::OraclePegged {
                 oracle_ticks as i128 + args.peg_offset_ticks as i128
             } else {
                 args.price_ticks as i128
             };
-            let inside = match side {
-                BookSide::Bid => price <= oracle_ticks as i128 + width,
-                BookSide::Ask => price >= oracle_ticks as i128 - width,
+            let beyond = match side {
+                BookSide::Bid => price > hi,
+                BookSide::Ask => price < lo,
             };
-            require!(inside, CarryError::OrderPriceOutOfBand);
+            if beyond {
+                match kind {
+                    OrderType::ImmediateOrCancel | OrderType::FillOrKill | OrderType::Market => {
+                        price_ticks = match side {
+                            BookSide::Bid => hi,
+                            BookSide::Ask => lo,
+                        } as u64;
+                    }
+                    OrderType::PostOnly | OrderType::PostOnlySlide if reduces => {}
+                    _ => return err!(CarryError::OrderPriceOutOfBand),
+                }
+            }
         }
         let oi_add = max_open_interest_increase(slot.base_lots, math_side(side), lots).named()?;
         if oi_add > 0 {
@@ -179,7 +200,7 @@ pub fn handle_place_perp_order(
             owner: account_key.to_bytes(),
             side,
             kind,
-            price: args.price_ticks,
+            price: price_ticks,
             peg_offset: args.peg_offset_ticks,
             quantity: args.max_base_lots,
             client_order_id: args.client_order_id,

@@ -108,12 +108,13 @@ pub struct PerpMarketParams {
     pub tier_count: u8,
     /// [`PerpMarketMode`] as `u8`: 0 active, 1 reduce-only.
     pub mode: u8,
-    /// Price band of orders that may rest and add risk, basis points of the oracle price
-    /// (0 = none, at most 10_000): a bid above `oracle x (1 + band)` or an ask below
-    /// `oracle x (1 - band)` (a pegged order's offset likewise) is refused
-    /// (`OrderPriceOutOfBand`). Resting orders are margined at the oracle price, so the band
-    /// bounds the loss a fill at the order's own price can bring (set it at most the first
-    /// tier's initial margin).
+    /// Price band of every order, basis points of the oracle price (0 = none; at most the
+    /// first tier's initial margin): no order buys above `oracle x (1 + band)` or sells below
+    /// `oracle x (1 - band)`. An IOC, FOK or market order is clamped to it; a limit or pegged
+    /// order (by its offset), or a post-only order adding risk, beyond it is refused
+    /// (`OrderPriceOutOfBand`). Resting orders are margined at the oracle price and reducing
+    /// orders are not health-checked, so the band bounds the loss any fill can realize against
+    /// the oracle: within the initial margin an account posted.
     pub order_band_bps: u16,
 }
 
@@ -168,7 +169,14 @@ impl PerpMarketParams {
             self.liquidation_fee_of_maint_ppm < PPM && self.liquidation_insurance_share_ppm <= PPM,
             CarryError::InvalidLiquidationParams
         );
-        require!(self.order_band_bps <= 10_000, CarryError::InvalidParameter);
+        // The band bounds what a trade can realize against the oracle; wider than the first
+        // tier's initial margin, two accounts of one owner could close against each other at
+        // the band's edge for a loss beyond the margin they posted.
+        require!(
+            self.order_band_bps <= 10_000
+                && u32::from(self.order_band_bps) * 100 <= self.tiers[0].init_margin_ppm,
+            CarryError::InvalidParameter
+        );
         Ok(())
     }
 
