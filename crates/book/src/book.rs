@@ -7,7 +7,7 @@ use crate::layout::{
 };
 use crate::order::{OrderId, OrderSide};
 use crate::owners::{self, handle, split_handle, OwnerTree};
-use crate::tree::{self, InnerAlloc};
+use crate::tree::{self, FirstLinks, InnerAlloc};
 use crate::MAX_ORDER_CAPACITY;
 
 /// A mutable view of a book stored in a byte buffer.
@@ -211,6 +211,19 @@ impl<'a> Book<'a> {
     /// order is probably the best of its tree (matching removes makers in priority order), so
     /// try the cheaper left-spine removal first.
     pub(crate) fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
+        self.remove_linked(s, slot, in_order, &mut [None, None])
+    }
+
+    /// [`Book::remove`] that first tries `links[pegged]` (where its tree's first order hangs,
+    /// from a cursor's first descent) when `slot` is that order, with no descent at all. Any
+    /// removal from a tree takes its links, which the removal makes stale.
+    pub(crate) fn remove_linked(
+        &mut self,
+        s: usize,
+        slot: u32,
+        in_order: bool,
+        links: &mut [Option<FirstLinks>; 2],
+    ) -> Result<(), BookError> {
         self.owner_tree().remove(handle(s, slot))?;
         let pegged = self.orders[s]
             .get(slot as usize)
@@ -218,8 +231,15 @@ impl<'a> Book<'a> {
             .key_lo
             & crate::order::PEGGED_TAG
             != 0;
+        let link = links.get_mut(pegged as usize).and_then(|l| l.take());
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
+        let done = match link {
+            Some(l) if l.slot == slot => {
+                tree::remove_first_at(root, &mut alloc, self.inners[s], l)?
+            }
+            _ => false,
+        };
+        if !done && !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
             tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         }
         let o = self.orders[s]

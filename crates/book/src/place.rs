@@ -12,7 +12,7 @@ use crate::order::{
     PlaceOutcome, SelfTradeMode, SEQ_MASK,
 };
 use crate::owners::{self, handle, same_key};
-use crate::tree;
+use crate::tree::{self, FirstLinks};
 use crate::{MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE};
 use core::mem::MaybeUninit;
 
@@ -71,6 +71,9 @@ struct Taker<'o> {
     /// Pricing of the makers' pegged orders (the taker's side, which holds the clamp, does
     /// not change while the steps apply).
     peg: PegContext,
+    /// Where the makers' trees' first orders hang, from the planning walk: the first maker
+    /// removed from each tree leaves without a descent.
+    links: [Option<FirstLinks>; 2],
 }
 
 /// Where and what a place rests.
@@ -165,7 +168,7 @@ impl<'a> Book<'a> {
         let mut remaining = o.quantity;
         let mut stopped_early = false;
         let free_events = self.header.event_capacity - self.header.event_count;
-        let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price)?;
+        let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price);
         while remaining > 0 {
             let Some(m) = cursor.next(self)? else {
                 break;
@@ -316,6 +319,7 @@ impl<'a> Book<'a> {
             remaining: o.quantity,
             quote_left: o.quote_budget,
             peg: cursor.peg,
+            links: cursor.first_links,
         };
         for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
             // SAFETY: the planning loop wrote every step below `plan.len`.
@@ -480,7 +484,7 @@ impl<'a> Book<'a> {
                 self.push_event(&event)?;
                 listener.on_fill(&event);
                 if maker_out {
-                    return self.remove(s, slot, true);
+                    return self.remove_linked(s, slot, true, &mut taker.links);
                 }
                 return Ok(());
             }
@@ -495,7 +499,7 @@ impl<'a> Book<'a> {
                 if maker.quantity > 0 {
                     return Ok(());
                 }
-                return self.remove(s, slot, true);
+                return self.remove_linked(s, slot, true, &mut taker.links);
             }
         };
         listener.on_out(maker, out_reason);
@@ -503,7 +507,7 @@ impl<'a> Book<'a> {
             let m = *maker;
             self.push_out(&m, taker.order, taker.now)?;
         }
-        self.remove(s, slot, true)
+        self.remove_linked(s, slot, true, &mut taker.links)
     }
 
     /// Queue an [`EVENT_OUT`] for `order` (another owner's), removed by `taker`'s place.
