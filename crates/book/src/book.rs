@@ -211,18 +211,28 @@ impl<'a> Book<'a> {
     /// order is probably the best of its tree (matching removes makers in priority order), so
     /// try the cheaper left-spine removal first.
     pub(crate) fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
-        self.remove_linked(s, slot, in_order, &mut [None, None])
+        self.owner_tree().remove(handle(s, slot))?;
+        let pegged = self.orders[s]
+            .get(slot as usize)
+            .ok_or(BookError::Corrupt)?
+            .key_lo
+            & crate::order::PEGGED_TAG
+            != 0;
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
+        if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
+            tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        }
+        self.free_slot(s, slot)
     }
 
-    /// [`Book::remove`] that first tries `links[pegged]` (where its tree's first order hangs,
-    /// from a cursor's first descent) when `slot` is that order, with no descent at all. Any
-    /// removal from a tree takes its links, which the removal makes stale.
+    /// [`Book::remove`] of a maker in priority order through `link` (where its tree's first
+    /// order hangs, from a cursor's first descent) when `slot` is that order and the link
+    /// still holds: no descent at all. Otherwise as [`Book::remove`].
     pub(crate) fn remove_linked(
         &mut self,
         s: usize,
         slot: u32,
-        in_order: bool,
-        links: &mut [Option<FirstLinks>; 2],
+        link: FirstLinks,
     ) -> Result<(), BookError> {
         self.owner_tree().remove(handle(s, slot))?;
         let pegged = self.orders[s]
@@ -231,17 +241,18 @@ impl<'a> Book<'a> {
             .key_lo
             & crate::order::PEGGED_TAG
             != 0;
-        let link = links.get_mut(pegged as usize).and_then(|l| l.take());
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        let done = match link {
-            Some(l) if l.slot == slot => {
-                tree::remove_first_at(root, &mut alloc, self.inners[s], l)?
-            }
-            _ => false,
-        };
-        if !done && !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
+        if !(link.slot == slot && tree::remove_first_at(root, &mut alloc, self.inners[s], link)?)
+            && !tree::remove_first(root, &mut alloc, self.inners[s], slot)?
+        {
             tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         }
+        self.free_slot(s, slot)
+    }
+
+    /// Returns a removed order's slot to its side's free list.
+    #[inline(always)]
+    fn free_slot(&mut self, s: usize, slot: u32) -> Result<(), BookError> {
         let o = self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)?;

@@ -183,6 +183,17 @@ impl SideCursor {
         Ok(())
     }
 
+    /// The pegged tree's first order as the cursor found it (`Some(None)`: the tree was
+    /// empty), or `None` when the cursor has not read the tree.
+    #[inline(always)]
+    pub(crate) fn pegged_first(&self) -> Option<Option<u32>> {
+        if self.started[1] && self.peg.oracle.is_some() {
+            Some(self.first_links[1].map(|l| l.slot))
+        } else {
+            None
+        }
+    }
+
     /// The next maker in priority order.
     #[inline(always)]
     pub(crate) fn next(&mut self, book: &Book) -> Result<Option<Maker>, BookError> {

@@ -71,9 +71,6 @@ struct Taker<'o> {
     /// Pricing of the makers' pegged orders (the taker's side, which holds the clamp, does
     /// not change while the steps apply).
     peg: PegContext,
-    /// Where the makers' trees' first orders hang, from the planning walk: the first maker
-    /// removed from each tree leaves without a descent.
-    links: [Option<FirstLinks>; 2],
 }
 
 /// Where and what a place rests.
@@ -319,14 +316,42 @@ impl<'a> Book<'a> {
             remaining: o.quantity,
             quote_left: o.quote_budget,
             peg: cursor.peg,
-            links: cursor.first_links,
         };
-        for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
-            // SAFETY: the planning loop wrote every step below `plan.len`.
+        let mut steps = plan.steps.get(..plan.len).ok_or(BookError::Corrupt)?.iter();
+        // The first step's maker is the first order of its tree, which has not changed since
+        // the cursor's first descent: it leaves through the links that descent found.
+        // SAFETY (both loops): the planning loop wrote every step below `plan.len`.
+        if let Some(step) = steps.next() {
             let step = unsafe { step.assume_init() };
-            self.apply(opposite, step, &mut taker, listener)?;
+            let slot = step & ((1 << STEP_ACTION_SHIFT) - 1);
+            let link = cursor
+                .first_links
+                .iter()
+                .flatten()
+                .find(|l| l.slot == slot)
+                .copied();
+            self.apply(opposite, step, &mut taker, link, listener)?;
         }
-        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset)? {
+        for step in steps {
+            let step = unsafe { step.assume_init() };
+            self.apply(opposite, step, &mut taker, None, listener)?;
+        }
+        // The opposite pegged tree's first order, when the walk read it and no step removed a
+        // pegged maker since (else it is read again).
+        // (A step that removes a pegged maker removes that first one before any other: if it
+        // still rests, it is still first.)
+        let pegged_first = match cursor.pegged_first() {
+            Some(Some(slot)) => {
+                let resting = self.orders[opposite as usize]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?
+                    .quantity
+                    != 0;
+                resting.then_some(Some(slot))
+            }
+            known => known,
+        };
+        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset, pegged_first)? {
             // Resting would let some oracle price cross it with an opposite pegged order.
             rest = false;
         }
@@ -413,10 +438,21 @@ impl<'a> Book<'a> {
     /// Whether a pegged order on `side` with `offset` would cross the opposite side's best
     /// pegged offset (pegged orders on both sides move together, so such a pair would cross
     /// at some oracle price once their clamps or peg limits allow).
-    fn pegged_offsets_cross(&self, side: OrderSide, offset: i64) -> Result<bool, BookError> {
+    /// `first`: the opposite pegged tree's first order (`Some(None)`: the tree is empty), when
+    /// the caller knows it.
+    fn pegged_offsets_cross(
+        &self,
+        side: OrderSide,
+        offset: i64,
+        first: Option<Option<u32>>,
+    ) -> Result<bool, BookError> {
         let opp = side.opposite();
         let o = opp as usize;
-        let Some(slot) = tree::first(self.header.sides[o].pegged_root, self.inners[o])? else {
+        let first = match first {
+            Some(known) => known,
+            None => tree::first(self.header.sides[o].pegged_root, self.inners[o])?,
+        };
+        let Some(slot) = first else {
             return Ok(false);
         };
         let key_hi = self.orders[o]
@@ -436,6 +472,7 @@ impl<'a> Book<'a> {
         maker_side: OrderSide,
         step: Step,
         taker: &mut Taker,
+        link: Option<FirstLinks>,
         listener: &mut L,
     ) -> Result<(), BookError> {
         let s = maker_side as usize;
@@ -484,7 +521,7 @@ impl<'a> Book<'a> {
                 self.push_event(&event)?;
                 listener.on_fill(&event);
                 if maker_out {
-                    return self.remove_linked(s, slot, true, &mut taker.links);
+                    return self.remove_maker(s, slot, link);
                 }
                 return Ok(());
             }
@@ -499,7 +536,7 @@ impl<'a> Book<'a> {
                 if maker.quantity > 0 {
                     return Ok(());
                 }
-                return self.remove_linked(s, slot, true, &mut taker.links);
+                return self.remove_maker(s, slot, link);
             }
         };
         listener.on_out(maker, out_reason);
@@ -507,7 +544,21 @@ impl<'a> Book<'a> {
             let m = *maker;
             self.push_out(&m, taker.order, taker.now)?;
         }
-        self.remove_linked(s, slot, true, &mut taker.links)
+        self.remove_maker(s, slot, link)
+    }
+
+    /// Takes a maker off in priority order: through `link` when the caller has it.
+    #[inline(always)]
+    fn remove_maker(
+        &mut self,
+        s: usize,
+        slot: u32,
+        link: Option<FirstLinks>,
+    ) -> Result<(), BookError> {
+        match link {
+            Some(l) => self.remove_linked(s, slot, l),
+            None => self.remove(s, slot, true),
+        }
     }
 
     /// Queue an [`EVENT_OUT`] for `order` (another owner's), removed by `taker`'s place.
