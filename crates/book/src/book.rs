@@ -7,7 +7,7 @@ use crate::layout::{
 };
 use crate::order::{OrderId, OrderSide};
 use crate::owners::{self, handle, split_handle, OwnerTree};
-use crate::tree::{self, FirstLinks, InnerAlloc};
+use crate::tree::{self, InnerAlloc};
 use crate::MAX_ORDER_CAPACITY;
 
 /// A mutable view of a book stored in a byte buffer.
@@ -220,31 +220,6 @@ impl<'a> Book<'a> {
             != 0;
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
         if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
-            tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
-        }
-        self.free_slot(s, slot)
-    }
-
-    /// [`Book::remove`] of a maker in priority order through `link` (where its tree's first
-    /// order hangs, from a cursor's first descent) when `slot` is that order and the link
-    /// still holds: no descent at all. Otherwise as [`Book::remove`].
-    pub(crate) fn remove_linked(
-        &mut self,
-        s: usize,
-        slot: u32,
-        link: FirstLinks,
-    ) -> Result<(), BookError> {
-        self.owner_tree().remove(handle(s, slot))?;
-        let pegged = self.orders[s]
-            .get(slot as usize)
-            .ok_or(BookError::Corrupt)?
-            .key_lo
-            & crate::order::PEGGED_TAG
-            != 0;
-        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        if !(link.slot == slot && tree::remove_first_at(root, &mut alloc, self.inners[s], link)?)
-            && !tree::remove_first(root, &mut alloc, self.inners[s], slot)?
-        {
             tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         }
         self.free_slot(s, slot)

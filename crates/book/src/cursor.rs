@@ -6,7 +6,7 @@ use crate::book::Book;
 use crate::error::BookError;
 use crate::layout::{Order, NIL, SLOT_EXPIRY};
 use crate::order::{unbias_offset, MatchContext, OrderSide, SEQ_MASK};
-use crate::tree::{self, FirstLinks, TreeIter};
+use crate::tree::{self, TreeIter};
 
 /// A maker the cursor yields: its slot, its price now, and whether it is within its peg
 /// limit (fixed-price orders always are).
@@ -31,10 +31,10 @@ pub(crate) struct SideCursor {
     heads: [Option<Maker>; 2],
     /// Whether `heads[i]` is read (`false`: read it from its iterator first).
     ready: [bool; 2],
-    /// Whether tree `i` has been read at all (its first read also finds [`FirstLinks`]).
-    started: [bool; 2],
-    /// Where each tree's first order hangs, from the cursor's first descent of it.
-    pub(crate) first_links: [Option<FirstLinks>; 2],
+    /// Whether the pegged tree has been read at all.
+    pegged_started: bool,
+    /// The pegged tree's first order as the cursor's first read found it.
+    pegged_first: Option<u32>,
     pub(crate) side: OrderSide,
     pub(crate) peg: PegContext,
 }
@@ -119,8 +119,8 @@ impl SideCursor {
             pegged: TreeIter::new(pegged_root),
             heads: [None, None],
             ready: [false, false],
-            started: [false, false],
-            first_links: [None, None],
+            pegged_started: false,
+            pegged_first: None,
             side,
             // The clamp is read when the pegged tree is first read.
             peg: PegContext {
@@ -137,11 +137,17 @@ impl SideCursor {
 
     #[inline(never)]
     fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
-        if !self.started[1] && self.pegged.len != 0 {
+        let first = !self.pegged_started;
+        if first && self.pegged.len != 0 {
             // The tree has orders (so there is an oracle price): read the clamp.
             self.peg = book.peg_context(self.side, self.peg.oracle)?;
         }
-        self.advance(book, 1)
+        self.advance(book, 1)?;
+        if first {
+            self.pegged_started = true;
+            self.pegged_first = self.heads[1].map(|m| m.slot);
+        }
+        Ok(())
     }
 
     /// Reads tree `t`'s next order (0 fixed, 1 pegged) into `heads[t]`.
@@ -153,14 +159,7 @@ impl SideCursor {
         } else {
             &mut self.pegged
         };
-        let slot = if self.started[t] {
-            it.next(book.inners[s])?
-        } else {
-            self.started[t] = true;
-            let links = it.first(book.inners[s])?;
-            self.first_links[t] = links;
-            links.map(|l| l.slot)
-        };
+        let slot = it.next(book.inners[s])?;
         self.ready[t] = true;
         self.heads[t] = match slot {
             Some(slot) => {
@@ -187,8 +186,8 @@ impl SideCursor {
     /// empty), or `None` when the cursor has not read the tree.
     #[inline(always)]
     pub(crate) fn pegged_first(&self) -> Option<Option<u32>> {
-        if self.started[1] && self.peg.oracle.is_some() {
-            Some(self.first_links[1].map(|l| l.slot))
+        if self.pegged_started && self.peg.oracle.is_some() {
+            Some(self.pegged_first)
         } else {
             None
         }

@@ -12,7 +12,7 @@ use crate::order::{
     PlaceOutcome, SelfTradeMode, SEQ_MASK,
 };
 use crate::owners::{self, handle, same_key};
-use crate::tree::{self, FirstLinks};
+use crate::tree;
 use crate::{MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE};
 use core::mem::MaybeUninit;
 
@@ -317,24 +317,10 @@ impl<'a> Book<'a> {
             quote_left: o.quote_budget,
             peg: cursor.peg,
         };
-        let mut steps = plan.steps.get(..plan.len).ok_or(BookError::Corrupt)?.iter();
-        // The first step's maker is the first order of its tree, which has not changed since
-        // the cursor's first descent: it leaves through the links that descent found.
-        // SAFETY (both loops): the planning loop wrote every step below `plan.len`.
-        if let Some(step) = steps.next() {
+        for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
+            // SAFETY: the planning loop wrote every step below `plan.len`.
             let step = unsafe { step.assume_init() };
-            let slot = step & ((1 << STEP_ACTION_SHIFT) - 1);
-            let link = cursor
-                .first_links
-                .iter()
-                .flatten()
-                .find(|l| l.slot == slot)
-                .copied();
-            self.apply(opposite, step, &mut taker, link, listener)?;
-        }
-        for step in steps {
-            let step = unsafe { step.assume_init() };
-            self.apply(opposite, step, &mut taker, None, listener)?;
+            self.apply(opposite, step, &mut taker, listener)?;
         }
         // The opposite pegged tree's first order, when the walk read it and no step removed a
         // pegged maker since (else it is read again).
@@ -472,7 +458,6 @@ impl<'a> Book<'a> {
         maker_side: OrderSide,
         step: Step,
         taker: &mut Taker,
-        link: Option<FirstLinks>,
         listener: &mut L,
     ) -> Result<(), BookError> {
         let s = maker_side as usize;
@@ -521,7 +506,7 @@ impl<'a> Book<'a> {
                 self.push_event(&event)?;
                 listener.on_fill(&event);
                 if maker_out {
-                    return self.remove_maker(s, slot, link);
+                    return self.remove(s, slot, true);
                 }
                 return Ok(());
             }
@@ -536,7 +521,7 @@ impl<'a> Book<'a> {
                 if maker.quantity > 0 {
                     return Ok(());
                 }
-                return self.remove_maker(s, slot, link);
+                return self.remove(s, slot, true);
             }
         };
         listener.on_out(maker, out_reason);
@@ -544,21 +529,7 @@ impl<'a> Book<'a> {
             let m = *maker;
             self.push_out(&m, taker.order, taker.now)?;
         }
-        self.remove_maker(s, slot, link)
-    }
-
-    /// Takes a maker off in priority order: through `link` when the caller has it.
-    #[inline(always)]
-    fn remove_maker(
-        &mut self,
-        s: usize,
-        slot: u32,
-        link: Option<FirstLinks>,
-    ) -> Result<(), BookError> {
-        match link {
-            Some(l) => self.remove_linked(s, slot, l),
-            None => self.remove(s, slot, true),
-        }
+        self.remove(s, slot, true)
     }
 
     /// Queue an [`EVENT_OUT`] for `order` (another owner's), removed by `taker`'s place.

@@ -282,37 +282,6 @@ impl TreeIter {
         it
     }
 
-    /// The first order slot (best) of a fresh iterator, with where it hangs in the tree: the
-    /// same as the first [`TreeIter::next`], which the cursor calls once per side.
-    #[inline]
-    pub(crate) fn first(&mut self, inners: &[InnerNode]) -> Result<Option<FirstLinks>, BookError> {
-        match self.len {
-            0 => return Ok(None),
-            1 => {}
-            _ => return Err(BookError::Corrupt),
-        }
-        // SAFETY: `new` wrote `stack[0]` when it set `len` to 1.
-        let mut h = unsafe { self.stack[0].assume_init() } as u64;
-        let (mut parent, mut grand) = (NIL64, NIL64);
-        let mut len = 0;
-        while let Some(n) = inners.get(h as usize) {
-            *self.stack.get_mut(len).ok_or(BookError::Corrupt)? = MaybeUninit::new(n.children[1]);
-            len += 1;
-            grand = parent;
-            parent = h;
-            h = n.children[0] as u64;
-        }
-        self.len = len;
-        if h & LEAF64 == 0 {
-            return Err(BookError::Corrupt);
-        }
-        Ok(Some(FirstLinks {
-            slot: (h & !LEAF64) as u32,
-            parent: parent as u32,
-            grand: grand as u32,
-        }))
-    }
-
     /// The next order slot, best first.
     #[inline]
     pub(crate) fn next(&mut self, inners: &[InnerNode]) -> Result<Option<u32>, BookError> {
@@ -336,59 +305,6 @@ impl TreeIter {
         }
         Ok(Some((h & !LEAF64) as u32))
     }
-}
-
-/// Where the first (best) leaf of a tree hangs: its parent and grandparent inner nodes
-/// ([`NIL`] when there is none), as a descent from the root found them. Valid until the tree
-/// changes; [`remove_first_at`] checks them before use.
-#[derive(Clone, Copy)]
-pub(crate) struct FirstLinks {
-    pub slot: u32,
-    pub parent: u32,
-    pub grand: u32,
-}
-
-/// Removes the leaf `slot` at the place `links` says (its parent and grandparent on the left
-/// spine), without walking the spine. Returns `false`, with the tree unchanged, when the links
-/// do not describe the tree as it is (the caller then removes it another way).
-#[inline(always)]
-pub(crate) fn remove_first_at(
-    root: &mut u32,
-    alloc: &mut InnerAlloc,
-    inners: &mut [InnerNode],
-    links: FirstLinks,
-) -> Result<bool, BookError> {
-    let target = LEAF | links.slot;
-    if links.parent == NIL {
-        if *root != target {
-            return Ok(false);
-        }
-        *root = NIL;
-        return Ok(true);
-    }
-    let Some(p) = inners.get(links.parent as usize) else {
-        return Ok(false);
-    };
-    if p.children[0] != target {
-        return Ok(false);
-    }
-    let sibling = p.children[1];
-    if links.grand == NIL {
-        if *root != links.parent {
-            return Ok(false);
-        }
-        *root = sibling;
-    } else {
-        let Some(g) = inners.get_mut(links.grand as usize) else {
-            return Ok(false);
-        };
-        if g.children[0] != links.parent {
-            return Ok(false);
-        }
-        g.children[0] = sibling;
-    }
-    alloc.release(inners, links.parent)?;
-    Ok(true)
 }
 
 /// The first (best) leaf of the tree at `root`, walking its left spine.
