@@ -222,6 +222,12 @@ impl<'a> Book<'a> {
         if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
             tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         }
+        self.free_slot(s, slot)
+    }
+
+    /// Returns a removed order's slot to its side's free list.
+    #[inline(always)]
+    fn free_slot(&mut self, s: usize, slot: u32) -> Result<(), BookError> {
         let o = self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)?;

@@ -12,8 +12,8 @@ use crate::tree::{self, TreeIter};
 /// limit (fixed-price orders always are).
 #[derive(Clone, Copy)]
 pub(crate) struct Maker {
-    pub(crate) slot: u32,
     pub(crate) price: u64,
+    pub(crate) slot: u32,
     pub(crate) in_peg: bool,
 }
 
@@ -21,12 +21,20 @@ pub(crate) struct Maker {
 ///
 /// Every resting order is yielded in turn, including expired ones and pegged ones beyond
 /// their peg limit, so that callers count them against their budget: nothing is skipped
-/// inside the cursor, and no loop here is longer than one tree descent.
+/// inside the cursor, and no loop here is longer than one tree descent. A tree is read only
+/// when the cursor needs its next order (a taker that stops at its first maker never looks
+/// past it).
 pub(crate) struct SideCursor {
     pub(crate) fixed: TreeIter,
     pub(crate) pegged: TreeIter,
-    pub(crate) next_fixed: Option<Maker>,
-    pub(crate) next_pegged: Option<Maker>,
+    /// Each tree's next order, once read: `[fixed, pegged]`.
+    heads: [Option<Maker>; 2],
+    /// Whether `heads[i]` is read (`false`: read it from its iterator first).
+    ready: [bool; 2],
+    /// Whether the pegged tree has been read at all.
+    pegged_started: bool,
+    /// The pegged tree's first order as the cursor's first read found it.
+    pegged_first: Option<u32>,
     pub(crate) side: OrderSide,
     pub(crate) peg: PegContext,
 }
@@ -93,69 +101,79 @@ pub(crate) fn is_expired(o: &Order, ctx: &MatchContext) -> bool {
 }
 
 impl SideCursor {
-    // Not inlined, so the two tree stacks are written once, in the caller's frame, without
-    // temporaries that would push `place` over SBF's 4 KiB stack frame limit.
+    /// A cursor over `side`, pegged orders priced at `oracle` (none read without one). Reads
+    /// nothing yet.
+    // Not inlined and infallible, so the two tree stacks are written once, straight into the
+    // caller's frame (no temporaries that would push `place` over SBF's 4 KiB stack frame
+    // limit, and no copy of the cursor out of a `Result`).
     #[inline(never)]
-    pub(crate) fn new(
-        book: &Book,
-        side: OrderSide,
-        oracle: Option<u64>,
-    ) -> Result<SideCursor, BookError> {
+    pub(crate) fn new(book: &Book, side: OrderSide, oracle: Option<u64>) -> SideCursor {
         let sh = &book.header.sides[side as usize];
         let pegged_root = if oracle.is_some() {
             sh.pegged_root
         } else {
             NIL
         };
-        let mut c = SideCursor {
+        SideCursor {
             fixed: TreeIter::new(sh.fixed_root),
             pegged: TreeIter::new(pegged_root),
-            next_fixed: None,
-            next_pegged: None,
+            heads: [None, None],
+            ready: [false, false],
+            pegged_started: false,
+            pegged_first: None,
             side,
+            // The clamp is read when the pegged tree is first read.
             peg: PegContext {
                 oracle,
                 clamp: None,
             },
-        };
-        if pegged_root != NIL {
-            c.peg = book.peg_context(side, oracle)?;
         }
-        c.advance_fixed(book)?;
-        c.advance_pegged(book)?;
-        Ok(c)
     }
 
+    #[inline(always)]
     fn advance_fixed(&mut self, book: &Book) -> Result<(), BookError> {
-        let s = self.side as usize;
-        self.next_fixed = match self.fixed.next(book.inners[s])? {
-            Some(slot) => {
-                let o = book.orders[s]
-                    .get(slot as usize)
-                    .ok_or(BookError::Corrupt)?;
-                Some(Maker {
-                    slot,
-                    price: fixed_price(self.side, o.key_hi),
-                    in_peg: true,
-                })
-            }
-            None => None,
-        };
+        self.advance(book, 0)
+    }
+
+    #[inline(never)]
+    fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
+        let first = !self.pegged_started;
+        if first && self.pegged.len != 0 {
+            // The tree has orders (so there is an oracle price): read the clamp.
+            self.peg = book.peg_context(self.side, self.peg.oracle)?;
+        }
+        self.advance(book, 1)?;
+        if first {
+            self.pegged_started = true;
+            self.pegged_first = self.heads[1].map(|m| m.slot);
+        }
         Ok(())
     }
 
-    fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
+    /// Reads tree `t`'s next order (0 fixed, 1 pegged) into `heads[t]`.
+    #[inline(always)]
+    fn advance(&mut self, book: &Book, t: usize) -> Result<(), BookError> {
         let s = self.side as usize;
-        self.next_pegged = match self.pegged.next(book.inners[s])? {
+        let it = if t == 0 {
+            &mut self.fixed
+        } else {
+            &mut self.pegged
+        };
+        let slot = it.next(book.inners[s])?;
+        self.ready[t] = true;
+        self.heads[t] = match slot {
             Some(slot) => {
                 let o = book.orders[s]
                     .get(slot as usize)
                     .ok_or(BookError::Corrupt)?;
-                let (price, in_peg) =
-                    pegged_price(self.side, o, &self.peg).ok_or(BookError::MissingOraclePrice)?;
+                let (price, in_peg) = if t == 0 {
+                    (fixed_price(self.side, o.key_hi), true)
+                } else {
+                    pegged_price(self.side, o, &self.peg).ok_or(BookError::MissingOraclePrice)?
+                };
                 Some(Maker {
-                    slot,
                     price,
+                    slot,
                     in_peg,
                 })
             }
@@ -164,9 +182,27 @@ impl SideCursor {
         Ok(())
     }
 
+    /// The pegged tree's first order as the cursor found it (`Some(None)`: the tree was
+    /// empty), or `None` when the cursor has not read the tree.
+    #[inline(always)]
+    pub(crate) fn pegged_first(&self) -> Option<Option<u32>> {
+        if self.pegged_started && self.peg.oracle.is_some() {
+            Some(self.pegged_first)
+        } else {
+            None
+        }
+    }
+
     /// The next maker in priority order.
+    #[inline(always)]
     pub(crate) fn next(&mut self, book: &Book) -> Result<Option<Maker>, BookError> {
-        let take_fixed = match (self.next_fixed, self.next_pegged) {
+        if !self.ready[0] {
+            self.advance_fixed(book)?;
+        }
+        if !self.ready[1] {
+            self.advance_pegged(book)?;
+        }
+        let take_fixed = match (self.heads[0], self.heads[1]) {
             (None, None) => return Ok(None),
             (Some(_), None) => true,
             (None, Some(_)) => false,
@@ -186,15 +222,9 @@ impl SideCursor {
                 }
             }
         };
-        Ok(if take_fixed {
-            let r = self.next_fixed;
-            self.advance_fixed(book)?;
-            r
-        } else {
-            let r = self.next_pegged;
-            self.advance_pegged(book)?;
-            r
-        })
+        let t = (!take_fixed) as usize;
+        self.ready[t] = false;
+        Ok(self.heads[t])
     }
 }
 

@@ -282,16 +282,19 @@ impl OwnerTree<'_> {
         }
         // Up from the nearest leaf to the first ancestor that splits above `crit`: the new
         // node goes below it. Crit bits fall on the way up, so this is at most 384 steps.
-        let mut child = near as u32;
-        let mut parent = near_order.owner_parent;
-        while parent != NIL {
-            let n = self.nodes.get(parent as usize).ok_or(BookError::Corrupt)?;
+        // Handles in 64-bit registers, and the slab bounds check as the loop test: it ends at
+        // NIL (the root's parent), or at a handle out of range, which `node_mut` below refuses.
+        let mut child = near;
+        let mut parent = near_order.owner_parent as u64;
+        while let Some(n) = self.nodes.get(parent as usize) {
+            let up = n.parent as u64;
             if n.crit_bit < crit {
                 break;
             }
             child = parent;
-            parent = n.parent;
+            parent = up;
         }
+        let (child, parent) = (child as u32, parent as u32);
         let new = if *self.free != NIL {
             let f = *self.free;
             *self.free = self.nodes.get(f as usize).ok_or(BookError::Corrupt)?.parent;

@@ -165,7 +165,7 @@ impl<'a> Book<'a> {
         let mut remaining = o.quantity;
         let mut stopped_early = false;
         let free_events = self.header.event_capacity - self.header.event_count;
-        let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price)?;
+        let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price);
         while remaining > 0 {
             let Some(m) = cursor.next(self)? else {
                 break;
@@ -322,7 +322,22 @@ impl<'a> Book<'a> {
             let step = unsafe { step.assume_init() };
             self.apply(opposite, step, &mut taker, listener)?;
         }
-        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset)? {
+        // The opposite pegged tree's first order, when the walk read it and no step removed a
+        // pegged maker since (else it is read again).
+        // (A step that removes a pegged maker removes that first one before any other: if it
+        // still rests, it is still first.)
+        let pegged_first = match cursor.pegged_first() {
+            Some(Some(slot)) => {
+                let resting = self.orders[opposite as usize]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?
+                    .quantity
+                    != 0;
+                resting.then_some(Some(slot))
+            }
+            known => known,
+        };
+        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset, pegged_first)? {
             // Resting would let some oracle price cross it with an opposite pegged order.
             rest = false;
         }
@@ -409,10 +424,21 @@ impl<'a> Book<'a> {
     /// Whether a pegged order on `side` with `offset` would cross the opposite side's best
     /// pegged offset (pegged orders on both sides move together, so such a pair would cross
     /// at some oracle price once their clamps or peg limits allow).
-    fn pegged_offsets_cross(&self, side: OrderSide, offset: i64) -> Result<bool, BookError> {
+    /// `first`: the opposite pegged tree's first order (`Some(None)`: the tree is empty), when
+    /// the caller knows it.
+    fn pegged_offsets_cross(
+        &self,
+        side: OrderSide,
+        offset: i64,
+        first: Option<Option<u32>>,
+    ) -> Result<bool, BookError> {
         let opp = side.opposite();
         let o = opp as usize;
-        let Some(slot) = tree::first(self.header.sides[o].pegged_root, self.inners[o])? else {
+        let first = match first {
+            Some(known) => known,
+            None => tree::first(self.header.sides[o].pegged_root, self.inners[o])?,
+        };
+        let Some(slot) = first else {
             return Ok(false);
         };
         let key_hi = self.orders[o]

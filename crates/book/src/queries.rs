@@ -57,7 +57,7 @@ impl<'a> Book<'a> {
         max_visits: u32,
         mut f: impl FnMut(&OrderView) -> bool,
     ) -> Result<bool, BookError> {
-        let mut c = SideCursor::new(self, side, ctx.oracle_price)?;
+        let mut c = SideCursor::new(self, side, ctx.oracle_price);
         let mut visits = 0u32;
         while let Some(m) = c.next(self)? {
             if visits == max_visits {

@@ -263,7 +263,8 @@ pub(crate) fn find(
 /// written.
 pub(crate) struct TreeIter {
     stack: [MaybeUninit<u32>; MAX_DEPTH],
-    len: usize,
+    /// Entries on the stack (0: the walk is over, or the tree was empty).
+    pub(crate) len: usize,
 }
 
 impl TreeIter {
