@@ -424,16 +424,18 @@ async fn liquidation_crank_brings_accounts_back_and_resolves_bankruptcy() {
         !env.balance(&a.account, 0).await.is_negative(),
         "bankruptcy resolved after {ticks} ticks: {t:?}"
     );
-    let adl: Vec<_> =
-        carry_tests::events::events::<carry_margin::events::AutoDeleverageEvent>()
-            .into_iter()
-            .filter(|e| e.bankrupt == a.account)
-            .collect();
+    let adl: Vec<_> = carry_tests::events::events::<carry_margin::events::AutoDeleverageEvent>()
+        .into_iter()
+        .filter(|e| e.bankrupt == a.account)
+        .collect();
     assert!(
         !adl.is_empty() && adl[0].account == m.account,
         "auto-deleveraged against the maker: {t:?}"
     );
-    assert!(adl[0].price_bits > adl[0].oracle_price_bits, "above the oracle");
+    assert!(
+        adl[0].price_bits > adl[0].oracle_price_bits,
+        "above the oracle"
+    );
     env.check_conservation(0, &[m.account, a.account, keeper_user.account])
         .await;
     eprintln!("liquidation crank: {t:?} ({ticks} ticks after the crash)");

@@ -748,7 +748,7 @@ async fn removals_by_matching_release_own_lots_and_the_crank_releases_the_rest()
         ..limit(1, 15_000, 5)
     };
     env.place_perp(&m2, 0, exp).await.unwrap();
-    env.place_perp(&m2, 0, limit(1, 15_200, 1)).await.unwrap();
+    env.place_perp(&m2, 0, limit(1, 15_150, 1)).await.unwrap();
     env.warp(20).await;
     env.set_perp_price(0, SOL).await;
     env.refresh_oracles().await;
@@ -766,7 +766,7 @@ async fn removals_by_matching_release_own_lots_and_the_crank_releases_the_rest()
     let p = env.perps[0].clone();
     // One lot of its remaining ask is filled (queued too) before m2 cancels all: the count
     // keeps what the crank still has to release (5 out + 1 filled), then the crank releases it.
-    env.place_perp(&a, 0, ioc(0, 15_200, 1)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_150, 1)).await.unwrap();
     let i = sdk::cancel_all_perp_orders(m2.kp.pubkey(), m2.account, p.market, p.book, 2, 10);
     env.send(&[i], &[&m2.kp]).await.unwrap();
     assert_eq!(env.perp_slot(&m2.account, 0).await.asks_base_lots, 6);

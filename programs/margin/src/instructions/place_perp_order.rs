@@ -159,11 +159,15 @@ pub fn handle_place_perp_order(
         let mut price_ticks = args.price_ticks;
         let band = market.params.order_band_bps as u64;
         if band > 0 {
-            let width = (oracle_ticks as u128 * band as u128 / 10_000) as i128;
-            let hi = oracle_ticks as i128 + width;
-            let lo = (oracle_ticks as i128 - width).max(1);
+            // around the oracle in whole ticks, rounded to the nearest (a converted oracle a
+            // hair below a tick must not narrow the band by one), at least one tick wide
+            let tick_i = tick.max(1) as i128;
+            let centre = (oracle.floor_int() + tick_i / 2) / tick_i;
+            let width = ((centre as u128 * band as u128 / 10_000) as i128).max(1);
+            let hi = centre + width;
+            let lo = (centre - width).max(1);
             let price = if kind == OrderType::OraclePegged {
-                oracle_ticks as i128 + args.peg_offset_ticks as i128
+                centre + args.peg_offset_ticks as i128
             } else {
                 args.price_ticks as i128
             };
