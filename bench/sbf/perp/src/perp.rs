@@ -80,6 +80,7 @@ pub const MATH_OVERFLOW: u8 = 7;
 pub const BOOK_INVALID: u8 = 8;
 pub const HEALTH_BELOW_ZERO: u8 = 9;
 pub const MAKER_ACCOUNT_MISMATCH: u8 = 10;
+pub const ORDER_PRICE_OUT_OF_BAND: u8 = 11;
 
 type R<T> = Result<T, PerpFail>;
 
@@ -469,6 +470,41 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
     if market.params.mode == 1 && !reduces {
         return refuse(PERP_MARKET_REDUCE_ONLY);
     }
+    // the band (program: `place_perp_order`), on 64-bit words
+    let mut price_ticks = args.price_ticks;
+    let band = market.params.order_band_bps as u64;
+    if band > 0 {
+        let floor = match u64::try_from(oracle.floor_int()) {
+            Ok(v) if tick != 0 => v,
+            _ => return refuse(MATH_OVERFLOW),
+        };
+        let centre = (floor + tick / 2) / tick;
+        let width = ((centre & ((1 << 48) - 1)) * band / 10_000).max(1) as i64;
+        let centre = centre as i64;
+        let hi = centre + width;
+        let lo = (centre - width).max(1);
+        let price = if kind == OrderType::OraclePegged {
+            centre + args.peg_offset_ticks
+        } else {
+            args.price_ticks as i64
+        };
+        let beyond = match side {
+            OrderSide::Bid => price > hi,
+            OrderSide::Ask => price < lo,
+        };
+        if beyond {
+            match kind {
+                OrderType::ImmediateOrCancel | OrderType::FillOrKill | OrderType::Market => {
+                    price_ticks = match side {
+                        OrderSide::Bid => hi,
+                        OrderSide::Ask => lo,
+                    } as u64;
+                }
+                OrderType::PostOnly | OrderType::PostOnlySlide if reduces => {}
+                _ => return refuse(ORDER_PRICE_OUT_OF_BAND),
+            }
+        }
+    }
     let oi_add = max_open_interest_increase(slot.base_lots, math_side(side), lots)?;
     if oi_add > 0 {
         let limit = market.params.open_interest_limit_lots;
@@ -505,7 +541,7 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
         owner: *env.account_key,
         side,
         kind,
-        price: args.price_ticks,
+        price: price_ticks,
         peg_offset: args.peg_offset_ticks,
         quantity: args.max_base_lots,
         client_order_id: args.client_order_id,
