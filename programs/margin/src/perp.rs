@@ -92,7 +92,9 @@ pub fn settle_funding(
     }
     let loss_index = market.socialized_loss_index.get();
     let loss = slot.pending_socialized_loss(loss_index).named()?;
-    slot.loss_snapshot.set(loss_index);
+    if slot.loss_snapshot.get() != loss_index {
+        slot.loss_snapshot.set(loss_index);
+    }
     if loss != 0 {
         let q = slot
             .quote_native

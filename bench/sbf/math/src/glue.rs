@@ -321,6 +321,9 @@ pub fn position(p: &PerpPosition) -> Position {
 #[inline(always)]
 pub fn position_with_loss(p: &PerpPosition, loss_index: I80F48) -> R<Position> {
     let mut pos = position(p);
+    if fx(p.loss_snapshot) == loss_index {
+        return Ok(pos);
+    }
     let lots = i64::try_from(p.base_lots.unsigned_abs()).map_err(|_| MathError::Overflow)?;
     let owed = carry_math::funding::funding_owed(lots, fx(p.loss_snapshot), loss_index)?;
     pos.quote_native = pos
@@ -634,14 +637,17 @@ pub fn settle_funding(m: &PerpMarket, slot: &mut PerpPosition) -> R<i64> {
     let paid = pos.settle_funding(index)?;
     // and the socialized loss owed on the size held (program: `perp::settle_funding`)
     let loss_index = fx(m.socialized_loss_index);
-    let lots = i64::try_from(slot.base_lots.unsigned_abs()).map_err(|_| MathError::Overflow)?;
-    let loss = carry_math::funding::funding_owed(lots, fx(slot.loss_snapshot), loss_index)?;
-    pos.quote_native = pos
-        .quote_native
-        .checked_add(I80F48::from_i64(loss))
-        .ok_or(MathError::Overflow)?;
+    if fx(slot.loss_snapshot) != loss_index {
+        let lots =
+            i64::try_from(slot.base_lots.unsigned_abs()).map_err(|_| MathError::Overflow)?;
+        let loss = carry_math::funding::funding_owed(lots, fx(slot.loss_snapshot), loss_index)?;
+        pos.quote_native = pos
+            .quote_native
+            .checked_add(I80F48::from_i64(loss))
+            .ok_or(MathError::Overflow)?;
+        slot.loss_snapshot = loss_index.to_words();
+    }
     slot.quote_native = pos.quote_native.to_words();
     slot.funding_snapshot = pos.funding_snapshot.to_words();
-    slot.loss_snapshot = loss_index.to_words();
     Ok(paid)
 }

@@ -81,6 +81,9 @@ impl PerpPosition {
         &self,
         loss_index: I80F48,
     ) -> core::result::Result<i64, carry_math::MathError> {
+        if self.loss_snapshot.get() == loss_index {
+            return Ok(0); // the usual case: nothing socialized since the last settlement
+        }
         let lots = i64::try_from(self.base_lots.unsigned_abs())
             .map_err(|_| carry_math::MathError::Overflow)?;
         carry_math::funding::funding_owed(lots, self.loss_snapshot.get(), loss_index)
@@ -93,10 +96,13 @@ impl PerpPosition {
         loss_index: I80F48,
     ) -> core::result::Result<carry_math::perp::Position, carry_math::MathError> {
         let mut p = self.position();
-        p.quote_native = p
-            .quote_native
-            .checked_add(I80F48::from_i64(self.pending_socialized_loss(loss_index)?))
-            .ok_or(carry_math::MathError::Overflow)?;
+        let loss = self.pending_socialized_loss(loss_index)?;
+        if loss != 0 {
+            p.quote_native = p
+                .quote_native
+                .checked_add(I80F48::from_i64(loss))
+                .ok_or(carry_math::MathError::Overflow)?;
+        }
         Ok(p)
     }
 }
