@@ -977,6 +977,14 @@ async fn still_open(env: &mut MarginEnv, k: &Pubkey) -> bool {
         .is_some_and(|s| acc.perps[s].base_lots != 0)
 }
 
+/// What auto-deleveraged positions absorbed, USDC (for the printed summary).
+fn absorbed_usdc(t: &Tally) -> f64 {
+    I80F48::from_bits(t.adl_absorbed_bits)
+        .to_u64(carry_math::Round::Floor)
+        .unwrap_or(0) as f64
+        / USDC as f64
+}
+
 /// `|price - oracle|` of an ADL event, I80F48 bits.
 fn e_premium(e: &AutoDeleverageEvent) -> i128 {
     (e.price_bits - e.oracle_price_bits).abs()
@@ -1124,7 +1132,9 @@ async fn fifty_accounts_through_crash_squeeze_and_bleed() {
         );
     }
     eprintln!(
-        "50-account scenario: {steps} price steps, {tally:?}, insurance left {}",
+        "50-account scenario: {steps} price steps, {tally:?}, ADL absorbed {:.2} USDC, insurance \
+         left {}",
+        absorbed_usdc(&tally),
         env.tokens(&env.insurance_vault.clone()).await
     );
     assert!(
@@ -1429,8 +1439,9 @@ async fn randomized_liquidation_simulation_keeps_the_invariants() {
     }
     eprintln!(
         "randomized liquidation simulation: seed {seed:#x}, {steps} steps, {sent} instructions \
-         applied, {refused} refused, {refunded} top-up deposits, {tally:?}, 0 invariant \
-         violations"
+         applied, {refused} refused, {refunded} top-up deposits, {tally:?}, ADL absorbed {:.2} \
+         USDC, 0 invariant violations",
+        absorbed_usdc(&tally)
     );
     assert!(tally.liquidations > 0, "{tally:?}");
 }

@@ -638,8 +638,7 @@ pub fn settle_funding(m: &PerpMarket, slot: &mut PerpPosition) -> R<i64> {
     // and the socialized loss owed on the size held (program: `perp::settle_funding`)
     let loss_index = fx(m.socialized_loss_index);
     if fx(slot.loss_snapshot) != loss_index {
-        let lots =
-            i64::try_from(slot.base_lots.unsigned_abs()).map_err(|_| MathError::Overflow)?;
+        let lots = i64::try_from(slot.base_lots.unsigned_abs()).map_err(|_| MathError::Overflow)?;
         let loss = carry_math::funding::funding_owed(lots, fx(slot.loss_snapshot), loss_index)?;
         pos.quote_native = pos
             .quote_native

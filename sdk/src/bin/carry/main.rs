@@ -506,11 +506,15 @@ async fn run(cli: Cli) -> CliResult<()> {
             }
             let terms = health::health_terms(&acc, qd, &snaps, &perps, now)?;
             let (ptable, prows) = ctx.positions(&key, &acc, &perps, &terms, now).await?;
+            // equity: every weight at 1, positions at their PnL at the oracle; below zero the
+            // account is underwater (auto-deleveraged beyond what the insurance fund covers)
+            let equity = terms.equity().map_err(|e| format!("{e:?}"))?;
             if ctx.json {
                 println!(
                     "{}",
                     json!({"account": key.to_string(), "owner": owner.to_string(), "balances": rows, "positions": prows,
-                    "init_health": usd(h.init, qd), "maint_health": usd(h.maint, qd), "liquidatable": h.maint.is_negative()})
+                    "init_health": usd(h.init, qd), "maint_health": usd(h.maint, qd), "equity": usd(equity, qd),
+                    "liquidatable": h.maint.is_negative(), "underwater": equity.is_negative()})
                 );
             } else {
                 println!("account {key} (owner {owner}, number {})", ctx.num);
@@ -524,6 +528,15 @@ async fn run(cli: Cli) -> CliResult<()> {
                     usd(h.maint, qd),
                     if h.maint.is_negative() {
                         "  (LIQUIDATABLE)"
+                    } else {
+                        ""
+                    }
+                );
+                println!(
+                    "equity: {} USD (weights at 1, positions at the oracle){}",
+                    usd(equity, qd),
+                    if equity.is_negative() {
+                        "  (UNDERWATER: auto-deleveraging)"
                     } else {
                         ""
                     }
