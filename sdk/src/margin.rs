@@ -1189,6 +1189,8 @@ pub fn example_perp_market_params() -> PerpMarketParams {
         tier_count: 4,
         mode: 0,
         order_band_bps: 100,
+        oracle_stable_guard_bps: 0,
+        padding: [0; 6],
     }
 }
 

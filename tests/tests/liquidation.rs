@@ -751,6 +751,13 @@ async fn self_trade_beyond_the_band_is_refused_or_clamped() {
     s.env
         .refused(&[i], &[], &[], CarryError::InvalidParameter)
         .await;
+    // so is an oracle/stable guard wider than it
+    let mut params = sdk::example_perp_market_params();
+    params.oracle_stable_guard_bps = 101;
+    let i = s.env.edit_perp_market_ix(&admin, 0, params);
+    s.env
+        .refused(&[i], &[], &[], CarryError::InvalidParameter)
+        .await;
 }
 
 /// Greedy extraction: withdraw (borrowing) as much of bank `idx` as `u` can, halving the
@@ -861,57 +868,91 @@ async fn mango_style_oracle_pump_cannot_drain_the_banks() {
     }
 }
 
-/// OPEN (found in the third session, not fixed): after the same 10x pump, the attacker does not
-/// settle paper profit but **realizes** it at the pumped oracle, which the stable price does not
-/// guard: (a) X takes over Y's short by `liquidate_perp` at the pumped oracle (Y is far below
-/// maintenance), or (b) Y buys its short back from X on the book at the pumped price (a
-/// reducing order, inside the band, which is centred on the oracle). X's flat slot then holds
-/// about 45,000 USDC of realized profit, paid in full from the PnL pool, which Y's loss filled
-/// through a borrow Y's 1,000 USDC cannot back: measured, the attacker withdraws about 44,000
-/// USDC beyond its 2,000 deposit, left to the insurance fund and the depositors. The bound
-/// below is what must hold; run it with `-- --ignored`.
+/// After the same 10x pump, the attacker does not settle paper profit but tries to **realize**
+/// it at the pumped oracle: (a) X takes over Y's short by `liquidate_perp` at the pumped oracle
+/// (Y being far below maintenance), or (b) Y buys its short back from X on the book at the
+/// pumped price (a reducing order inside the oracle-centred band). Without a guard this pays
+/// X's realized profit out of the PnL pool that Y's loss filled through a borrow Y cannot back:
+/// measured **44,097 USDC beyond the 2,000 deposit** (the first loop, `guard_bps = 0`). A thin
+/// market is listed with the oracle/stable guard (5% here, margins of 10%): the liquidation is
+/// refused (`OracleStableDivergence`), the buy-back is outside the stable-bound band
+/// (`OrderPriceOutOfBand`), and what the attacker takes out stays within its deposit plus the
+/// stable price's move.
 #[tokio::test]
-#[ignore = "open hole: profit realized at a pumped oracle (self-liquidation or self-trade) is paid; see the margin README"]
-async fn oracle_pump_realized_by_self_liquidation_or_self_trade_is_bounded() {
-    for via_book in [false, true] {
-        let mut env = MarginEnv::new().await;
-        let admin = env.admin.pubkey();
-        let i = env.edit_bank_ix(&admin, 0, usdc_params());
-        env.send(&[i], &[]).await.unwrap();
-        env.add_perp_market(E8, sdk::example_perp_market_params())
-            .await;
-        let lender = env.user(0).await;
-        let mint = env.banks[0].mint;
-        env.t
-            .mint_to(&mint, &lender.wallet(&mint), 100_000 * USDC)
-            .await;
-        env.deposit(&lender, 0, 100_000 * USDC).await.unwrap();
-        let x = trader(&mut env, 1_000 * USDC).await;
-        let y = trader(&mut env, 1_000 * USDC).await;
-        env.place_perp(&y, 0, limit(1, 100, 500_000)).await.unwrap();
-        env.place_perp(&x, 0, ioc(0, 100, 500_000)).await.unwrap();
-        env.consume(0, &[y.account], 10).await.unwrap();
-        env.set_perp_price(0, 10 * E8).await;
-        if via_book {
-            env.place_perp(&y, 0, limit(0, 1_000, 500_000))
-                .await
-                .unwrap();
-            env.place_perp(&x, 0, ioc(1, 1_000, 500_000)).await.unwrap();
+async fn oracle_pump_realized_by_self_liquidation_or_self_trade_is_bounded_by_the_guard() {
+    for guard_bps in [0u16, 500] {
+        for via_book in [false, true] {
+            let mut env = MarginEnv::new().await;
+            let admin = env.admin.pubkey();
+            let i = env.edit_bank_ix(&admin, 0, usdc_params());
+            env.send(&[i], &[]).await.unwrap();
+            let mut params = sdk::example_perp_market_params();
+            for t in params.tiers.iter_mut() {
+                t.init_margin_ppm = 100_000;
+                t.maint_margin_ppm = 50_000;
+            }
+            params.oracle_stable_guard_bps = guard_bps;
+            env.add_perp_market(E8, params).await;
+            let lender = env.user(0).await;
+            let mint = env.banks[0].mint;
+            env.t
+                .mint_to(&mint, &lender.wallet(&mint), 100_000 * USDC)
+                .await;
+            env.deposit(&lender, 0, 100_000 * USDC).await.unwrap();
+            let x = trader(&mut env, 1_000 * USDC).await;
+            let y = trader(&mut env, 1_000 * USDC).await;
+            env.place_perp(&y, 0, limit(1, 100, 500_000)).await.unwrap();
+            env.place_perp(&x, 0, ioc(0, 100, 500_000)).await.unwrap();
             env.consume(0, &[y.account], 10).await.unwrap();
-            env.settle_pnl(&y.account, 0).await.unwrap();
-        } else {
-            let i = env.liquidate_perp_ix(&x, &y.account, 0, u64::MAX);
-            env.send(&[i], &[&x.kp]).await.unwrap();
+            env.set_perp_price(0, 10 * E8).await;
+            let guarded = guard_bps > 0;
+            if via_book {
+                let i = env.place_perp_ix(&y.kp.pubkey(), &y.account, 0, limit(0, 1_000, 500_000));
+                let r = env.send(&[i], &[&y.kp]).await;
+                if guarded {
+                    assert_eq!(
+                        r.unwrap_err().custom_code(),
+                        Some(CarryError::OrderPriceOutOfBand.into())
+                    );
+                } else {
+                    r.unwrap();
+                }
+                env.place_perp(&x, 0, ioc(1, 1_000, 500_000)).await.unwrap();
+                env.consume(0, &[y.account], 10).await.unwrap();
+            } else {
+                let i = env.liquidate_perp_ix(&x, &y.account, 0, u64::MAX);
+                if guarded {
+                    env.refused(&[i], &[&x.kp], &[], CarryError::OracleStableDivergence)
+                        .await;
+                } else {
+                    env.send(&[i], &[&x.kp]).await.unwrap();
+                }
+            }
+            if env.margin(&y.account).await.find_perp(0).is_some() {
+                env.settle_pnl(&y.account, 0).await.unwrap();
+            }
+            env.settle_pnl(&x.account, 0).await.unwrap();
+            let taken = drain(&mut env, &x, 0, 100_000 * USDC).await
+                + drain(&mut env, &y, 0, 100_000 * USDC).await;
+            let beyond = taken as i128 - 2_000 * USDC as i128;
+            eprintln!(
+                "pumped oracle realized (guard {guard_bps} bps, via book: {via_book}): taken \
+                 {taken}, beyond the deposit {beyond}"
+            );
+            if guarded {
+                assert!(
+                    beyond <= 9 * USDC as i128,
+                    "extracted {beyond} beyond the deposit"
+                );
+            } else {
+                assert!(
+                    beyond > 40_000 * USDC as i128,
+                    "the hole the guard closes: {beyond}"
+                );
+            }
+            env.check_conservation(0, &[lender.account, x.account, y.account])
+                .await;
         }
-        env.settle_pnl(&x.account, 0).await.unwrap();
-        let taken = drain(&mut env, &x, 0, 100_000 * USDC).await
-            + drain(&mut env, &y, 0, 100_000 * USDC).await;
-        let beyond = taken as i128 - 2_000 * USDC as i128;
-        eprintln!("pumped oracle realized (via book: {via_book}): taken {taken}, beyond the deposit {beyond}");
-        assert!(
-            beyond <= 9 * USDC as i128,
-            "extracted {beyond} beyond the deposit"
-        );
     }
 }
 

@@ -303,6 +303,10 @@ pub enum CarryError {
     /// below the market's band around the oracle (`order_band_bps`).
     #[msg("order price beyond the market's band around the oracle")]
     OrderPriceOutOfBand,
+    /// The market's oracle is further from its stable price than the market's
+    /// `oracle_stable_guard_bps`: liquidation and auto-deleveraging wait for the stable price.
+    #[msg("oracle too far from the stable price for this market's guard")]
+    OracleStableDivergence,
     /// Auto-deleveraging needs an account whose equity is negative.
     #[msg("account equity is not negative")]
     EquityNotNegative,

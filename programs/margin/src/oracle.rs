@@ -236,3 +236,28 @@ pub fn touch_stable_price(
     }
     Ok(())
 }
+
+/// The market's oracle/stable guard (`PerpMarketParams::oracle_stable_guard_bps`, 0 = off):
+/// `OracleStableDivergence` when `|oracle - stable| > stable x guard` (both quote native per
+/// lot). Liquidation and auto-deleveraging call it, so a pumped oracle cannot be realized by
+/// taking a position over at it.
+pub fn check_oracle_stable_guard(
+    market: &PerpMarket,
+    oracle: I80F48,
+    stable: I80F48,
+) -> Result<()> {
+    let guard = market.params.oracle_stable_guard_bps;
+    if guard == 0 {
+        return Ok(());
+    }
+    let diff = oracle
+        .checked_sub(stable)
+        .and_then(|d| d.checked_abs())
+        .and_then(|d| d.checked_mul_int(10_000))
+        .ok_or(error!(CarryError::MathOverflow))?;
+    let limit = stable
+        .checked_mul_int(guard as i64)
+        .ok_or(error!(CarryError::MathOverflow))?;
+    require!(diff <= limit, CarryError::OracleStableDivergence);
+    Ok(())
+}

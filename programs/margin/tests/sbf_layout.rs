@@ -158,6 +158,8 @@ fn mirrors_match_the_zero_copy_accounts() {
             tier_count,
             mode,
             order_band_bps,
+            oracle_stable_guard_bps,
+            padding,
         ]
     );
     same_layout!(

@@ -132,7 +132,7 @@ pub struct PerpLeverageTier {
 /// Leverage tiers a market stores.
 pub const MAX_LEVERAGE_TIERS: usize = 4;
 
-/// Mirror of `PerpMarketParams` (144 bytes).
+/// Mirror of `PerpMarketParams` (152 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct PerpMarketParams {
@@ -156,6 +156,8 @@ pub struct PerpMarketParams {
     pub tier_count: u8,
     pub mode: u8,
     pub order_band_bps: u16,
+    pub oracle_stable_guard_bps: u16,
+    pub padding: [u8; 6],
 }
 
 /// Mirror of `PerpMarket` (696 bytes after the discriminator).
@@ -190,7 +192,7 @@ pub struct PerpMarket {
     pub padding: [u8; 7],
     pub settlement_closed_lots: i64,
     pub socialized_loss_index: [u64; 2],
-    pub reserved: [u8; 224],
+    pub reserved: [u8; 216],
 }
 pub const PERP_MARKET_SIZE: usize = 696;
 const _: () = assert!(core::mem::size_of::<PerpMarket>() == PERP_MARKET_SIZE);

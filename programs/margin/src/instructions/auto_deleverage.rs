@@ -30,7 +30,8 @@
 //!   `settle_pnl` does. What a partial pass leaves is liquidated as usual and resolved by
 //!   `resolve_bankruptcy` (fund, then the market's positions, then the bank's depositors).
 //!
-//! Runs while the exchange is paused and in reduce-only markets. Remaining accounts: the health
+//! Refused while the oracle is further from the stable price than the market's guard
+//! (`OracleStableDivergence`). Runs while the exchange is paused and in reduce-only markets. Remaining accounts: the health
 //! pairs of the bankrupt account and of every candidate (the union; `health_accounts` of
 //! them, at most 10 bank and 10 perp pairs, see `health.rs`), then the candidates.
 
@@ -45,7 +46,7 @@ use crate::error::{CarryError, MathResultExt, OptionExt};
 use crate::events::AutoDeleverageEvent;
 use crate::health::health_terms;
 use crate::instructions::settle_pnl::settle_position;
-use crate::oracle::perp_oracle_price;
+use crate::oracle::{check_oracle_stable_guard, perp_advanced_stable_price, perp_oracle_price};
 use crate::perp::settle_funding;
 use crate::state::*;
 
@@ -147,7 +148,10 @@ pub fn handle_auto_deleverage<'info>(
     // Rank the candidates (read only: the market is borrowed mutably only after this).
     let oracle = {
         let market = ctx.accounts.perp_market.load()?;
-        perp_oracle_price(&market, &ctx.accounts.oracle, now, quote_decimals)?
+        let oracle = perp_oracle_price(&market, &ctx.accounts.oracle, now, quote_decimals)?;
+        let stable = perp_advanced_stable_price(&market, oracle, now)?;
+        check_oracle_stable_guard(&market, oracle, stable)?;
+        oracle
     };
     let mut ranked = [Ranked {
         score: I80F48::ZERO,

@@ -19,6 +19,8 @@
 //! - Then the liquidatee's PnL in the market is settled into its settlement-bank balance as
 //!   `settle_pnl` does (a loss through the lending balance first, below zero as a borrow).
 //! - The liquidator must end with initial health >= 0 (`LiquidatorUnhealthy`).
+//! - Refused while the oracle is further from the stable price than the market's guard
+//!   (`OracleStableDivergence`, `PerpMarketParams::oracle_stable_guard_bps`).
 //!
 //! Runs while the exchange is paused and in reduce-only markets. Remaining accounts: the health
 //! pairs of both accounts (the union: each account's health uses the pairs it holds; at most 10
@@ -37,7 +39,7 @@ use crate::error::{CarryError, MathResultExt, OptionExt};
 use crate::events::PerpLiquidationEvent;
 use crate::health::{compute_health, health_terms, perp_term};
 use crate::instructions::settle_pnl::settle_position;
-use crate::oracle::{perp_advanced_stable_price, perp_oracle_price};
+use crate::oracle::{check_oracle_stable_guard, perp_advanced_stable_price, perp_oracle_price};
 use crate::perp::{find_or_create_perp, settle_funding};
 use crate::state::*;
 
@@ -152,6 +154,7 @@ pub fn handle_liquidate_perp(ctx: Context<LiquidatePerp>, max_base_lots: u64) ->
         let mut market = ctx.accounts.perp_market.load_mut()?;
         let oracle = perp_oracle_price(&market, &ctx.accounts.oracle, now, quote_decimals)?;
         let stable = perp_advanced_stable_price(&market, oracle, now)?;
+        check_oracle_stable_guard(&market, oracle, stable)?;
         let mut liqee = ctx.accounts.liquidatee.load_mut()?;
         let slot_idx = liqee
             .find_perp(market.market_index)

@@ -12,7 +12,7 @@ use carry_math::perp::{max_open_interest_increase, reduce_only_max_lots};
 use crate::error::{book_err, CarryError, MathResultExt};
 use crate::events::PerpOrderEvent;
 use crate::health::compute_health;
-use crate::oracle::perp_oracle_price;
+use crate::oracle::{perp_advanced_stable_price, perp_oracle_price};
 use crate::perp::{
     apply_fill, emit_fill, find_or_create_perp, math_side, release_resting, settle_funding,
     with_book, PerpListener,
@@ -158,14 +158,26 @@ pub fn handle_place_perp_order(
         // collateral that the insurance fund and depositors would pay to the other.
         let mut price_ticks = args.price_ticks;
         let band = market.params.order_band_bps as u64;
-        if band > 0 {
+        let guard = market.params.oracle_stable_guard_bps as i128;
+        if band > 0 || guard > 0 {
             // around the oracle in whole ticks, rounded to the nearest (a converted oracle a
             // hair below a tick must not narrow the band by one), at least one tick wide
             let tick_i = tick.max(1) as i128;
             let centre = (oracle.floor_int() + tick_i / 2) / tick_i;
-            let width = ((centre as u128 * band as u128 / 10_000) as i128).max(1);
-            let hi = centre + width;
-            let lo = (centre - width).max(1);
+            let (mut hi, mut lo) = (i128::MAX, 1);
+            if band > 0 {
+                let width = ((centre as u128 * band as u128 / 10_000) as i128).max(1);
+                hi = centre + width;
+                lo = (centre - width).max(1);
+            }
+            // with the market's oracle/stable guard, also within stable x (1 +- guard): a
+            // pumped oracle cannot be realized by a fill
+            if guard > 0 {
+                let stable = perp_advanced_stable_price(&market, oracle, now)?.floor_int();
+                let den = 10_000 * tick_i;
+                hi = hi.min(stable * (10_000 + guard) / den);
+                lo = lo.max((stable * (10_000 - guard) + den - 1) / den);
+            }
             let price = if kind == OrderType::OraclePegged {
                 centre + args.peg_offset_ticks as i128
             } else {
@@ -179,7 +191,7 @@ pub fn handle_place_perp_order(
                 match kind {
                     OrderType::ImmediateOrCancel | OrderType::FillOrKill | OrderType::Market => {
                         price_ticks = match side {
-                            BookSide::Bid => hi,
+                            BookSide::Bid => hi.max(0),
                             BookSide::Ask => lo,
                         } as u64;
                     }

@@ -57,7 +57,7 @@ const _: () = assert!(core::mem::size_of::<PerpLeverageTier>() == 16);
 /// Risk, fee, funding, oracle and expiry parameters of a perp market: the argument of
 /// `create_perp_market` / `edit_perp_market` (borsh) and the `params` field of [`PerpMarket`]
 /// (Pod). As with `BankParams`, the fields are ordered so that `#[repr(C)]` leaves no gap:
-/// the borsh encoding is byte for byte the in-account layout, 144 bytes.
+/// the borsh encoding is byte for byte the in-account layout, 152 bytes.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct PerpMarketParams {
@@ -116,10 +116,22 @@ pub struct PerpMarketParams {
     /// orders are not health-checked, so the band bounds the loss any fill can realize against
     /// the oracle: within the initial margin an account posted.
     pub order_band_bps: u16,
+    /// Oracle/stable guard, basis points of the stable price (0 = off; when on, at most the
+    /// first tier's initial margin): while the oracle is further than this from the market's
+    /// stable price, liquidations and auto-deleveraging are refused
+    /// (`OracleStableDivergence`), and the order band is also bound to `stable x (1 +-
+    /// guard)`, so no fill realizes a price the stable price has not followed. Without it a
+    /// pumped oracle can be realized by a self-liquidation or a self-trade and paid out of the
+    /// PnL pool; set it on every market whose oracle can be moved (thin markets), with margins
+    /// at least the guard. While the guard holds, trading and liquidation in the market wait
+    /// for the stable price (a circuit breaker).
+    pub oracle_stable_guard_bps: u16,
+    /// Explicit padding, zero.
+    pub padding: [u8; 6],
 }
 
 /// Size of `PerpMarketParams` (in the account and as borsh argument).
-pub const PERP_MARKET_PARAMS_SIZE: usize = 144;
+pub const PERP_MARKET_PARAMS_SIZE: usize = 152;
 const _: () = assert!(core::mem::size_of::<PerpMarketParams>() == PERP_MARKET_PARAMS_SIZE);
 const _: () = assert!(core::mem::align_of::<PerpMarketParams>() == 8);
 
@@ -175,6 +187,13 @@ impl PerpMarketParams {
         require!(
             self.order_band_bps <= 10_000
                 && u32::from(self.order_band_bps) * 100 <= self.tiers[0].init_margin_ppm,
+            CarryError::InvalidParameter
+        );
+        // a fill at the guard's edge loses at most the margin posted
+        require!(
+            self.oracle_stable_guard_bps <= 10_000
+                && u32::from(self.oracle_stable_guard_bps) * 100 <= self.tiers[0].init_margin_ppm
+                && self.padding == [0; 6],
             CarryError::InvalidParameter
         );
         Ok(())
@@ -355,7 +374,7 @@ pub struct PerpMarket {
     /// `|base_lots| * (index - its loss_snapshot)`, added to its cost basis when it settles.
     pub socialized_loss_index: FixedBytes,
     /// Reserved for future fields, zero.
-    pub reserved: [u8; 224],
+    pub reserved: [u8; 216],
 }
 
 /// Size of `PerpMarket` without the 8-byte discriminator.
