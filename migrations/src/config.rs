@@ -147,6 +147,10 @@ pub struct PerpMarketConfig {
     pub taker_fee_ppm: Option<i32>,
     /// Open-interest limit, base lots.
     pub open_interest_limit_lots: Option<u64>,
+    /// Oracle/stable guard, basis points (`PerpMarketParams::oracle_stable_guard_bps`; off when
+    /// absent): set it for a market whose oracle can be moved, with leverage tiers whose first
+    /// initial margin is at least the guard (refused otherwise).
+    pub oracle_stable_guard_bps: Option<u16>,
     /// Funding impact notional, quote native.
     pub funding_impact_notional: Option<u64>,
     /// A dated future: it expires this many seconds after the bootstrap creates it (fixed from
@@ -182,6 +186,9 @@ impl PerpMarketConfig {
         }
         if let Some(v) = self.open_interest_limit_lots {
             p.open_interest_limit_lots = v;
+        }
+        if let Some(v) = self.oracle_stable_guard_bps {
+            p.oracle_stable_guard_bps = v;
         }
         if let Some(v) = self.funding_impact_notional {
             p.funding_impact_notional = v;
