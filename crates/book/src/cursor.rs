@@ -35,6 +35,13 @@ pub(crate) struct SideCursor {
     pegged_started: bool,
     /// The pegged tree's first order as the cursor's first read found it.
     pegged_first: Option<u32>,
+    /// The taker's limit ([`any`] for the side until set: every pegged order priced exactly).
+    /// A pegged order whose price without the clamp does not reach it is yielded at that
+    /// price: the clamp only makes a pegged price worse for the taker, so the clamped price
+    /// would not reach it either, and the order's place among the makers up to the first that
+    /// does not reach the limit is the same. So the clamp, a spine walk of the taker's side,
+    /// is read only when a pegged order reaches the limit.
+    pub(crate) limit: u64,
     pub(crate) side: OrderSide,
     pub(crate) peg: PegContext,
 }
@@ -45,7 +52,9 @@ pub(crate) struct SideCursor {
 #[derive(Clone, Copy)]
 pub(crate) struct PegContext {
     oracle: Option<u64>,
-    /// Bids: the highest price a pegged bid may have; asks: the lowest.
+    /// Bids: the highest price a pegged bid may have; asks: the lowest. [`no_clamp`] (no
+    /// effect, and no clamp read from the book has that value) while the cursor has not read
+    /// it.
     clamp: Option<u64>,
 }
 
@@ -121,11 +130,12 @@ impl SideCursor {
             ready: [false, false],
             pegged_started: false,
             pegged_first: None,
+            limit: any(side),
             side,
-            // The clamp is read when the pegged tree is first read.
+            // The clamp is read when a pegged order first reaches the limit.
             peg: PegContext {
                 oracle,
-                clamp: None,
+                clamp: Some(no_clamp(side)),
             },
         }
     }
@@ -138,15 +148,36 @@ impl SideCursor {
     #[inline(never)]
     fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
         let first = !self.pegged_started;
-        if first && self.pegged.len != 0 {
-            // The tree has orders (so there is an oracle price): read the clamp.
-            self.peg = book.peg_context(self.side, self.peg.oracle)?;
-        }
         self.advance(book, 1)?;
+        if let Some(m) = self.heads[1] {
+            if self.peg.clamp == Some(no_clamp(self.side))
+                && reaches(self.side, m.price, self.limit)
+            {
+                // Priced without the clamp, it reaches the limit: read the clamp, price again.
+                self.peg = book.peg_context(self.side, self.peg.oracle)?;
+                self.advance_again(book, m.slot)?;
+            }
+        }
         if first {
             self.pegged_started = true;
             self.pegged_first = self.heads[1].map(|m| m.slot);
         }
+        Ok(())
+    }
+
+    /// Prices the pegged head `slot` again (after the clamp is read).
+    #[inline(always)]
+    fn advance_again(&mut self, book: &Book, slot: u32) -> Result<(), BookError> {
+        let o = book.orders[self.side as usize]
+            .get(slot as usize)
+            .ok_or(BookError::Corrupt)?;
+        let (price, in_peg) =
+            pegged_price(self.side, o, &self.peg).ok_or(BookError::MissingOraclePrice)?;
+        self.heads[1] = Some(Maker {
+            price,
+            slot,
+            in_peg,
+        });
         Ok(())
     }
 
@@ -225,6 +256,30 @@ impl SideCursor {
         let t = (!take_fixed) as usize;
         self.ready[t] = false;
         Ok(self.heads[t])
+    }
+}
+
+/// A taker limit every maker on `side` reaches.
+#[inline(always)]
+pub(crate) fn any(side: OrderSide) -> u64 {
+    match side {
+        OrderSide::Ask => u64::MAX,
+        OrderSide::Bid => 0,
+    }
+}
+
+/// A clamp that changes no price of a pegged order on `side` (bids: u64::MAX; asks: 0).
+#[inline(always)]
+pub(crate) fn no_clamp(side: OrderSide) -> u64 {
+    any(side.opposite())
+}
+
+/// Whether a maker on `side` at `price` trades with a taker whose limit is `limit`.
+#[inline(always)]
+pub(crate) fn reaches(side: OrderSide, price: u64, limit: u64) -> bool {
+    match side {
+        OrderSide::Ask => price <= limit,
+        OrderSide::Bid => price >= limit,
     }
 }
 

@@ -82,7 +82,7 @@ pub(crate) fn key_of(o: &Order) -> OwnerKey {
 /// Bit `b` of the key, counting from the most significant bit of word 0.
 #[inline(always)]
 fn bit(k: &OwnerKey, b: u32) -> usize {
-    ((k[(b >> 6) as usize & 7] >> (!b & 63)) & 1) as usize
+    (k[(b >> 6) as usize & 7].wrapping_shl(b) >> 63) as usize
 }
 
 /// Index of the first differing bit, 512 when equal.

@@ -166,6 +166,7 @@ impl<'a> Book<'a> {
         let mut stopped_early = false;
         let free_events = self.header.event_capacity - self.header.event_count;
         let mut cursor = SideCursor::new(self, opposite, ctx.oracle_price);
+        cursor.limit = limit;
         while remaining > 0 {
             let Some(m) = cursor.next(self)? else {
                 break;
