@@ -23,10 +23,13 @@ const NIL64: u64 = NIL as u64;
 /// Bit `b` of the key, counting from the most significant bit of `hi`.
 #[inline(always)]
 fn bit(k: (u64, u64), b: u32) -> usize {
-    let word = if b < 64 { k.0 } else { k.1 };
-    // The bit shifted to the top and down again: two shifts (the shift amount is `b % 64`,
-    // which on a path's first crit bits, all below 64, needs no masking).
-    (word.wrapping_shl(b) >> 63) as usize
+    // The bit shifted to the top and down again: two shifts. (Below 64 the shift needs no
+    // mask: crit bits grow along a path, so a descent's first levels test that branch only.)
+    if b < 64 {
+        (k.0 << b >> 63) as usize
+    } else {
+        (k.1.wrapping_shl(b) >> 63) as usize
+    }
 }
 
 /// Index of the first differing bit, 128 when equal.
