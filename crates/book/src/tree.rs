@@ -47,6 +47,13 @@ fn inner(inners: &[InnerNode], h: u64) -> Result<&InnerNode, BookError> {
     inners.get(h as usize).ok_or(BookError::Corrupt)
 }
 
+/// A tree's root handle and its first (best) order slot ([`NIL`] for both when empty), kept
+/// by [`insert`], [`remove`] and [`remove_first`].
+pub(crate) struct TreeHead<'h> {
+    pub root: &'h mut u32,
+    pub first: &'h mut u32,
+}
+
 /// Slab allocator state of a side's inner nodes.
 pub(crate) struct InnerAlloc<'h> {
     pub bump: &'h mut u32,
@@ -77,17 +84,20 @@ impl InnerAlloc<'_> {
 
 /// Inserts the order in `slot` (its key already written) into the tree at `root`.
 pub(crate) fn insert(
-    root: &mut u32,
+    head: &mut TreeHead,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
 ) -> Result<(), BookError> {
     let k = key(orders, slot)?;
-    if *root == NIL {
-        *root = LEAF | slot;
+    if *head.root == NIL {
+        *head.root = LEAF | slot;
+        *head.first = slot;
         return Ok(());
     }
+    let is_first = k < key(orders, *head.first)?;
+    let root = &mut *head.root;
     // The leaf sharing the longest prefix with k is where k's own path ends. The path is
     // kept (at most one node per key bit), so the new node's place is found walking back up
     // it instead of descending again.
@@ -153,22 +163,28 @@ pub(crate) fn insert(
         let dir = bit(k, n.crit_bit);
         n.children[dir] = new;
     }
+    if is_first {
+        *head.first = slot;
+    }
     Ok(())
 }
 
 /// Removes the leaf `slot` from the tree at `root`.
 pub(crate) fn remove(
-    root: &mut u32,
+    head: &mut TreeHead,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
 ) -> Result<(), BookError> {
+    if *head.first == slot {
+        return remove_first(head, alloc, inners, slot);
+    }
+    let root = &mut *head.root;
     let k = key(orders, slot)?;
     let target = LEAF | slot;
     if *root == target {
-        *root = NIL;
-        return Ok(());
+        return Err(BookError::Corrupt); // a lone leaf is the first
     }
     let (mut grand, mut grand_dir) = (NIL64, 0);
     let (mut parent, mut dir) = (NIL64, 0);
@@ -195,20 +211,21 @@ pub(crate) fn remove(
     alloc.release(inners, parent as u32)
 }
 
-/// Removes the leaf `slot` if it is the first (best) leaf of the tree at `root`, walking the
-/// left spine only (no key bits to compute): matching consumes makers in that order. Returns
-/// `false`, with the tree unchanged, when `slot` is not the first leaf. The tree ends up as
-/// [`remove`] leaves it.
+/// Removes the leaf `slot`, the tree's first (best) leaf, walking the left spine only (no
+/// key bits to compute): matching consumes makers in that order. The new first leaf is the
+/// first of the removed leaf's sibling subtree.
 pub(crate) fn remove_first(
-    root: &mut u32,
+    head: &mut TreeHead,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     slot: u32,
-) -> Result<bool, BookError> {
+) -> Result<(), BookError> {
+    let root = &mut *head.root;
     let target = (LEAF | slot) as u64;
     if *root as u64 == target {
         *root = NIL;
-        return Ok(true);
+        *head.first = NIL;
+        return Ok(());
     }
     let (mut grand, mut parent) = (NIL64, NIL64);
     let mut h = *root as u64;
@@ -218,7 +235,7 @@ pub(crate) fn remove_first(
         h = n.children[0] as u64;
     }
     if h != target {
-        return Ok(false);
+        return Err(BookError::Corrupt);
     }
     let sibling = inner(inners, parent)?.children[1];
     if grand == NIL64 {
@@ -229,8 +246,8 @@ pub(crate) fn remove_first(
             .ok_or(BookError::Corrupt)?
             .children[0] = sibling;
     }
-    alloc.release(inners, parent as u32)?;
-    Ok(true)
+    *head.first = first(sibling, inners)?.ok_or(BookError::Corrupt)?;
+    alloc.release(inners, parent as u32)
 }
 
 /// The slot whose key is exactly `k`, if any.
