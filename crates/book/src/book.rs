@@ -7,7 +7,7 @@ use crate::layout::{
 };
 use crate::order::{OrderId, OrderSide};
 use crate::owners::{self, handle, split_handle, OwnerTree};
-use crate::tree::{self, InnerAlloc, TreeHead};
+use crate::tree::{self, InnerAlloc};
 use crate::MAX_ORDER_CAPACITY;
 
 /// A mutable view of a book stored in a byte buffer.
@@ -19,23 +19,16 @@ pub struct Book<'a> {
     pub(crate) events: &'a mut [FillEvent],
 }
 
-/// The root and first order of a side's fixed or pegged tree, and the side's inner-node
-/// allocator.
+/// The root of a side's fixed or pegged tree, and the side's inner-node allocator.
 #[inline(always)]
-pub(crate) fn tree_of(sh: &mut SideHeader, pegged: bool) -> (TreeHead<'_>, InnerAlloc<'_>) {
-    let head = if pegged {
-        TreeHead {
-            root: &mut sh.pegged_root,
-            first: &mut sh.pegged_first,
-        }
+pub(crate) fn tree_of(sh: &mut SideHeader, pegged: bool) -> (&mut u32, InnerAlloc<'_>) {
+    let root = if pegged {
+        &mut sh.pegged_root
     } else {
-        TreeHead {
-            root: &mut sh.fixed_root,
-            first: &mut sh.fixed_first,
-        }
+        &mut sh.fixed_root
     };
     (
-        head,
+        root,
         InnerAlloc {
             bump: &mut sh.inner_bump,
             free: &mut sh.inner_free,
@@ -101,8 +94,6 @@ impl<'a> Book<'a> {
             inner_bump: 0,
             inner_free: NIL,
             owner_alloc: 0,
-            fixed_first: NIL,
-            pegged_first: NIL,
         };
         *book.header = BookHeader {
             magic: BOOK_MAGIC,
@@ -216,10 +207,10 @@ impl<'a> Book<'a> {
         })
     }
 
-    /// Takes the order in `slot` of side `s` off the book and frees its slot. The first order
-    /// of its tree (matching removes makers in that order) leaves by the cheaper left-spine
-    /// removal.
-    pub(crate) fn remove(&mut self, s: usize, slot: u32) -> Result<(), BookError> {
+    /// Takes the order in `slot` of side `s` off the book and frees its slot. `in_order`: the
+    /// order is probably the best of its tree (matching removes makers in priority order), so
+    /// try the cheaper left-spine removal first.
+    pub(crate) fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
         self.owner_tree().remove(handle(s, slot))?;
         let pegged = self.orders[s]
             .get(slot as usize)
@@ -227,8 +218,10 @@ impl<'a> Book<'a> {
             .key_lo
             & crate::order::PEGGED_TAG
             != 0;
-        let (mut head, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        tree::remove(&mut head, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
+        if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
+            tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        }
         self.free_slot(s, slot)
     }
 
@@ -244,98 +237,5 @@ impl<'a> Book<'a> {
         sh.order_free = slot;
         sh.order_count -= 1;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::listener::NoopListener;
-    use crate::order::{MatchContext, NewOrder, OrderType, SelfTradeMode};
-
-    /// Each tree's first order, as the side header keeps it, is the one its left spine ends
-    /// at, through random places (every kind, pegged ones at moving oracle prices, a side
-    /// often full so that orders are evicted), fills, cancels, reduces and cancel-alls.
-    #[test]
-    fn cached_first_orders_match_the_trees() {
-        let mut buf = vec![0u64; Book::size_of(48, 4096).div_ceil(8)];
-        let mut book = Book::init(bytemuck::cast_slice_mut(&mut buf), 48, 4096).unwrap();
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |n: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % n
-        };
-        let mut ids = Vec::new();
-        let mut oracle = 100u64;
-        let mut stats = [0u64; 4];
-        for step in 0..40_000u64 {
-            let mut owner = [0u8; 32];
-            owner[0] = next(6) as u8;
-            let side = if next(2) == 0 {
-                OrderSide::Bid
-            } else {
-                OrderSide::Ask
-            };
-            if next(50) == 0 {
-                oracle = 90 + next(20);
-            }
-            let ctx = MatchContext {
-                now: step,
-                slot: step,
-                oracle_price: Some(oracle),
-            };
-            match next(20) {
-                0..=15 => {
-                    let kind = OrderType::from_u8(next(7) as u8).unwrap();
-                    let base = if side == OrderSide::Bid { 70 } else { 95 };
-                    let mut o = NewOrder::new(owner, side, kind, base + next(35), 1 + next(5));
-                    o.self_trade = SelfTradeMode::from_u8(next(2) as u8).unwrap();
-                    if kind == OrderType::OraclePegged {
-                        o.price = 0;
-                        o.peg_offset = next(21) as i64 - 10;
-                    }
-                    if next(4) == 0 {
-                        o.expires_at = step + 1 + next(50);
-                    }
-                    if let Ok(out) = book.place(&o, &ctx, &mut NoopListener) {
-                        stats[0] += 1;
-                        stats[1] += out.fills as u64;
-                        stats[2] += out.evicted.is_some() as u64;
-                        stats[3] +=
-                            (kind == OrderType::OraclePegged && out.posted_quantity > 0) as u64;
-                        if out.posted_quantity > 0 {
-                            ids.push((owner, out.order_id));
-                        }
-                    }
-                }
-                16..=17 if !ids.is_empty() => {
-                    let (owner, id) = ids.swap_remove(next(ids.len() as u64) as usize);
-                    let _ = book.cancel(&owner, id, &mut NoopListener);
-                }
-                18 if !ids.is_empty() => {
-                    let (owner, id) = ids[next(ids.len() as u64) as usize];
-                    let _ = book.reduce(&owner, id, 1 + next(3), &mut NoopListener);
-                }
-                _ => {
-                    let _ = book.cancel_all(&owner, None, 1 + next(4) as u32, &mut NoopListener);
-                }
-            }
-            let n = book.event_count();
-            book.pop_events(n).unwrap();
-            for s in 0..2 {
-                let sh = book.header.sides[s];
-                for (root, first) in [
-                    (sh.fixed_root, sh.fixed_first),
-                    (sh.pegged_root, sh.pegged_first),
-                ] {
-                    let walked = tree::first(root, book.inners[s]).unwrap().unwrap_or(NIL);
-                    assert_eq!(first, walked, "step {step}");
-                }
-            }
-        }
-        // places, fills, evictions, resting pegged orders: all met
-        assert!(stats.iter().all(|n| *n > 1_000), "{stats:?}");
     }
 }

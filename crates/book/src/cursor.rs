@@ -6,7 +6,7 @@ use crate::book::Book;
 use crate::error::BookError;
 use crate::layout::{Order, NIL, SLOT_EXPIRY};
 use crate::order::{unbias_offset, MatchContext, OrderSide, SEQ_MASK};
-use crate::tree::TreeIter;
+use crate::tree::{self, TreeIter};
 
 /// A maker the cursor yields: its slot, its price now, and whether it is within its peg
 /// limit (fixed-price orders always are).
@@ -31,15 +31,15 @@ pub(crate) struct SideCursor {
     heads: [Option<Maker>; 2],
     /// Whether `heads[i]` is read (`false`: read it from its iterator first).
     ready: [bool; 2],
-    /// Per tree: 0 unread; 1 its first order read from the side header, where the tree keeps
-    /// it (its iterator not moved: a taker that stops at its first maker walks no tree); 2
-    /// read through its iterator.
-    reads: [u8; 2],
+    /// Whether the pegged tree has been read at all.
+    pegged_started: bool,
+    /// The pegged tree's first order as the cursor's first read found it.
+    pegged_first: Option<u32>,
     /// The taker's limit ([`any`] for the side until set: every pegged order priced exactly).
     /// A pegged order whose price without the clamp does not reach it is yielded at that
     /// price: the clamp only makes a pegged price worse for the taker, so the clamped price
     /// would not reach it either, and the order's place among the makers up to the first that
-    /// does not reach the limit is the same. So the clamp (the taker side's first fixed order)
+    /// does not reach the limit is the same. So the clamp, a spine walk of the taker's side,
     /// is read only when a pegged order reaches the limit.
     pub(crate) limit: u64,
     pub(crate) side: OrderSide,
@@ -127,9 +127,9 @@ impl SideCursor {
             fixed: TreeIter::new(sh.fixed_root),
             pegged: TreeIter::new(pegged_root),
             heads: [None, None],
-            // An empty tree is read already: it has no next order.
-            ready: [sh.fixed_root == NIL, pegged_root == NIL],
-            reads: [0, 0],
+            ready: [false, false],
+            pegged_started: false,
+            pegged_first: None,
             limit: any(side),
             side,
             // The clamp is read when a pegged order first reaches the limit.
@@ -147,6 +147,7 @@ impl SideCursor {
 
     #[inline(never)]
     fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
+        let first = !self.pegged_started;
         self.advance(book, 1)?;
         if let Some(m) = self.heads[1] {
             if self.peg.clamp == Some(no_clamp(self.side))
@@ -156,6 +157,10 @@ impl SideCursor {
                 self.peg = book.peg_context(self.side, self.peg.oracle)?;
                 self.advance_again(book, m.slot)?;
             }
+        }
+        if first {
+            self.pegged_started = true;
+            self.pegged_first = self.heads[1].map(|m| m.slot);
         }
         Ok(())
     }
@@ -185,31 +190,7 @@ impl SideCursor {
         } else {
             &mut self.pegged
         };
-        let slot = match self.reads[t] {
-            0 => {
-                self.reads[t] = 1;
-                if it.len == 0 {
-                    None // an empty tree, or pegged orders without an oracle price
-                } else {
-                    let sh = &book.header.sides[s];
-                    match if t == 0 {
-                        sh.fixed_first
-                    } else {
-                        sh.pegged_first
-                    } {
-                        NIL => return Err(BookError::Corrupt),
-                        first => Some(first),
-                    }
-                }
-            }
-            1 => {
-                // The iterator's first order is the one read above: pass it.
-                self.reads[t] = 2;
-                it.next(book.inners[s])?;
-                it.next(book.inners[s])?
-            }
-            _ => it.next(book.inners[s])?,
-        };
+        let slot = it.next(book.inners[s])?;
         self.ready[t] = true;
         self.heads[t] = match slot {
             Some(slot) => {
@@ -230,6 +211,17 @@ impl SideCursor {
             None => None,
         };
         Ok(())
+    }
+
+    /// The pegged tree's first order as the cursor found it (`Some(None)`: the tree was
+    /// empty), or `None` when the cursor has not read the tree.
+    #[inline(always)]
+    pub(crate) fn pegged_first(&self) -> Option<Option<u32>> {
+        if self.pegged_started && self.peg.oracle.is_some() {
+            Some(self.pegged_first)
+        } else {
+            None
+        }
     }
 
     /// The next maker in priority order.
@@ -310,9 +302,8 @@ impl<'a> Book<'a> {
     ) -> Result<PegContext, BookError> {
         let opp = side.opposite();
         let o = opp as usize;
-        let clamp = match self.header.sides[o].fixed_first {
-            NIL => None,
-            slot => {
+        let clamp = match tree::first(self.header.sides[o].fixed_root, self.inners[o])? {
+            Some(slot) => {
                 let key_hi = self.orders[o]
                     .get(slot as usize)
                     .ok_or(BookError::Corrupt)?
@@ -323,6 +314,7 @@ impl<'a> Book<'a> {
                     OrderSide::Ask => p.saturating_add(1),
                 })
             }
+            None => None,
         };
         Ok(PegContext { oracle, clamp })
     }

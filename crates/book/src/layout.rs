@@ -44,13 +44,8 @@ pub struct SideHeader {
     /// bump (nodes below it have been used), in `sides[1]` the free-list head (linked through
     /// `OwnerNode::parent`, [`NIL`] ends it).
     pub owner_alloc: u32,
-    /// The fixed-price tree's first (best) order slot, or [`NIL`] when the tree is empty: the
-    /// best price without a walk down the tree's left spine.
-    pub fixed_first: u32,
-    /// The oracle-pegged tree's first (best offset) order slot, or [`NIL`].
-    pub pegged_first: u32,
 }
-const _: () = assert!(core::mem::size_of::<SideHeader>() == 40);
+const _: () = assert!(core::mem::size_of::<SideHeader>() == 32);
 
 /// The fixed-size head of a book buffer.
 #[repr(C)]
@@ -76,7 +71,7 @@ pub struct BookHeader {
     /// Bids at 0, asks at 1.
     pub sides: [SideHeader; 2],
 }
-const _: () = assert!(core::mem::size_of::<BookHeader>() == 128);
+const _: () = assert!(core::mem::size_of::<BookHeader>() == 112);
 const _: () = assert!(core::mem::align_of::<BookHeader>() == 8);
 
 /// A resting order (a critbit leaf).

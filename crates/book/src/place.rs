@@ -323,7 +323,22 @@ impl<'a> Book<'a> {
             let step = unsafe { step.assume_init() };
             self.apply(opposite, step, &mut taker, listener)?;
         }
-        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset)? {
+        // The opposite pegged tree's first order, when the walk read it and no step removed a
+        // pegged maker since (else it is read again).
+        // (A step that removes a pegged maker removes that first one before any other: if it
+        // still rests, it is still first.)
+        let pegged_first = match cursor.pegged_first() {
+            Some(Some(slot)) => {
+                let resting = self.orders[opposite as usize]
+                    .get(slot as usize)
+                    .ok_or(BookError::Corrupt)?
+                    .quantity
+                    != 0;
+                resting.then_some(Some(slot))
+            }
+            known => known,
+        };
+        if rest && pegged && self.pegged_offsets_cross(o.side, o.peg_offset, pegged_first)? {
             // Resting would let some oracle price cross it with an opposite pegged order.
             rest = false;
         }
@@ -337,7 +352,7 @@ impl<'a> Book<'a> {
                 if !same_key(&worst.owner, &o.owner) {
                     self.push_out(&worst, o, ctx.now)?;
                 }
-                self.remove(s, slot)?;
+                self.remove(s, slot, false)?;
                 out.evicted = Some(OrderId {
                     hi: worst.key_hi,
                     lo: worst.key_lo,
@@ -410,12 +425,22 @@ impl<'a> Book<'a> {
     /// Whether a pegged order on `side` with `offset` would cross the opposite side's best
     /// pegged offset (pegged orders on both sides move together, so such a pair would cross
     /// at some oracle price once their clamps or peg limits allow).
-    fn pegged_offsets_cross(&self, side: OrderSide, offset: i64) -> Result<bool, BookError> {
+    /// `first`: the opposite pegged tree's first order (`Some(None)`: the tree is empty), when
+    /// the caller knows it.
+    fn pegged_offsets_cross(
+        &self,
+        side: OrderSide,
+        offset: i64,
+        first: Option<Option<u32>>,
+    ) -> Result<bool, BookError> {
         let opp = side.opposite();
         let o = opp as usize;
-        let slot = match self.header.sides[o].pegged_first {
-            NIL => return Ok(false),
-            slot => slot,
+        let first = match first {
+            Some(known) => known,
+            None => tree::first(self.header.sides[o].pegged_root, self.inners[o])?,
+        };
+        let Some(slot) = first else {
+            return Ok(false);
         };
         let key_hi = self.orders[o]
             .get(slot as usize)
@@ -482,7 +507,7 @@ impl<'a> Book<'a> {
                 self.push_event(&event)?;
                 listener.on_fill(&event);
                 if maker_out {
-                    return self.remove(s, slot);
+                    return self.remove(s, slot, true);
                 }
                 return Ok(());
             }
@@ -497,7 +522,7 @@ impl<'a> Book<'a> {
                 if maker.quantity > 0 {
                     return Ok(());
                 }
-                return self.remove(s, slot);
+                return self.remove(s, slot, true);
             }
         };
         listener.on_out(maker, out_reason);
@@ -505,7 +530,7 @@ impl<'a> Book<'a> {
             let m = *maker;
             self.push_out(&m, taker.order, taker.now)?;
         }
-        self.remove(s, slot)
+        self.remove(s, slot, true)
     }
 
     /// Queue an [`EVENT_OUT`] for `order` (another owner's), removed by `taker`'s place.
@@ -581,8 +606,8 @@ impl<'a> Book<'a> {
         *self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)? = order;
-        let (mut head, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
-        tree::insert(&mut head, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
+        tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         self.owner_tree().insert(handle(s, slot), at.near)?;
         listener.on_post(&order);
         Ok(())

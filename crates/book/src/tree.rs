@@ -47,13 +47,6 @@ fn inner(inners: &[InnerNode], h: u64) -> Result<&InnerNode, BookError> {
     inners.get(h as usize).ok_or(BookError::Corrupt)
 }
 
-/// A tree's root handle and its first (best) order slot ([`NIL`] for both when empty), kept
-/// by [`insert`], [`remove`] and [`remove_first`].
-pub(crate) struct TreeHead<'h> {
-    pub root: &'h mut u32,
-    pub first: &'h mut u32,
-}
-
 /// Slab allocator state of a side's inner nodes.
 pub(crate) struct InnerAlloc<'h> {
     pub bump: &'h mut u32,
@@ -84,20 +77,17 @@ impl InnerAlloc<'_> {
 
 /// Inserts the order in `slot` (its key already written) into the tree at `root`.
 pub(crate) fn insert(
-    head: &mut TreeHead,
+    root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
 ) -> Result<(), BookError> {
     let k = key(orders, slot)?;
-    if *head.root == NIL {
-        *head.root = LEAF | slot;
-        *head.first = slot;
+    if *root == NIL {
+        *root = LEAF | slot;
         return Ok(());
     }
-    let is_first = k < key(orders, *head.first)?;
-    let root = &mut *head.root;
     // The leaf sharing the longest prefix with k is where k's own path ends. The path is
     // kept (at most one node per key bit), so the new node's place is found walking back up
     // it instead of descending again.
@@ -163,28 +153,22 @@ pub(crate) fn insert(
         let dir = bit(k, n.crit_bit);
         n.children[dir] = new;
     }
-    if is_first {
-        *head.first = slot;
-    }
     Ok(())
 }
 
 /// Removes the leaf `slot` from the tree at `root`.
 pub(crate) fn remove(
-    head: &mut TreeHead,
+    root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
 ) -> Result<(), BookError> {
-    if *head.first == slot {
-        return remove_first(head, alloc, inners, slot);
-    }
-    let root = &mut *head.root;
     let k = key(orders, slot)?;
     let target = LEAF | slot;
     if *root == target {
-        return Err(BookError::Corrupt); // a lone leaf is the first
+        *root = NIL;
+        return Ok(());
     }
     let (mut grand, mut grand_dir) = (NIL64, 0);
     let (mut parent, mut dir) = (NIL64, 0);
@@ -211,21 +195,20 @@ pub(crate) fn remove(
     alloc.release(inners, parent as u32)
 }
 
-/// Removes the leaf `slot`, the tree's first (best) leaf, walking the left spine only (no
-/// key bits to compute): matching consumes makers in that order. The new first leaf is the
-/// first of the removed leaf's sibling subtree.
+/// Removes the leaf `slot` if it is the first (best) leaf of the tree at `root`, walking the
+/// left spine only (no key bits to compute): matching consumes makers in that order. Returns
+/// `false`, with the tree unchanged, when `slot` is not the first leaf. The tree ends up as
+/// [`remove`] leaves it.
 pub(crate) fn remove_first(
-    head: &mut TreeHead,
+    root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     slot: u32,
-) -> Result<(), BookError> {
-    let root = &mut *head.root;
+) -> Result<bool, BookError> {
     let target = (LEAF | slot) as u64;
     if *root as u64 == target {
         *root = NIL;
-        *head.first = NIL;
-        return Ok(());
+        return Ok(true);
     }
     let (mut grand, mut parent) = (NIL64, NIL64);
     let mut h = *root as u64;
@@ -235,7 +218,7 @@ pub(crate) fn remove_first(
         h = n.children[0] as u64;
     }
     if h != target {
-        return Err(BookError::Corrupt);
+        return Ok(false);
     }
     let sibling = inner(inners, parent)?.children[1];
     if grand == NIL64 {
@@ -246,8 +229,8 @@ pub(crate) fn remove_first(
             .ok_or(BookError::Corrupt)?
             .children[0] = sibling;
     }
-    *head.first = first(sibling, inners)?.ok_or(BookError::Corrupt)?;
-    alloc.release(inners, parent as u32)
+    alloc.release(inners, parent as u32)?;
+    Ok(true)
 }
 
 /// The slot whose key is exactly `k`, if any.
