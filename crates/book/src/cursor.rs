@@ -127,7 +127,8 @@ impl SideCursor {
             fixed: TreeIter::new(sh.fixed_root),
             pegged: TreeIter::new(pegged_root),
             heads: [None, None],
-            ready: [false, false],
+            // An empty tree is read already: it has no next order.
+            ready: [sh.fixed_root == NIL, pegged_root == NIL],
             pegged_started: false,
             pegged_first: None,
             limit: any(side),
