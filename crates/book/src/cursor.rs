@@ -36,11 +36,12 @@ pub(crate) struct SideCursor {
     /// The pegged tree's first order as the cursor's first read found it.
     pegged_first: Option<u32>,
     /// The taker's limit ([`any`] for the side until set: every pegged order priced exactly).
-    /// A pegged order whose price without the clamp does not reach it is yielded at that
-    /// price: the clamp only makes a pegged price worse for the taker, so the clamped price
-    /// would not reach it either, and the order's place among the makers up to the first that
-    /// does not reach the limit is the same. So the clamp, a spine walk of the taker's side,
-    /// is read only when a pegged order reaches the limit.
+    /// When the pegged tree's first order, priced without the clamp, does not reach it, it is
+    /// yielded at that price: the clamp only makes a pegged price worse for the taker, so the
+    /// clamped price would not reach the limit either, its place among the makers up to the
+    /// first that does not reach the limit is the same, and the caller stops there (reads no
+    /// further pegged order). So the clamp, a spine walk of the taker's side, is read only
+    /// when the first pegged order reaches the limit.
     pub(crate) limit: u64,
     pub(crate) side: OrderSide,
     pub(crate) peg: PegContext,
@@ -52,9 +53,8 @@ pub(crate) struct SideCursor {
 #[derive(Clone, Copy)]
 pub(crate) struct PegContext {
     oracle: Option<u64>,
-    /// Bids: the highest price a pegged bid may have; asks: the lowest. [`no_clamp`] (no
-    /// effect, and no clamp read from the book has that value) while the cursor has not read
-    /// it.
+    /// Bids: the highest price a pegged bid may have; asks: the lowest. `None` also while a
+    /// cursor has not read it.
     clamp: Option<u64>,
 }
 
@@ -136,7 +136,7 @@ impl SideCursor {
             // The clamp is read when a pegged order first reaches the limit.
             peg: PegContext {
                 oracle,
-                clamp: Some(no_clamp(side)),
+                clamp: None,
             },
         }
     }
@@ -148,27 +148,28 @@ impl SideCursor {
 
     #[inline(never)]
     fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
-        let first = !self.pegged_started;
         self.advance(book, 1)?;
-        if let Some(m) = self.heads[1] {
-            if self.peg.clamp == Some(no_clamp(self.side))
-                && reaches(self.side, m.price, self.limit)
-            {
-                // Priced without the clamp, it reaches the limit: read the clamp, price again.
-                self.peg = book.peg_context(self.side, self.peg.oracle)?;
-                self.advance_again(book, m.slot)?;
+        if !self.pegged_started {
+            // Only the tree's first order is ever priced without the clamp: if it does not
+            // reach the limit, the caller stops at it (or before), and reads no further.
+            if let Some(m) = self.heads[1] {
+                if reaches(self.side, m.price, self.limit) {
+                    // It reaches the limit: read the clamp, price it again.
+                    self.advance_again(book, m.slot)?;
+                }
             }
-        }
-        if first {
             self.pegged_started = true;
             self.pegged_first = self.heads[1].map(|m| m.slot);
         }
         Ok(())
     }
 
-    /// Prices the pegged head `slot` again (after the clamp is read).
-    #[inline(always)]
+    /// Reads the clamp and prices the pegged head `slot` again. (At most once a cursor: kept
+    /// out of the per-order path.)
+    #[cold]
+    #[inline(never)]
     fn advance_again(&mut self, book: &Book, slot: u32) -> Result<(), BookError> {
+        self.peg = book.peg_context(self.side, self.peg.oracle)?;
         let o = book.orders[self.side as usize]
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?;
@@ -267,12 +268,6 @@ pub(crate) fn any(side: OrderSide) -> u64 {
         OrderSide::Ask => u64::MAX,
         OrderSide::Bid => 0,
     }
-}
-
-/// A clamp that changes no price of a pegged order on `side` (bids: u64::MAX; asks: 0).
-#[inline(always)]
-pub(crate) fn no_clamp(side: OrderSide) -> u64 {
-    any(side.opposite())
 }
 
 /// Whether a maker on `side` at `price` trades with a taker whose limit is `limit`.
