@@ -134,6 +134,14 @@ pub(crate) fn descend(
     Ok(Some(h))
 }
 
+/// One level of a descent for `k` from `h` (a node, or a leaf or [`NIL`], where it stays).
+#[inline(always)]
+pub(crate) fn descend_step(nodes: &[OwnerNode], k: &OwnerKey, h: &mut u64) {
+    if let Some(n) = nodes.get(*h as usize) {
+        *h = n.children[bit(k, n.crit_bit)] as u64;
+    }
+}
+
 /// The handle of `owner`'s resting order with this client order id (not 0), if any.
 #[inline(always)]
 pub(crate) fn find(

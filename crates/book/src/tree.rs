@@ -76,12 +76,16 @@ impl InnerAlloc<'_> {
 }
 
 /// Inserts the order in `slot` (its key already written) into the tree at `root`.
+///
+/// `beside` is called once per level of the descent: a caller walks another, independent tree
+/// one level in it, so that on a host CPU the two chains of dependent loads overlap.
 pub(crate) fn insert(
     root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
+    mut beside: impl FnMut(),
 ) -> Result<(), BookError> {
     let k = key(orders, slot)?;
     if *root == NIL {
@@ -101,6 +105,7 @@ pub(crate) fn insert(
         *path.get_mut(len).ok_or(BookError::Corrupt)? = MaybeUninit::new(h as u32);
         len += 1;
         h = n.children[bit(k, n.crit_bit)] as u64;
+        beside();
     }
     if h & LEAF64 == 0 {
         return Err(BookError::Corrupt);
