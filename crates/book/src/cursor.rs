@@ -35,6 +35,14 @@ pub(crate) struct SideCursor {
     pegged_started: bool,
     /// The pegged tree's first order as the cursor's first read found it.
     pegged_first: Option<u32>,
+    /// The taker's limit ([`any`] for the side until set: every pegged order priced exactly).
+    /// When the pegged tree's first order, priced without the clamp, does not reach it, it is
+    /// yielded at that price: the clamp only makes a pegged price worse for the taker, so the
+    /// clamped price would not reach the limit either, its place among the makers up to the
+    /// first that does not reach the limit is the same, and the caller stops there (reads no
+    /// further pegged order). So the clamp, a spine walk of the taker's side, is read only
+    /// when the first pegged order reaches the limit.
+    pub(crate) limit: u64,
     pub(crate) side: OrderSide,
     pub(crate) peg: PegContext,
 }
@@ -45,7 +53,8 @@ pub(crate) struct SideCursor {
 #[derive(Clone, Copy)]
 pub(crate) struct PegContext {
     oracle: Option<u64>,
-    /// Bids: the highest price a pegged bid may have; asks: the lowest.
+    /// Bids: the highest price a pegged bid may have; asks: the lowest. `None` also while a
+    /// cursor has not read it.
     clamp: Option<u64>,
 }
 
@@ -118,11 +127,13 @@ impl SideCursor {
             fixed: TreeIter::new(sh.fixed_root),
             pegged: TreeIter::new(pegged_root),
             heads: [None, None],
-            ready: [false, false],
+            // An empty tree is read already: it has no next order.
+            ready: [sh.fixed_root == NIL, pegged_root == NIL],
             pegged_started: false,
             pegged_first: None,
+            limit: any(side),
             side,
-            // The clamp is read when the pegged tree is first read.
+            // The clamp is read when a pegged order first reaches the limit.
             peg: PegContext {
                 oracle,
                 clamp: None,
@@ -137,16 +148,38 @@ impl SideCursor {
 
     #[inline(never)]
     fn advance_pegged(&mut self, book: &Book) -> Result<(), BookError> {
-        let first = !self.pegged_started;
-        if first && self.pegged.len != 0 {
-            // The tree has orders (so there is an oracle price): read the clamp.
-            self.peg = book.peg_context(self.side, self.peg.oracle)?;
-        }
         self.advance(book, 1)?;
-        if first {
+        if !self.pegged_started {
+            // Only the tree's first order is ever priced without the clamp: if it does not
+            // reach the limit, the caller stops at it (or before), and reads no further.
+            if let Some(m) = self.heads[1] {
+                if reaches(self.side, m.price, self.limit) {
+                    // It reaches the limit: read the clamp, price it again.
+                    self.advance_again(book, m.slot)?;
+                }
+            }
             self.pegged_started = true;
             self.pegged_first = self.heads[1].map(|m| m.slot);
         }
+        Ok(())
+    }
+
+    /// Reads the clamp and prices the pegged head `slot` again. (At most once a cursor: kept
+    /// out of the per-order path.)
+    #[cold]
+    #[inline(never)]
+    fn advance_again(&mut self, book: &Book, slot: u32) -> Result<(), BookError> {
+        self.peg = book.peg_context(self.side, self.peg.oracle)?;
+        let o = book.orders[self.side as usize]
+            .get(slot as usize)
+            .ok_or(BookError::Corrupt)?;
+        let (price, in_peg) =
+            pegged_price(self.side, o, &self.peg).ok_or(BookError::MissingOraclePrice)?;
+        self.heads[1] = Some(Maker {
+            price,
+            slot,
+            in_peg,
+        });
         Ok(())
     }
 
@@ -225,6 +258,24 @@ impl SideCursor {
         let t = (!take_fixed) as usize;
         self.ready[t] = false;
         Ok(self.heads[t])
+    }
+}
+
+/// A taker limit every maker on `side` reaches.
+#[inline(always)]
+pub(crate) fn any(side: OrderSide) -> u64 {
+    match side {
+        OrderSide::Ask => u64::MAX,
+        OrderSide::Bid => 0,
+    }
+}
+
+/// Whether a maker on `side` at `price` trades with a taker whose limit is `limit`.
+#[inline(always)]
+pub(crate) fn reaches(side: OrderSide, price: u64, limit: u64) -> bool {
+    match side {
+        OrderSide::Ask => price <= limit,
+        OrderSide::Bid => price >= limit,
     }
 }
 

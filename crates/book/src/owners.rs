@@ -82,7 +82,7 @@ pub(crate) fn key_of(o: &Order) -> OwnerKey {
 /// Bit `b` of the key, counting from the most significant bit of word 0.
 #[inline(always)]
 fn bit(k: &OwnerKey, b: u32) -> usize {
-    ((k[(b >> 6) as usize & 7] >> (!b & 63)) & 1) as usize
+    (k[(b >> 6) as usize & 7].wrapping_shl(b) >> 63) as usize
 }
 
 /// Index of the first differing bit, 512 when equal.
@@ -132,6 +132,14 @@ pub(crate) fn descend(
         return Err(BookError::Corrupt);
     }
     Ok(Some(h))
+}
+
+/// One level of a descent for `k` from `h` (a node, or a leaf or [`NIL`], where it stays).
+#[inline(always)]
+pub(crate) fn descend_step(nodes: &[OwnerNode], k: &OwnerKey, h: &mut u64) {
+    if let Some(n) = nodes.get(*h as usize) {
+        *h = n.children[bit(k, n.crit_bit)] as u64;
+    }
 }
 
 /// The handle of `owner`'s resting order with this client order id (not 0), if any.

@@ -23,10 +23,13 @@ const NIL64: u64 = NIL as u64;
 /// Bit `b` of the key, counting from the most significant bit of `hi`.
 #[inline(always)]
 fn bit(k: (u64, u64), b: u32) -> usize {
-    let b = b as u64;
-    let word = if b < 64 { k.0 } else { k.1 };
-    // The shift is 63 - b for b < 64 and 127 - b for 64 <= b < 128.
-    ((word >> (!b & 63)) & 1) as usize
+    // The bit shifted to the top and down again: two shifts. (Below 64 the shift needs no
+    // mask: crit bits grow along a path, so a descent's first levels test that branch only.)
+    if b < 64 {
+        (k.0 << b >> 63) as usize
+    } else {
+        (k.1.wrapping_shl(b) >> 63) as usize
+    }
 }
 
 /// Index of the first differing bit, 128 when equal.
@@ -73,12 +76,16 @@ impl InnerAlloc<'_> {
 }
 
 /// Inserts the order in `slot` (its key already written) into the tree at `root`.
+///
+/// `beside` is called once per level of the descent: a caller walks another, independent tree
+/// one level in it, so that on a host CPU the two chains of dependent loads overlap.
 pub(crate) fn insert(
     root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
+    mut beside: impl FnMut(),
 ) -> Result<(), BookError> {
     let k = key(orders, slot)?;
     if *root == NIL {
@@ -98,6 +105,7 @@ pub(crate) fn insert(
         *path.get_mut(len).ok_or(BookError::Corrupt)? = MaybeUninit::new(h as u32);
         len += 1;
         h = n.children[bit(k, n.crit_bit)] as u64;
+        beside();
     }
     if h & LEAF64 == 0 {
         return Err(BookError::Corrupt);
