@@ -470,7 +470,8 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
     if market.params.mode == 1 && !reduces {
         return refuse(PERP_MARKET_REDUCE_ONLY);
     }
-    // the band (program: `place_perp_order`), on 64-bit words
+    // the band (program: `place_perp_order`), on 64-bit words; the oracle/stable guard is off
+    // in these markets, so its branch is not mirrored
     let mut price_ticks = args.price_ticks;
     let band = market.params.order_band_bps as u64;
     if band > 0 {
