@@ -565,9 +565,37 @@ impl<'a> Book<'a> {
 
     /// Links the order just written in `slot` of side `s` into its price tree and the owner
     /// tree (`near`: the owner-tree leaf a descent for its key found, if the place has it).
-    #[cfg(not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana")))]
+    /// On the host the two descents are interleaved, on SBF they run one after the other; both
+    /// link the same nodes (`insert_variants_build_identical_books` compares the bytes).
     #[inline(always)]
     fn insert_resting(
+        &mut self,
+        s: usize,
+        slot: u32,
+        order: &Order,
+        near: Option<u64>,
+    ) -> Result<(), BookError> {
+        #[cfg(test)]
+        if tests::SEQUENTIAL_INSERT.with(|c| c.get()) {
+            return self.insert_resting_sequential(s, slot, order, near);
+        }
+        #[cfg(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))]
+        {
+            self.insert_resting_sequential(s, slot, order, near)
+        }
+        #[cfg(not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana")))]
+        {
+            self.insert_resting_interleaved(s, slot, order, near)
+        }
+    }
+
+    /// Host: the owner-tree descent level by level beside the price-tree descent.
+    #[cfg(any(
+        test,
+        not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))
+    ))]
+    #[inline(always)]
+    fn insert_resting_interleaved(
         &mut self,
         s: usize,
         slot: u32,
@@ -612,9 +640,9 @@ impl<'a> Book<'a> {
 
     /// On SBF, where loads do not overlap, the two descents one after the other (the
     /// interleaved code above costs more compute units).
-    #[cfg(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))]
+    #[cfg(any(test, target_arch = "bpf", target_arch = "sbf", target_os = "solana"))]
     #[inline(always)]
-    fn insert_resting(
+    fn insert_resting_sequential(
         &mut self,
         s: usize,
         slot: u32,
@@ -680,5 +708,90 @@ impl<'a> Book<'a> {
         self.insert_resting(s, slot, &order, at.near)?;
         listener.on_post(&order);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Book, MatchContext, NewOrder, NoopListener, OrderSide, OrderType, SelfTradeMode};
+
+    std::thread_local! {
+        /// Test switch: rest orders with the SBF (sequential) insert instead of the host's.
+        pub(super) static SEQUENTIAL_INSERT: core::cell::Cell<bool> =
+            const { core::cell::Cell::new(false) };
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// Runs the same random places (resting, crossing, post-only, with and without client
+    /// ids) and cancels on two books, one with each insert, and compares their bytes after
+    /// every operation: the code the program runs on chain (sequential) builds the same book
+    /// as the code the host tests run (interleaved).
+    #[test]
+    fn insert_variants_build_identical_books() {
+        const CAP: u32 = 256;
+        const EVENTS: u32 = 64;
+        let size = Book::size_of(CAP, EVENTS);
+        let mut a = vec![0u64; size.div_ceil(8)];
+        let mut b = vec![0u64; size.div_ceil(8)];
+        Book::init(bytemuck::cast_slice_mut(&mut a), CAP, EVENTS).unwrap();
+        Book::init(bytemuck::cast_slice_mut(&mut b), CAP, EVENTS).unwrap();
+        let ctx = MatchContext::default();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut ids = std::vec::Vec::new();
+        for step in 0..4_000 {
+            let r = rng.next();
+            let mut owner = [0u8; 32];
+            owner[0] = (r % 7) as u8;
+            let side = if r & 8 == 0 {
+                OrderSide::Bid
+            } else {
+                OrderSide::Ask
+            };
+            let kind = match (r >> 4) % 3 {
+                0 => OrderType::Limit,
+                1 => OrderType::PostOnly,
+                _ => OrderType::PostOnlySlide,
+            };
+            let price = 1_000 + (r >> 8) % 40;
+            let qty = 1 + (r >> 16) % 5;
+            let cancel = (r >> 24).is_multiple_of(4) && !ids.is_empty();
+            let mut outs = [None, None];
+            for (i, buf) in [&mut a, &mut b].into_iter().enumerate() {
+                SEQUENTIAL_INSERT.with(|c| c.set(i == 1));
+                let mut book = Book::load(bytemuck::cast_slice_mut(buf)).unwrap();
+                // drain the fill ring so it never fills up
+                let n = book.event_count();
+                book.pop_events(n).unwrap();
+                if cancel {
+                    let (o, id) = ids[(r >> 32) as usize % ids.len()];
+                    outs[i] = Some(book.cancel(&o, id, &mut NoopListener).is_ok());
+                } else {
+                    let order = NewOrder {
+                        client_order_id: if r & 1 == 0 { (r >> 40) % 50 + 1 } else { 0 },
+                        self_trade: SelfTradeMode::CancelResting,
+                        ..NewOrder::new(owner, side, kind, price, qty)
+                    };
+                    let out = book.place(&order, &ctx, &mut NoopListener);
+                    if let Ok(p) = &out {
+                        if p.posted_quantity > 0 && i == 0 {
+                            ids.push((owner, p.order_id));
+                        }
+                    }
+                    outs[i] = Some(out.is_ok());
+                }
+            }
+            SEQUENTIAL_INSERT.with(|c| c.set(false));
+            assert_eq!(outs[0], outs[1], "step {step}");
+            assert!(a == b, "the books differ after step {step}");
+        }
     }
 }
