@@ -956,6 +956,75 @@ async fn oracle_pump_realized_by_self_liquidation_or_self_trade_is_bounded_by_th
     }
 }
 
+/// The guard is a circuit breaker that releases: on a guarded market (5%, margins 10%) a real
+/// 8% drop in one slot leaves a 9x long below maintenance, but liquidation waits
+/// (`OracleStableDivergence`) until the funding crank, run every 60 s as the keeper does, has
+/// moved the stable price to within the guard; then it goes through.
+#[tokio::test]
+async fn the_oracle_stable_guard_releases_as_the_stable_price_follows() {
+    let mut env = MarginEnv::new().await;
+    let admin = env.admin.pubkey();
+    let i = env.edit_bank_ix(&admin, 0, usdc_params());
+    env.send(&[i], &[]).await.unwrap();
+    let mut params = sdk::example_perp_market_params();
+    for t in params.tiers.iter_mut() {
+        t.init_margin_ppm = 100_000;
+        t.maint_margin_ppm = 50_000;
+    }
+    params.oracle_stable_guard_bps = 500;
+    env.add_perp_market(SOL, params).await;
+    let m = trader(&mut env, 10_000 * USDC).await;
+    let a = trader(&mut env, 150 * USDC).await;
+    let l = trader(&mut env, 1_000 * USDC).await;
+    env.place_perp(&m, 0, limit(1, 15_000, 900)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_000, 900)).await.unwrap();
+    env.consume(0, &[m.account], 10).await.unwrap();
+    env.set_perp_price(0, SOL / 100 * 92).await;
+    assert!(env
+        .health_with_perps(&a.account)
+        .await
+        .unwrap()
+        .1
+        .is_negative());
+    let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
+    env.refused(&[i], &[&l.kp], &[], CarryError::OracleStableDivergence)
+        .await;
+    let p = env.perps[0].clone();
+    let mut cranks = 0;
+    loop {
+        env.t.warp_seconds(60).await;
+        env.refresh_oracles().await;
+        env.set_perp_price(0, SOL / 100 * 92).await;
+        let i = sdk::update_funding(env.exchange, p.market, p.book, p.oracle);
+        env.send(&[i], &[]).await.unwrap();
+        cranks += 1;
+        let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
+        if env.send(&[i], &[&l.kp]).await.is_ok() {
+            break;
+        }
+        assert!(cranks < 60, "the guard never released");
+    }
+    let stable = env.perp_market(0).await.stable_price.get();
+    let oracle = I80F48::from_i64(SOL / 100 * 92 / 10_000);
+    assert!(
+        stable.checked_sub(oracle).unwrap()
+            <= oracle
+                .checked_mul_int(5)
+                .unwrap()
+                .div_round(I80F48::from_i64(95), carry_math::Round::Ceil)
+                .unwrap(),
+        "within the guard"
+    );
+    eprintln!("guard released after {cranks} funding cranks, 60 s apart");
+    assert!(
+        cranks > 1,
+        "the first crank alone does not release an 8% gap"
+    );
+    let keys = [m.account, a.account, l.account];
+    base_sum_zero(&mut env, &keys).await;
+    env.check_conservation(0, &keys).await;
+}
+
 struct Rng(u64);
 impl Rng {
     fn below(&mut self, n: u64) -> u64 {

@@ -616,6 +616,17 @@ pub fn update_funding(
         return Err(Fail::Mismatch);
     }
     let oracle = perp_oracle_price(m, oracle, now, quote_decimals)?;
+    // the stored stable price moves one step toward the oracle (program: `update_funding`)
+    let stable = advance_stable(
+        fx(m.stable_price),
+        m.stable_price_ts,
+        oracle,
+        now,
+        m.params.stable_max_move_ppm_per_hour,
+        m.params.stable_max_step_secs,
+    )?;
+    m.stable_price = stable.to_words();
+    m.stable_price_ts = now;
     let notional = m.params.funding_impact_notional;
     let bid = impact(true, bids, notional)?;
     let ask = impact(false, asks, notional)?;

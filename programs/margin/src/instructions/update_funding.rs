@@ -14,7 +14,7 @@ use carry_math::I80F48;
 
 use crate::error::{CarryError, MathResultExt, OptionExt};
 use crate::events::PerpFundingUpdateEvent;
-use crate::oracle::perp_oracle_price;
+use crate::oracle::{perp_advanced_stable_price, perp_oracle_price};
 use crate::perp::with_book;
 use crate::state::*;
 
@@ -94,6 +94,12 @@ pub fn handle_update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
     let mut market = ctx.accounts.perp_market.load_mut()?;
     require!(!market.is_dated(), CarryError::DatedMarketNoFunding);
     let oracle = perp_oracle_price(&market, &ctx.accounts.oracle, now, quote_decimals)?;
+    // The crank also moves the stored stable price toward the oracle (one step of at most
+    // `stable_max_step_secs`), so a market's stable price follows at its full rate while the
+    // keeper runs: what releases the oracle/stable guard after a real move.
+    let stable = perp_advanced_stable_price(&market, oracle, now)?;
+    market.stable_price.set(stable);
+    market.stable_price_ts = now;
     let tick = i64::try_from(market.tick_size).map_err(|_| error!(CarryError::MathOverflow))?;
     let oracle_ticks = u64::try_from(oracle.floor_int() / tick as i128).unwrap_or(u64::MAX);
     let match_ctx = MatchContext {
