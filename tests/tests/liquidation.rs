@@ -868,6 +868,23 @@ async fn mango_style_oracle_pump_cannot_drain_the_banks() {
     }
 }
 
+/// A market at `price` (1e-8 USD) with 10% initial / 5% maintenance margins on every tier and
+/// the oracle/stable guard at `guard_bps` (0: off), the settlement token at full value.
+async fn guarded_env(price: i64, guard_bps: u16) -> MarginEnv {
+    let mut env = MarginEnv::new().await;
+    let admin = env.admin.pubkey();
+    let i = env.edit_bank_ix(&admin, 0, usdc_params());
+    env.send(&[i], &[]).await.unwrap();
+    let mut params = sdk::example_perp_market_params();
+    for t in params.tiers.iter_mut() {
+        t.init_margin_ppm = 100_000;
+        t.maint_margin_ppm = 50_000;
+    }
+    params.oracle_stable_guard_bps = guard_bps;
+    env.add_perp_market(price, params).await;
+    env
+}
+
 /// After the same 10x pump, the attacker does not settle paper profit but tries to **realize**
 /// it at the pumped oracle: (a) X takes over Y's short by `liquidate_perp` at the pumped oracle
 /// (Y being far below maintenance), or (b) Y buys its short back from X on the book at the
@@ -882,17 +899,7 @@ async fn mango_style_oracle_pump_cannot_drain_the_banks() {
 async fn oracle_pump_realized_by_self_liquidation_or_self_trade_is_bounded_by_the_guard() {
     for guard_bps in [0u16, 500] {
         for via_book in [false, true] {
-            let mut env = MarginEnv::new().await;
-            let admin = env.admin.pubkey();
-            let i = env.edit_bank_ix(&admin, 0, usdc_params());
-            env.send(&[i], &[]).await.unwrap();
-            let mut params = sdk::example_perp_market_params();
-            for t in params.tiers.iter_mut() {
-                t.init_margin_ppm = 100_000;
-                t.maint_margin_ppm = 50_000;
-            }
-            params.oracle_stable_guard_bps = guard_bps;
-            env.add_perp_market(E8, params).await;
+            let mut env = guarded_env(E8, guard_bps).await;
             let lender = env.user(0).await;
             let mint = env.banks[0].mint;
             env.t
@@ -962,17 +969,7 @@ async fn oracle_pump_realized_by_self_liquidation_or_self_trade_is_bounded_by_th
 /// moved the stable price to within the guard; then it goes through.
 #[tokio::test]
 async fn the_oracle_stable_guard_releases_as_the_stable_price_follows() {
-    let mut env = MarginEnv::new().await;
-    let admin = env.admin.pubkey();
-    let i = env.edit_bank_ix(&admin, 0, usdc_params());
-    env.send(&[i], &[]).await.unwrap();
-    let mut params = sdk::example_perp_market_params();
-    for t in params.tiers.iter_mut() {
-        t.init_margin_ppm = 100_000;
-        t.maint_margin_ppm = 50_000;
-    }
-    params.oracle_stable_guard_bps = 500;
-    env.add_perp_market(SOL, params).await;
+    let mut env = guarded_env(SOL, 500).await;
     let m = trader(&mut env, 10_000 * USDC).await;
     let a = trader(&mut env, 150 * USDC).await;
     let l = trader(&mut env, 1_000 * USDC).await;

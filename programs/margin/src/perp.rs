@@ -117,6 +117,24 @@ fn long_lots(base: i64) -> u64 {
     base.max(0) as u64
 }
 
+/// Open interest (long lots) after a transfer between two positions of a market, each given as
+/// `(base_before, base_after)`: what liquidation and auto-deleveraging move.
+pub fn open_interest_after_transfer(oi: u64, moves: [(i64, i64); 2]) -> Result<u64> {
+    let mut v = oi as i128;
+    for (before, after) in moves {
+        v += long_lots(after) as i128 - long_lots(before) as i128;
+    }
+    u64::try_from(v).map_err(|_| error!(CarryError::MathOverflow))
+}
+
+/// The other side.
+pub fn opposite(side: Side) -> Side {
+    match side {
+        Side::Bid => Side::Ask,
+        Side::Ask => Side::Bid,
+    }
+}
+
 /// What a fill applied.
 pub struct FillApplied {
     pub outcome: FillOutcome,

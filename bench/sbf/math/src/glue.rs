@@ -217,6 +217,19 @@ pub fn advance_stable(
     Ok(update_stable_price(stable, oracle, dt, &limits)?)
 }
 
+/// `perp_advanced_stable_price`: the market's stable price advanced to `now` (not stored).
+#[inline(always)]
+pub fn perp_stable(m: &PerpMarket, oracle: I80F48, now: i64) -> R<I80F48> {
+    advance_stable(
+        fx(m.stable_price),
+        m.stable_price_ts,
+        oracle,
+        now,
+        m.params.stable_max_move_ppm_per_hour,
+        m.params.stable_max_step_secs,
+    )
+}
+
 /// `perp_oracle_price`: validated price in quote native per base lot.
 #[inline(always)]
 pub fn perp_oracle_price(m: &PerpMarket, oracle: &[u8], now: i64, quote_decimals: u8) -> R<I80F48> {
@@ -390,14 +403,7 @@ pub fn perp_pair_term(
     }
     matched[i] = true;
     let oracle = perp_oracle_price(m, oracle, now, quote_decimals)?;
-    let stable = advance_stable(
-        fx(m.stable_price),
-        m.stable_price_ts,
-        oracle,
-        now,
-        m.params.stable_max_move_ppm_per_hour,
-        m.params.stable_max_step_secs,
-    )?;
+    let stable = perp_stable(m, oracle, now)?;
     Ok(Some(perp_term(m, &acc.perps[i], oracle, stable)?))
 }
 
@@ -501,14 +507,7 @@ pub fn perp_liquidation_lots(
     slot_copy.funding_snapshot = settled.funding_snapshot.to_words();
     let slot = &slot_copy;
     let oracle = perp_oracle_price(m, o, now, quote_decimals)?;
-    let stable = advance_stable(
-        fx(m.stable_price),
-        m.stable_price_ts,
-        oracle,
-        now,
-        m.params.stable_max_move_ppm_per_hour,
-        m.params.stable_max_step_secs,
-    )?;
+    let stable = perp_stable(m, oracle, now)?;
     let tiers = leverage_tiers(m)?;
     let tier = *tiers.tier(position(slot).notional(oracle)?);
     let fees = PerpLiquidationFees::for_tier(
@@ -617,14 +616,7 @@ pub fn update_funding(
     }
     let oracle = perp_oracle_price(m, oracle, now, quote_decimals)?;
     // the stored stable price moves one step toward the oracle (program: `update_funding`)
-    let stable = advance_stable(
-        fx(m.stable_price),
-        m.stable_price_ts,
-        oracle,
-        now,
-        m.params.stable_max_move_ppm_per_hour,
-        m.params.stable_max_step_secs,
-    )?;
+    let stable = perp_stable(m, oracle, now)?;
     m.stable_price = stable.to_words();
     m.stable_price_ts = now;
     let notional = m.params.funding_impact_notional;

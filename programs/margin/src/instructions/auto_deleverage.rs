@@ -38,8 +38,8 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::TokenAccount;
 use carry_math::health::HealthType;
-use carry_math::liquidation::{adl_max_lots, adl_score, bankruptcy_price};
-use carry_math::perp::{Fill, Side};
+use carry_math::liquidation::{adl_max_lots, adl_score, bankruptcy_price, liquidator_side};
+use carry_math::perp::Fill;
 use carry_math::I80F48;
 
 use crate::error::{CarryError, MathResultExt, OptionExt};
@@ -47,7 +47,7 @@ use crate::events::AutoDeleverageEvent;
 use crate::health::health_terms;
 use crate::instructions::settle_pnl::settle_position;
 use crate::oracle::{check_oracle_stable_guard, perp_advanced_stable_price, perp_oracle_price};
-use crate::perp::settle_funding;
+use crate::perp::{open_interest_after_transfer, opposite, settle_funding};
 use crate::state::*;
 
 /// Most candidates one instruction takes.
@@ -88,20 +88,6 @@ pub struct AutoDeleverage<'info> {
 struct Ranked {
     score: I80F48,
     pnl: I80F48,
-}
-
-/// Long lots of a base position.
-fn long_lots(base: i64) -> i128 {
-    base.max(0) as i128
-}
-
-/// The bankrupt side's fill (closing toward zero) and the candidate's.
-fn sides(bankrupt_base: i64) -> (Side, Side) {
-    if bankrupt_base > 0 {
-        (Side::Ask, Side::Bid)
-    } else {
-        (Side::Bid, Side::Ask)
-    }
 }
 
 /// Close up to `max_base_lots` of the bankrupt account's position against the candidates.
@@ -204,7 +190,9 @@ pub fn handle_auto_deleverage<'info>(
     settle_funding(&market, &mut acc.perps[slot_idx], account_key, market_key)?;
     let price = bankruptcy_price(oracle, base_before, deficit).named()?;
     let premium = price.checked_sub(oracle).ovf()?.checked_abs().ovf()?;
-    let (bankrupt_side, cand_side) = sides(base_before);
+    // the candidate takes the position over as a liquidator would; the bankrupt side closes
+    let cand_side = liquidator_side(base_before);
+    let bankrupt_side = opposite(cand_side);
     let mut left = base_before.unsigned_abs().min(max_base_lots);
     let mut total = 0u64;
     for (cand_ai, r) in candidates.iter().zip(ranked.iter()) {
@@ -254,11 +242,10 @@ pub fn handle_auto_deleverage<'info>(
                 fee_ppm: 0,
             })
             .named()?;
-        let oi = market.open_interest_lots as i128 + long_lots(b_pos.base_lots) - long_lots(b_prev)
-            + long_lots(c_pos.base_lots)
-            - long_lots(c_before);
-        market.open_interest_lots =
-            u64::try_from(oi).map_err(|_| error!(CarryError::MathOverflow))?;
+        market.open_interest_lots = open_interest_after_transfer(
+            market.open_interest_lots,
+            [(b_prev, b_pos.base_lots), (c_before, c_pos.base_lots)],
+        )?;
         acc.perps[slot_idx].base_lots = b_pos.base_lots;
         acc.perps[slot_idx].quote_native.set(b_pos.quote_native);
         cand.perps[c_idx].base_lots = c_pos.base_lots;

@@ -40,7 +40,7 @@ use crate::events::PerpLiquidationEvent;
 use crate::health::{compute_health, health_terms, perp_term};
 use crate::instructions::settle_pnl::settle_position;
 use crate::oracle::{check_oracle_stable_guard, perp_advanced_stable_price, perp_oracle_price};
-use crate::perp::{find_or_create_perp, settle_funding};
+use crate::perp::{find_or_create_perp, open_interest_after_transfer, opposite, settle_funding};
 use crate::state::*;
 
 /// Accounts of `liquidate_perp`.
@@ -85,10 +85,7 @@ pub struct LiquidatePerp<'info> {
 
 /// The liquidatee's side in the transfer (the other side of the liquidator's).
 fn liquidatee_side(base: i64) -> Side {
-    match liquidator_side(base) {
-        Side::Bid => Side::Ask,
-        Side::Ask => Side::Bid,
-    }
+    opposite(liquidator_side(base))
 }
 
 /// Liquidatee's perp slot after giving up `lots` at `price` and paying `insurance_ppm` of the
@@ -118,11 +115,6 @@ fn transferred(
     out.base_lots = pos.base_lots;
     out.quote_native.set(pos.quote_native);
     Ok((out, fee.max(0) as u64))
-}
-
-/// Long lots of a base position.
-fn long_lots(base: i64) -> i128 {
-    base.max(0) as i128
 }
 
 /// Take over just enough of the liquidatee's position (at most `max_base_lots`, > 0).
@@ -228,12 +220,13 @@ pub fn handle_liquidate_perp(ctx: Context<LiquidatePerp>, max_base_lots: u64) ->
         liqor.perps[r_idx].quote_native.set(r_pos.quote_native);
         liqee.perps[slot_idx] = new_slot;
 
-        let oi = market.open_interest_lots as i128 + long_lots(new_slot.base_lots)
-            - long_lots(base_before)
-            + long_lots(r_pos.base_lots)
-            - long_lots(r_before);
-        market.open_interest_lots =
-            u64::try_from(oi).map_err(|_| error!(CarryError::MathOverflow))?;
+        market.open_interest_lots = open_interest_after_transfer(
+            market.open_interest_lots,
+            [
+                (base_before, new_slot.base_lots),
+                (r_before, r_pos.base_lots),
+            ],
+        )?;
         market.fees_accrued_native = market
             .fees_accrued_native
             .checked_add(insurance_fee)
