@@ -7,7 +7,7 @@ use crate::layout::{
 };
 use crate::order::{OrderId, OrderSide};
 use crate::owners::{self, handle, split_handle, OwnerTree};
-use crate::tree::{self, InnerAlloc};
+use crate::tree::{self, InnerAlloc, TreeIter};
 use crate::MAX_ORDER_CAPACITY;
 
 /// A mutable view of a book stored in a byte buffer.
@@ -207,10 +207,15 @@ impl<'a> Book<'a> {
         })
     }
 
-    /// Takes the order in `slot` of side `s` off the book and frees its slot. `in_order`: the
-    /// order is probably the best of its tree (matching removes makers in priority order), so
-    /// try the cheaper left-spine removal first.
-    pub(crate) fn remove(&mut self, s: usize, slot: u32, in_order: bool) -> Result<(), BookError> {
+    /// Takes the order in `slot` of side `s` off the book and frees its slot. `walk`: when
+    /// matching takes a maker off (makers leave in priority order, each the first of its
+    /// tree), the walk that found it, which removes it without a descent; else `None`.
+    pub(crate) fn remove(
+        &mut self,
+        s: usize,
+        slot: u32,
+        walk: Option<&mut TreeIter>,
+    ) -> Result<(), BookError> {
         self.owner_tree().remove(handle(s, slot))?;
         let pegged = self.orders[s]
             .get(slot as usize)
@@ -219,7 +224,11 @@ impl<'a> Book<'a> {
             & crate::order::PEGGED_TAG
             != 0;
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        if !(in_order && tree::remove_first(root, &mut alloc, self.inners[s], slot)?) {
+        let first = match walk {
+            Some(w) => w.remove_first(root, &mut alloc, self.inners[s], slot)?,
+            None => false,
+        };
+        if !first {
             tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
         }
         self.free_slot(s, slot)

@@ -21,7 +21,7 @@ impl<'a> Book<'a> {
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?;
         listener.on_out(&o, OutReason::Cancelled);
-        self.remove(s, slot, false)?;
+        self.remove(s, slot, None)?;
         Ok(CancelledOrder {
             order_id: OrderId {
                 hi: o.key_hi,

@@ -25,8 +25,8 @@ pub(crate) struct Maker {
 /// when the cursor needs its next order (a taker that stops at its first maker never looks
 /// past it).
 pub(crate) struct SideCursor {
-    pub(crate) fixed: TreeIter,
-    pub(crate) pegged: TreeIter,
+    fixed: TreeIter,
+    pegged: TreeIter,
     /// Each tree's next order, once read: `[fixed, pegged]`.
     heads: [Option<Maker>; 2],
     /// Whether `heads[i]` is read (`false`: read it from its iterator first).
@@ -213,6 +213,17 @@ impl SideCursor {
             None => None,
         };
         Ok(())
+    }
+
+    /// The walk over the pegged (`true`) or fixed-price tree: matching removes the makers
+    /// it took through it, in the order it found them.
+    #[inline(always)]
+    pub(crate) fn walk(&mut self, pegged: bool) -> &mut TreeIter {
+        if pegged {
+            &mut self.pegged
+        } else {
+            &mut self.fixed
+        }
     }
 
     /// The pegged tree's first order as the cursor found it (`Some(None)`: the tree was

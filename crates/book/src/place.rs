@@ -321,7 +321,7 @@ impl<'a> Book<'a> {
         for step in plan.steps.get(..plan.len).ok_or(BookError::Corrupt)? {
             // SAFETY: the planning loop wrote every step below `plan.len`.
             let step = unsafe { step.assume_init() };
-            self.apply(opposite, step, &mut taker, listener)?;
+            self.apply(opposite, step, &mut taker, &mut cursor, listener)?;
         }
         // The opposite pegged tree's first order, when the walk read it and no step removed a
         // pegged maker since (else it is read again).
@@ -352,7 +352,7 @@ impl<'a> Book<'a> {
                 if !same_key(&worst.owner, &o.owner) {
                     self.push_out(&worst, o, ctx.now)?;
                 }
-                self.remove(s, slot, false)?;
+                self.remove(s, slot, None)?;
                 out.evicted = Some(OrderId {
                     hi: worst.key_hi,
                     lo: worst.key_lo,
@@ -459,6 +459,7 @@ impl<'a> Book<'a> {
         maker_side: OrderSide,
         step: Step,
         taker: &mut Taker,
+        cursor: &mut SideCursor,
         listener: &mut L,
     ) -> Result<(), BookError> {
         let s = maker_side as usize;
@@ -467,6 +468,8 @@ impl<'a> Book<'a> {
         let maker = self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)?;
+        // Makers leave through the walk that found them (no descent for the first).
+        let walk = cursor.walk(maker.key_lo & crate::order::PEGGED_TAG != 0);
         let out_reason = match action {
             Action::Fill => {
                 // As planned: the maker's quantity or the taker's remainder, at the maker's
@@ -507,7 +510,7 @@ impl<'a> Book<'a> {
                 self.push_event(&event)?;
                 listener.on_fill(&event);
                 if maker_out {
-                    return self.remove(s, slot, true);
+                    return self.remove(s, slot, Some(walk));
                 }
                 return Ok(());
             }
@@ -522,7 +525,7 @@ impl<'a> Book<'a> {
                 if maker.quantity > 0 {
                     return Ok(());
                 }
-                return self.remove(s, slot, true);
+                return self.remove(s, slot, Some(walk));
             }
         };
         listener.on_out(maker, out_reason);
@@ -530,7 +533,7 @@ impl<'a> Book<'a> {
             let m = *maker;
             self.push_out(&m, taker.order, taker.now)?;
         }
-        self.remove(s, slot, true)
+        self.remove(s, slot, Some(walk))
     }
 
     /// Queue an [`EVENT_OUT`] for `order` (another owner's), removed by `taker`'s place.
