@@ -6,7 +6,9 @@
 //! - `sweep_reserve` into the insurance fund;
 //! - `consume_perp_events`: every perp market's queued maker fills, with the makers read from
 //!   the queue itself, in batches until the queue is empty;
-//! - `update_funding` of every perpetual (not dated futures);
+//! - `update_funding` of every perpetual, and `update_stable_price` of every dated future
+//!   (which pays no funding), so each market's stable price follows its oracle and an
+//!   oracle/stable guard releases after a real move;
 //! - `settle_pnl` of every account whose position (funding included) has PnL the market's
 //!   pool can move now (a loss, or a profit the pool can pay);
 //! - dated futures: `sample_settlement_price` inside the settlement window, then
@@ -372,8 +374,8 @@ pub async fn consume_market(
     Ok(())
 }
 
-/// One funding crank of every perpetual of `exs` (dated futures pay no funding); false when
-/// anything failed.
+/// One funding crank of every perpetual of `exs`, and one stable-price step of every dated
+/// future (they pay no funding); false when anything failed.
 pub async fn funding_all(
     chain: &dyn Chain,
     payer: &Keypair,
@@ -391,16 +393,22 @@ pub async fn funding_all(
                 continue;
             }
         };
-        for (key, m) in markets.iter().filter(|(_, m)| !m.is_dated()) {
-            let ix = sdk::update_funding(*ex, *key, m.book, m.oracle);
+        for (key, m) in markets.iter() {
+            let (ix, done, what) = if m.is_dated() {
+                let ix = sdk::update_stable_price(*ex, *key, m.oracle);
+                (ix, "stable price updated", "stable price crank failed")
+            } else {
+                let ix = sdk::update_funding(*ex, *key, m.book, m.oracle);
+                (ix, "funding updated", "funding crank failed")
+            };
             match send_crank(chain, payer, ix, 400_000).await {
                 Ok(s) => {
                     t.sent += 1;
                     t.items += 1;
-                    info!(perp_market = %key, signature = %s.signature, "funding updated");
+                    info!(perp_market = %key, signature = %s.signature, "{done}");
                 }
                 Err(e) => {
-                    warn!(perp_market = %key, error = %e, "funding crank failed");
+                    warn!(perp_market = %key, error = %e, "{what}");
                     t.fail(e);
                     ok = false;
                 }
@@ -930,7 +938,7 @@ pub struct KeeperConfig {
     pub sweep_secs: u64,
     /// `consume_perp_events` [default 2].
     pub consume_secs: u64,
-    /// `update_funding` [default 60].
+    /// `update_funding` of perpetuals, `update_stable_price` of dated futures [default 60].
     pub funding_secs: u64,
     /// `settle_pnl` scan [default 300].
     pub settle_secs: u64,

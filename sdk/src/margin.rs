@@ -719,6 +719,20 @@ pub fn update_funding(
     )
 }
 
+/// `update_stable_price` (permissionless): one step of `perp_market`'s stored stable price
+/// toward its `oracle` (the keeper runs it for dated futures, which have no funding crank).
+pub fn update_stable_price(exchange: Pubkey, perp_market: Pubkey, oracle: Pubkey) -> Instruction {
+    ix(
+        accounts::UpdateStablePrice {
+            exchange,
+            perp_market,
+            oracle,
+        },
+        instruction::UpdateStablePrice {},
+        vec![],
+    )
+}
+
 /// `sweep_perp_fees` (permissionless): moves `perp_market`'s accrued fees from its PnL pool
 /// to the exchange's `insurance_vault`, out of the settlement `bank`'s `vault` (`mint` = the
 /// settlement mint).

@@ -335,7 +335,8 @@ async fn keepers_crank_every_bank_two_at_once() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         !o.stdout.contains("sweep_reserve")
-            && o.stdout.contains("update_funding: 3 sent")
+            // three perpetuals funded, the dated future's stable price stepped
+            && o.stdout.contains("update_funding: 4 sent")
             && o.stdout
                 .contains("consume_perp_events: 0 sent, 0 failed, 0 events")
             && o.stdout.contains("settle_pnl: 0 sent"),
@@ -787,7 +788,8 @@ async fn cli_perps_against_the_local_chain() {
         o.stdout
             .contains("consume_perp_events: 1 sent, 0 failed, 2 events")
             && o.stdout
-                .contains("update_funding: 3 sent, 0 failed, 3 markets")
+                // three perpetuals funded, the dated future's stable price stepped
+                .contains("update_funding: 4 sent, 0 failed, 4 markets")
             && o.stdout
                 .contains("settle_pnl: 2 sent, 0 failed, 2 positions"),
         "{}",

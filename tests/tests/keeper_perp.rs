@@ -321,6 +321,16 @@ async fn dated_future_sampled_then_positions_closed() {
     );
     assert_eq!(t.sent, 0);
     assert!(keeper::consume_all(&banks, &payer, &exs, &mut Tally::default()).await);
+    // the funding crank steps a dated future's stable price instead (it pays no funding)
+    env.warp(120).await;
+    let ts = env.perp_market(0).await.stable_price_ts;
+    let mut tf = Tally::default();
+    assert!(
+        keeper::funding_all(&banks, &payer, &exs, &mut tf).await,
+        "{tf:?}"
+    );
+    assert_eq!((tf.sent, tf.items), (1, 1));
+    assert_eq!(env.perp_market(0).await.stable_price_ts, ts + 120);
     // inside the window: one sample per run at most every 60 s
     env.warp(3_600).await;
     for _ in 0..3 {

@@ -9,7 +9,8 @@
 use carry_margin::error::CarryError;
 use carry_margin::events::{
     AutoDeleverageEvent, BankruptcyEvent, InsuranceDepositEvent, PerpLiquidationEvent,
-    PerpSocializedLossEvent, PerpSocializedLossPaidEvent, TokenLiquidationEvent,
+    PerpSocializedLossEvent, PerpSocializedLossPaidEvent, PerpStablePriceEvent,
+    TokenLiquidationEvent,
 };
 use carry_math::health::HealthType;
 use carry_math::liquidation::target_health_scaled;
@@ -871,6 +872,15 @@ async fn mango_style_oracle_pump_cannot_drain_the_banks() {
 /// A market at `price` (1e-8 USD) with 10% initial / 5% maintenance margins on every tier and
 /// the oracle/stable guard at `guard_bps` (0: off), the settlement token at full value.
 async fn guarded_env(price: i64, guard_bps: u16) -> MarginEnv {
+    guarded_env_expiring(price, guard_bps, None).await
+}
+
+/// [`guarded_env`], the market a dated future expiring `expiry_in_secs` from now when given.
+async fn guarded_env_expiring(
+    price: i64,
+    guard_bps: u16,
+    expiry_in_secs: Option<i64>,
+) -> MarginEnv {
     let mut env = MarginEnv::new().await;
     let admin = env.admin.pubkey();
     let i = env.edit_bank_ix(&admin, 0, usdc_params());
@@ -881,6 +891,11 @@ async fn guarded_env(price: i64, guard_bps: u16) -> MarginEnv {
         t.maint_margin_ppm = 50_000;
     }
     params.oracle_stable_guard_bps = guard_bps;
+    if let Some(secs) = expiry_in_secs {
+        params.expiry_ts = env.now().await + secs;
+        params.settlement_window_secs = 600;
+        params.settlement_min_interval_secs = 10;
+    }
     env.add_perp_market(price, params).await;
     env
 }
@@ -1017,6 +1032,89 @@ async fn the_oracle_stable_guard_releases_as_the_stable_price_follows() {
         cranks > 1,
         "the first crank alone does not release an 8% gap"
     );
+    let keys = [m.account, a.account, l.account];
+    base_sum_zero(&mut env, &keys).await;
+    env.check_conservation(0, &keys).await;
+}
+
+/// A dated future has no funding crank (`update_funding` is refused there): the keeper's
+/// `update_stable_price` steps its stored stable price instead, so after the same 8% drop past
+/// a 5% guard the liquidation goes through once the stable price has followed. The crank
+/// refuses another market's oracle, a perp market of another exchange and a stale oracle with
+/// nothing changed, and never moves the stable price faster than the market's limits (one step
+/// of at most `stable_max_step_secs` however long since the last).
+#[tokio::test]
+async fn a_dated_markets_guard_releases_through_the_stable_price_crank() {
+    let mut env = guarded_env_expiring(SOL, 500, Some(30 * 86_400)).await;
+    events::install();
+    let p = env.perps[0].clone();
+    // refusals first, nothing changed
+    let i = sdk::update_funding(env.exchange, p.market, p.book, p.oracle);
+    env.refused(&[i], &[], &[], CarryError::DatedMarketNoFunding)
+        .await;
+    let i = sdk::update_stable_price(env.exchange, p.market, env.banks[0].oracle);
+    env.refused(&[i], &[], &[], CarryError::OracleMismatch)
+        .await;
+    let admin = env.admin.pubkey();
+    let other = carry_sdk::margin::exchange_pda(&admin, 1);
+    let i = carry_sdk::margin::create_exchange(admin, env.banks[0].mint, 1);
+    env.send(&[i], &[]).await.unwrap();
+    let i = sdk::update_stable_price(other, p.market, p.oracle);
+    env.refused(&[i], &[], &[], CarryError::PerpMarketMismatch)
+        .await;
+    let now = env.now().await;
+    env.write_oracle(&p.oracle, p.price, 0, now - 3_600);
+    let i = sdk::update_stable_price(env.exchange, p.market, p.oracle);
+    env.refused(&[i], &[], &[], CarryError::OracleStale).await;
+    env.set_perp_price(0, SOL).await;
+
+    let m = trader(&mut env, 10_000 * USDC).await;
+    let a = trader(&mut env, 150 * USDC).await;
+    let l = trader(&mut env, 1_000 * USDC).await;
+    env.place_perp(&m, 0, limit(1, 15_000, 900)).await.unwrap();
+    env.place_perp(&a, 0, ioc(0, 15_000, 900)).await.unwrap();
+    env.consume(0, &[m.account], 10).await.unwrap();
+    env.set_perp_price(0, SOL / 100 * 92).await;
+    let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
+    env.refused(&[i], &[&l.kp], &[], CarryError::OracleStableDivergence)
+        .await;
+    // a day idle: one crank is still one bounded step, not a jump to the oracle
+    env.t.warp_seconds(86_400).await;
+    env.refresh_oracles().await;
+    env.set_perp_price(0, SOL / 100 * 92).await;
+    let before = env.perp_market(0).await.stable_price.get();
+    let i = sdk::update_stable_price(env.exchange, p.market, p.oracle);
+    env.send(&[i], &[]).await.unwrap();
+    let after = env.perp_market(0).await.stable_price.get();
+    let oracle = I80F48::from_i64(SOL / 100 * 92 / 10_000);
+    assert!(
+        after < before && after > oracle,
+        "one step toward the oracle: {before} {after}"
+    );
+    let e = evs::<PerpStablePriceEvent>(|e| e.perp_market == p.market);
+    let e = e.last().unwrap();
+    assert_eq!(
+        (e.stable_before_bits, e.stable_bits),
+        (before.to_bits(), after.to_bits())
+    );
+    assert!(e.oracle_price_bits > 0 && e.stable_bits > e.oracle_price_bits);
+    assert!(e.secs >= 86_400);
+    let mut cranks = 1;
+    loop {
+        let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
+        if env.send(&[i], &[&l.kp]).await.is_ok() {
+            break;
+        }
+        assert!(cranks < 60, "the guard never released");
+        env.t.warp_seconds(60).await;
+        env.refresh_oracles().await;
+        env.set_perp_price(0, SOL / 100 * 92).await;
+        let i = sdk::update_stable_price(env.exchange, p.market, p.oracle);
+        env.send(&[i], &[]).await.unwrap();
+        cranks += 1;
+    }
+    eprintln!("dated market: guard released after {cranks} stable-price cranks");
+    assert!(cranks > 1, "one step does not close an 8% gap");
     let keys = [m.account, a.account, l.account];
     base_sum_zero(&mut env, &keys).await;
     env.check_conservation(0, &keys).await;

@@ -294,6 +294,22 @@ pub struct PerpFundingUpdateEvent {
     pub rate_bits: i128,
 }
 
+/// A perp market's stored stable price stepped toward its oracle (`update_stable_price`).
+#[event]
+pub struct PerpStablePriceEvent {
+    /// Perp market.
+    pub perp_market: Pubkey,
+    /// Oracle price per lot.
+    pub oracle_price_bits: i128,
+    /// Stable price per lot before.
+    pub stable_before_bits: i128,
+    /// Stable price per lot after.
+    pub stable_bits: i128,
+    /// Seconds since the stable price was last stored (one step covers at most the market's
+    /// `stable_max_step_secs` of them).
+    pub secs: u64,
+}
+
 /// Accrued perp fees moved from the PnL pool to the insurance vault (`sweep_perp_fees`).
 #[event]
 pub struct PerpFeeSweepEvent {

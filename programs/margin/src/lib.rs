@@ -216,6 +216,12 @@ pub mod carry_margin {
         instructions::update_funding::handle_update_funding(ctx)
     }
 
+    /// Permissionless crank: step a perp market's stored stable price toward its oracle (what
+    /// `update_funding` also does for perpetuals; dated futures have no funding crank).
+    pub fn update_stable_price(ctx: Context<UpdateStablePrice>) -> Result<()> {
+        instructions::update_stable_price::handle_update_stable_price(ctx)
+    }
+
     /// Permissionless crank: apply up to `limit` queued maker fills to the makers' accounts
     /// (remaining accounts, writable) and pop them; stops at a maker not passed.
     pub fn consume_perp_events<'info>(

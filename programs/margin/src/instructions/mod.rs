@@ -27,6 +27,7 @@ pub mod settle_pnl;
 pub mod sweep_perp_fees;
 pub mod sweep_reserve;
 pub mod update_funding;
+pub mod update_stable_price;
 pub mod withdraw;
 
 pub use accrue_interest::*;
@@ -56,4 +57,5 @@ pub use settle_pnl::*;
 pub use sweep_perp_fees::*;
 pub use sweep_reserve::*;
 pub use update_funding::*;
+pub use update_stable_price::*;
 pub use withdraw::*;

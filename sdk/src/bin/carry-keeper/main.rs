@@ -53,7 +53,8 @@ struct Cli {
     /// Seconds between runs of the fill-event crank [default: 2].
     #[arg(long)]
     consume_secs: Option<u64>,
-    /// Seconds between funding cranks of each perpetual [default: 60].
+    /// Seconds between funding cranks of each perpetual (and stable-price steps of each dated
+    /// future) [default: 60].
     #[arg(long)]
     funding_secs: Option<u64>,
     /// Seconds between PnL settlement scans [default: 300].
