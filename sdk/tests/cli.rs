@@ -405,9 +405,18 @@ async fn cli_perps_against_the_local_chain() {
     assert!((oracle - 150.0).abs() < 1.0, "{v}");
     assert_eq!(v[0]["open_interest"], "0");
     assert_eq!(v[2]["dated"], true);
+    // the stable price the program would use now (the market is new: at the oracle), the
+    // band and the guard as the market's parameters set them
+    let stable = v[0]["stable"].as_f64().unwrap();
+    assert!((stable - oracle).abs() < 0.01, "{v}");
+    assert!(v[0]["order_band_bps"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v[0]["guard_held"], false);
     let o = carry(&url, &tk, &["markets"]).await;
     assert!(
-        o.stdout.contains("SOL-PERP") && o.stdout.contains("funding/period"),
+        o.stdout.contains("SOL-PERP")
+            && o.stdout.contains("funding/period")
+            && o.stdout.contains("stable $")
+            && o.stdout.contains("guard"),
         "{}",
         o.stdout
     );

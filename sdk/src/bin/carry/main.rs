@@ -80,7 +80,9 @@ enum Command {
         #[arg(long)]
         borrow: bool,
     },
-    /// Perp markets: oracle and mark price, funding rate, open interest.
+    /// Perp markets: oracle and mark price, funding rate, open interest, expiry, the stable
+    /// price now, the order band and the oracle/stable guard ("HELD": the oracle is beyond it,
+    /// so liquidations wait and orders are bound to the stable price).
     Markets,
     /// The insurance fund: its balance (settlement token) and the perp fees waiting to be
     /// swept into it.

@@ -188,6 +188,9 @@ impl Ctx {
             "funding/period",
             "open interest",
             "expiry",
+            "stable $",
+            "band",
+            "guard",
         ]);
         let mut rows = vec![];
         for (key, m) in self.perp_market_list().await? {
@@ -217,11 +220,29 @@ impl Ctx {
             };
             let oi = u.lots_to_size(m.open_interest_lots as i128);
             let f2 = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or("-".into());
+            // The stable price as the program advances it now, and whether the oracle/stable
+            // guard holds liquidation (and binds the order band) at this oracle.
+            let stable = oracle.and_then(|o| {
+                carry_margin::oracle::perp_advanced_stable_price(&m, o, now)
+                    .ok()
+                    .map(|st| (o, st))
+            });
+            let stable_usd = stable.map(|(_, st)| u.per_lot_to_f64(fixed_f64(st)));
+            let guard_held = stable
+                .map(|(o, st)| carry_margin::oracle::check_oracle_stable_guard(&m, o, st).is_err());
+            let bps = |b: u16| format!("{:.2}%", f64::from(b) / 100.0);
+            let guard = match (m.params.oracle_stable_guard_bps, guard_held) {
+                (0, _) => "off".into(),
+                (g, Some(true)) => format!("{} HELD", bps(g)),
+                (g, _) => bps(g),
+            };
             rows.push(json!({"market": self.market_name(&m), "index": m.market_index, "address": key.to_string(),
                 "oracle": oracle_usd, "mark": mark, "best_bid": bid.map(|b| u.ticks_to_price(b)), "best_ask": ask.map(|a| u.ticks_to_price(a)),
                 "funding_rate_per_period": rate, "funding_period_secs": period, "open_interest": oi,
                 "dated": m.is_dated(), "expiry_ts": m.params.expiry_ts,
-                "lot_size": u.lots_to_size(1), "tick": u.ticks_to_price(1)}));
+                "lot_size": u.lots_to_size(1), "tick": u.ticks_to_price(1),
+                "stable": stable_usd, "order_band_bps": m.params.order_band_bps,
+                "oracle_stable_guard_bps": m.params.oracle_stable_guard_bps, "guard_held": guard_held}));
             t.row(vec![
                 self.market_name(&m),
                 f2(oracle_usd),
@@ -235,6 +256,13 @@ impl Ctx {
                 },
                 oi,
                 expiry,
+                f2(stable_usd),
+                if m.params.order_band_bps == 0 {
+                    "off".into()
+                } else {
+                    bps(m.params.order_band_bps)
+                },
+                guard,
             ]);
         }
         if self.json {
