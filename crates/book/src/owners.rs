@@ -135,6 +135,11 @@ pub(crate) fn descend(
 }
 
 /// One level of a descent for `k` from `h` (a node, or a leaf or [`NIL`], where it stays).
+/// (The host's interleaved resting insert uses it; SBF builds do not.)
+#[cfg(any(
+    test,
+    not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))
+))]
 #[inline(always)]
 pub(crate) fn descend_step(nodes: &[OwnerNode], k: &OwnerKey, h: &mut u64) {
     if let Some(n) = nodes.get(*h as usize) {
