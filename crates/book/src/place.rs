@@ -5,7 +5,8 @@ use crate::arith::{add_signed, mul_checked};
 use crate::book::{tree_of, Book};
 use crate::cursor::{better, fixed_price, is_expired, pegged_price, PegContext, SideCursor};
 use crate::error::BookError;
-use crate::layout::{FillEvent, Order, EVENT_FILL, EVENT_OUT, NIL, SLOT_EXPIRY};
+use crate::events::{self, EventBody};
+use crate::layout::{Order, EVENT_FILL, EVENT_OUT, NIL, SLOT_EXPIRY};
 use crate::listener::BookListener;
 use crate::order::{
     bias_offset, unbias_offset, MatchContext, NewOrder, OrderId, OrderSide, OrderType, OutReason,
@@ -490,25 +491,21 @@ impl<'a> Book<'a> {
                 taker.remaining -= quantity;
                 maker.quantity = maker.quantity.wrapping_sub(quantity);
                 let maker_out = maker.quantity == 0;
-                let t = taker.order;
-                let event = FillEvent {
-                    maker: maker.owner,
-                    taker: t.owner,
-                    maker_order_id_hi: maker.key_hi,
-                    maker_order_id_lo: maker.key_lo,
-                    maker_client_order_id: maker.client_order_id,
-                    taker_client_order_id: t.client_order_id,
+                let body = EventBody {
                     price,
                     quantity,
-                    timestamp: taker.now,
-                    seq: self.header.event_seq,
-                    taker_side: t.side as u8,
-                    maker_out: maker_out as u8,
+                    maker_out,
                     kind: EVENT_FILL,
-                    _padding: [0; 5],
                 };
-                self.push_event(&event)?;
-                listener.on_fill(&event);
+                let e = events::push(
+                    self.header,
+                    self.events,
+                    maker,
+                    taker.order,
+                    taker.now,
+                    body,
+                )?;
+                listener.on_fill(e);
                 if maker_out {
                     return self.remove(s, slot, Some(walk));
                 }
@@ -547,23 +544,14 @@ impl<'a> Book<'a> {
         } else {
             fixed_price(id.side(), order.key_hi)
         };
-        let event = FillEvent {
-            maker: order.owner,
-            taker: taker.owner,
-            maker_order_id_hi: order.key_hi,
-            maker_order_id_lo: order.key_lo,
-            maker_client_order_id: order.client_order_id,
-            taker_client_order_id: taker.client_order_id,
+        let body = EventBody {
             price,
             quantity: order.quantity,
-            timestamp: now,
-            seq: self.header.event_seq,
-            taker_side: taker.side as u8,
-            maker_out: 1,
+            maker_out: true,
             kind: EVENT_OUT,
-            _padding: [0; 5],
         };
-        self.push_event(&event)
+        events::push(self.header, self.events, order, taker, now, body)?;
+        Ok(())
     }
 
     /// Links the order just written in `slot` of side `s` into its price tree and the owner
