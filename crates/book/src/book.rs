@@ -234,6 +234,20 @@ impl<'a> Book<'a> {
         self.free_slot(s, slot)
     }
 
+    /// [`Book::remove`] of an order a descent for its key already located (a cancel by order
+    /// id: one descent finds the order and the path its removal unlinks).
+    pub(crate) fn remove_at(
+        &mut self,
+        s: usize,
+        pegged: bool,
+        at: &tree::Spot,
+    ) -> Result<(), BookError> {
+        self.owner_tree().remove(handle(s, at.slot))?;
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
+        tree::unlink(root, &mut alloc, self.inners[s], at)?;
+        self.free_slot(s, at.slot)
+    }
+
     /// Returns a removed order's slot to its side's free list.
     #[inline(always)]
     fn free_slot(&mut self, s: usize, slot: u32) -> Result<(), BookError> {

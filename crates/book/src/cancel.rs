@@ -11,17 +11,26 @@ use crate::tree;
 use crate::MAX_CANCEL_ALL_VISITS;
 
 impl<'a> Book<'a> {
+    /// Cancels the order in `slot` of side `s`; `at`: where a descent for its key found it,
+    /// when the caller has that.
     fn cancel_slot<L: BookListener>(
         &mut self,
         s: usize,
         slot: u32,
+        at: Option<&tree::Spot>,
         listener: &mut L,
     ) -> Result<CancelledOrder, BookError> {
         let o = *self.orders[s]
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?;
         listener.on_out(&o, OutReason::Cancelled);
-        self.remove(s, slot, None)?;
+        match at {
+            Some(at) => {
+                let pegged = o.key_lo & crate::order::PEGGED_TAG != 0;
+                self.remove_at(s, pegged, at)?
+            }
+            None => self.remove(s, slot, None)?,
+        }
         Ok(CancelledOrder {
             order_id: OrderId {
                 hi: o.key_hi,
@@ -46,15 +55,16 @@ impl<'a> Book<'a> {
         } else {
             sh.fixed_root
         };
-        let slot = tree::find(root, self.inners[s], self.orders[s], (id.hi, id.lo))?
+        // One descent: it finds the order and the path its removal unlinks.
+        let at = tree::locate(root, self.inners[s], self.orders[s], (id.hi, id.lo))?
             .ok_or(BookError::OrderNotFound)?;
         let o = self.orders[s]
-            .get(slot as usize)
+            .get(at.slot as usize)
             .ok_or(BookError::Corrupt)?;
         if !same_key(&o.owner, owner) {
             return Err(BookError::OrderNotFound);
         }
-        self.cancel_slot(s, slot, listener)
+        self.cancel_slot(s, at.slot, Some(&at), listener)
     }
 
     /// Takes `by` base lots off `owner`'s resting order `id` in place: it keeps its price and
@@ -124,7 +134,7 @@ impl<'a> Book<'a> {
             remaining: o.quantity.saturating_sub(by),
         };
         if out.remaining == 0 {
-            self.cancel_slot(s, slot, listener)?;
+            self.cancel_slot(s, slot, None, listener)?;
         } else {
             listener.on_reduce(o, by);
             o.quantity = out.remaining;
@@ -146,7 +156,7 @@ impl<'a> Book<'a> {
             .find_client_handle(owner, client_order_id)?
             .ok_or(BookError::OrderNotFound)?;
         let (s, slot) = split_handle(h);
-        self.cancel_slot(s, slot, listener)
+        self.cancel_slot(s, slot, None, listener)
     }
 
     /// Cancels up to `limit` of `owner`'s resting orders (on one side, or both when `side` is
@@ -188,7 +198,7 @@ impl<'a> Book<'a> {
             visits += 1;
             let (s, slot) = split_handle(h);
             if side.is_none_or(|side| side as usize == s) {
-                self.cancel_slot(s, slot, listener)?;
+                self.cancel_slot(s, slot, None, listener)?;
                 out.cancelled += 1;
             }
         }

@@ -341,6 +341,7 @@ impl OwnerTree<'_> {
     }
 
     /// Removes the order with handle `h`: no descent, through the parent links.
+    #[inline(always)]
     pub(crate) fn remove(&mut self, h: u32) -> Result<(), BookError> {
         let leaf = LEAF | h;
         let parent = self.order_mut(h)?.owner_parent;

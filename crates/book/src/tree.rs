@@ -161,6 +161,77 @@ pub(crate) fn insert(
     Ok(())
 }
 
+/// Where a descent for a key found its leaf: the leaf's parent and grandparent ([`NIL`] above
+/// the root) and the side each one's path took, so that [`unlink`] takes it off with no
+/// second descent.
+#[derive(Clone, Copy)]
+pub(crate) struct Spot {
+    pub(crate) slot: u32,
+    parent: u64,
+    dir: usize,
+    grand: u64,
+    grand_dir: usize,
+}
+
+/// The leaf whose key is exactly `k` in the tree at `root`, with its parent and grandparent.
+#[inline(always)]
+pub(crate) fn locate(
+    root: u32,
+    inners: &[InnerNode],
+    orders: &[Order],
+    k: (u64, u64),
+) -> Result<Option<Spot>, BookError> {
+    if root == NIL {
+        return Ok(None);
+    }
+    let (mut grand, mut grand_dir) = (NIL64, 0);
+    let (mut parent, mut dir) = (NIL64, 0);
+    let mut h = root as u64;
+    while let Some(n) = inners.get(h as usize) {
+        grand = parent;
+        grand_dir = dir;
+        parent = h;
+        dir = bit(k, n.crit_bit);
+        h = n.children[dir] as u64;
+    }
+    if h & LEAF64 == 0 {
+        return Err(BookError::Corrupt);
+    }
+    let slot = (h & !LEAF64) as u32;
+    Ok((key(orders, slot)? == k).then_some(Spot {
+        slot,
+        parent,
+        dir,
+        grand,
+        grand_dir,
+    }))
+}
+
+/// Takes the leaf a [`locate`] found off the tree at `root` (nothing changed since).
+#[inline(always)]
+pub(crate) fn unlink(
+    root: &mut u32,
+    alloc: &mut InnerAlloc,
+    inners: &mut [InnerNode],
+    at: &Spot,
+) -> Result<(), BookError> {
+    if at.parent == NIL64 {
+        // the leaf is the root
+        *root = NIL;
+        return Ok(());
+    }
+    let sibling = inner(inners, at.parent)?.children[1 - at.dir];
+    if at.grand == NIL64 {
+        *root = sibling;
+    } else {
+        inners
+            .get_mut(at.grand as usize)
+            .ok_or(BookError::Corrupt)?
+            .children[at.grand_dir] = sibling;
+    }
+    alloc.release(inners, at.parent as u32)
+}
+
 /// Removes the leaf `slot` from the tree at `root`.
 pub(crate) fn remove(
     root: &mut u32,
@@ -169,35 +240,10 @@ pub(crate) fn remove(
     orders: &[Order],
     slot: u32,
 ) -> Result<(), BookError> {
-    let k = key(orders, slot)?;
-    let target = LEAF | slot;
-    if *root == target {
-        *root = NIL;
-        return Ok(());
+    match locate(*root, inners, orders, key(orders, slot)?)? {
+        Some(at) if at.slot == slot => unlink(root, alloc, inners, &at),
+        _ => Err(BookError::Corrupt),
     }
-    let (mut grand, mut grand_dir) = (NIL64, 0);
-    let (mut parent, mut dir) = (NIL64, 0);
-    let mut h = *root as u64;
-    while let Some(n) = inners.get(h as usize) {
-        grand = parent;
-        grand_dir = dir;
-        parent = h;
-        dir = bit(k, n.crit_bit);
-        h = n.children[dir] as u64;
-    }
-    if h != target as u64 || parent == NIL64 {
-        return Err(BookError::Corrupt);
-    }
-    let sibling = inner(inners, parent)?.children[1 - dir];
-    if grand == NIL64 {
-        *root = sibling;
-    } else {
-        inners
-            .get_mut(grand as usize)
-            .ok_or(BookError::Corrupt)?
-            .children[grand_dir] = sibling;
-    }
-    alloc.release(inners, parent as u32)
 }
 
 /// The slot whose key is exactly `k`, if any.
