@@ -374,6 +374,7 @@ impl TreeIter {
     /// on with the next leaf, and the tree is as [`remove`] leaves it. Returns `false`, with
     /// the tree unchanged, when `slot` is not the first leaf (a maker before it stays): the
     /// caller removes it by descent, and the walk starts again at the root when next used.
+    #[inline(always)]
     pub(crate) fn remove_first(
         &mut self,
         root: &mut u32,
