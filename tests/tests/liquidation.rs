@@ -18,6 +18,7 @@ use carry_math::I80F48;
 use carry_sdk::margin as sdk;
 use carry_tests::events;
 use carry_tests::margin::*;
+use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 
@@ -978,16 +979,13 @@ async fn oracle_pump_realized_by_self_liquidation_or_self_trade_is_bounded_by_th
     }
 }
 
-/// The guard is a circuit breaker that releases: on a guarded market (5%, margins 10%) a real
-/// 8% drop in one slot leaves a 9x long below maintenance, but liquidation waits
-/// (`OracleStableDivergence`) until the funding crank, run every 60 s as the keeper does, has
-/// moved the stable price to within the guard; then it goes through.
-#[tokio::test]
-async fn the_oracle_stable_guard_releases_as_the_stable_price_follows() {
-    let mut env = guarded_env(SOL, 500).await;
-    let m = trader(&mut env, 10_000 * USDC).await;
-    let a = trader(&mut env, 150 * USDC).await;
-    let l = trader(&mut env, 1_000 * USDC).await;
+/// The guard-release scenario on a guarded market 0: a maker `m`, a 9x long `a` and a
+/// liquidator `l`, then a real 8% drop in one slot that leaves `a` below maintenance; the
+/// liquidation is refused while the oracle is beyond the guard.
+async fn guarded_drop(env: &mut MarginEnv) -> (User, User, User) {
+    let m = trader(env, 10_000 * USDC).await;
+    let a = trader(env, 150 * USDC).await;
+    let l = trader(env, 1_000 * USDC).await;
     env.place_perp(&m, 0, limit(1, 15_000, 900)).await.unwrap();
     env.place_perp(&a, 0, ioc(0, 15_000, 900)).await.unwrap();
     env.consume(0, &[m.account], 10).await.unwrap();
@@ -1001,21 +999,43 @@ async fn the_oracle_stable_guard_releases_as_the_stable_price_follows() {
     let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
     env.refused(&[i], &[&l.kp], &[], CarryError::OracleStableDivergence)
         .await;
-    let p = env.perps[0].clone();
+    (m, a, l)
+}
+
+/// Runs `crank` every 60 s, as the keeper does, with the oracle held at the drop, until `l` can
+/// liquidate `a`; returns how many cranks ran (at most 60).
+async fn crank_until_liquidated(
+    env: &mut MarginEnv,
+    crank: &Instruction,
+    l: &User,
+    a: &User,
+) -> u32 {
     let mut cranks = 0;
     loop {
         env.t.warp_seconds(60).await;
         env.refresh_oracles().await;
         env.set_perp_price(0, SOL / 100 * 92).await;
-        let i = sdk::update_funding(env.exchange, p.market, p.book, p.oracle);
-        env.send(&[i], &[]).await.unwrap();
+        env.send(std::slice::from_ref(crank), &[]).await.unwrap();
         cranks += 1;
-        let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
+        let i = env.liquidate_perp_ix(l, &a.account, 0, u64::MAX);
         if env.send(&[i], &[&l.kp]).await.is_ok() {
-            break;
+            return cranks;
         }
         assert!(cranks < 60, "the guard never released");
     }
+}
+
+/// The guard is a circuit breaker that releases: on a guarded market (5%, margins 10%) a real
+/// 8% drop in one slot leaves a 9x long below maintenance, but liquidation waits
+/// (`OracleStableDivergence`) until the funding crank, run every 60 s as the keeper does, has
+/// moved the stable price to within the guard; then it goes through.
+#[tokio::test]
+async fn the_oracle_stable_guard_releases_as_the_stable_price_follows() {
+    let mut env = guarded_env(SOL, 500).await;
+    let (m, a, l) = guarded_drop(&mut env).await;
+    let p = env.perps[0].clone();
+    let crank = sdk::update_funding(env.exchange, p.market, p.book, p.oracle);
+    let cranks = crank_until_liquidated(&mut env, &crank, &l, &a).await;
     let stable = env.perp_market(0).await.stable_price.get();
     let oracle = I80F48::from_i64(SOL / 100 * 92 / 10_000);
     assert!(
@@ -1068,16 +1088,7 @@ async fn a_dated_markets_guard_releases_through_the_stable_price_crank() {
     env.refused(&[i], &[], &[], CarryError::OracleStale).await;
     env.set_perp_price(0, SOL).await;
 
-    let m = trader(&mut env, 10_000 * USDC).await;
-    let a = trader(&mut env, 150 * USDC).await;
-    let l = trader(&mut env, 1_000 * USDC).await;
-    env.place_perp(&m, 0, limit(1, 15_000, 900)).await.unwrap();
-    env.place_perp(&a, 0, ioc(0, 15_000, 900)).await.unwrap();
-    env.consume(0, &[m.account], 10).await.unwrap();
-    env.set_perp_price(0, SOL / 100 * 92).await;
-    let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
-    env.refused(&[i], &[&l.kp], &[], CarryError::OracleStableDivergence)
-        .await;
+    let (m, a, l) = guarded_drop(&mut env).await;
     // a day idle: one crank is still one bounded step, not a jump to the oracle
     env.t.warp_seconds(86_400).await;
     env.refresh_oracles().await;
@@ -1099,20 +1110,12 @@ async fn a_dated_markets_guard_releases_through_the_stable_price_crank() {
     );
     assert!(e.oracle_price_bits > 0 && e.stable_bits > e.oracle_price_bits);
     assert!(e.secs >= 86_400);
-    let mut cranks = 1;
-    loop {
-        let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
-        if env.send(&[i], &[&l.kp]).await.is_ok() {
-            break;
-        }
-        assert!(cranks < 60, "the guard never released");
-        env.t.warp_seconds(60).await;
-        env.refresh_oracles().await;
-        env.set_perp_price(0, SOL / 100 * 92).await;
-        let i = sdk::update_stable_price(env.exchange, p.market, p.oracle);
-        env.send(&[i], &[]).await.unwrap();
-        cranks += 1;
-    }
+    // that step alone does not release the guard
+    let i = env.liquidate_perp_ix(&l, &a.account, 0, u64::MAX);
+    env.refused(&[i], &[&l.kp], &[], CarryError::OracleStableDivergence)
+        .await;
+    let crank = sdk::update_stable_price(env.exchange, p.market, p.oracle);
+    let cranks = 1 + crank_until_liquidated(&mut env, &crank, &l, &a).await;
     eprintln!("dated market: guard released after {cranks} stable-price cranks");
     assert!(cranks > 1, "one step does not close an 8% gap");
     let keys = [m.account, a.account, l.account];

@@ -220,9 +220,7 @@ impl<'a> Book<'a> {
         let pegged = self.orders[s]
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?
-            .key_lo
-            & crate::order::PEGGED_TAG
-            != 0;
+            .is_pegged();
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
         let first = match walk {
             Some(w) => w.remove_first(root, &mut alloc, self.inners[s], slot)?,

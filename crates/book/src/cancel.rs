@@ -25,10 +25,7 @@ impl<'a> Book<'a> {
             .ok_or(BookError::Corrupt)?;
         listener.on_out(&o, OutReason::Cancelled);
         match at {
-            Some(at) => {
-                let pegged = o.key_lo & crate::order::PEGGED_TAG != 0;
-                self.remove_at(s, pegged, at)?
-            }
+            Some(at) => self.remove_at(s, o.is_pegged(), at)?,
             None => self.remove(s, slot, None)?,
         }
         Ok(CancelledOrder {

@@ -101,6 +101,13 @@ pub struct Order {
     /// Links the side's free slot list while the slot is free ([`NIL`] ends it).
     pub next_free: u32,
 }
+impl Order {
+    /// Whether it is oracle-pegged (its key's pegged tag, as [`crate::OrderId::is_pegged`]).
+    #[inline(always)]
+    pub fn is_pegged(&self) -> bool {
+        self.key_lo & crate::order::PEGGED_TAG != 0
+    }
+}
 const _: () = assert!(core::mem::size_of::<Order>() == 96);
 const _: () = assert!(core::mem::align_of::<Order>() == 8);
 

@@ -36,6 +36,19 @@ mod place;
 mod queries;
 mod tree;
 
+/// The unit tests' seeded xorshift.
+#[cfg(test)]
+pub(crate) struct TestRng(pub(crate) u64);
+#[cfg(test)]
+impl TestRng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
 pub use book::Book;
 pub use error::BookError;
 pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader, EVENT_FILL, EVENT_OUT};

@@ -473,13 +473,6 @@ mod tests {
         inners: Vec<InnerNode>,
     }
 
-    fn rng(s: &mut u64) -> u64 {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        *s
-    }
-
     /// Matching's removals through the walk leave the tree exactly as removals by descent:
     /// random trees (few prices, so levels with several orders), a walk that read 1 to 6
     /// leaves before the removals start (so it stands on the first, or elsewhere and must find
@@ -488,9 +481,9 @@ mod tests {
     #[test]
     fn walk_removals_match_descent_removals() {
         const CAP: usize = 96;
-        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut rng = crate::TestRng(0x2545_F491_4F6C_DD1D);
         for case in 0..2_000 {
-            let n = 1 + rng(&mut s) as usize % CAP;
+            let n = 1 + rng.next() as usize % CAP;
             let mut orders = vec![Order::zeroed(); CAP];
             let mut a = Tree {
                 root: NIL,
@@ -500,7 +493,7 @@ mod tests {
             };
             for (seq, slot) in (0..n as u32).enumerate() {
                 let o = &mut orders[slot as usize];
-                o.key_hi = rng(&mut s) % 7;
+                o.key_hi = rng.next() % 7;
                 o.key_lo = seq as u64;
                 let mut root = a.root;
                 let mut alloc = InnerAlloc {
@@ -523,12 +516,12 @@ mod tests {
                 order.push(slot);
             }
             assert_eq!(order.len(), n);
-            for _ in 0..(1 + rng(&mut s) % 6) {
+            for _ in 0..(1 + rng.next() % 6) {
                 walk.next(&a.inners).unwrap();
             }
             let mut left = Vec::new();
             for (i, &slot) in order.iter().enumerate() {
-                if rng(&mut s).is_multiple_of(5) {
+                if rng.next().is_multiple_of(5) {
                     left.push(slot);
                     continue;
                 }
@@ -558,7 +551,7 @@ mod tests {
                     "case {case}, removal {i}"
                 );
                 // the walk goes on with the next leaf
-                if left.is_empty() && i + 1 < n && rng(&mut s).is_multiple_of(4) {
+                if left.is_empty() && i + 1 < n && rng.next().is_multiple_of(4) {
                     assert_eq!(walk.next(&a.inners).unwrap(), Some(order[i + 1]));
                 }
             }
