@@ -5,7 +5,9 @@
 //!     cargo run --release -p carry-bench            # prints a table
 
 use carry_bench::Rng;
-use carry_book::{Book, MatchContext, NewOrder, NoopListener, OrderSide, OrderType, SelfTradeMode};
+use carry_book::{
+    Book, MatchContext, NewOrder, NoopListener, OpenOrders, OrderSide, OrderType, SelfTradeMode,
+};
 use std::time::Instant;
 
 const CAPACITY: u32 = 4096;
@@ -40,7 +42,8 @@ fn prepared(n: u32, rng: &mut Rng) -> Vec<u64> {
             10_000 + rng.next_u64() % 1_000,
             1 + rng.next_u64() % 10,
         );
-        book.place(&ask, &ctx, &mut NoopListener).unwrap();
+        book.place(&ask, &ctx, &mut OpenOrders::new(), &mut NoopListener)
+            .unwrap();
         let bid = order(
             i % 89,
             OrderSide::Bid,
@@ -48,7 +51,8 @@ fn prepared(n: u32, rng: &mut Rng) -> Vec<u64> {
             9_000 + rng.next_u64() % 1_000,
             1 + rng.next_u64() % 10,
         );
-        book.place(&bid, &ctx, &mut NoopListener).unwrap();
+        book.place(&bid, &ctx, &mut OpenOrders::new(), &mut NoopListener)
+            .unwrap();
     }
     buf
 }
@@ -87,9 +91,15 @@ fn main() {
     let prices: Vec<u64> = (0..PER_BATCH)
         .map(|_| 10_000 + rng.next_u64() % 1_000)
         .collect();
+    // Each op's owner keeps its own open-orders list (as its account would); a batch starts
+    // them empty again, as it starts the book afresh.
+    let mut lists = vec![OpenOrders::new(); PER_BATCH];
     row(
         "place resting ask into 1,000 orders/side",
         measure(&book_1000, |b, i| {
+            if i == 0 {
+                lists.iter_mut().for_each(|l| l.used = 0);
+            }
             let o = order(
                 1_000 + i as u64,
                 OrderSide::Ask,
@@ -97,7 +107,7 @@ fn main() {
                 prices[i],
                 5,
             );
-            b.place(&o, &ctx, &mut NoopListener).unwrap();
+            b.place(&o, &ctx, &mut lists[i], &mut NoopListener).unwrap();
         }),
     );
 
@@ -108,6 +118,9 @@ fn main() {
     row(
         "post-only place (rests) into 1,000 orders/side",
         measure(&book_1000, |b, i| {
+            if i == 0 {
+                lists.iter_mut().for_each(|l| l.used = 0);
+            }
             let o = order(
                 2_000 + i as u64,
                 OrderSide::Bid,
@@ -115,7 +128,7 @@ fn main() {
                 bid_prices[i],
                 5,
             );
-            b.place(&o, &ctx, &mut NoopListener).unwrap();
+            b.place(&o, &ctx, &mut lists[i], &mut NoopListener).unwrap();
         }),
     );
 
@@ -126,7 +139,9 @@ fn main() {
         (0..PER_BATCH)
             .map(|i| {
                 let o = order(5_000, OrderSide::Ask, OrderType::Limit, prices[i], 5);
-                book.place(&o, &ctx, &mut NoopListener).unwrap().order_id
+                book.place(&o, &ctx, &mut OpenOrders::new(), &mut NoopListener)
+                    .unwrap()
+                    .order_id
             })
             .collect()
     };
@@ -138,6 +153,8 @@ fn main() {
     );
 
     // Takers: a deep ladder of 1-lot asks so that each taker fills exactly `fills` makers.
+    // Takers that never rest: their list is not read.
+    let mut taker_list = OpenOrders::new();
     for fills in [1u64, 10] {
         let mut ladder = vec![0u64; Book::size_of(CAPACITY, EVENTS).div_ceil(8)];
         {
@@ -145,7 +162,8 @@ fn main() {
                 Book::init(bytemuck::cast_slice_mut(&mut ladder), CAPACITY, EVENTS).unwrap();
             for i in 0..3_000u64 {
                 let o = order(i % 50, OrderSide::Ask, OrderType::Limit, 10_000 + i, 1);
-                book.place(&o, &ctx, &mut NoopListener).unwrap();
+                book.place(&o, &ctx, &mut OpenOrders::new(), &mut NoopListener)
+                    .unwrap();
             }
         }
         row(
@@ -161,7 +179,9 @@ fn main() {
                     20_000,
                     fills,
                 );
-                let out = b.place(&o, &ctx, &mut NoopListener).unwrap();
+                let out = b
+                    .place(&o, &ctx, &mut taker_list, &mut NoopListener)
+                    .unwrap();
                 assert_eq!(out.fills as u64, fills);
             }),
         );

@@ -31,10 +31,51 @@ fn authority(authority: Pubkey, market: Pubkey) -> accounts::MarketAuthority {
     accounts::MarketAuthority { authority, market }
 }
 
-/// `place_order`, signed by the market's authority.
+/// The market's accounts with `owner`'s open-orders account.
+fn authority_owner(
+    authority: Pubkey,
+    market: Pubkey,
+    owner: Pubkey,
+) -> accounts::MarketAuthorityOwner {
+    accounts::MarketAuthorityOwner {
+        authority,
+        market,
+        open_orders: open_orders_address(&market, &owner),
+    }
+}
+
+/// `owner`'s open-orders account on `market`: PDA `[OPEN_ORDERS_SEED, market, owner]`.
+pub fn open_orders_address(market: &Pubkey, owner: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[
+            carry_orderbook::OPEN_ORDERS_SEED,
+            market.as_ref(),
+            owner.as_ref(),
+        ],
+        &carry_orderbook::ID,
+    )
+    .0
+}
+
+/// `create_open_orders`: `owner`'s open-orders account on `market`, rent paid by `payer`
+/// (once per owner and market, before its first resting order).
+pub fn create_open_orders(payer: Pubkey, market: Pubkey, owner: Pubkey) -> Instruction {
+    ix(
+        accounts::CreateOpenOrders {
+            payer,
+            market,
+            open_orders: open_orders_address(&market, &owner),
+            system_program: anchor_lang::solana_program::system_program::ID,
+        },
+        instruction::CreateOpenOrders { owner },
+    )
+}
+
+/// `place_order`, signed by the market's authority (`args.owner`'s open-orders account must
+/// exist: [`create_open_orders`]).
 pub fn place_order(market: Pubkey, authority_key: Pubkey, args: PlaceOrderArgs) -> Instruction {
     ix(
-        authority(authority_key, market),
+        authority_owner(authority_key, market, args.owner),
         instruction::PlaceOrder { args },
     )
 }
@@ -79,7 +120,7 @@ pub fn reduce_order_by_client_id(
     quantity: u64,
 ) -> Instruction {
     ix(
-        authority(authority_key, market),
+        authority_owner(authority_key, market, owner),
         instruction::ReduceOrderByClientId {
             owner,
             client_order_id,
@@ -96,7 +137,7 @@ pub fn cancel_order_by_client_id(
     client_order_id: u64,
 ) -> Instruction {
     ix(
-        authority(authority_key, market),
+        authority_owner(authority_key, market, owner),
         instruction::CancelOrderByClientId {
             owner,
             client_order_id,
@@ -114,7 +155,7 @@ pub fn cancel_all_orders(
     limit: u8,
 ) -> Instruction {
     ix(
-        authority(authority_key, market),
+        authority_owner(authority_key, market, owner),
         instruction::CancelAllOrders { owner, side, limit },
     )
 }

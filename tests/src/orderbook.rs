@@ -5,8 +5,8 @@ use crate::{TestContext, TxError, TxOutcome};
 use anchor_lang::prelude::Pubkey;
 use carry_book::Book;
 use carry_orderbook::{
-    CancelAllSummary, CancelSummary, CreateMarketParams, Market, OrderSide, OrderType,
-    PlaceOrderArgs, PlaceOrderSummary, ReduceSummary, SelfTradeMode,
+    CancelAllSummary, CancelSummary, CreateMarketParams, Market, OpenOrdersAccount, OrderSide,
+    OrderType, PlaceOrderArgs, PlaceOrderSummary, ReduceSummary, SelfTradeMode,
 };
 use carry_sdk::orderbook as sdk;
 use solana_sdk::instruction::Instruction;
@@ -80,6 +80,24 @@ impl TestMarket {
         }
     }
 
+    /// Creates `owner`'s open-orders account on this market unless it exists (paid by the
+    /// test's payer): every helper below that needs it calls this first.
+    pub async fn ensure_open_orders(&self, t: &mut TestContext, owner: Pubkey) {
+        let key = sdk::open_orders_address(&self.market, &owner);
+        if t.account(&key).await.is_none() {
+            let payer = t.payer().pubkey();
+            t.send(&[sdk::create_open_orders(payer, self.market, owner)], &[])
+                .await
+                .unwrap();
+        }
+    }
+
+    /// `owner`'s open-orders account on this market, as the engine reads it.
+    pub async fn open_orders(&self, t: &mut TestContext, owner: Pubkey) -> OpenOrdersAccount {
+        t.zero_copy(&sdk::open_orders_address(&self.market, &owner))
+            .await
+    }
+
     /// The place instruction signed by `authority`.
     pub fn place_ix(&self, authority: &Keypair, args: PlaceOrderArgs) -> Instruction {
         sdk::place_order(self.market, authority.pubkey(), args)
@@ -111,6 +129,7 @@ impl TestMarket {
         authority: &Keypair,
         args: PlaceOrderArgs,
     ) -> Result<PlaceOrderSummary, TxError> {
+        self.ensure_open_orders(t, args.owner).await;
         let out = t
             .execute(&[self.place_ix(authority, args)], &[authority])
             .await?;
@@ -123,6 +142,7 @@ impl TestMarket {
         t: &mut TestContext,
         args: PlaceOrderArgs,
     ) -> Result<TxOutcome, TxError> {
+        self.ensure_open_orders(t, args.owner).await;
         let i = self.place_ix(&self.authority, args);
         self.as_authority(t, i).await
     }
@@ -143,6 +163,7 @@ impl TestMarket {
         owner: Pubkey,
         client_order_id: u64,
     ) -> Result<CancelSummary, TxError> {
+        self.ensure_open_orders(t, owner).await;
         let i = sdk::cancel_order_by_client_id(
             self.market,
             self.authority.pubkey(),
@@ -176,6 +197,7 @@ impl TestMarket {
         client_order_id: u64,
         quantity: u64,
     ) -> Result<ReduceSummary, TxError> {
+        self.ensure_open_orders(t, owner).await;
         let i = sdk::reduce_order_by_client_id(
             self.market,
             self.authority.pubkey(),
@@ -206,6 +228,7 @@ impl TestMarket {
         side: Option<OrderSide>,
         limit: u8,
     ) -> Result<CancelAllSummary, TxError> {
+        self.ensure_open_orders(t, owner).await;
         let i = sdk::cancel_all_orders(self.market, self.authority.pubkey(), owner, side, limit);
         Ok(self.as_authority(t, i).await?.decode())
     }

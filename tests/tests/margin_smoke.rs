@@ -50,10 +50,10 @@ async fn deposit_borrow_health() {
     );
     assert_eq!(
         (EXCHANGE_SIZE, BANK_SIZE, MARGIN_ACCOUNT_SIZE),
-        (272, 608, 1320)
+        (272, 608, 5480)
     );
     let rent = env.t.context.banks_client.get_rent().await.unwrap();
     assert_eq!(rent.minimum_balance(8 + EXCHANGE_SIZE), 2_839_680);
     assert_eq!(rent.minimum_balance(8 + BANK_SIZE), 5_178_240);
-    assert_eq!(rent.minimum_balance(8 + MARGIN_ACCOUNT_SIZE), 10_133_760);
+    assert_eq!(rent.minimum_balance(8 + MARGIN_ACCOUNT_SIZE), 39_087_360);
 }

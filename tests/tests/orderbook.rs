@@ -938,3 +938,124 @@ async fn orders_expire_by_slot() {
     let s = m.place(&mut t, bid).await.unwrap();
     assert_eq!((s.base_filled, s.makers_removed), (0, 1));
 }
+
+/// An owner's open-orders account: created once per market (PDA), checked to be the owner's
+/// and the market's, bounded at `MAX_OPEN_ORDERS` resting orders (the next resting place is
+/// refused with nothing changed), emptied by one cancel-all.
+#[tokio::test]
+async fn open_orders_accounts_are_the_owners_and_bounded() {
+    let (mut t, m) = setup(256, 64).await;
+    let other = TestMarket::create(&mut t, TICK, LOT, 64, 16).await;
+    let (trader, alice, mm) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    m.ensure_open_orders(&mut t, trader).await;
+    let oo = m.open_orders(&mut t, trader).await;
+    assert_eq!((oo.market, oo.owner), (m.market, trader));
+    assert_eq!(*oo.orders(), carry_book::OpenOrders::new());
+    let (pda, bump) = Pubkey::find_program_address(
+        &[
+            carry_orderbook::OPEN_ORDERS_SEED,
+            m.market.as_ref(),
+            trader.as_ref(),
+        ],
+        &carry_orderbook::ID,
+    );
+    assert_eq!(
+        (pda, bump),
+        (sdk::open_orders_address(&m.market, &trader), oo.bump)
+    );
+    // A second create for the same owner and market fails (the PDA exists).
+    let payer = t.payer().pubkey();
+    assert!(t
+        .send(&[sdk::create_open_orders(payer, m.market, trader)], &[])
+        .await
+        .is_err());
+
+    let bid = |owner, ticks: u64| limit(owner, OrderSide::Bid, ticks * TICK, LOT);
+    // No open-orders account yet (the address holds no account of this program).
+    let nobody = Pubkey::new_unique();
+    refused_unchanged!(
+        t,
+        m,
+        AnchorError::AccountOwnedByWrongProgram,
+        t.send(
+            &[m.place_ix(&m.authority, bid(nobody, 50))],
+            &[&m.authority]
+        )
+    );
+    // Another owner's account on this market.
+    m.ensure_open_orders(&mut t, alice).await;
+    let mut wrong = m.place_ix(&m.authority, bid(trader, 50));
+    wrong.accounts[2].pubkey = sdk::open_orders_address(&m.market, &alice);
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongOpenOrders,
+        t.send(&[wrong], &[&m.authority])
+    );
+    // The owner's account on another market.
+    other.ensure_open_orders(&mut t, trader).await;
+    let mut wrong = m.place_ix(&m.authority, bid(trader, 50));
+    wrong.accounts[2].pubkey = sdk::open_orders_address(&other.market, &trader);
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongOpenOrders,
+        t.send(&[wrong], &[&m.authority])
+    );
+
+    // The bound: 32 resting orders, then the next resting place is refused.
+    let max = carry_book::MAX_OPEN_ORDERS as u64;
+    for i in 0..max {
+        let s = m.place(&mut t, bid(trader, 10 + i)).await.unwrap();
+        assert_eq!(s.posted_quantity, LOT);
+    }
+    assert_eq!(m.open_orders(&mut t, trader).await.orders().used, u32::MAX);
+    let before = m.open_orders(&mut t, trader).await;
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::TooManyOpenOrders,
+        m.place(&mut t, bid(trader, 60))
+    );
+    assert_eq!(before, m.open_orders(&mut t, trader).await);
+    // An order that does not rest still trades with a full list.
+    m.place(&mut t, limit(mm, OrderSide::Ask, 70 * TICK, LOT))
+        .await
+        .unwrap();
+    let ioc = carry_orderbook::PlaceOrderArgs {
+        order_type: OrderType::ImmediateOrCancel,
+        ..bid(trader, 70)
+    };
+    assert_eq!(m.place(&mut t, ioc).await.unwrap().base_filled, LOT);
+    // A maker fill frees its entry: the filled order's slot no longer holds it.
+    let s = m
+        .place(
+            &mut t,
+            limit(mm, OrderSide::Ask, (10 + max - 1) * TICK, LOT),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.base_filled, LOT);
+    let s = m.place(&mut t, bid(trader, 5)).await.unwrap();
+    assert_eq!(s.posted_quantity, LOT);
+    // One cancel-all empties the list.
+    let all = m
+        .cancel_all_summary(&mut t, trader, None, MAX_CANCEL_ALL_PER_CALL)
+        .await
+        .unwrap();
+    assert_eq!((all.cancelled, all.complete), (max as u32, true));
+    assert_eq!(m.open_orders(&mut t, trader).await.orders().used, 0);
+    // A cancel-all with another owner's account is refused.
+    let mut wrong = sdk::cancel_all_orders(m.market, m.authority.pubkey(), trader, None, 5);
+    wrong.accounts[2].pubkey = sdk::open_orders_address(&m.market, &alice);
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongOpenOrders,
+        t.send(&[wrong], &[&m.authority])
+    );
+}

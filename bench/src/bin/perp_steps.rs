@@ -28,7 +28,7 @@ mod perp;
 
 use bytemuck::{Pod, Zeroable};
 use carry_bench::Rng;
-use carry_book::{Book, MatchContext, NewOrder, OrderSide, OrderType, SelfTradeMode};
+use carry_book::{Book, MatchContext, NewOrder, OpenOrders, OrderSide, OrderType, SelfTradeMode};
 use carry_math::I80F48;
 use fixture::*;
 use layout::{pyth_v2, Bank, MarginAccount, PerpLeverageTier, PerpMarket};
@@ -375,7 +375,7 @@ impl World {
             };
             let out = self
                 .book_mut()
-                .place(&order, &ctx, &mut setup_listener())
+                .place(&order, &ctx, &mut OpenOrders::new(), &mut setup_listener())
                 .unwrap();
             assert_eq!(out.posted_quantity, e.quantity as u64);
             let map = if e.flags & 1 != 0 {
@@ -724,7 +724,7 @@ fn crank_scenario(dir: &Path, rng: &mut Rng, name: &str, events: bool) {
             };
             let out = world
                 .book_mut()
-                .place(&order, &ctx, &mut setup_listener())
+                .place(&order, &ctx, &mut OpenOrders::new(), &mut setup_listener())
                 .unwrap();
             assert_eq!(out.fills, 1);
         }

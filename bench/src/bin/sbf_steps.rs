@@ -12,9 +12,10 @@
 
 use carry_bench::Rng;
 use carry_book::{
-    Book, MatchContext, NewOrder, NoopListener, OrderId, OrderSide, OrderType, PlaceOutcome,
-    SelfTradeMode, MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE,
+    Book, MatchContext, NewOrder, NoopListener, OpenOrders, OrderId, OrderSide, OrderType,
+    PlaceOutcome, SelfTradeMode, MAX_FILLS_PER_PLACE, MAX_OPEN_ORDERS, MAX_REMOVALS_PER_PLACE,
 };
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +82,17 @@ struct Sim {
     next_cid: u64,
     /// Resting setup orders per side (bid 0, ask 1), in placing order.
     resting: [Vec<Resting>; 2],
+    /// The owners' open-orders lists, host copies of the lists after the book in the account
+    /// (each owner's orders go to its latest list until it holds MAX_OPEN_ORDERS resting
+    /// orders, then to a new one, as an owner would open another account).
+    lists: Vec<OpenOrders>,
+    /// Each owner's lists, oldest first.
+    owner_lists: HashMap<u32, Vec<u32>>,
+}
+
+/// The book in a host account copy.
+fn book_of(buf: &mut [u64]) -> Book<'_> {
+    Book::load(bytemuck::cast_slice_mut(buf)).expect("load")
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -105,6 +117,8 @@ impl Sim {
             now: 1_000_000,
             next_cid: 1,
             resting: [Vec::new(), Vec::new()],
+            lists: Vec::new(),
+            owner_lists: HashMap::new(),
         };
         let mut data = vec![OP_INIT, 0, 0, 0];
         data.extend_from_slice(&capacity.to_le_bytes());
@@ -123,6 +137,49 @@ impl Sim {
 
     fn book(&mut self) -> Book<'_> {
         Book::load(self.bytes()).expect("load")
+    }
+
+    /// The list `owner`'s next resting order goes to.
+    fn list_for(&mut self, owner: u32) -> u32 {
+        let key = owner_key(owner);
+        let last = self.owner_lists.get(&owner).and_then(|l| l.last().copied());
+        if let Some(i) = last {
+            let live = book_of(&mut self.buf)
+                .open_orders(&key, &self.lists[i as usize])
+                .count();
+            if live < MAX_OPEN_ORDERS {
+                return i;
+            }
+        }
+        self.lists.push(OpenOrders::new());
+        let i = self.lists.len() as u32 - 1;
+        self.owner_lists.entry(owner).or_default().push(i);
+        i
+    }
+
+    /// The list of `owner`'s that records its resting order with client id `cid`, else its
+    /// first list with a resting order, else a new list.
+    fn list_holding(&mut self, owner: u32, cid: Option<u64>) -> u32 {
+        let key = owner_key(owner);
+        let lists = self.owner_lists.get(&owner).cloned().unwrap_or_default();
+        let mut book = book_of(&mut self.buf);
+        for i in lists {
+            let list = &self.lists[i as usize];
+            let hit = match cid {
+                Some(c) => book.find_by_client_id(&key, list, c).is_some(),
+                None => book.open_orders(&key, list).next().is_some(),
+            };
+            if hit {
+                return i;
+            }
+        }
+        let _ = &mut book;
+        self.list_for(owner)
+    }
+
+    /// Book and list `i` of the host copy.
+    fn book_list(&mut self, i: u32) -> (Book<'_>, &mut OpenOrders) {
+        (book_of(&mut self.buf), &mut self.lists[i as usize])
     }
 
     fn ctx(&self) -> MatchContext {
@@ -180,12 +237,14 @@ impl Sim {
             data.extend_from_slice(&self.now.to_le_bytes());
             data.extend_from_slice(&MID.to_le_bytes());
             for e in chunk {
+                let list = self.list_for(e.owner as u32);
                 data.push(e.side as u8 | (e.pegged as u8) << 1);
                 data.push(e.owner);
                 data.extend_from_slice(&e.quantity.to_le_bytes());
                 data.extend_from_slice(&(e.price as i32 as u32).to_le_bytes());
                 data.extend_from_slice(&e.cid.to_le_bytes());
                 data.extend_from_slice(&e.expires_at.to_le_bytes());
+                data.extend_from_slice(&list.to_le_bytes());
                 let o = NewOrder {
                     owner: owner_key(e.owner as u32),
                     side: e.side,
@@ -207,9 +266,9 @@ impl Sim {
                     quote_budget: 0,
                 };
                 let ctx = self.ctx();
-                let out = self
-                    .book()
-                    .place(&o, &ctx, &mut NoopListener)
+                let (mut book, list) = self.book_list(list);
+                let out = book
+                    .place(&o, &ctx, list, &mut NoopListener)
                     .expect("setup place");
                 assert!(out.fills == 0 && out.posted_quantity == o.quantity);
                 self.resting[e.side as usize].push(Resting {
@@ -237,10 +296,12 @@ impl Sim {
     /// One place instruction; the outcome is checked on SBF (fills and whether it rested).
     fn place(&mut self, label: &str, owner: u32, o: &NewOrder) -> Result<PlaceOutcome, ()> {
         let ctx = self.ctx();
-        let r = self.book().place(o, &ctx, &mut NoopListener);
+        let list = self.list_for(owner);
+        let (mut book, l) = self.book_list(list);
+        let r = book.place(o, &ctx, l, &mut NoopListener);
         let must_fail = label.starts_with('!');
         assert_eq!(r.is_err(), must_fail, "{label}: host outcome {r:?}");
-        let data = place_ix(OP_PLACE, owner, o, &ctx, r.as_ref().ok());
+        let data = place_ix(OP_PLACE, owner, list, o, &ctx, r.as_ref().ok());
         self.emit(label, &data);
         // The authority consumes the queue (fills and, since removals of other owners' orders
         // are queued too, the attacks' out events): a setup step once it is half full.
@@ -266,26 +327,19 @@ impl Sim {
     }
 
     fn cancel_cid(&mut self, label: &str, owner: u32, cid: u64) {
-        self.book()
-            .cancel_by_client_id(&owner_key(owner), cid, &mut NoopListener)
+        let list = self.list_holding(owner, Some(cid));
+        let (mut book, l) = self.book_list(list);
+        book.cancel_by_client_id(&owner_key(owner), l, cid, &mut NoopListener)
             .expect("cancel by client id");
-        let mut data = vec![OP_CANCEL_CID, 0, 0, 0];
+        let mut data = vec![OP_CANCEL_CID, 0];
+        data.extend_from_slice(&(list as u16).to_le_bytes());
         data.extend_from_slice(&owner.to_le_bytes());
         data.extend_from_slice(&cid.to_le_bytes());
         self.emit(label, &data);
     }
 
     fn cancel_all(&mut self, label: &str, owner: u32, limit: u32) {
-        let n = self
-            .book()
-            .cancel_all(&owner_key(owner), None, limit, &mut NoopListener)
-            .expect("cancel all")
-            .cancelled;
-        let mut data = vec![OP_CANCEL_ALL, 2, 0, 0];
-        data.extend_from_slice(&owner.to_le_bytes());
-        data.extend_from_slice(&limit.to_le_bytes());
-        data.extend_from_slice(&n.to_le_bytes());
-        self.emit(label, &data);
+        self.cancel_all_side(label, owner, None, limit);
     }
 
     fn pop_all(&mut self) {
@@ -324,11 +378,11 @@ impl Sim {
 
     fn write(&self, dir: &Path, name: &str) {
         std::fs::write(dir.join(format!("{name}.steps")), &self.out).expect("write steps");
-        if self.capacity != CAPACITY {
-            let bytes = Book::size_of(self.capacity, EVENTS);
-            std::fs::write(dir.join(format!("{name}.bytes")), format!("{bytes}\n"))
-                .expect("write account size");
-        }
+        // The book, then every list the scenario used.
+        let bytes = Book::size_of(self.capacity, EVENTS)
+            + self.lists.len() * std::mem::size_of::<OpenOrders>();
+        std::fs::write(dir.join(format!("{name}.bytes")), format!("{bytes}\n"))
+            .expect("write account size");
     }
 
     /// One setup order placed with its own instruction (any owner, client id and peg limit).
@@ -356,12 +410,14 @@ impl Sim {
         side: Option<OrderSide>,
         limit: u32,
     ) -> u32 {
-        let n = self
-            .book()
-            .cancel_all(&owner_key(owner), side, limit, &mut NoopListener)
+        let list = self.list_holding(owner, None);
+        let (mut book, l) = self.book_list(list);
+        let n = book
+            .cancel_all(&owner_key(owner), l, side, limit, &mut NoopListener)
             .expect("cancel all")
             .cancelled;
-        let mut data = vec![OP_CANCEL_ALL, side.map_or(2, |s| s as u8), 0, 0];
+        let mut data = vec![OP_CANCEL_ALL, side.map_or(2, |s| s as u8)];
+        data.extend_from_slice(&(list as u16).to_le_bytes());
         data.extend_from_slice(&owner.to_le_bytes());
         data.extend_from_slice(&limit.to_le_bytes());
         data.extend_from_slice(&n.to_le_bytes());
@@ -374,6 +430,7 @@ impl Sim {
 fn place_ix(
     op: u8,
     owner: u32,
+    list: u32,
     o: &NewOrder,
     ctx: &MatchContext,
     expect: Option<&PlaceOutcome>,
@@ -396,7 +453,8 @@ fn place_ix(
         Some(out) => data.extend_from_slice(&[out.fills as u8, (out.posted_quantity > 0) as u8]),
         None => data.extend_from_slice(&[0xff, 0xff]),
     }
-    data.extend_from_slice(&[0; 5]);
+    data.push(0);
+    data.extend_from_slice(&list.to_le_bytes());
     assert_eq!(data.len(), 72);
     data
 }
@@ -601,7 +659,7 @@ fn profile(dir: &Path, name: &str) {
             sim.emit("p0-instruction-only", &[0x20, 0, 0, 0, 0, 0, 0, 0]);
             sim.emit("p1-book-load", &[0x21, 0, 0, 0, 0, 0, 0, 0]);
             let o = order(side, OrderType::Limit, MID, 1, 1);
-            let data = place_ix(0x25, TAKER, &o, &sim.ctx(), None);
+            let data = place_ix(0x25, TAKER, 0, &o, &sim.ctx(), None);
             sim.emit("p2-decode-place", &data);
         }
         sim.emit("p3-best-price", &[0x22, side as u8, 0, 0, 0, 0, 0, 0]);
@@ -612,7 +670,9 @@ fn profile(dir: &Path, name: &str) {
         data.extend_from_slice(&r.id.hi.to_le_bytes());
         data.extend_from_slice(&r.id.lo.to_le_bytes());
         sim.emit("p4-find-by-id", &data);
-        let mut data = vec![0x24, 0, 0, 0];
+        let l = sim.list_holding(r.owner, Some(r.cid));
+        let mut data = vec![0x24, 0];
+        data.extend_from_slice(&(l as u16).to_le_bytes());
         data.extend_from_slice(&r.owner.to_le_bytes());
         data.extend_from_slice(&r.cid.to_le_bytes());
         sim.emit("p5-find-by-client-id", &data);
@@ -796,9 +856,10 @@ mod attacks {
         sim.write(dir, &name);
     }
 
-    /// One owner's 1,000 resting orders (500 a side): one cancel-all call of the largest limit
-    /// the program allows (100); and a side-filtered one for an owner whose other-side orders
-    /// exceed the visit bound (1,100 asks, cancel bids: `MAX_CANCEL_ALL_VISITS` = 512 visits, nothing to cancel).
+    /// One owner's 1,000 resting orders (500 a side, in 32 open-orders lists of 32, as 32
+    /// accounts would hold them): one cancel-all call of the largest limit the program allows
+    /// (100) cancels a full list (32); and a side-filtered one for an owner whose lists hold
+    /// only the other side (1,100 asks, cancel bids: 32 entries read, nothing to cancel).
     pub fn cancel_all(dir: &Path, cap: u32) {
         let name = format!("a4-cancel-all-{}", tag(cap));
         let mut sim = Sim::with_capacity(14, cap);
@@ -816,15 +877,14 @@ mod attacks {
         }
         sim.batch(&skew);
         for _ in 0..10 {
-            let n = sim.cancel_all_side(&format!("{name}-100"), 200, None, 100);
-            assert_eq!(n, 100);
-            let mut again: Vec<Entry> = (0..100).map(|j| sim.entry(side_of(j), false)).collect();
+            let n = sim.cancel_all_side(&format!("{name}-list-32"), 200, None, 100);
+            assert_eq!(n, MAX_OPEN_ORDERS as u32);
+            let mut again: Vec<Entry> = (0..32).map(|j| sim.entry(side_of(j), false)).collect();
             for e in &mut again {
                 e.owner = 200;
             }
             sim.batch(&again);
-            let n =
-                sim.cancel_all_side(&format!("{name}-skip-512"), 201, Some(OrderSide::Bid), 100);
+            let n = sim.cancel_all_side(&format!("{name}-skip-32"), 201, Some(OrderSide::Bid), 100);
             assert_eq!(n, 0);
         }
         sim.write(dir, &name);

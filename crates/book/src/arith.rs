@@ -27,6 +27,25 @@ pub fn add_signed(base: u64, offset: i64) -> Option<u64> {
     r.filter(|p| *p > 0)
 }
 
+#[inline(always)]
+fn word(k: &[u8; 32], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&k[i * 8..i * 8 + 8]);
+    u64::from_ne_bytes(w)
+}
+
+/// `a == b` for 32-byte keys (owners), as four word compares. `[u8; 32] ==` becomes a `memcmp`
+/// call on SBF (a syscall of at least 10 CU plus its setup); keys here sit 8-byte aligned in
+/// orders and instructions, so the words load whole.
+#[inline(always)]
+pub(crate) fn same_key(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    (word(a, 0) ^ word(b, 0))
+        | (word(a, 1) ^ word(b, 1))
+        | (word(a, 2) ^ word(b, 2))
+        | (word(a, 3) ^ word(b, 3))
+        == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +68,21 @@ mod tests {
         assert_eq!(add_signed(10, -10), None);
         assert_eq!(add_signed(u64::MAX, 1), None);
         assert_eq!(add_signed(1, i64::MIN), None);
+    }
+
+    #[test]
+    fn same_key_is_byte_equality() {
+        let a: [u8; 32] = core::array::from_fn(|i| (i * 37 + 11) as u8);
+        assert!(same_key(&a, &a));
+        for i in 0..32 {
+            for bit in [0, 3, 7] {
+                let mut b = a;
+                b[i] ^= 1 << bit;
+                assert!(!same_key(&a, &b), "byte {i} bit {bit}");
+                assert!(!same_key(&b, &a), "byte {i} bit {bit}");
+            }
+        }
+        assert!(same_key(&[0; 32], &[0; 32]));
+        assert!(!same_key(&[0; 32], &[0xFF; 32]));
     }
 }

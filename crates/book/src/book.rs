@@ -2,11 +2,8 @@
 //! Everything else (the side cursor, queries, place, cancels, the event ring) builds on it.
 
 use crate::error::BookError;
-use crate::layout::{
-    BookHeader, FillEvent, InnerNode, Layout, Order, OwnerNode, SideHeader, BOOK_MAGIC, NIL,
-};
+use crate::layout::{BookHeader, FillEvent, InnerNode, Layout, Order, SideHeader, BOOK_MAGIC, NIL};
 use crate::order::{OrderId, OrderSide};
-use crate::owners::{self, handle, split_handle, OwnerTree};
 use crate::tree::{self, InnerAlloc, TreeIter};
 use crate::MAX_ORDER_CAPACITY;
 
@@ -15,7 +12,6 @@ pub struct Book<'a> {
     pub(crate) header: &'a mut BookHeader,
     pub(crate) orders: [&'a mut [Order]; 2],
     pub(crate) inners: [&'a mut [InnerNode]; 2],
-    pub(crate) owner_nodes: &'a mut [OwnerNode],
     pub(crate) events: &'a mut [FillEvent],
 }
 
@@ -56,8 +52,7 @@ impl<'a> Book<'a> {
         let (bid_orders, rest) = rest.split_at_mut(l.inners[0] - l.orders[0]);
         let (bid_inners, rest) = rest.split_at_mut(l.orders[1] - l.inners[0]);
         let (ask_orders, rest) = rest.split_at_mut(l.inners[1] - l.orders[1]);
-        let (ask_inners, rest) = rest.split_at_mut(l.owner_inners - l.inners[1]);
-        let (owner_inners, events) = rest.split_at_mut(l.events - l.owner_inners);
+        let (ask_inners, events) = rest.split_at_mut(l.events - l.inners[1]);
         let inner_bytes = l.order_capacity * core::mem::size_of::<InnerNode>();
         let cast_err = |_| BookError::InvalidLayout;
         Ok(Book {
@@ -70,7 +65,6 @@ impl<'a> Book<'a> {
                 bytemuck::try_cast_slice_mut(&mut bid_inners[..inner_bytes]).map_err(cast_err)?,
                 bytemuck::try_cast_slice_mut(&mut ask_inners[..inner_bytes]).map_err(cast_err)?,
             ],
-            owner_nodes: bytemuck::try_cast_slice_mut(owner_inners).map_err(cast_err)?,
             events: bytemuck::try_cast_slice_mut(events).map_err(cast_err)?,
         })
     }
@@ -93,7 +87,7 @@ impl<'a> Book<'a> {
             order_free: NIL,
             inner_bump: 0,
             inner_free: NIL,
-            owner_alloc: 0,
+            _reserved: 0,
         };
         *book.header = BookHeader {
             magic: BOOK_MAGIC,
@@ -103,11 +97,9 @@ impl<'a> Book<'a> {
             event_capacity,
             event_head: 0,
             event_count: 0,
-            owner_root: NIL,
-            _padding: 0,
+            _padding: [0; 2],
             sides: [side; 2],
         };
-        book.header.sides[1].owner_alloc = NIL; // the owner tree's free list: empty
         Ok(book)
     }
 
@@ -136,45 +128,6 @@ impl<'a> Book<'a> {
         self.header.sides[side as usize].order_count
     }
 
-    #[inline(always)]
-    pub(crate) fn order_at(&self, h: u32) -> Result<&Order, BookError> {
-        let (side, slot) = split_handle(h);
-        self.orders[side]
-            .get(slot as usize)
-            .ok_or(BookError::Corrupt)
-    }
-
-    /// The owner tree, borrowed from the book's parts.
-    #[inline(always)]
-    pub(crate) fn owner_tree(&mut self) -> OwnerTree<'_> {
-        let h = &mut *self.header;
-        let [bid_side, ask_side] = &mut h.sides;
-        let [bids, asks] = &mut self.orders;
-        OwnerTree {
-            root: &mut h.owner_root,
-            bump: &mut bid_side.owner_alloc,
-            free: &mut ask_side.owner_alloc,
-            nodes: &mut *self.owner_nodes,
-            orders: [&mut **bids, &mut **asks],
-        }
-    }
-
-    /// Handle of `owner`'s resting order with client id `client_order_id` (not 0).
-    #[inline(always)]
-    pub(crate) fn find_client_handle(
-        &self,
-        owner: &[u8; 32],
-        client_order_id: u64,
-    ) -> Result<Option<u32>, BookError> {
-        owners::find(
-            self.header.owner_root,
-            self.owner_nodes,
-            &[&*self.orders[0], &*self.orders[1]],
-            owner,
-            client_order_id,
-        )
-    }
-
     /// Looks up a resting order by id.
     pub fn find(&self, id: OrderId) -> Result<Option<&Order>, BookError> {
         let s = id.side() as usize;
@@ -192,21 +145,6 @@ impl<'a> Book<'a> {
         )
     }
 
-    /// Looks up a resting order by its owner's client order id.
-    pub fn find_by_client_id(
-        &self,
-        owner: &[u8; 32],
-        client_order_id: u64,
-    ) -> Result<Option<&Order>, BookError> {
-        if client_order_id == 0 {
-            return Ok(None);
-        }
-        Ok(match self.find_client_handle(owner, client_order_id)? {
-            Some(h) => Some(self.order_at(h)?),
-            None => None,
-        })
-    }
-
     /// Takes the order in `slot` of side `s` off the book and frees its slot. `walk`: when
     /// matching takes a maker off (makers leave in priority order, each the first of its
     /// tree), the walk that found it, which removes it without a descent; else `None`.
@@ -216,7 +154,6 @@ impl<'a> Book<'a> {
         slot: u32,
         walk: Option<&mut TreeIter>,
     ) -> Result<(), BookError> {
-        self.owner_tree().remove(handle(s, slot))?;
         let pegged = self.orders[s]
             .get(slot as usize)
             .ok_or(BookError::Corrupt)?
@@ -240,7 +177,6 @@ impl<'a> Book<'a> {
         pegged: bool,
         at: &tree::Spot,
     ) -> Result<(), BookError> {
-        self.owner_tree().remove(handle(s, at.slot))?;
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
         tree::unlink(root, &mut alloc, self.inners[s], at)?;
         self.free_slot(s, at.slot)

@@ -1,14 +1,17 @@
 //! Taking orders off by their owner: cancel by id or client id, reduce in place, cancel-all.
+//! By id: one descent of the order's price tree. By client id and cancel-all: a scan of the
+//! owner's [`OpenOrders`] list (at most [`crate::MAX_OPEN_ORDERS`] entries).
 
+use crate::arith::same_key;
 use crate::book::Book;
 use crate::error::BookError;
+use crate::layout::OpenOrders;
 use crate::listener::BookListener;
+use crate::open_orders::entry_side;
 use crate::order::{
     CancelAllOutcome, CancelledOrder, OrderId, OrderSide, OutReason, ReduceOutcome,
 };
-use crate::owners::{self, same_key, split_handle, OwnerIter};
 use crate::tree;
-use crate::MAX_CANCEL_ALL_VISITS;
 
 impl<'a> Book<'a> {
     /// Cancels the order in `slot` of side `s`; `at`: where a descent for its key found it,
@@ -86,10 +89,12 @@ impl<'a> Book<'a> {
         self.reduce_slot(owner, s, slot, by, listener)
     }
 
-    /// [`Book::reduce`] by the owner's client order id (not 0).
+    /// [`Book::reduce`] by the owner's client order id (not 0), looked up in the owner's
+    /// list (whose entry is cleared when the reduce cancels the order).
     pub fn reduce_by_client_id<L: BookListener>(
         &mut self,
         owner: &[u8; 32],
+        list: &mut OpenOrders,
         client_order_id: u64,
         by: u64,
         listener: &mut L,
@@ -97,11 +102,15 @@ impl<'a> Book<'a> {
         if client_order_id == 0 {
             return Err(BookError::OrderNotFound);
         }
-        let h = self
-            .find_client_handle(owner, client_order_id)?
+        let i = self
+            .client_entry(owner, list, client_order_id)
             .ok_or(BookError::OrderNotFound)?;
-        let (s, slot) = split_handle(h);
-        self.reduce_slot(owner, s, slot, by, listener)
+        let e = list.entries[i];
+        let out = self.reduce_slot(owner, entry_side(&e), e.slot, by, listener)?;
+        if out.remaining == 0 {
+            list.clear(i);
+        }
+        Ok(out)
     }
 
     fn reduce_slot<L: BookListener>(
@@ -139,65 +148,63 @@ impl<'a> Book<'a> {
         Ok(out)
     }
 
-    /// Cancels `owner`'s resting order with this client order id (not 0).
+    /// Cancels `owner`'s resting order with this client order id (not 0), looked up in the
+    /// owner's list (whose entry is cleared).
     pub fn cancel_by_client_id<L: BookListener>(
         &mut self,
         owner: &[u8; 32],
+        list: &mut OpenOrders,
         client_order_id: u64,
         listener: &mut L,
     ) -> Result<CancelledOrder, BookError> {
         if client_order_id == 0 {
             return Err(BookError::OrderNotFound);
         }
-        let h = self
-            .find_client_handle(owner, client_order_id)?
+        let i = self
+            .client_entry(owner, list, client_order_id)
             .ok_or(BookError::OrderNotFound)?;
-        let (s, slot) = split_handle(h);
-        self.cancel_slot(s, slot, None, listener)
+        let e = list.entries[i];
+        let out = self.cancel_slot(entry_side(&e), e.slot, None, listener)?;
+        list.clear(i);
+        Ok(out)
     }
 
-    /// Cancels up to `limit` of `owner`'s resting orders (on one side, or both when `side` is
-    /// `None`), in the owner tree's order (client order id, then age), visiting at most
-    /// [`MAX_CANCEL_ALL_VISITS`] of the owner's orders. Call again until `complete`.
-    ///
-    /// The walk visits only the owner's own orders: each cancelled one, plus, with a side
-    /// given, the owner's orders on the other side it passes over (bounded by the visits).
+    /// Cancels up to `limit` of `owner`'s resting orders that `list` records (on one side,
+    /// or both when `side` is `None`), in entry order, and clears their entries and the stale
+    /// ones it meets. Call again until `complete`. At most [`crate::MAX_OPEN_ORDERS`] entries
+    /// are read, whatever the book holds.
     pub fn cancel_all<L: BookListener>(
         &mut self,
         owner: &[u8; 32],
+        list: &mut OpenOrders,
         side: Option<OrderSide>,
         limit: u32,
         listener: &mut L,
     ) -> Result<CancelAllOutcome, BookError> {
-        let sub = owners::owner_subtree(
-            self.header.owner_root,
-            self.owner_nodes,
-            &[&*self.orders[0], &*self.orders[1]],
-            owner,
-        )?;
         let mut out = CancelAllOutcome {
             cancelled: 0,
             complete: true,
         };
-        let Some(sub) = sub else {
-            return Ok(out);
-        };
-        let mut it = OwnerIter::new(sub);
-        let mut visits = 0;
-        loop {
-            if out.cancelled == limit || visits == MAX_CANCEL_ALL_VISITS {
+        let mut used = list.used;
+        while used != 0 {
+            let i = used.trailing_zeros() as usize;
+            used &= used - 1;
+            let e = list.entries[i];
+            if self.entry_order(&e, owner).is_none() {
+                list.clear(i); // stale: the order left the book
+                continue;
+            }
+            let s = entry_side(&e);
+            if side.is_some_and(|side| side as usize != s) {
+                continue;
+            }
+            if out.cancelled == limit {
                 out.complete = false;
                 break;
             }
-            let Some(h) = it.next(self.owner_nodes)? else {
-                break;
-            };
-            visits += 1;
-            let (s, slot) = split_handle(h);
-            if side.is_none_or(|side| side as usize == s) {
-                self.cancel_slot(s, slot, None, listener)?;
-                out.cancelled += 1;
-            }
+            self.cancel_slot(s, e.slot, None, listener)?;
+            list.clear(i);
+            out.cancelled += 1;
         }
         Ok(out)
     }

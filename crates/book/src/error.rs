@@ -46,4 +46,7 @@ pub enum BookError {
     InvalidQuoteBudget,
     /// Both a unix-time and a slot expiry were given, or one is 2^63 or above.
     InvalidExpiry,
+    /// The owner already rests [`crate::MAX_OPEN_ORDERS`] orders in this book (its
+    /// [`crate::OpenOrders`] list is full).
+    TooManyOpenOrders,
 }

@@ -5,7 +5,6 @@
 //! BookHeader
 //! [Order; cap]  [InnerNode; cap]     bids
 //! [Order; cap]  [InnerNode; cap]     asks
-//! [OwnerNode; 2 * cap]               owner tree (both sides' orders by owner, client id)
 //! [FillEvent; events]                maker fill queue (ring buffer)
 //! ```
 //! Each region starts at a multiple of 8 bytes.
@@ -40,10 +39,8 @@ pub struct SideHeader {
     pub inner_bump: u32,
     /// Head of the free inner-node list (linked through `children[0]`), or [`NIL`].
     pub inner_free: u32,
-    /// The owner tree's allocator, kept here so the header keeps its size: in `sides[0]` the
-    /// bump (nodes below it have been used), in `sides[1]` the free-list head (linked through
-    /// `OwnerNode::parent`, [`NIL`] ends it).
-    pub owner_alloc: u32,
+    /// Unused (0).
+    pub _reserved: u32,
 }
 const _: () = assert!(core::mem::size_of::<SideHeader>() == 32);
 
@@ -65,9 +62,7 @@ pub struct BookHeader {
     pub event_head: u32,
     /// Unconsumed events in the queue.
     pub event_count: u32,
-    /// Root handle of the owner tree, or [`NIL`].
-    pub owner_root: u32,
-    pub _padding: u32,
+    pub _padding: [u32; 2],
     /// Bids at 0, asks at 1.
     pub sides: [SideHeader; 2],
 }
@@ -96,8 +91,8 @@ pub struct Order {
     pub peg_limit: u64,
     /// Unix seconds when it was placed.
     pub placed_at: u64,
-    /// The order's parent node in the owner tree, or [`NIL`] when it is the root.
-    pub owner_parent: u32,
+    /// Unused (0).
+    pub _reserved: u32,
     /// Links the side's free slot list while the slot is free ([`NIL`] ends it).
     pub next_free: u32,
 }
@@ -121,20 +116,6 @@ pub struct InnerNode {
     pub children: [u32; 2],
 }
 const _: () = assert!(core::mem::size_of::<InnerNode>() == 12);
-
-/// An inner node of the owner tree: a critbit node that also knows its parent, so that a
-/// leaf (whose parent sits in [`Order::owner_parent`]) is removed without a descent.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
-pub struct OwnerNode {
-    /// Critical bit, 0 = most significant bit of the 384-bit key.
-    pub crit_bit: u32,
-    /// Parent node, or [`NIL`] at the root.
-    pub parent: u32,
-    /// Child handles ([`LEAF`] set: an order handle, `side << 30 | slot`).
-    pub children: [u32; 2],
-}
-const _: () = assert!(core::mem::size_of::<OwnerNode>() == 16);
 
 /// [`FillEvent::kind`] of a maker fill.
 pub const EVENT_FILL: u8 = 0;
@@ -203,8 +184,6 @@ pub struct Layout {
     pub event_capacity: usize,
     pub orders: [usize; 2],
     pub inners: [usize; 2],
-    /// The owner tree's nodes (`2 * order_capacity` of them).
-    pub owner_inners: usize,
     pub events: usize,
     /// Total bytes.
     pub size: usize,
@@ -226,17 +205,53 @@ impl Layout {
         let bid_inners = bid_orders + order_bytes;
         let ask_orders = bid_inners + inner_bytes;
         let ask_inners = ask_orders + order_bytes;
-        let owner_inners = ask_inners + inner_bytes;
-        let events = owner_inners + 2 * cap * core::mem::size_of::<OwnerNode>();
+        let events = ask_inners + inner_bytes;
         let size = events + event_capacity as usize * core::mem::size_of::<FillEvent>();
         Layout {
             order_capacity: cap,
             event_capacity: event_capacity as usize,
             orders: [bid_orders, ask_orders],
             inners: [bid_inners, ask_inners],
-            owner_inners,
             events,
             size,
         }
     }
 }
+
+/// Most orders one [`OpenOrders`] list holds: an owner's resting orders in one book.
+pub const MAX_OPEN_ORDERS: usize = 32;
+
+/// One entry of an [`OpenOrders`] list: where an order of the owner rests.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq, Default)]
+pub struct OpenOrderEntry {
+    /// The order's `OrderId::lo` (side and pegged tags, sequence number: unique in its book).
+    pub order_id_lo: u64,
+    /// The order's slot in its side's order slab.
+    pub slot: u32,
+    pub _padding: u32,
+}
+const _: () = assert!(core::mem::size_of::<OpenOrderEntry>() == 16);
+
+/// An owner's index of its resting orders in one book, kept in the owner's own account (a
+/// margin account's perp position, an open-orders account), not in the book: a resting place
+/// writes one entry, and cancel-all and client-id lookups scan only these entries.
+///
+/// Bounded: an owner rests at most [`MAX_OPEN_ORDERS`] orders in a book
+/// (`TooManyOpenOrders`). The book does not come back to the list when an order leaves
+/// through another owner's place (filled, expired, beyond its peg limit, evicted) or a cancel
+/// by order id: an entry counts only while its slot still holds its order (same
+/// `order_id_lo`, quantity above 0; sequence numbers are never reused), and a place reuses
+/// stale entries when no bit is free.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq, Default)]
+pub struct OpenOrders {
+    /// Bit `i` set: `entries[i]` was written by a place and not yet cleared (it may be stale).
+    pub used: u32,
+    pub _padding: u32,
+    /// The entries; only those whose bit is set mean anything.
+    pub entries: [OpenOrderEntry; MAX_OPEN_ORDERS],
+}
+const _: () = assert!(MAX_OPEN_ORDERS <= 32);
+const _: () = assert!(core::mem::size_of::<OpenOrders>() == 8 + 16 * MAX_OPEN_ORDERS);
+const _: () = assert!(core::mem::align_of::<OpenOrders>() == 8);

@@ -5,9 +5,10 @@
 //! compute-unit harness in `bench/sbf`.
 //!
 //! A book lives in one caller-provided byte buffer (an account's data): a [`BookHeader`], then
-//! per side a slab of [`Order`] slots and a slab of critbit [`InnerNode`]s, the owner tree
-//! (critbit over `(owner, client order id)` of both sides' orders), and a ring buffer of maker
-//! [`FillEvent`]s. See [`layout`].
+//! per side a slab of [`Order`] slots and a slab of critbit [`InnerNode`]s, then a ring buffer
+//! of maker [`FillEvent`]s. See [`layout`]. Each owner's index of its resting orders is not in
+//! the book: it is an [`OpenOrders`] list the owner's account keeps and the caller passes to
+//! the calls that need it (a resting place, cancel and reduce by client id, cancel-all).
 //!
 //! Units: prices are in ticks (quote lots per base lot), quantities in base lots, timestamps in
 //! unix seconds. A fill's quote amount is `price * quantity` in quote lots.
@@ -17,9 +18,10 @@
 //! first and committed only when it cannot fail, so an error leaves the book unchanged.
 //!
 //! Files, each depending only on those above it: `arith`, `error`, `order` (value types),
-//! `layout` (the bytes); `tree` (critbit price trees) and `owners` (the owner tree); `book`
-//! (the buffer's parts, load, lookups, removal); `listener`; `cursor` (a side in priority order,
-//! pegged pricing); `queries`; `events` (the fill ring); `place`; `cancel`.
+//! `layout` (the bytes); `tree` (critbit price trees); `book` (the buffer's parts, load,
+//! lookups, removal); `open_orders` (an owner's list read against the book); `listener`;
+//! `cursor` (a side in priority order, pegged pricing); `queries`; `events` (the fill ring);
+//! `place`; `cancel`.
 #![cfg_attr(not(test), no_std)]
 
 pub mod arith;
@@ -30,8 +32,8 @@ mod error;
 mod events;
 pub mod layout;
 mod listener;
+mod open_orders;
 mod order;
-mod owners;
 mod place;
 mod queries;
 mod tree;
@@ -51,7 +53,10 @@ impl TestRng {
 
 pub use book::Book;
 pub use error::BookError;
-pub use layout::{BookHeader, FillEvent, InnerNode, Order, SideHeader, EVENT_FILL, EVENT_OUT};
+pub use layout::{
+    BookHeader, FillEvent, InnerNode, OpenOrderEntry, OpenOrders, Order, SideHeader, EVENT_FILL,
+    EVENT_OUT, MAX_OPEN_ORDERS,
+};
 pub use listener::{BookListener, NoopListener};
 pub use order::{
     CancelAllOutcome, CancelledOrder, MatchContext, NewOrder, OrderId, OrderSide, OrderType,
@@ -65,8 +70,5 @@ pub const MAX_FILLS_PER_PLACE: u32 = 64;
 /// Most makers one place may remove on its way without filling them: expired, beyond their
 /// peg limit, or cancelled or decremented by self-trade prevention.
 pub const MAX_REMOVALS_PER_PLACE: u32 = 64;
-/// Most of an owner's orders one cancel-all call visits (cancelled, or passed over when they
-/// are on the other side).
-pub const MAX_CANCEL_ALL_VISITS: u32 = 512;
 /// Largest order capacity of one side (order slots are addressed with 29 bits).
 pub const MAX_ORDER_CAPACITY: u32 = 1 << 20;

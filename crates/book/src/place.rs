@@ -1,18 +1,18 @@
 //! Placing an order: plan the walk over the opposite side read-only (within its fill and
 //! removal budgets), then commit fills, removals, an eviction and the resting remainder.
 
+use crate::arith::same_key;
 use crate::arith::{add_signed, mul_checked};
 use crate::book::{tree_of, Book};
 use crate::cursor::{better, fixed_price, is_expired, pegged_price, PegContext, SideCursor};
 use crate::error::BookError;
 use crate::events::{self, EventBody};
-use crate::layout::{Order, EVENT_FILL, EVENT_OUT, NIL, SLOT_EXPIRY};
+use crate::layout::{OpenOrders, Order, EVENT_FILL, EVENT_OUT, NIL, SLOT_EXPIRY};
 use crate::listener::BookListener;
 use crate::order::{
     bias_offset, unbias_offset, MatchContext, NewOrder, OrderId, OrderSide, OrderType, OutReason,
     PlaceOutcome, SelfTradeMode, SEQ_MASK,
 };
-use crate::owners::{self, handle, same_key};
 use crate::tree;
 use crate::{MAX_FILLS_PER_PLACE, MAX_REMOVALS_PER_PLACE};
 use core::mem::MaybeUninit;
@@ -79,8 +79,8 @@ struct Resting {
     id: OrderId,
     quantity: u64,
     now: u64,
-    /// The owner-tree leaf nearest the order's key, when the place found it already.
-    near: Option<u64>,
+    /// The entry of the owner's list it takes.
+    entry: usize,
 }
 
 /// Whether a taker on `taker_side` with limit `limit` trades with a maker at `maker_price`.
@@ -95,7 +95,11 @@ fn crosses(taker_side: OrderSide, limit: u64, maker_price: u64) -> bool {
 impl<'a> Book<'a> {
     /// Places an order: matches what crosses it, then rests, cancels or refuses the rest as
     /// its kind says. Either returns the outcome with every change made, or an error with the
-    /// book unchanged.
+    /// book and `list` unchanged. `list` is the owner's [`OpenOrders`] in this book: a resting
+    /// remainder is recorded there (`TooManyOpenOrders` when it holds
+    /// [`crate::MAX_OPEN_ORDERS`] resting orders), and a client id (not 0) must be new among
+    /// the orders it records (`DuplicateClientOrderId`). Orders that never rest leave it
+    /// unread.
     ///
     /// Compute is bounded whatever the book holds: the walk over the opposite side meets at
     /// most `max_fills` makers it fills and [`MAX_REMOVALS_PER_PLACE`] it removes (expired,
@@ -105,6 +109,7 @@ impl<'a> Book<'a> {
         &mut self,
         o: &NewOrder,
         ctx: &MatchContext,
+        list: &mut OpenOrders,
         listener: &mut L,
     ) -> Result<PlaceOutcome, BookError> {
         if o.quantity == 0 {
@@ -267,23 +272,17 @@ impl<'a> Book<'a> {
         {
             return Err(BookError::SlippageExceeded);
         }
-        // The client id must be new among the owner's resting orders (checked on the book as
-        // it was; the descent's leaf is where the order's key goes if nothing else changes).
-        let mut near = None;
-        if may_rest && o.client_order_id != 0 {
-            let k = owners::lookup_key(&o.owner, o.client_order_id);
-            near = owners::descend(self.header.owner_root, self.owner_nodes, &k)?;
-            if let Some(leaf) = near {
-                let orders = [&*self.orders[0], &*self.orders[1]];
-                if owners::is_client_order(&orders, leaf, &o.owner, o.client_order_id)? {
-                    return Err(BookError::DuplicateClientOrderId);
-                }
+        let mut rest = may_rest && remaining > 0 && !stopped_early;
+        // The owner's list entry the remainder takes; a client id must be new among the
+        // owner's resting orders even when nothing rests (both checked on the book as it was).
+        let mut entry = 0;
+        if rest || (may_rest && o.client_order_id != 0) {
+            match self.entry_for_rest(&o.owner, list, o.client_order_id) {
+                Ok(i) => entry = i,
+                Err(BookError::TooManyOpenOrders) if !rest => {}
+                Err(e) => return Err(e),
             }
         }
-        if plan.len > 0 {
-            near = None; // makers leave the owner tree first
-        }
-        let mut rest = may_rest && remaining > 0 && !stopped_early;
         let mut evict = None;
         if rest && self.header.sides[o.side as usize].order_count >= self.header.order_capacity {
             // A full side: the order evicts the side's worst order if it is strictly better.
@@ -298,7 +297,6 @@ impl<'a> Book<'a> {
             } else {
                 evict = Some(slot);
             }
-            near = None;
         }
 
         // Commit: nothing below can fail on a book this engine wrote.
@@ -363,9 +361,9 @@ impl<'a> Book<'a> {
                 id: out.order_id,
                 quantity: remaining,
                 now: ctx.now,
-                near,
+                entry,
             };
-            self.rest(o, &at, listener)?;
+            self.rest(o, &at, list, listener)?;
             out.posted_quantity = remaining;
             out.posted_price = limit;
         } else {
@@ -556,96 +554,12 @@ impl<'a> Book<'a> {
         Ok(())
     }
 
-    /// Links the order just written in `slot` of side `s` into its price tree and the owner
-    /// tree (`near`: the owner-tree leaf a descent for its key found, if the place has it).
-    /// On the host the two descents are interleaved, on SBF they run one after the other; both
-    /// link the same nodes (`insert_variants_build_identical_books` compares the bytes).
-    #[inline(always)]
-    fn insert_resting(
-        &mut self,
-        s: usize,
-        slot: u32,
-        order: &Order,
-        near: Option<u64>,
-    ) -> Result<(), BookError> {
-        #[cfg(test)]
-        if tests::SEQUENTIAL_INSERT.with(|c| c.get()) {
-            return self.insert_resting_sequential(s, slot, order, near);
-        }
-        #[cfg(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))]
-        {
-            self.insert_resting_sequential(s, slot, order, near)
-        }
-        #[cfg(not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana")))]
-        {
-            self.insert_resting_interleaved(s, slot, order, near)
-        }
-    }
-
-    /// Host: the owner-tree descent level by level beside the price-tree descent.
-    #[cfg(any(
-        test,
-        not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))
-    ))]
-    #[inline(always)]
-    fn insert_resting_interleaved(
-        &mut self,
-        s: usize,
-        slot: u32,
-        order: &Order,
-        near: Option<u64>,
-    ) -> Result<(), BookError> {
-        let owner_root = self.header.owner_root;
-        if near.is_some() || owner_root == NIL {
-            return self.insert_resting_sequential(s, slot, order, near);
-        }
-        // The owner-tree descent goes level by level beside the price-tree descent (their
-        // loads overlap: a post-only place about 15% faster on the host), then on to its leaf.
-        let pegged = order.is_pegged();
-        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        let k = owners::key_of(order);
-        let nodes = &*self.owner_nodes;
-        let mut h = owner_root as u64;
-        tree::insert(
-            root,
-            &mut alloc,
-            self.inners[s],
-            self.orders[s],
-            slot,
-            || owners::descend_step(nodes, &k, &mut h),
-        )?;
-        let near = Some(owners::descend(h as u32, nodes, &k)?.ok_or(BookError::Corrupt)?);
-        self.owner_tree().insert(handle(s, slot), near)
-    }
-
-    /// The two descents one after the other: on SBF, where loads do not overlap (the
-    /// interleaved code above costs more compute units), and on the host when the owner-tree
-    /// leaf is at hand or the owner tree is empty.
-    #[inline(always)]
-    fn insert_resting_sequential(
-        &mut self,
-        s: usize,
-        slot: u32,
-        order: &Order,
-        near: Option<u64>,
-    ) -> Result<(), BookError> {
-        let pegged = order.is_pegged();
-        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        tree::insert(
-            root,
-            &mut alloc,
-            self.inners[s],
-            self.orders[s],
-            slot,
-            || {},
-        )?;
-        self.owner_tree().insert(handle(s, slot), near)
-    }
-
+    /// Rests the remainder: a free order slot, the price tree, the owner's list entry.
     fn rest<L: BookListener>(
         &mut self,
         o: &NewOrder,
         at: &Resting,
+        list: &mut OpenOrders,
         listener: &mut L,
     ) -> Result<(), BookError> {
         let (id, quantity, now) = (at.id, at.quantity, at.now);
@@ -679,89 +593,16 @@ impl<'a> Book<'a> {
             },
             peg_limit: if id.is_pegged() { o.price } else { 0 },
             placed_at: now,
-            owner_parent: NIL,
+            _reserved: 0,
             next_free: NIL,
         };
         *self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)? = order;
-        self.insert_resting(s, slot, &order, at.near)?;
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
+        tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        list.record(at.entry, id, slot);
         listener.on_post(&order);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::{Book, MatchContext, NewOrder, NoopListener, OrderSide, OrderType, SelfTradeMode};
-
-    std::thread_local! {
-        /// Test switch: rest orders with the SBF (sequential) insert instead of the host's.
-        pub(super) static SEQUENTIAL_INSERT: core::cell::Cell<bool> =
-            const { core::cell::Cell::new(false) };
-    }
-
-    /// Runs the same random places (resting, crossing, post-only, with and without client
-    /// ids) and cancels on two books, one with each insert, and compares their bytes after
-    /// every operation: the code the program runs on chain (sequential) builds the same book
-    /// as the code the host tests run (interleaved).
-    #[test]
-    fn insert_variants_build_identical_books() {
-        const CAP: u32 = 256;
-        const EVENTS: u32 = 64;
-        let size = Book::size_of(CAP, EVENTS);
-        let mut a = vec![0u64; size.div_ceil(8)];
-        let mut b = vec![0u64; size.div_ceil(8)];
-        Book::init(bytemuck::cast_slice_mut(&mut a), CAP, EVENTS).unwrap();
-        Book::init(bytemuck::cast_slice_mut(&mut b), CAP, EVENTS).unwrap();
-        let ctx = MatchContext::default();
-        let mut rng = crate::TestRng(0x9E37_79B9_7F4A_7C15);
-        let mut ids = std::vec::Vec::new();
-        for step in 0..4_000 {
-            let r = rng.next();
-            let mut owner = [0u8; 32];
-            owner[0] = (r % 7) as u8;
-            let side = if r & 8 == 0 {
-                OrderSide::Bid
-            } else {
-                OrderSide::Ask
-            };
-            let kind = match (r >> 4) % 3 {
-                0 => OrderType::Limit,
-                1 => OrderType::PostOnly,
-                _ => OrderType::PostOnlySlide,
-            };
-            let price = 1_000 + (r >> 8) % 40;
-            let qty = 1 + (r >> 16) % 5;
-            let cancel = (r >> 24).is_multiple_of(4) && !ids.is_empty();
-            let mut outs = [None, None];
-            for (i, buf) in [&mut a, &mut b].into_iter().enumerate() {
-                SEQUENTIAL_INSERT.with(|c| c.set(i == 1));
-                let mut book = Book::load(bytemuck::cast_slice_mut(buf)).unwrap();
-                // drain the fill ring so it never fills up
-                let n = book.event_count();
-                book.pop_events(n).unwrap();
-                if cancel {
-                    let (o, id) = ids[(r >> 32) as usize % ids.len()];
-                    outs[i] = Some(book.cancel(&o, id, &mut NoopListener).is_ok());
-                } else {
-                    let order = NewOrder {
-                        client_order_id: if r & 1 == 0 { (r >> 40) % 50 + 1 } else { 0 },
-                        self_trade: SelfTradeMode::CancelResting,
-                        ..NewOrder::new(owner, side, kind, price, qty)
-                    };
-                    let out = book.place(&order, &ctx, &mut NoopListener);
-                    if let Ok(p) = &out {
-                        if p.posted_quantity > 0 && i == 0 {
-                            ids.push((owner, p.order_id));
-                        }
-                    }
-                    outs[i] = Some(out.is_ok());
-                }
-            }
-            SEQUENTIAL_INSERT.with(|c| c.set(false));
-            assert_eq!(outs[0], outs[1], "step {step}");
-            assert!(a == b, "the books differ after step {step}");
-        }
     }
 }

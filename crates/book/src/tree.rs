@@ -76,16 +76,12 @@ impl InnerAlloc<'_> {
 }
 
 /// Inserts the order in `slot` (its key already written) into the tree at `root`.
-///
-/// `beside` is called once per level of the descent: a caller walks another, independent tree
-/// one level in it, so that on a host CPU the two chains of dependent loads overlap.
 pub(crate) fn insert(
     root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
-    mut beside: impl FnMut(),
 ) -> Result<(), BookError> {
     let k = key(orders, slot)?;
     if *root == NIL {
@@ -105,7 +101,6 @@ pub(crate) fn insert(
         *path.get_mut(len).ok_or(BookError::Corrupt)? = MaybeUninit::new(h as u32);
         len += 1;
         h = n.children[bit(k, n.crit_bit)] as u64;
-        beside();
     }
     if h & LEAF64 == 0 {
         return Err(BookError::Corrupt);
@@ -500,7 +495,7 @@ mod tests {
                     bump: &mut a.bump,
                     free: &mut a.free,
                 };
-                insert(&mut root, &mut alloc, &mut a.inners, &orders, slot, || {}).unwrap();
+                insert(&mut root, &mut alloc, &mut a.inners, &orders, slot).unwrap();
                 a.root = root;
             }
             let mut b = Tree {

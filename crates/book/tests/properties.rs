@@ -6,7 +6,15 @@
 //!   evicted + reduced (cancelled counts cancels, unrested remainders, expiry, peg-limit and
 //!   self-trade removals and decrements);
 //! - the event queue holds exactly the maker fills not yet consumed;
-//! - each side's order count equals the orders found by walking its trees.
+//! - each side's order count equals the orders found by walking its trees;
+//! - each owner's `OpenOrders` list records exactly its resting orders (the live orders
+//!   `Book::open_orders` yields through it are, as a set of ids and without repeats, the
+//!   owner's orders in the book), never more than `MAX_OPEN_ORDERS`, and none of another
+//!   owner's; client ids resolve through it.
+//!
+//! Each owner's places, client-id calls and cancel-alls go through its own list. A place that
+//! would rest while its owner already rests `MAX_OPEN_ORDERS` orders is refused
+//! (`TooManyOpenOrders`) like every refusal: nothing changed, book or list.
 
 mod common;
 
@@ -74,6 +82,28 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1u64..8).prop_map(|seconds| Op::Advance { seconds }),
         2 => (88u64..113).prop_map(|price| Op::Oracle { price }),
         2 => (0u32..40).prop_map(|n| Op::Pop { n }),
+    ]
+}
+
+/// Streams for few owners that rest many orders: `op()` mixed with places that rest without
+/// crossing (bids at 94..=99, asks at 101..=106), so owners reach their lists' bound while
+/// fills, cancels by id and expiries leave stale entries behind.
+fn crowded_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => op(),
+        10 => (any::<bool>(), 0u8..3, 0u64..6, 1u64..30, 0u64..64, 0u64..20)
+            .prop_map(|(side, kind, p, quantity, cid, ttl)| Op::Place {
+                owner: (p % 2) as u8 ^ side as u8,
+                side,
+                kind,
+                price: if side { 94 + p } else { 101 + p },
+                offset: 0,
+                quantity,
+                cid: if cid < 24 { 0 } else { cid },
+                ttl,
+                max_fills: 4,
+                stp: 1,
+            }),
     ]
 }
 
@@ -184,6 +214,10 @@ fn priority_list(book: &Book, side: OrderSide, ctx: &MatchContext) -> Vec<OrderI
 struct Stats {
     placed: u32,
     refused: u32,
+    /// Refused with `TooManyOpenOrders`.
+    too_many: u32,
+    /// Rested while every entry of the owner's list was in use (so into a stale entry).
+    reused_stale: u32,
     fills: u32,
     outs: u32,
 }
@@ -223,9 +257,19 @@ fn best_tradable(book: &Book, side: OrderSide, oracle: u64, now: u64) -> Option<
     best
 }
 
-fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stats, TestCaseError> {
+/// Runs `ops` on a fresh book; owner numbers are taken modulo `owners` (fewer owners rest
+/// more orders each, up to their lists' bound).
+fn run(
+    ops: Vec<Op>,
+    capacity: u32,
+    events: u32,
+    mut oracle: u64,
+    owners: u8,
+) -> Result<Stats, TestCaseError> {
     let mut stats = Stats::default();
     let mut buf = Buffer::new(capacity, events);
+    // One list per owner, as each owner's account keeps it.
+    let mut lists = Lists::new();
     let mut ledgers: HashMap<OrderId, Ledger> = HashMap::new();
     let mut resting_ids: Vec<OrderId> = Vec::new();
     let mut queued_fills: u64 = 0;
@@ -251,6 +295,7 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 max_fills,
                 stp,
             } => {
+                let on = on % owners;
                 let side = if side { OrderSide::Bid } else { OrderSide::Ask };
                 let kind = OrderType::from_u8(kind).unwrap();
                 let mut o = order(on, side, kind, price, quantity);
@@ -279,11 +324,23 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                     o.price = if price > 103 { 0 } else { price };
                 }
                 let expected_order = priority_list(&book, side.opposite(), &ctx);
+                let resting_before = resting_ids_of(&book, &o.owner).len();
                 let before = buf.0.clone();
+                let list_before = *lists.of(on);
                 let mut book = buf.book();
-                match book.place(&o, &ctx, &mut rec) {
+                match book.place(&o, &ctx, lists.of(on), &mut rec) {
                     Ok(out) => {
                         stats.placed += 1;
+                        if out.posted_quantity > 0 {
+                            // It rested: the owner had room in its list.
+                            prop_assert!(resting_before < MAX_OPEN_ORDERS);
+                            if list_before.used == u32::MAX {
+                                stats.reused_stale += 1;
+                            }
+                        } else {
+                            // Nothing rested: the list is as it was.
+                            prop_assert_eq!(*lists.of(on), list_before);
+                        }
                         prop_assert!(rec.touched.len() <= expected_order.len());
                         prop_assert_eq!(&rec.touched[..], &expected_order[..rec.touched.len()]);
                         prop_assert_eq!(out.fills as usize, rec.fills.len());
@@ -320,7 +377,65 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                     Err(e) => {
                         stats.refused += 1;
                         prop_assert!(rec.fills.is_empty() && rec.outs.is_empty());
+                        prop_assert!(rec.posts.is_empty());
                         prop_assert!(before == buf.0, "error {:?} changed the book", e);
+                        prop_assert_eq!(
+                            *lists.of(on),
+                            list_before,
+                            "error {:?} changed the list",
+                            e
+                        );
+                        if e == BookError::TooManyOpenOrders {
+                            stats.too_many += 1;
+                            // Only when the owner already rests a full list's worth, and the
+                            // order is one that may rest ...
+                            prop_assert_eq!(resting_before, MAX_OPEN_ORDERS);
+                            prop_assert!(kind.may_rest());
+                            // ... and would rest: the same place on the same book with room
+                            // in its list (an empty one) rests a remainder.
+                            let mut other = Buffer(before.clone());
+                            let replay = other.book().place(
+                                &o,
+                                &ctx,
+                                &mut OpenOrders::new(),
+                                &mut NoopListener,
+                            );
+                            match replay {
+                                Ok(out) if out.posted_quantity > 0 => {}
+                                Ok(out) => {
+                                    // The one exception: the list is checked before the place
+                                    // decides, after matching, not to rest a pegged remainder
+                                    // that an opposite pegged order's offset crosses; such an
+                                    // order is refused as too many instead of being cancelled.
+                                    let mut opposite_offsets = Vec::new();
+                                    other
+                                        .book()
+                                        .visit_all(side.opposite(), None, |v| {
+                                            if v.id.is_pegged() {
+                                                opposite_offsets.push(v.id.price_or_offset());
+                                            }
+                                        })
+                                        .unwrap();
+                                    let ours = o.peg_offset as i128;
+                                    let crossed = opposite_offsets.iter().any(|t| match side {
+                                        OrderSide::Bid => *t <= ours,
+                                        OrderSide::Ask => *t >= ours,
+                                    });
+                                    prop_assert!(
+                                        kind == OrderType::OraclePegged
+                                            && crossed
+                                            && out.evicted.is_none(),
+                                        "refused as too many, but would not rest: {:?}",
+                                        out
+                                    );
+                                }
+                                Err(r) => prop_assert!(
+                                    false,
+                                    "refused as too many, but with room: {:?}",
+                                    r
+                                ),
+                            }
+                        }
                     }
                 }
             }
@@ -343,10 +458,30 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 }
             }
             Op::CancelClient { owner: on, cid } => {
-                let found = book.find_by_client_id(&owner(on), cid).unwrap().copied();
-                let r = book.cancel_by_client_id(&owner(on), cid, &mut rec);
+                let on = on % owners;
+                let found = book
+                    .find_by_client_id(&owner(on), lists.get(on), cid)
+                    .copied();
+                // The owner's resting order with that client id, found by walking the book.
+                let mut expected = None;
+                for s in [OrderSide::Bid, OrderSide::Ask] {
+                    book.visit_all(s, None, |v| {
+                        if v.order.owner == owner(on) && v.order.client_order_id == cid {
+                            expected = Some(v.id);
+                        }
+                    })
+                    .unwrap();
+                }
+                prop_assert_eq!(found.as_ref().map(id_of), expected);
+                let r = book.cancel_by_client_id(&owner(on), lists.of(on), cid, &mut rec);
                 match found {
-                    Some(o) => prop_assert_eq!(r.unwrap().quantity, o.quantity),
+                    Some(o) => {
+                        let c = r.unwrap();
+                        prop_assert_eq!((c.order_id, c.quantity), (id_of(&o), o.quantity));
+                        prop_assert!(book
+                            .find_by_client_id(&owner(on), lists.get(on), cid)
+                            .is_none());
+                    }
                     None => prop_assert_eq!(r, Err(BookError::OrderNotFound)),
                 }
             }
@@ -355,8 +490,11 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                 side,
                 limit,
             } => {
+                let on = on % owners;
                 let side = OrderSide::from_u8(side);
-                let out = book.cancel_all(&owner(on), side, limit, &mut rec).unwrap();
+                let out = book
+                    .cancel_all(&owner(on), lists.of(on), side, limit, &mut rec)
+                    .unwrap();
                 let n = out.cancelled;
                 if out.complete {
                     let mut left = 0;
@@ -382,7 +520,15 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
                     if let Some(o) = book.find(id).unwrap().copied() {
                         let before = priority_list(&book, id.side(), &ctx);
                         let r = if by_cid && o.client_order_id != 0 {
-                            book.reduce_by_client_id(&o.owner, o.client_order_id, by, &mut rec)
+                            // (`owner(n)`'s first byte is `n`.)
+                            let list = lists.of(o.owner[0]);
+                            book.reduce_by_client_id(
+                                &o.owner,
+                                list,
+                                o.client_order_id,
+                                by,
+                                &mut rec,
+                            )
                         } else {
                             book.reduce(&o.owner, id, by, &mut rec)
                         }
@@ -482,10 +628,20 @@ fn run(ops: Vec<Op>, capacity: u32, events: u32, mut oracle: u64) -> Result<Stat
             for o in seen {
                 prop_assert!(o.quantity > 0);
                 if o.client_order_id != 0 {
-                    let f = book.find_by_client_id(&o.owner, o.client_order_id).unwrap();
+                    let f =
+                        book.find_by_client_id(&o.owner, lists.get(o.owner[0]), o.client_order_id);
                     prop_assert_eq!(f.map(|f| (f.key_hi, f.key_lo)), Some((o.key_hi, o.key_lo)));
                 }
             }
+        }
+        // Each owner's list records exactly its resting orders, at most MAX_OPEN_ORDERS,
+        // and none of another owner's.
+        for n in 0..owners {
+            let listed = listed_ids_of(&book, &owner(n), lists.get(n));
+            prop_assert_eq!(&listed, &resting_ids_of(&book, &owner(n)), "owner {}", n);
+            prop_assert!(listed.len() <= MAX_OPEN_ORDERS);
+            let other = owner((n + 1) % owners.max(2));
+            prop_assert_eq!(book.open_orders(&other, lists.get(n)).count(), 0);
         }
         resting_ids.retain(|id| book.find(*id).unwrap().is_some());
     }
@@ -501,12 +657,19 @@ proptest! {
 
     #[test]
     fn random_streams_keep_invariants(ops in prop::collection::vec(op(), 1..120), oracle in 95u64..106) {
-        run(ops, 64, 24, oracle)?;
+        run(ops, 64, 24, oracle, 5)?;
     }
 
     #[test]
     fn tiny_books_hit_full_sides_and_queues(ops in prop::collection::vec(op(), 1..80)) {
-        run(ops, 4, 3, 100)?;
+        run(ops, 4, 3, 100, 5)?;
+    }
+
+    /// Two owners over long streams: they rest up to their lists' bound and are refused
+    /// there.
+    #[test]
+    fn few_owners_reach_their_lists_bound(ops in prop::collection::vec(crowded_op(), 150..300), oracle in 95u64..106) {
+        run(ops, 128, 64, oracle, 2)?;
     }
 }
 
@@ -522,7 +685,7 @@ fn streams_exercise_fills_refusals_and_removals() {
             .new_tree(&mut runner)
             .unwrap()
             .current();
-        let s = run(ops, 16, 8, 100).unwrap();
+        let s = run(ops, 16, 8, 100, 5).unwrap();
         total.placed += s.placed;
         total.refused += s.refused;
         total.fills += s.fills;
@@ -532,5 +695,25 @@ fn streams_exercise_fills_refusals_and_removals() {
     assert!(
         total.placed > 1000 && total.refused > 100 && total.fills > 300 && total.outs > 100,
         "{total:?}"
+    );
+    // Two owners over longer streams reach their lists' bound and are refused there.
+    let mut crowded = Stats::default();
+    for _ in 0..20 {
+        let ops = prop::collection::vec(crowded_op(), 300)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let s = run(ops, 128, 64, 100, 2).unwrap();
+        crowded.placed += s.placed;
+        crowded.refused += s.refused;
+        crowded.too_many += s.too_many;
+        crowded.reused_stale += s.reused_stale;
+        crowded.fills += s.fills;
+        crowded.outs += s.outs;
+    }
+    println!("{crowded:?}");
+    assert!(
+        crowded.too_many > 100 && crowded.reused_stale > 100 && crowded.fills > 100,
+        "{crowded:?}"
     );
 }

@@ -318,6 +318,9 @@ pub enum CarryError {
     /// lot's premium).
     #[msg("nothing to auto-deleverage")]
     NothingToDeleverage,
+    /// The account already rests `carry_book::MAX_OPEN_ORDERS` orders on this market.
+    #[msg("too many open orders on this market")]
+    TooManyOpenOrders,
 }
 
 /// A `carry_book` engine error as a named program error.
@@ -341,6 +344,7 @@ pub fn book_err(e: carry_book::BookError) -> Error {
         B::DuplicateClientOrderId => error!(CarryError::DuplicateClientOrderId),
         B::OrderNotFound => error!(CarryError::OrderNotFound),
         B::SlippageExceeded => error!(CarryError::SlippageExceeded),
+        B::TooManyOpenOrders => error!(CarryError::TooManyOpenOrders),
         B::NotInitialized | B::NotEnoughEvents | B::Corrupt => {
             error!(CarryError::PerpBookInvalid)
         }

@@ -112,7 +112,18 @@ fn mirrors_match_the_zero_copy_accounts() {
             asks_base_lots,
             loss_snapshot,
             reserved,
+            open_orders,
         ]
+    );
+    same_layout!(
+        layout::PerpOpenOrders,
+        real::PerpOpenOrders,
+        [used, padding, entries]
+    );
+    same_layout!(
+        layout::PerpOpenOrderEntry,
+        real::PerpOpenOrderEntry,
+        [order_id_lo, slot, padding]
     );
     same_layout!(
         layout::MarginAccount,

@@ -61,6 +61,10 @@ pub enum OrderbookError {
     InvalidQuoteBudget,
     #[msg("an order may expire by unix time or by slot, not both, and before 2^63")]
     InvalidExpiry,
+    #[msg("the owner already rests as many orders as its open-orders account holds")]
+    TooManyOpenOrders,
+    #[msg("the open-orders account is not this owner's on this market")]
+    WrongOpenOrders,
 }
 
 impl From<BookError> for OrderbookError {
@@ -87,6 +91,7 @@ impl From<BookError> for OrderbookError {
             BookError::SlippageExceeded => OrderbookError::SlippageExceeded,
             BookError::InvalidQuoteBudget => OrderbookError::InvalidQuoteBudget,
             BookError::InvalidExpiry => OrderbookError::InvalidExpiry,
+            BookError::TooManyOpenOrders => OrderbookError::TooManyOpenOrders,
         }
     }
 }

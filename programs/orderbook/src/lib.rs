@@ -39,11 +39,19 @@ pub mod carry_orderbook {
         instructions::create_market::handle(ctx, params)
     }
 
-    /// Authority only: places an order for `args.owner`. Returns the taker's fill summary
+    /// Anyone (the payer pays the rent): creates `owner`'s open-orders account on `market`,
+    /// PDA `[OPEN_ORDERS_SEED, market, owner]`, which lists the owner's resting orders (at
+    /// most `carry_book::MAX_OPEN_ORDERS`). Placing for an owner needs it.
+    pub fn create_open_orders(ctx: Context<CreateOpenOrders>, owner: Pubkey) -> Result<()> {
+        instructions::create_open_orders::handle_create_open_orders(ctx, owner)
+    }
+
+    /// Authority only: places an order for `args.owner`, whose open-orders account records
+    /// a resting remainder (`TooManyOpenOrders` when it is full of resting orders). Returns the taker's fill summary
     /// (also as return data) so the caller can settle it atomically; maker fills go to the
     /// market's event queue.
     pub fn place_order(
-        ctx: Context<MarketAuthority>,
+        ctx: Context<MarketAuthorityOwner>,
         args: PlaceOrderArgs,
     ) -> Result<PlaceOrderSummary> {
         instructions::place_order::handle(ctx, args)
@@ -67,32 +75,22 @@ pub mod carry_orderbook {
         order_id: u128,
         quantity: u64,
     ) -> Result<ReduceSummary> {
-        instructions::reduce_order::handle(
-            ctx,
-            owner,
-            instructions::reduce_order::Target::Id(order_id),
-            quantity,
-        )
+        instructions::reduce_order::handle_id(ctx, owner, order_id, quantity)
     }
 
     /// Authority only: `reduce_order` by the owner's client order id.
     pub fn reduce_order_by_client_id(
-        ctx: Context<MarketAuthority>,
+        ctx: Context<MarketAuthorityOwner>,
         owner: Pubkey,
         client_order_id: u64,
         quantity: u64,
     ) -> Result<ReduceSummary> {
-        instructions::reduce_order::handle(
-            ctx,
-            owner,
-            instructions::reduce_order::Target::ClientId(client_order_id),
-            quantity,
-        )
+        instructions::reduce_order::handle_client_id(ctx, owner, client_order_id, quantity)
     }
 
     /// Authority only: cancels `owner`'s order by its client order id.
     pub fn cancel_order_by_client_id(
-        ctx: Context<MarketAuthority>,
+        ctx: Context<MarketAuthorityOwner>,
         owner: Pubkey,
         client_order_id: u64,
     ) -> Result<CancelSummary> {
@@ -103,7 +101,7 @@ pub mod carry_orderbook {
     /// orders on `side` (or both sides). Returns how many were cancelled and whether any are
     /// left; call again until `complete`.
     pub fn cancel_all_orders(
-        ctx: Context<MarketAuthority>,
+        ctx: Context<MarketAuthorityOwner>,
         owner: Pubkey,
         side: Option<OrderSide>,
         limit: u8,

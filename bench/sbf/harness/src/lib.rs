@@ -1,7 +1,9 @@
 //! SBF harness for the carry-book matching engine: a `no_std` program without the Solana SDK.
 //!
 //! Accounts: the fee payer, then the market account whose data is the book
-//! (`Book::size_of(order_capacity, event_capacity)` bytes, zeroed until `init`).
+//! (`Book::size_of(order_capacity, event_capacity)` bytes, zeroed until `init`) followed by
+//! the owners' `OpenOrders` lists (as the owners' own accounts would hold them; an
+//! instruction names its list by index, the generator gives each owner lists of its own).
 //! Instruction data: one of the `#[repr(C)]` structs below, read in place (the runtime puts
 //! instruction data at an 8-byte aligned address): its first byte is the op.
 //! `bench/src/bin/sbf_steps.rs` writes them.
@@ -19,7 +21,7 @@
 //! | 0x21 profile: load | (`Book::load` only) |
 //! | 0x22 profile: best price | [`SmallIx`] (`side`; a tree cursor down to the best order) |
 //! | 0x23 profile: find | [`CancelIx`] (one critbit descent) |
-//! | 0x24 profile: find by client id | [`CancelCidIx`] (one index probe) |
+//! | 0x24 profile: find by client id | [`CancelCidIx`] (a scan of the owner's list) |
 //! | 0x25 profile: decode place | [`PlaceIx`] (decode only, no engine call) |
 //!
 //! An owner number `n` stands for the 32-byte key `n.to_le_bytes()` repeated eight times.
@@ -29,8 +31,8 @@
 
 use bytemuck::{Pod, Zeroable};
 use carry_book::{
-    Book, BookError, MatchContext, NewOrder, NoopListener, OrderId, OrderType, SelfTradeMode,
-    OrderSide,
+    Book, BookError, BookHeader, MatchContext, NewOrder, NoopListener, OpenOrders, OrderId,
+    OrderSide, OrderType, SelfTradeMode,
 };
 
 const OK: u64 = 0;
@@ -70,7 +72,9 @@ pub struct PlaceIx {
     pub expect_fills: u8,
     /// 0 = must not rest, 1 = must rest, 0xff = any.
     pub expect_posted: u8,
-    pub _pad: [u8; 5],
+    pub _pad: u8,
+    /// The owner's list.
+    pub list: u32,
 }
 
 #[repr(C)]
@@ -87,7 +91,9 @@ pub struct CancelIx {
 #[derive(Clone, Copy, Pod, Zeroable)]
 pub struct CancelCidIx {
     pub op: u8,
-    pub _pad: [u8; 3],
+    pub _pad: u8,
+    /// The owner's list.
+    pub list: u16,
     pub owner: u32,
     pub client_order_id: u64,
 }
@@ -98,7 +104,8 @@ pub struct CancelAllIx {
     pub op: u8,
     /// 0 bid, 1 ask, 2 both.
     pub side: u8,
-    pub _pad: [u8; 2],
+    /// The owner's list.
+    pub list: u16,
     pub owner: u32,
     pub limit: u32,
     /// 0xffff_ffff = any.
@@ -135,6 +142,8 @@ pub struct BatchEntry {
     pub price: u32,
     pub client_order_id: u32,
     pub expires_at: u32,
+    /// The owner's list.
+    pub list: u32,
 }
 
 /// The instruction as `T`, or `None` when too short or misaligned.
@@ -161,6 +170,37 @@ fn oracle(v: u64) -> Option<u64> {
     } else {
         Some(v)
     }
+}
+
+/// The book and list `list` of the account's lists (after the book).
+#[inline(always)]
+fn book_and_list(bytes: &mut [u8], list: u32) -> Result<(Book<'_>, &mut OpenOrders), u64> {
+    let head = core::mem::size_of::<BookHeader>();
+    let h: &BookHeader = bytes
+        .get(..head)
+        .and_then(|b| bytemuck::try_from_bytes(b).ok())
+        .ok_or(BAD_ACCOUNT)?;
+    let len = Book::size_of(h.order_capacity, h.event_capacity);
+    if bytes.len() < len {
+        return Err(BAD_ACCOUNT);
+    }
+    let (book, lists) = bytes.split_at_mut(len);
+    let size = core::mem::size_of::<OpenOrders>();
+    let at = list as usize * size;
+    let list = lists
+        .get_mut(at..at + size)
+        .and_then(|b| bytemuck::try_from_bytes_mut(b).ok())
+        .ok_or(BAD_ACCOUNT)?;
+    Ok((Book::load(book).map_err(engine)?, list))
+}
+
+macro_rules! book_and_list {
+    ($bytes:expr, $list:expr) => {
+        match book_and_list($bytes, $list) {
+            Ok(b) => b,
+            Err(code) => return code,
+        }
+    };
 }
 
 macro_rules! load {
@@ -213,8 +253,8 @@ fn place(book: &mut [u8], data: &[u8]) -> u64 {
     let Some((order, ctx, i)) = decode_place(data) else {
         return BAD_INSTRUCTION;
     };
-    let mut book = load!(book);
-    match book.place(&order, &ctx, &mut NoopListener) {
+    let (mut book, list) = book_and_list!(book, i.list);
+    match book.place(&order, &ctx, list, &mut NoopListener) {
         Ok(out) => {
             if (i.expect_fills != 0xff && out.fills != i.expect_fills as u32)
                 || (i.expect_posted != 0xff && (out.posted_quantity > 0) != (i.expect_posted != 0))
@@ -247,7 +287,8 @@ fn cancel_by_client_id(book: &mut [u8], data: &[u8]) -> u64 {
         return BAD_INSTRUCTION;
     };
     let owner = owner_key(i.owner);
-    match load!(book).cancel_by_client_id(&owner, i.client_order_id, &mut NoopListener) {
+    let (mut book, list) = book_and_list!(book, i.list as u32);
+    match book.cancel_by_client_id(&owner, list, i.client_order_id, &mut NoopListener) {
         Ok(_) => OK,
         Err(e) => engine(e),
     }
@@ -265,7 +306,8 @@ fn cancel_all(book: &mut [u8], data: &[u8]) -> u64 {
         },
     };
     let owner = owner_key(i.owner);
-    match load!(book).cancel_all(&owner, side, i.limit, &mut NoopListener) {
+    let (mut book, list) = book_and_list!(book, i.list as u32);
+    match book.cancel_all(&owner, list, side, i.limit, &mut NoopListener) {
         Ok(n) if i.expect == u32::MAX || n.cancelled == i.expect => OK,
         Ok(_) => UNEXPECTED,
         Err(e) => engine(e),
@@ -304,8 +346,8 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
         oracle_price: oracle(i.oracle),
         slot: 0,
     };
-    let mut book = load!(book);
     for e in entries {
+        let (mut book, list) = book_and_list!(&mut *book, e.list);
         let pegged = e.flags & 2 != 0;
         let order = NewOrder {
             owner: owner_key(e.owner as u32),
@@ -331,7 +373,7 @@ fn batch_place(book: &mut [u8], data: &[u8]) -> u64 {
             min_quote_fill: 0,
             quote_budget: 0,
         };
-        match book.place(&order, &ctx, &mut NoopListener) {
+        match book.place(&order, &ctx, list, &mut NoopListener) {
             Ok(out) if out.fills == 0 && out.posted_quantity == order.quantity => {}
             Ok(_) => return UNEXPECTED,
             Err(e) => return engine(e),
@@ -349,6 +391,16 @@ fn profile(op: u8, book: &mut [u8], data: &[u8]) -> u64 {
         return match decode_place(data) {
             Some((o, _, _)) if o.quantity != 0 => OK,
             _ => BAD_INSTRUCTION,
+        };
+    }
+    if op == 0x24 {
+        let Some(i) = ix::<CancelCidIx>(data) else {
+            return BAD_INSTRUCTION;
+        };
+        let (book, list) = book_and_list!(book, i.list as u32);
+        return match book.find_by_client_id(&owner_key(i.owner), list, i.client_order_id) {
+            Some(_) => OK,
+            None => UNEXPECTED,
         };
     }
     let book = load!(book);
@@ -374,13 +426,6 @@ fn profile(op: u8, book: &mut [u8], data: &[u8]) -> u64 {
                 lo: i.id_lo,
             })
             .map(|o| o.is_some())
-        }
-        0x24 => {
-            let Some(i) = ix::<CancelCidIx>(data) else {
-                return BAD_INSTRUCTION;
-            };
-            book.find_by_client_id(&owner_key(i.owner), i.client_order_id)
-                .map(|o| o.is_some())
         }
         _ => return BAD_INSTRUCTION,
     };

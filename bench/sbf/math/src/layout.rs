@@ -83,7 +83,25 @@ pub struct TokenPosition {
     pub reserved: [u8; 16],
 }
 
-/// Mirror of `PerpPosition` (96 bytes).
+/// Mirror of `PerpOpenOrderEntry` (16 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct PerpOpenOrderEntry {
+    pub order_id_lo: u64,
+    pub slot: u32,
+    pub padding: u32,
+}
+
+/// Mirror of `PerpOpenOrders` (520 bytes; the bytes of `carry_book::OpenOrders`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct PerpOpenOrders {
+    pub used: u32,
+    pub padding: u32,
+    pub entries: [PerpOpenOrderEntry; 32],
+}
+
+/// Mirror of `PerpPosition` (616 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct PerpPosition {
@@ -97,13 +115,14 @@ pub struct PerpPosition {
     pub asks_base_lots: i64,
     pub loss_snapshot: [u64; 2],
     pub reserved: [u8; 16],
+    pub open_orders: PerpOpenOrders,
 }
 
 /// Token and perp slots of a margin account.
 pub const MAX_TOKEN_POSITIONS: usize = 8;
 pub const MAX_PERP_POSITIONS: usize = 8;
 
-/// Mirror of `MarginAccount` (1,320 bytes after the discriminator).
+/// Mirror of `MarginAccount` (5,480 bytes after the discriminator).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 pub struct MarginAccount {
@@ -117,7 +136,7 @@ pub struct MarginAccount {
     pub tokens: [TokenPosition; MAX_TOKEN_POSITIONS],
     pub perps: [PerpPosition; MAX_PERP_POSITIONS],
 }
-pub const MARGIN_ACCOUNT_SIZE: usize = 1320;
+pub const MARGIN_ACCOUNT_SIZE: usize = 5480;
 const _: () = assert!(core::mem::size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);
 
 /// Mirror of `PerpLeverageTier` (16 bytes).

@@ -554,7 +554,8 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
         min_quote_fill: 0,
         quote_budget: 0,
     };
-    let out = book.place(&order, &match_ctx, &mut listener)?;
+    let list: &mut carry_book::OpenOrders = bytemuck::cast_mut(&mut slot.open_orders);
+    let out = book.place(&order, &match_ctx, list, &mut listener)?;
     let first = book.event_count() - out.fills;
     for i in 0..out.fills {
         let Some(e) = book.event(first + i).copied() else {

@@ -28,6 +28,58 @@ pub fn owner(n: u8) -> [u8; 32] {
     o
 }
 
+/// One [`OpenOrders`] list per owner number: `owner(n)`'s list is `lists.of(n)`. Each owner's
+/// places, client-id calls and cancel-alls go through its own list, as an owner's account
+/// would keep it.
+pub struct Lists(pub Vec<OpenOrders>);
+
+impl Lists {
+    pub fn new() -> Lists {
+        Lists(vec![OpenOrders::new(); 256])
+    }
+    pub fn of(&mut self, owner_n: u8) -> &mut OpenOrders {
+        &mut self.0[owner_n as usize]
+    }
+    pub fn get(&self, owner_n: u8) -> &OpenOrders {
+        &self.0[owner_n as usize]
+    }
+}
+
+impl Default for Lists {
+    fn default() -> Lists {
+        Lists::new()
+    }
+}
+
+/// Ids of `owner`'s resting orders as the book holds them, sorted.
+pub fn resting_ids_of(book: &Book, owner: &[u8; 32]) -> Vec<OrderId> {
+    let mut ids = Vec::new();
+    for side in [OrderSide::Bid, OrderSide::Ask] {
+        book.visit_all(side, None, |o| {
+            if o.order.owner == *owner {
+                ids.push(o.id);
+            }
+        })
+        .unwrap();
+    }
+    ids.sort();
+    ids
+}
+
+/// Ids of `owner`'s live resting orders as `list` records them, sorted (duplicates kept, so
+/// an order recorded twice would show).
+pub fn listed_ids_of(book: &Book, owner: &[u8; 32], list: &OpenOrders) -> Vec<OrderId> {
+    let mut ids: Vec<OrderId> = book
+        .open_orders(owner, list)
+        .map(|o| OrderId {
+            hi: o.key_hi,
+            lo: o.key_lo,
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
 pub fn order(owner_n: u8, side: OrderSide, kind: OrderType, price: u64, quantity: u64) -> NewOrder {
     NewOrder::new(owner(owner_n), side, kind, price, quantity)
 }

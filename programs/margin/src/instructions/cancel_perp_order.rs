@@ -63,7 +63,17 @@ pub(crate) fn cancel_orders(
     let mut acc = account.load_mut()?;
     let mut listener = PerpListener::new(account_key, market_key);
     let owner = account_key.to_bytes();
+    // The account's orders on this book are listed in its slot for the market; no slot, no
+    // order (a place opens the slot before anything rests).
+    let Some(slot_idx) = acc.find_perp(market_index) else {
+        return match target {
+            Target::Id(_) | Target::ClientId(_) => err!(CarryError::OrderNotFound),
+            Target::All { .. } => Ok(()),
+        };
+    };
+    let slot = &mut acc.perps[slot_idx];
     let complete_all = with_book(book, |book, _| {
+        let list = slot.open_orders.book();
         let complete = match target {
             Target::Id(id) => {
                 book.cancel(&owner, OrderId::from_u128(id), &mut listener)
@@ -71,13 +81,13 @@ pub(crate) fn cancel_orders(
                 false
             }
             Target::ClientId(cid) => {
-                book.cancel_by_client_id(&owner, cid, &mut listener)
+                book.cancel_by_client_id(&owner, list, cid, &mut listener)
                     .map_err(book_err)?;
                 false
             }
             Target::All { side, limit } => {
                 let out = book
-                    .cancel_all(&owner, side, limit, &mut listener)
+                    .cancel_all(&owner, list, side, limit, &mut listener)
                     .map_err(book_err)?;
                 out.complete && side.is_none()
             }
@@ -99,11 +109,6 @@ pub(crate) fn cancel_orders(
         }
         Ok(Some(pending))
     })?;
-    let Some(slot_idx) = acc.find_perp(market_index) else {
-        // An order rests only after a place, which opens the slot; nothing to release.
-        return Ok(());
-    };
-    let slot = &mut acc.perps[slot_idx];
     release_resting(slot, BookSide::Bid, listener.released[0]);
     release_resting(slot, BookSide::Ask, listener.released[1]);
     if let Some([bids, asks]) = complete_all {
@@ -129,7 +134,7 @@ pub fn handle_cancel_perp_order_by_client_id(
 
 /// Cancel up to `limit` (1..=255) of the account's resting orders, on `side` (0 bids, 1 asks)
 /// or both (`side` = 2). Call again while orders remain (the engine visits at most
-/// `carry_book::MAX_CANCEL_ALL_VISITS` orders per call). A call that leaves the account with
+/// `carry_book::MAX_OPEN_ORDERS` orders, all it can rest on one market). A call that leaves the account with
 /// no order on this book (both sides) resets its resting lots to the lots of its maker fills
 /// still queued (a walk over the event queue, at most its capacity: 4,096), dropping what the
 /// book removed while matching other accounts' orders. Keeping the queued fills counted means

@@ -240,7 +240,7 @@ pub fn handle_place_perp_order(
             let order = NewOrder { max_fills, ..order };
             let first = book.event_count();
             let out = book
-                .place(&order, &match_ctx, &mut listener)
+                .place(&order, &match_ctx, slot.open_orders.book(), &mut listener)
                 .map_err(book_err)?;
             // The place queued the taker's fills (and other owners' out events, for the crank)
             // after the events already there.

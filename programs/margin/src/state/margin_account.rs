@@ -61,8 +61,58 @@ pub struct PerpPosition {
     pub loss_snapshot: FixedBytes,
     /// Reserved, zero.
     pub reserved: [u8; 16],
+    /// The account's resting orders on this market's book (at most
+    /// `carry_book::MAX_OPEN_ORDERS`): the engine's owner index, kept here rather than in the
+    /// book. Zero when the slot is taken or freed.
+    pub open_orders: PerpOpenOrders,
 }
-const _: () = assert!(core::mem::size_of::<PerpPosition>() == 96);
+const _: () = assert!(core::mem::size_of::<PerpPosition>() == 96 + PERP_OPEN_ORDERS_SIZE);
+
+/// Bytes of [`PerpOpenOrders`].
+pub const PERP_OPEN_ORDERS_SIZE: usize = 8 + 16 * carry_book::MAX_OPEN_ORDERS;
+
+/// `carry_book::OpenOrders` as this account stores it (same bytes; [`PerpOpenOrders::book`]
+/// casts): which entries hold an order, and where each rests.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PerpOpenOrders {
+    /// Bit `i` set: `entries[i]` was written by a place (its order may since have left the
+    /// book; the engine checks each entry against the book).
+    pub used: u32,
+    /// Explicit padding, zero.
+    pub padding: u32,
+    /// Where each order rests.
+    pub entries: [PerpOpenOrderEntry; carry_book::MAX_OPEN_ORDERS],
+}
+
+/// `carry_book::OpenOrderEntry`: one resting order of the account.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PerpOpenOrderEntry {
+    /// The order id's low word (side and pegged tags, sequence number).
+    pub order_id_lo: u64,
+    /// The order's slot in its side's order slab.
+    pub slot: u32,
+    /// Explicit padding, zero.
+    pub padding: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<PerpOpenOrders>() == PERP_OPEN_ORDERS_SIZE);
+const _: () = assert!(
+    core::mem::size_of::<PerpOpenOrders>() == core::mem::size_of::<carry_book::OpenOrders>()
+);
+const _: () = assert!(core::mem::align_of::<PerpOpenOrders>() == 8);
+
+impl PerpOpenOrders {
+    /// The engine's view of these bytes.
+    pub fn book(&mut self) -> &mut carry_book::OpenOrders {
+        bytemuck::cast_mut(self)
+    }
+    /// Read-only [`PerpOpenOrders::book`].
+    pub fn book_ref(&self) -> &carry_book::OpenOrders {
+        bytemuck::cast_ref(self)
+    }
+}
 
 impl PerpPosition {
     /// The position as `carry_math::perp` sees it.
@@ -132,7 +182,7 @@ pub struct MarginAccount {
 }
 
 /// Size of `MarginAccount` without the 8-byte discriminator.
-pub const MARGIN_ACCOUNT_SIZE: usize = 1320;
+pub const MARGIN_ACCOUNT_SIZE: usize = 1320 + MAX_PERP_POSITIONS * PERP_OPEN_ORDERS_SIZE;
 const _: () = assert!(core::mem::size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);
 const _: () = assert!(core::mem::align_of::<MarginAccount>() == 8);
 

@@ -1,15 +1,20 @@
 use crate::error::{book_err, OrderbookError};
 use crate::events::{EmitListener, OrderPlaced};
-use crate::instructions::MarketAuthority;
+use crate::instructions::MarketAuthorityOwner;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use carry_book::{Book, MatchContext, NewOrder};
+use carry_book::{Book, MatchContext, NewOrder, OpenOrders};
 
-pub fn handle(ctx: Context<MarketAuthority>, args: PlaceOrderArgs) -> Result<PlaceOrderSummary> {
+pub fn handle(
+    ctx: Context<MarketAuthorityOwner>,
+    args: PlaceOrderArgs,
+) -> Result<PlaceOrderSummary> {
     let clock = Clock::get()?;
     let key = ctx.accounts.market.key();
     ctx.accounts
-        .with_book(|market, book, listener| place(key, &clock, market, book, listener, &args))
+        .with_book(&args.owner, |market, book, list, listener| {
+            place(key, &clock, market, book, list, listener, &args)
+        })
 }
 
 fn place(
@@ -17,6 +22,7 @@ fn place(
     clock: &Clock,
     market: &Market,
     book: &mut Book,
+    list: &mut OpenOrders,
     listener: &mut EmitListener,
     args: &PlaceOrderArgs,
 ) -> Result<PlaceOrderSummary> {
@@ -75,7 +81,9 @@ fn place(
         quote_budget: args.quote_budget / market.tick_size,
     };
     let (tick, lot) = (market.tick_size, market.base_lot_size);
-    let out = book.place(&order, &ctx_match, listener).map_err(book_err)?;
+    let out = book
+        .place(&order, &ctx_match, list, listener)
+        .map_err(book_err)?;
 
     let native = |v: u64, unit: u64| v.checked_mul(unit).ok_or(error!(OrderbookError::Overflow));
     let summary = PlaceOrderSummary {

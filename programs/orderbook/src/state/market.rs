@@ -12,11 +12,12 @@ pub const DEFAULT_EVENT_CAPACITY: u32 = 512;
 pub const MAX_ORDER_CAPACITY: u32 = 8192;
 /// Most queued fill events a market may hold.
 pub const MAX_EVENT_CAPACITY: u32 = 4096;
-/// Most orders one `cancel_all_orders` call cancels. Each costs about 560 CU in the engine
-/// (measured on SBF, `bench/sbf`) and about 450 CU for its `OrderRemoved` event, so 100 of
-/// them plus the walk's bound of `carry_book::MAX_CANCEL_ALL_VISITS` visits (about 25 CU
-/// each) and the instruction's fixed cost stay near 140,000 CU, inside the 200,000 default
-/// with room for a calling program's CPI.
+/// Largest `limit` a `cancel_all_orders` call takes. An owner rests at most
+/// `carry_book::MAX_OPEN_ORDERS` (32) orders a market, all listed in its open-orders account,
+/// so one call with a limit of 32 or more cancels them all: each costs about 560 CU in the
+/// engine (measured on SBF, `bench/sbf`) and about 450 CU for its `OrderRemoved` event, so a
+/// call stays near 40,000 CU, inside the 200,000 default with room for a calling program's
+/// CPI.
 pub const MAX_CANCEL_ALL_PER_CALL: u8 = 100;
 /// The fill cap of a market created with `max_fills` 0.
 pub const DEFAULT_MAX_FILLS: u8 = 32;
