@@ -59,19 +59,29 @@ fn prepared(n: u32, rng: &mut Rng) -> Vec<u64> {
 
 /// Runs `op` on a fresh copy of `base` PER_BATCH times per batch; returns (median, p95) in
 /// nanoseconds per operation (the copy is outside the timed region).
-fn measure(base: &[u64], mut op: impl FnMut(&mut Book, usize)) -> (f64, f64) {
+fn measure_with<S>(
+    base: &[u64],
+    state: &mut S,
+    reset: impl Fn(&mut S),
+    mut op: impl FnMut(&mut Book, &mut S, usize),
+) -> (f64, f64) {
     let mut samples = Vec::with_capacity(BATCHES);
     for _ in 0..BATCHES {
         let mut buf = base.to_vec();
+        reset(state);
         let mut book = Book::load(bytemuck::cast_slice_mut(&mut buf)).unwrap();
         let start = Instant::now();
         for i in 0..PER_BATCH {
-            op(&mut book, i);
+            op(&mut book, state, i);
         }
         samples.push(start.elapsed().as_nanos() as f64 / PER_BATCH as f64);
     }
     samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (samples[BATCHES / 2], samples[BATCHES * 95 / 100])
+}
+
+fn measure(base: &[u64], mut op: impl FnMut(&mut Book, usize)) -> (f64, f64) {
+    measure_with(base, &mut (), |_| {}, |b, _, i| op(b, i))
 }
 
 fn main() {
@@ -94,12 +104,10 @@ fn main() {
     // Each op's owner keeps its own open-orders list (as its account would); a batch starts
     // them empty again, as it starts the book afresh.
     let mut lists = vec![OpenOrders::new(); PER_BATCH];
+    let empty = |lists: &mut Vec<OpenOrders>| lists.iter_mut().for_each(|l| l.len = 0);
     row(
         "place resting ask into 1,000 orders/side",
-        measure(&book_1000, |b, i| {
-            if i == 0 {
-                lists.iter_mut().for_each(|l| l.used = 0);
-            }
+        measure_with(&book_1000, &mut lists, empty, |b, lists, i| {
             let o = order(
                 1_000 + i as u64,
                 OrderSide::Ask,
@@ -117,10 +125,7 @@ fn main() {
         .collect();
     row(
         "post-only place (rests) into 1,000 orders/side",
-        measure(&book_1000, |b, i| {
-            if i == 0 {
-                lists.iter_mut().for_each(|l| l.used = 0);
-            }
+        measure_with(&book_1000, &mut lists, empty, |b, lists, i| {
             let o = order(
                 2_000 + i as u64,
                 OrderSide::Bid,

@@ -1563,7 +1563,7 @@ mod tests {
                 "{o}/{e}"
             );
         }
-        assert_eq!(perp_book_space(4096, 512), 954_640);
+        assert_eq!(perp_book_space(4096, 512), 955_680);
         assert_eq!(PerpBook::BOOK_OFFSET, carry_orderbook::Market::BOOK_OFFSET);
         // same header fields at the same offsets
         let h = PerpBook {

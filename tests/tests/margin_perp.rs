@@ -221,7 +221,7 @@ async fn create_perp_market_and_read_back() {
     assert_eq!(PerpBook::BOOK_OFFSET, carry_orderbook::Market::BOOK_OFFSET);
     assert_eq!(PerpBook::BOOK_OFFSET, 160);
     assert_eq!(acc.data.len(), carry_orderbook::Market::space(4096, 512));
-    assert_eq!(acc.data.len(), 954_640);
+    assert_eq!(acc.data.len(), 955_680);
     let view = carry_sdk::orderbook::MarketView::decode(&acc.data, now, None).unwrap();
     assert!(view.bids.is_empty() && view.asks.is_empty());
     assert_eq!(view.queued_events, 0);
@@ -236,7 +236,7 @@ async fn create_perp_market_and_read_back() {
     assert_eq!(ma.data.len(), 704);
     assert_eq!(ma.lamports, rent.minimum_balance(704));
     assert_eq!(ma.lamports, 5_790_720);
-    assert_eq!(acc.lamports, rent.minimum_balance(954_640));
+    assert_eq!(acc.lamports, rent.minimum_balance(955_680));
     println!(
         "perp market {} bytes, rent {}; book {} bytes, rent {}",
         ma.data.len(),

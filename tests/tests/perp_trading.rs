@@ -1218,3 +1218,60 @@ async fn a_fee_sweep_before_the_crank_never_blocks_the_makers_rebate() {
     assert_eq!(env.perp_market(0).await.fees_accrued_native, 0);
     env.check_conservation(0, &[m1.account, a.account]).await;
 }
+
+/// A margin account rests at most `carry_book::MAX_OPEN_ORDERS` orders on a market (its perp
+/// slot's open-orders list): the next resting order is refused with nothing changed, an order
+/// that does not rest still trades, and cancels through the list make room again.
+#[tokio::test]
+async fn an_account_rests_at_most_max_open_orders_a_market() {
+    let mut env = MarginEnv::new().await;
+    env.add_perp_market(SOL, sdk::example_perp_market_params())
+        .await;
+    let u = trader(&mut env, 10 * K_USDC).await;
+    let mm = trader(&mut env, 10 * K_USDC).await;
+    let p = env.perps[0].clone();
+    let max = carry_book::MAX_OPEN_ORDERS as u64;
+    for i in 0..max {
+        let args = PlacePerpOrderArgs {
+            client_order_id: 100 + i,
+            ..limit(0, 14_000 - i, 1)
+        };
+        env.place_perp(&u, 0, args).await.unwrap();
+    }
+    let s = env.perp_slot(&u.account, 0).await;
+    let listed = |acc: &carry_margin::state::MarginAccount| {
+        acc.perp_open_orders[acc.find_perp(0).unwrap()].len as u64
+    };
+    let acc = env.margin(&u.account).await;
+    assert_eq!((listed(&acc), s.bids_base_lots), (max, max as i64));
+    // The next resting order: refused, account and book unchanged.
+    let i = env.place_perp_ix(&u.kp.pubkey(), &u.account, 0, limit(0, 13_000, 1));
+    refused(
+        &mut env,
+        &[i],
+        &[&u.kp],
+        &[u.account, p.book],
+        CarryError::TooManyOpenOrders,
+    )
+    .await;
+    // An order that does not rest still trades.
+    env.place_perp(&mm, 0, limit(1, 15_000, 1)).await.unwrap();
+    env.place_perp(&u, 0, ioc(0, 15_000, 1)).await.unwrap();
+    assert_eq!(env.perp_slot(&u.account, 0).await.base_lots, 1);
+    // A cancel by client id (found through the list) makes room for one more.
+    let i = sdk::cancel_perp_order_by_client_id(u.kp.pubkey(), u.account, p.market, p.book, 105);
+    env.send(&[i], &[&u.kp]).await.unwrap();
+    let s = env.perp_slot(&u.account, 0).await;
+    let acc = env.margin(&u.account).await;
+    assert_eq!((listed(&acc), s.bids_base_lots), (max - 1, max as i64 - 1));
+    env.place_perp(&u, 0, limit(0, 13_000, 1)).await.unwrap();
+    // One cancel-all empties the list.
+    let i = sdk::cancel_all_perp_orders(u.kp.pubkey(), u.account, p.market, p.book, 2, 255);
+    env.send(&[i], &[&u.kp]).await.unwrap();
+    let s = env.perp_slot(&u.account, 0).await;
+    let acc = env.margin(&u.account).await;
+    assert_eq!(
+        (listed(&acc), s.bids_base_lots, s.asks_base_lots),
+        (0, 0, 0)
+    );
+}

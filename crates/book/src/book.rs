@@ -2,7 +2,9 @@
 //! Everything else (the side cursor, queries, place, cancels, the event ring) builds on it.
 
 use crate::error::BookError;
-use crate::layout::{BookHeader, FillEvent, InnerNode, Layout, Order, SideHeader, BOOK_MAGIC, NIL};
+use crate::layout::{
+    BookHeader, FillEvent, InnerNode, Layout, Order, SideHeader, Spine, BOOK_MAGIC, NIL,
+};
 use crate::order::{OrderId, OrderSide};
 use crate::tree::{self, InnerAlloc, TreeIter};
 use crate::MAX_ORDER_CAPACITY;
@@ -10,6 +12,8 @@ use crate::MAX_ORDER_CAPACITY;
 /// A mutable view of a book stored in a byte buffer.
 pub struct Book<'a> {
     pub(crate) header: &'a mut BookHeader,
+    /// Each side's fixed-price tree's left spine.
+    pub(crate) spines: [&'a mut Spine; 2],
     pub(crate) orders: [&'a mut [Order]; 2],
     pub(crate) inners: [&'a mut [InnerNode]; 2],
     pub(crate) events: &'a mut [FillEvent],
@@ -48,7 +52,10 @@ impl<'a> Book<'a> {
             return Err(BookError::InvalidLayout);
         }
         let bytes = &mut bytes[..l.size];
-        let (head, rest) = bytes.split_at_mut(l.orders[0]);
+        let (head, rest) = bytes.split_at_mut(l.spines);
+        let (bid_spine, rest) = rest.split_at_mut(core::mem::size_of::<Spine>());
+        let (ask_spine, rest) =
+            rest.split_at_mut(l.orders[0] - l.spines - core::mem::size_of::<Spine>());
         let (bid_orders, rest) = rest.split_at_mut(l.inners[0] - l.orders[0]);
         let (bid_inners, rest) = rest.split_at_mut(l.orders[1] - l.inners[0]);
         let (ask_orders, rest) = rest.split_at_mut(l.inners[1] - l.orders[1]);
@@ -57,6 +64,10 @@ impl<'a> Book<'a> {
         let cast_err = |_| BookError::InvalidLayout;
         Ok(Book {
             header: bytemuck::try_from_bytes_mut(head).map_err(cast_err)?,
+            spines: [
+                bytemuck::try_from_bytes_mut(bid_spine).map_err(cast_err)?,
+                bytemuck::try_from_bytes_mut(ask_spine).map_err(cast_err)?,
+            ],
             orders: [
                 bytemuck::try_cast_slice_mut(bid_orders).map_err(cast_err)?,
                 bytemuck::try_cast_slice_mut(ask_orders).map_err(cast_err)?,
@@ -78,7 +89,10 @@ impl<'a> Book<'a> {
         if order_capacity == 0 || order_capacity > MAX_ORDER_CAPACITY || event_capacity == 0 {
             return Err(BookError::InvalidCapacity);
         }
-        let book = Self::split(bytes, order_capacity, event_capacity)?;
+        let mut book = Self::split(bytes, order_capacity, event_capacity)?;
+        for sp in book.spines.iter_mut() {
+            sp.len = 0;
+        }
         let side = SideHeader {
             fixed_root: NIL,
             pegged_root: NIL,
@@ -128,6 +142,27 @@ impl<'a> Book<'a> {
         self.header.sides[side as usize].order_count
     }
 
+    /// Whether each side's stored spine is its fixed tree's left spine (a check for tests:
+    /// it walks both spines).
+    #[doc(hidden)]
+    pub fn spines_consistent(&self) -> bool {
+        (0..2).all(|s| {
+            let mut h = self.header.sides[s].fixed_root as u64;
+            let sp = &*self.spines[s];
+            let mut d = 0usize;
+            if h != NIL as u64 {
+                while let Some(n) = self.inners[s].get(h as usize) {
+                    if sp.nodes.get(d).map(|x| *x as u64) != Some(h) {
+                        return false;
+                    }
+                    d += 1;
+                    h = n.children[0] as u64;
+                }
+            }
+            d == sp.len as usize
+        })
+    }
+
     /// Looks up a resting order by id.
     pub fn find(&self, id: OrderId) -> Result<Option<&Order>, BookError> {
         let s = id.side() as usize;
@@ -145,9 +180,10 @@ impl<'a> Book<'a> {
         )
     }
 
-    /// Takes the order in `slot` of side `s` off the book and frees its slot. `walk`: when
-    /// matching takes a maker off (makers leave in priority order, each the first of its
-    /// tree), the walk that found it, which removes it without a descent; else `None`.
+    /// Takes the order in `slot` of side `s` off the book and frees its slot. Makers leave in
+    /// priority order, each the first of its tree: a fixed-price one through the side's spine,
+    /// a pegged one through `walk`, the walk that found it (else `None`); either way with no
+    /// descent. Any other order is removed by descent.
     pub(crate) fn remove(
         &mut self,
         s: usize,
@@ -159,12 +195,27 @@ impl<'a> Book<'a> {
             .ok_or(BookError::Corrupt)?
             .is_pegged();
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        let first = match walk {
-            Some(w) => w.remove_first(root, &mut alloc, self.inners[s], slot)?,
-            None => false,
-        };
-        if !first {
-            tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
+        if pegged {
+            let first = match walk {
+                Some(w) => w.remove_first(root, &mut alloc, self.inners[s], slot)?,
+                None => false,
+            };
+            if !first {
+                tree::remove(root, &mut alloc, self.inners[s], self.orders[s], slot, None)?;
+            }
+        } else {
+            // A fixed-price maker matching takes off is its tree's first: the spine has it.
+            let spine = &mut *self.spines[s];
+            if !spine.remove_first(root, &mut alloc, self.inners[s], slot)? {
+                tree::remove(
+                    root,
+                    &mut alloc,
+                    self.inners[s],
+                    self.orders[s],
+                    slot,
+                    Some(spine),
+                )?;
+            }
         }
         self.free_slot(s, slot)
     }
@@ -178,7 +229,8 @@ impl<'a> Book<'a> {
         at: &tree::Spot,
     ) -> Result<(), BookError> {
         let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
-        tree::unlink(root, &mut alloc, self.inners[s], at)?;
+        let spine = (!pegged).then_some(&mut *self.spines[s]);
+        tree::unlink(root, &mut alloc, self.inners[s], at, spine)?;
         self.free_slot(s, at.slot)
     }
 

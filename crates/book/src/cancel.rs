@@ -170,7 +170,7 @@ impl<'a> Book<'a> {
     }
 
     /// Cancels up to `limit` of `owner`'s resting orders that `list` records (on one side,
-    /// or both when `side` is `None`), in entry order, and clears their entries and the stale
+    /// or both when `side` is `None`), last entry first, and clears their entries and the stale
     /// ones it meets. Call again until `complete`. At most [`crate::MAX_OPEN_ORDERS`] entries
     /// are read, whatever the book holds.
     pub fn cancel_all<L: BookListener>(
@@ -185,10 +185,9 @@ impl<'a> Book<'a> {
             cancelled: 0,
             complete: true,
         };
-        let mut used = list.used;
-        while used != 0 {
-            let i = used.trailing_zeros() as usize;
-            used &= used - 1;
+        // Last entry first: clearing one moves the last entry into its place, which the walk
+        // has already passed.
+        for i in (0..list.written().len()).rev() {
             let e = list.entries[i];
             if self.entry_order(&e, owner).is_none() {
                 list.clear(i); // stale: the order left the book

@@ -6,7 +6,7 @@ use crate::book::Book;
 use crate::error::BookError;
 use crate::layout::{Order, NIL, SLOT_EXPIRY};
 use crate::order::{unbias_offset, MatchContext, OrderSide, SEQ_MASK};
-use crate::tree::{self, TreeIter};
+use crate::tree::TreeIter;
 
 /// A maker the cursor yields: its slot, its price now, and whether it is within its peg
 /// limit (fixed-price orders always are).
@@ -31,6 +31,11 @@ pub(crate) struct SideCursor {
     heads: [Option<Maker>; 2],
     /// Whether `heads[i]` is read (`false`: read it from its iterator first).
     ready: [bool; 2],
+    /// Whether the fixed tree's first order was read (from the side's spine: no descent); the
+    /// fixed walk starts from the spine when the cursor needs the next one.
+    fixed_started: bool,
+    /// Whether the fixed walk stands where the spine left it (set when it first moves on).
+    fixed_walking: bool,
     /// Whether the pegged tree has been read at all.
     pegged_started: bool,
     /// The pegged tree's first order as the cursor's first read found it.
@@ -115,7 +120,14 @@ impl SideCursor {
     // Not inlined and infallible, so the two tree stacks are written once, straight into the
     // caller's frame (no temporaries that would push `place` over SBF's 4 KiB stack frame
     // limit, and no copy of the cursor out of a `Result`).
-    #[inline(never)]
+    #[cfg_attr(
+        any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"),
+        inline(never)
+    )]
+    #[cfg_attr(
+        not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana")),
+        inline(always)
+    )]
     pub(crate) fn new(book: &Book, side: OrderSide, oracle: Option<u64>) -> SideCursor {
         let sh = &book.header.sides[side as usize];
         let pegged_root = if oracle.is_some() {
@@ -129,6 +141,8 @@ impl SideCursor {
             heads: [None, None],
             // An empty tree is read already: it has no next order.
             ready: [sh.fixed_root == NIL, pegged_root == NIL],
+            fixed_started: false,
+            fixed_walking: false,
             pegged_started: false,
             pegged_first: None,
             limit: any(side),
@@ -187,12 +201,19 @@ impl SideCursor {
     #[inline(always)]
     fn advance(&mut self, book: &Book, t: usize) -> Result<(), BookError> {
         let s = self.side as usize;
-        let it = if t == 0 {
-            &mut self.fixed
+        let slot = if t == 1 {
+            self.pegged.next(book.inners[s])?
+        } else if !self.fixed_started {
+            // The tree's first order: the spine's last node's left child.
+            self.fixed_started = true;
+            book.spines[s].first(book.header.sides[s].fixed_root, book.inners[s])?
         } else {
-            &mut self.pegged
+            if !self.fixed_walking {
+                self.fixed_walking = true;
+                self.fixed.after_first(book.spines[s])?;
+            }
+            self.fixed.next(book.inners[s])?
         };
-        let slot = it.next(book.inners[s])?;
         self.ready[t] = true;
         self.heads[t] = match slot {
             Some(slot) => {
@@ -309,7 +330,7 @@ impl<'a> Book<'a> {
     ) -> Result<PegContext, BookError> {
         let opp = side.opposite();
         let o = opp as usize;
-        let clamp = match tree::first(self.header.sides[o].fixed_root, self.inners[o])? {
+        let clamp = match self.spines[o].first(self.header.sides[o].fixed_root, self.inners[o])? {
             Some(slot) => {
                 let key_hi = self.orders[o]
                     .get(slot as usize)

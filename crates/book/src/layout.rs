@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! BookHeader
+//! [Spine; 2]                         the fixed-price trees' left spines (bids, asks)
 //! [Order; cap]  [InnerNode; cap]     bids
 //! [Order; cap]  [InnerNode; cap]     asks
 //! [FillEvent; events]                maker fill queue (ring buffer)
@@ -68,6 +69,24 @@ pub struct BookHeader {
 }
 const _: () = assert!(core::mem::size_of::<BookHeader>() == 112);
 const _: () = assert!(core::mem::align_of::<BookHeader>() == 8);
+
+/// Most inner nodes on a root-to-leaf path of a 128-bit critbit tree.
+pub const MAX_TREE_DEPTH: usize = 128;
+
+/// The left spine of a side's fixed-price tree: the inner nodes from the root down to the
+/// first (best) leaf, each the left child of the one before. The place reads the opposite
+/// side's best order, and matching takes it off, without a descent; every change to the tree
+/// keeps it (an insert or a removal touches it only when it happens on the spine).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq)]
+pub struct Spine {
+    /// Entries in `nodes` (0: the tree is empty or its root is a leaf).
+    pub len: u32,
+    pub _padding: u32,
+    /// Inner-node handles, root first; the first leaf is `nodes[len - 1]`'s left child.
+    pub nodes: [u32; MAX_TREE_DEPTH],
+}
+const _: () = assert!(core::mem::size_of::<Spine>() == 520);
 
 /// A resting order (a critbit leaf).
 #[repr(C)]
@@ -182,6 +201,8 @@ const _: () = assert!(core::mem::align_of::<FillEvent>() == 8);
 pub struct Layout {
     pub order_capacity: usize,
     pub event_capacity: usize,
+    /// The two [`Spine`]s.
+    pub spines: usize,
     pub orders: [usize; 2],
     pub inners: [usize; 2],
     pub events: usize,
@@ -201,7 +222,8 @@ impl Layout {
         let cap = order_capacity as usize;
         let order_bytes = cap * core::mem::size_of::<Order>();
         let inner_bytes = align8(cap * core::mem::size_of::<InnerNode>());
-        let bid_orders = core::mem::size_of::<BookHeader>();
+        let spines = core::mem::size_of::<BookHeader>();
+        let bid_orders = spines + 2 * core::mem::size_of::<Spine>();
         let bid_inners = bid_orders + order_bytes;
         let ask_orders = bid_inners + inner_bytes;
         let ask_inners = ask_orders + order_bytes;
@@ -210,6 +232,7 @@ impl Layout {
         Layout {
             order_capacity: cap,
             event_capacity: event_capacity as usize,
+            spines,
             orders: [bid_orders, ask_orders],
             inners: [bid_inners, ask_inners],
             events,
@@ -229,7 +252,9 @@ pub struct OpenOrderEntry {
     pub order_id_lo: u64,
     /// The order's slot in its side's order slab.
     pub slot: u32,
-    pub _padding: u32,
+    /// The low 32 bits of the order's client id: a client-id lookup reads only the orders
+    /// whose entry matches them.
+    pub client_order_id_lo: u32,
 }
 const _: () = assert!(core::mem::size_of::<OpenOrderEntry>() == 16);
 
@@ -241,15 +266,19 @@ const _: () = assert!(core::mem::size_of::<OpenOrderEntry>() == 16);
 /// (`TooManyOpenOrders`). The book does not come back to the list when an order leaves
 /// through another owner's place (filled, expired, beyond its peg limit, evicted) or a cancel
 /// by order id: an entry counts only while its slot still holds its order (same
-/// `order_id_lo`, quantity above 0; sequence numbers are never reused), and a place reuses
-/// stale entries when no bit is free.
+/// `order_id_lo`, quantity above 0; sequence numbers are never reused), and a place reuses a
+/// stale entry once all are written. The entries in use are `entries[..len]` (a cancel
+/// through the list moves the last one into the place it frees), so a scan reads only those.
+///
+/// The caller passes the owner's own list: another owner's orders are never touched through
+/// a list, but a list passed for the wrong owner is rewritten (its entries look stale).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable, Debug, PartialEq, Eq, Default)]
 pub struct OpenOrders {
-    /// Bit `i` set: `entries[i]` was written by a place and not yet cleared (it may be stale).
-    pub used: u32,
+    /// Entries written (`entries[..len]`; each may be stale).
+    pub len: u32,
     pub _padding: u32,
-    /// The entries; only those whose bit is set mean anything.
+    /// The entries; those at `len` and above mean nothing.
     pub entries: [OpenOrderEntry; MAX_OPEN_ORDERS],
 }
 const _: () = assert!(MAX_OPEN_ORDERS <= 32);

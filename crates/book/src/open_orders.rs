@@ -13,13 +13,6 @@ use crate::error::BookError;
 use crate::layout::{OpenOrderEntry, OpenOrders, Order, MAX_OPEN_ORDERS};
 use crate::order::{OrderId, BID_TAG};
 
-/// Every bit of [`OpenOrders::used`] that names an entry.
-pub(crate) const ALL_ENTRIES: u32 = if MAX_OPEN_ORDERS == 32 {
-    u32::MAX
-} else {
-    (1u32 << MAX_OPEN_ORDERS) - 1
-};
-
 /// The side (0 bid, 1 ask) an entry's order rests on.
 #[inline(always)]
 pub(crate) fn entry_side(e: &OpenOrderEntry) -> usize {
@@ -30,30 +23,47 @@ impl OpenOrders {
     /// An empty list.
     pub const fn new() -> OpenOrders {
         OpenOrders {
-            used: 0,
+            len: 0,
             _padding: 0,
             entries: [OpenOrderEntry {
                 order_id_lo: 0,
                 slot: 0,
-                _padding: 0,
+                client_order_id_lo: 0,
             }; MAX_OPEN_ORDERS],
         }
     }
 
-    /// Records the order just rested at `slot` in entry `i`.
+    /// The entries written.
     #[inline(always)]
-    pub(crate) fn record(&mut self, i: usize, id: OrderId, slot: u32) {
+    pub(crate) fn written(&self) -> &[OpenOrderEntry] {
+        let n = (self.len as usize).min(MAX_OPEN_ORDERS);
+        &self.entries[..n]
+    }
+
+    /// Records the order just rested at `slot` in entry `i` (`len`: a new entry; below it,
+    /// a stale one).
+    #[inline(always)]
+    pub(crate) fn record(&mut self, i: usize, id: OrderId, slot: u32, client_order_id: u64) {
         if let Some(e) = self.entries.get_mut(i) {
             e.order_id_lo = id.lo;
             e.slot = slot;
-            self.used |= 1 << i;
+            e.client_order_id_lo = client_order_id as u32;
+            if i as u32 >= self.len {
+                self.len = i as u32 + 1;
+            }
         }
     }
 
-    /// Forgets entry `i` (its order left the book).
+    /// Forgets entry `i` (its order left the book): the last entry takes its place.
     #[inline(always)]
     pub(crate) fn clear(&mut self, i: usize) {
-        self.used &= !(1u32 << i);
+        let Some(last) = (self.len as usize).min(MAX_OPEN_ORDERS).checked_sub(1) else {
+            return;
+        };
+        if i <= last {
+            self.entries[i] = self.entries[last];
+            self.len = last as u32;
+        }
     }
 }
 
@@ -71,9 +81,9 @@ impl<'a> Book<'a> {
         owner: &'s [u8; 32],
         list: &'s OpenOrders,
     ) -> impl Iterator<Item = &'s Order> + 's {
-        (0..MAX_OPEN_ORDERS)
-            .filter(move |i| list.used & (1 << i) != 0)
-            .filter_map(move |i| self.entry_order(&list.entries[i], owner))
+        list.written()
+            .iter()
+            .filter_map(move |e| self.entry_order(e, owner))
     }
 
     /// The entry of `owner`'s resting order with client id `client_order_id` (not 0).
@@ -83,11 +93,13 @@ impl<'a> Book<'a> {
         list: &OpenOrders,
         client_order_id: u64,
     ) -> Option<usize> {
-        let mut used = list.used;
-        while used != 0 {
-            let i = used.trailing_zeros() as usize;
-            used &= used - 1;
-            if let Some(o) = self.entry_order(&list.entries[i], owner) {
+        // The client id's low bits first: only a match reads its order.
+        let lo = client_order_id as u32;
+        for (i, e) in list.written().iter().enumerate() {
+            if e.client_order_id_lo != lo {
+                continue;
+            }
+            if let Some(o) = self.entry_order(e, owner) {
                 if o.client_order_id == client_order_id {
                     return Some(i);
                 }
@@ -96,8 +108,8 @@ impl<'a> Book<'a> {
         None
     }
 
-    /// The entry a new resting order of `owner` takes: a free bit, else the first stale
-    /// entry. Checks (when `client_order_id` is not 0) that no resting order of the owner has
+    /// The entry a new resting order of `owner` takes: the next unwritten one, else the
+    /// first stale one. Checks (when `client_order_id` is not 0) that no resting order of the owner has
     /// that client id. Read-only: the place writes the entry when it commits.
     #[inline(always)]
     pub(crate) fn entry_for_rest(
@@ -106,30 +118,18 @@ impl<'a> Book<'a> {
         list: &OpenOrders,
         client_order_id: u64,
     ) -> Result<usize, BookError> {
-        let free = !list.used & ALL_ENTRIES;
-        if client_order_id == 0 && free != 0 {
-            return Ok(free.trailing_zeros() as usize);
+        if client_order_id != 0 && self.client_entry(owner, list, client_order_id).is_some() {
+            return Err(BookError::DuplicateClientOrderId);
         }
-        let mut stale = None;
-        let mut used = list.used;
-        while used != 0 {
-            let i = used.trailing_zeros() as usize;
-            used &= used - 1;
-            match self.entry_order(&list.entries[i], owner) {
-                Some(o) if client_order_id != 0 && o.client_order_id == client_order_id => {
-                    return Err(BookError::DuplicateClientOrderId);
-                }
-                Some(_) => {}
-                None => {
-                    stale.get_or_insert(i);
-                }
-            }
+        let len = list.written().len();
+        if len < MAX_OPEN_ORDERS {
+            return Ok(len);
         }
-        if free != 0 {
-            Ok(free.trailing_zeros() as usize)
-        } else {
-            stale.ok_or(BookError::TooManyOpenOrders)
-        }
+        // Every entry written: the first whose order has left the book.
+        list.entries
+            .iter()
+            .position(|e| self.entry_order(e, owner).is_none())
+            .ok_or(BookError::TooManyOpenOrders)
     }
 
     /// Looks up `owner`'s resting order by its client order id (`None` for 0).

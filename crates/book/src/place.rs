@@ -74,6 +74,12 @@ struct Taker<'o> {
     peg: PegContext,
 }
 
+/// What a place reads and reports beside the book: the owner's list and the listener.
+struct Owner<'a, L> {
+    list: &'a mut OpenOrders,
+    listener: &'a mut L,
+}
+
 /// Where and what a place rests.
 struct Resting {
     id: OrderId,
@@ -105,6 +111,7 @@ impl<'a> Book<'a> {
     /// most `max_fills` makers it fills and [`MAX_REMOVALS_PER_PLACE`] it removes (expired,
     /// beyond their peg limit, or cancelled by self-trade prevention); when either budget
     /// stops it while the book still crosses, the remainder is cancelled, never rested.
+    #[inline(always)]
     pub fn place<L: BookListener>(
         &mut self,
         o: &NewOrder,
@@ -112,6 +119,18 @@ impl<'a> Book<'a> {
         list: &mut OpenOrders,
         listener: &mut L,
     ) -> Result<PlaceOutcome, BookError> {
+        self.place_with(o, ctx, &mut Owner { list, listener })
+    }
+
+    /// [`Book::place`] with the owner's list and the listener in one argument: SBF passes at
+    /// most five arguments in registers (the outcome's address and `self` are two).
+    fn place_with<L: BookListener>(
+        &mut self,
+        o: &NewOrder,
+        ctx: &MatchContext,
+        owner: &mut Owner<'_, L>,
+    ) -> Result<PlaceOutcome, BookError> {
+        let (list, listener) = (&mut *owner.list, &mut *owner.listener);
         if o.quantity == 0 {
             return Err(BookError::ZeroQuantity);
         }
@@ -599,9 +618,18 @@ impl<'a> Book<'a> {
         *self.orders[s]
             .get_mut(slot as usize)
             .ok_or(BookError::Corrupt)? = order;
-        let (root, mut alloc) = tree_of(&mut self.header.sides[s], id.is_pegged());
-        tree::insert(root, &mut alloc, self.inners[s], self.orders[s], slot)?;
-        list.record(at.entry, id, slot);
+        let pegged = id.is_pegged();
+        let (root, mut alloc) = tree_of(&mut self.header.sides[s], pegged);
+        let spine = (!pegged).then_some(&mut *self.spines[s]);
+        tree::insert(
+            root,
+            &mut alloc,
+            self.inners[s],
+            self.orders[s],
+            slot,
+            spine,
+        )?;
+        list.record(at.entry, id, slot, o.client_order_id);
         listener.on_post(&order);
         Ok(())
     }

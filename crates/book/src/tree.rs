@@ -3,11 +3,11 @@
 //! root-to-leaf path: O(key bits) worst case, O(log n) for spread keys.
 
 use crate::error::BookError;
-use crate::layout::{InnerNode, Order, LEAF, NIL};
+use crate::layout::{InnerNode, Order, Spine, LEAF, MAX_TREE_DEPTH, NIL};
 use core::mem::MaybeUninit;
 
 /// Deepest possible path: one inner node per key bit.
-const MAX_DEPTH: usize = 128;
+const MAX_DEPTH: usize = MAX_TREE_DEPTH;
 
 #[inline(always)]
 fn key(orders: &[Order], slot: u32) -> Result<(u64, u64), BookError> {
@@ -25,10 +25,38 @@ const NIL64: u64 = NIL as u64;
 fn bit(k: (u64, u64), b: u32) -> usize {
     // The bit shifted to the top and down again: two shifts. (Below 64 the shift needs no
     // mask: crit bits grow along a path, so a descent's first levels test that branch only.)
+    #[cfg(not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana")))]
+    {
+        // Branch-free on the host: a descent's word changes where price ties meet sequence
+        // numbers, a branch it would mispredict.
+        let w = if b < 64 { k.0 } else { k.1 };
+        (w << (b & 63) >> 63) as usize
+    }
+    #[cfg(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))]
     if b < 64 {
         (k.0 << b >> 63) as usize
     } else {
         (k.1.wrapping_shl(b) >> 63) as usize
+    }
+}
+
+/// The child of `n` on side `dir` (0 or 1), as a descent steps to it. On the host both
+/// children are loaded with the node and one is selected, so the next load need not wait for
+/// the key test (a descent is a chain of dependent loads: about a third shorter a level); on
+/// SBF, where loads cost compute units and do not overlap, the one child is loaded.
+#[inline(always)]
+fn child(n: &InnerNode, dir: usize) -> u64 {
+    #[cfg(not(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana")))]
+    {
+        // Both handles loaded without waiting for `dir` (a volatile read: the compiler would
+        // otherwise fold the selection back into a load indexed by `dir`).
+        // SAFETY: a read of a field through a valid reference.
+        let [left, right] = unsafe { core::ptr::read_volatile(&n.children) };
+        (if dir == 0 { left } else { right }) as u64
+    }
+    #[cfg(any(target_arch = "bpf", target_arch = "sbf", target_os = "solana"))]
+    {
+        n.children[dir & 1] as u64
     }
 }
 
@@ -75,13 +103,15 @@ impl InnerAlloc<'_> {
     }
 }
 
-/// Inserts the order in `slot` (its key already written) into the tree at `root`.
+/// Inserts the order in `slot` (its key already written) into the tree at `root`, keeping
+/// the tree's left `spine` when it has one (the fixed-price trees).
 pub(crate) fn insert(
     root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
+    spine: Option<&mut Spine>,
 ) -> Result<(), BookError> {
     let k = key(orders, slot)?;
     if *root == NIL {
@@ -100,7 +130,7 @@ pub(crate) fn insert(
     while let Some(n) = inners.get(h as usize) {
         *path.get_mut(len).ok_or(BookError::Corrupt)? = MaybeUninit::new(h as u32);
         len += 1;
-        h = n.children[bit(k, n.crit_bit)] as u64;
+        h = child(n, bit(k, n.crit_bit));
     }
     if h & LEAF64 == 0 {
         return Err(BookError::Corrupt);
@@ -135,7 +165,8 @@ pub(crate) fn insert(
     } else {
         h as u32
     };
-    let children = if bit(k, crit) == 0 {
+    let leaf_left = bit(k, crit) == 0;
+    let children = if leaf_left {
         [LEAF | slot, child]
     } else {
         [child, LEAF | slot]
@@ -144,16 +175,156 @@ pub(crate) fn insert(
         crit_bit: crit,
         children,
     };
-    if len == 0 {
+    // Whether the new node sits on the left spine: at the root, or as the left child of the
+    // spine's node one level up.
+    let on_spine = if len == 0 {
         *root = new;
+        true
     } else {
         // SAFETY: as above.
         let parent = unsafe { path.get(len - 1).ok_or(BookError::Corrupt)?.assume_init() };
         let n = inners.get_mut(parent as usize).ok_or(BookError::Corrupt)?;
         let dir = bit(k, n.crit_bit);
         n.children[dir] = new;
+        dir == 0
+            && spine
+                .as_ref()
+                .is_some_and(|sp| sp.holds(len - 1, parent as u64))
+    };
+    if on_spine {
+        if let Some(sp) = spine {
+            sp.insert_at(len, new, leaf_left)?;
+        }
     }
     Ok(())
+}
+
+impl Spine {
+    /// Whether the spine's node at depth `d` is `h`.
+    #[inline(always)]
+    fn holds(&self, d: usize, h: u64) -> bool {
+        d < self.len as usize && self.nodes.get(d).is_some_and(|n| *n as u64 == h)
+    }
+
+    /// The first (best) leaf of the tree at `root` whose spine this is.
+    #[inline(always)]
+    pub(crate) fn first(&self, root: u32, inners: &[InnerNode]) -> Result<Option<u32>, BookError> {
+        if root == NIL {
+            return Ok(None);
+        }
+        let h = match (self.len as usize).checked_sub(1) {
+            None => root as u64,
+            Some(top) => {
+                let p = *self.nodes.get(top).ok_or(BookError::Corrupt)?;
+                inner(inners, p as u64)?.children[0] as u64
+            }
+        };
+        if h & LEAF64 == 0 || h == NIL64 {
+            return Err(BookError::Corrupt);
+        }
+        Ok(Some((h & !LEAF64) as u32))
+    }
+
+    /// Appends the inner nodes from `h` down its left children (`h` took the place below the
+    /// spine's last node).
+    #[inline(always)]
+    fn extend_left(&mut self, mut h: u64, inners: &[InnerNode]) -> Result<(), BookError> {
+        let mut len = self.len as usize;
+        while let Some(n) = inners.get(h as usize) {
+            *self.nodes.get_mut(len).ok_or(BookError::Corrupt)? = h as u32;
+            len += 1;
+            h = n.children[0] as u64;
+        }
+        self.len = len as u32;
+        Ok(())
+    }
+
+    /// The insert put node `new` on the spine at depth `d`; its left child is the new leaf
+    /// (`leaf_left`: the spine ends at `new`) or the spine's old node at `d` (which moves
+    /// down one).
+    #[inline(always)]
+    fn insert_at(&mut self, d: usize, new: u32, leaf_left: bool) -> Result<(), BookError> {
+        let len = self.len as usize;
+        if leaf_left {
+            *self.nodes.get_mut(d).ok_or(BookError::Corrupt)? = new;
+            self.len = d as u32 + 1;
+        } else {
+            if len >= MAX_DEPTH || d > len {
+                return Err(BookError::Corrupt);
+            }
+            self.nodes.copy_within(d..len, d + 1);
+            self.nodes[d] = new;
+            self.len = len as u32 + 1;
+        }
+        Ok(())
+    }
+
+    /// A removal released node `p`, at depth `d`, whose child `dir` was the removed leaf and
+    /// whose other child `sibling` took its place.
+    #[inline(always)]
+    fn removed(
+        &mut self,
+        d: usize,
+        p: u64,
+        dir: usize,
+        sibling: u32,
+        inners: &[InnerNode],
+    ) -> Result<(), BookError> {
+        if !self.holds(d, p) {
+            return Ok(());
+        }
+        if dir == 0 {
+            // The first leaf left: the spine goes on down the sibling's left side.
+            self.len = d as u32;
+            self.extend_left(sibling as u64, inners)
+        } else {
+            // The node's left child moves up into its place.
+            let len = self.len as usize;
+            self.nodes.copy_within(d + 1..len, d);
+            self.len = len as u32 - 1;
+            Ok(())
+        }
+    }
+
+    /// Takes the tree's first leaf, `slot`, off the tree at `root` through the spine (no
+    /// descent). `false`, with nothing changed, when `slot` is not the first leaf.
+    #[inline(always)]
+    pub(crate) fn remove_first(
+        &mut self,
+        root: &mut u32,
+        alloc: &mut InnerAlloc,
+        inners: &mut [InnerNode],
+        slot: u32,
+    ) -> Result<bool, BookError> {
+        let target = LEAF | slot;
+        let Some(top) = (self.len as usize).checked_sub(1) else {
+            if *root != target {
+                return Ok(false);
+            }
+            *root = NIL;
+            return Ok(true);
+        };
+        let p = *self.nodes.get(top).ok_or(BookError::Corrupt)?;
+        let n = inner(inners, p as u64)?;
+        if n.children[0] != target {
+            return Ok(false);
+        }
+        let sibling = n.children[1];
+        match top.checked_sub(1) {
+            Some(g) => {
+                let g = *self.nodes.get(g).ok_or(BookError::Corrupt)?;
+                inners
+                    .get_mut(g as usize)
+                    .ok_or(BookError::Corrupt)?
+                    .children[0] = sibling;
+            }
+            None => *root = sibling,
+        }
+        alloc.release(inners, p)?;
+        self.len = top as u32;
+        self.extend_left(sibling as u64, inners)?;
+        Ok(true)
+    }
 }
 
 /// Where a descent for a key found its leaf: the leaf's parent and grandparent ([`NIL`] above
@@ -162,6 +333,8 @@ pub(crate) fn insert(
 #[derive(Clone, Copy)]
 pub(crate) struct Spot {
     pub(crate) slot: u32,
+    /// The parent's depth (the root's is 0).
+    depth: usize,
     parent: u64,
     dir: usize,
     grand: u64,
@@ -182,12 +355,14 @@ pub(crate) fn locate(
     let (mut grand, mut grand_dir) = (NIL64, 0);
     let (mut parent, mut dir) = (NIL64, 0);
     let mut h = root as u64;
+    let mut levels = 0usize;
     while let Some(n) = inners.get(h as usize) {
         grand = parent;
         grand_dir = dir;
         parent = h;
         dir = bit(k, n.crit_bit);
-        h = n.children[dir] as u64;
+        h = child(n, dir);
+        levels += 1;
     }
     if h & LEAF64 == 0 {
         return Err(BookError::Corrupt);
@@ -195,6 +370,7 @@ pub(crate) fn locate(
     let slot = (h & !LEAF64) as u32;
     Ok((key(orders, slot)? == k).then_some(Spot {
         slot,
+        depth: levels.wrapping_sub(1),
         parent,
         dir,
         grand,
@@ -202,13 +378,15 @@ pub(crate) fn locate(
     }))
 }
 
-/// Takes the leaf a [`locate`] found off the tree at `root` (nothing changed since).
+/// Takes the leaf a [`locate`] found off the tree at `root` (nothing changed since), keeping
+/// the tree's left `spine` when it has one.
 #[inline(always)]
 pub(crate) fn unlink(
     root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     at: &Spot,
+    spine: Option<&mut Spine>,
 ) -> Result<(), BookError> {
     if at.parent == NIL64 {
         // the leaf is the root
@@ -224,19 +402,26 @@ pub(crate) fn unlink(
             .ok_or(BookError::Corrupt)?
             .children[at.grand_dir] = sibling;
     }
-    alloc.release(inners, at.parent as u32)
+    alloc.release(inners, at.parent as u32)?;
+    match spine {
+        Some(sp) => sp.removed(at.depth, at.parent, at.dir, sibling, inners),
+        None => Ok(()),
+    }
 }
 
-/// Removes the leaf `slot` from the tree at `root`.
+/// Removes the leaf `slot` from the tree at `root` (keeping its `spine`, if any). Inlined:
+/// SBF passes at most 5 arguments in registers.
+#[inline(always)]
 pub(crate) fn remove(
     root: &mut u32,
     alloc: &mut InnerAlloc,
     inners: &mut [InnerNode],
     orders: &[Order],
     slot: u32,
+    spine: Option<&mut Spine>,
 ) -> Result<(), BookError> {
     match locate(*root, inners, orders, key(orders, slot)?)? {
-        Some(at) if at.slot == slot => unlink(root, alloc, inners, &at),
+        Some(at) if at.slot == slot => unlink(root, alloc, inners, &at, spine),
         _ => Err(BookError::Corrupt),
     }
 }
@@ -253,7 +438,7 @@ pub(crate) fn find(
     }
     let mut h = root as u64;
     while let Some(n) = inners.get(h as usize) {
-        h = n.children[bit(k, n.crit_bit)] as u64;
+        h = child(n, bit(k, n.crit_bit));
     }
     if h & LEAF64 == 0 {
         return Err(BookError::Corrupt);
@@ -301,6 +486,21 @@ impl TreeIter {
             pending: root,
             whole: true,
         }
+    }
+
+    /// A walk over the tree whose left `spine` this is, standing on its first leaf (the
+    /// cursor read that leaf from the spine): its next leaf is the tree's second.
+    #[inline(always)]
+    pub(crate) fn after_first(&mut self, spine: &Spine) -> Result<(), BookError> {
+        let len = spine.len as usize;
+        let nodes = spine.nodes.get(..len).ok_or(BookError::Corrupt)?;
+        for (e, n) in self.stack.iter_mut().zip(nodes) {
+            *e = MaybeUninit::new(*n);
+        }
+        self.len = len;
+        self.pending = NIL;
+        self.whole = true;
+        Ok(())
     }
 
     /// The stack entry `i` (`i < len`).
@@ -458,8 +658,26 @@ pub(crate) fn last(root: u32, inners: &[InnerNode]) -> Result<Option<u32>, BookE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::Order;
+    use crate::layout::{Order, Spine};
     use bytemuck::Zeroable;
+
+    /// The left spine recomputed from the root.
+    fn left_spine(root: u32, inners: &[InnerNode]) -> Vec<u32> {
+        let mut v = Vec::new();
+        let mut h = root as u64;
+        if root == NIL {
+            return v;
+        }
+        while let Some(n) = inners.get(h as usize) {
+            v.push(h as u32);
+            h = n.children[0] as u64;
+        }
+        v
+    }
+
+    fn spine_of(s: &Spine) -> Vec<u32> {
+        s.nodes[..s.len as usize].to_vec()
+    }
 
     struct Tree {
         root: u32,
@@ -486,6 +704,7 @@ mod tests {
                 free: NIL,
                 inners: vec![InnerNode::zeroed(); CAP],
             };
+            let mut spine = Spine::zeroed();
             for (seq, slot) in (0..n as u32).enumerate() {
                 let o = &mut orders[slot as usize];
                 o.key_hi = rng.next() % 7;
@@ -495,10 +714,31 @@ mod tests {
                     bump: &mut a.bump,
                     free: &mut a.free,
                 };
-                insert(&mut root, &mut alloc, &mut a.inners, &orders, slot).unwrap();
+                insert(
+                    &mut root,
+                    &mut alloc,
+                    &mut a.inners,
+                    &orders,
+                    slot,
+                    Some(&mut spine),
+                )
+                .unwrap();
                 a.root = root;
+                assert_eq!(
+                    spine_of(&spine),
+                    left_spine(a.root, &a.inners),
+                    "case {case}"
+                );
             }
             let mut b = Tree {
+                root: a.root,
+                bump: a.bump,
+                free: a.free,
+                inners: a.inners.clone(),
+            };
+            // A third copy takes the same removals through its spine (descent with the spine
+            // kept when the leaf is not the first).
+            let mut c = Tree {
                 root: a.root,
                 bump: a.bump,
                 free: a.free,
@@ -530,7 +770,7 @@ mod tests {
                     .remove_first(&mut root, &mut alloc, inners, slot)
                     .unwrap()
                 {
-                    remove(&mut root, &mut alloc, inners, &orders, slot).unwrap();
+                    remove(&mut root, &mut alloc, inners, &orders, slot, None).unwrap();
                 }
                 a.root = root;
                 let mut root = b.root;
@@ -538,8 +778,38 @@ mod tests {
                     bump: &mut b.bump,
                     free: &mut b.free,
                 };
-                remove(&mut root, &mut alloc, &mut b.inners, &orders, slot).unwrap();
+                remove(&mut root, &mut alloc, &mut b.inners, &orders, slot, None).unwrap();
                 b.root = root;
+                let mut root = c.root;
+                let mut alloc = InnerAlloc {
+                    bump: &mut c.bump,
+                    free: &mut c.free,
+                };
+                if !spine
+                    .remove_first(&mut root, &mut alloc, &mut c.inners, slot)
+                    .unwrap()
+                {
+                    remove(
+                        &mut root,
+                        &mut alloc,
+                        &mut c.inners,
+                        &orders,
+                        slot,
+                        Some(&mut spine),
+                    )
+                    .unwrap();
+                }
+                c.root = root;
+                assert_eq!(
+                    (c.root, c.free, &c.inners),
+                    (b.root, b.free, &b.inners),
+                    "case {case}, spine removal {i}"
+                );
+                assert_eq!(
+                    spine_of(&spine),
+                    left_spine(c.root, &c.inners),
+                    "case {case}"
+                );
                 assert_eq!(
                     (a.root, a.free, &a.inners),
                     (b.root, b.free, &b.inners),

@@ -165,7 +165,7 @@ fn the_removal_budget_bounds_a_walk_over_expired_orders() {
     assert_eq!((out.makers_removed, out.posted_quantity), (8, 8));
     // Only the order that rested is in owner 3's list.
     assert_eq!(listed_ids_of(&book, &owner(3), lists.of(3)), [out.order_id]);
-    assert_eq!(lists.of(3).used.count_ones(), 1);
+    assert_eq!(lists.of(3).len, 1);
 }
 
 /// Pegged orders beyond their peg limit are removed when met, within the same budget.
@@ -231,7 +231,7 @@ fn crafted_client_ids_and_owners_keep_lookups_working() {
         );
     }
     for (k, ow) in owners.iter().enumerate() {
-        assert_eq!(lists[k].used, u32::MAX);
+        assert_eq!(lists[k].len, MAX_OPEN_ORDERS as u32);
         assert_eq!(
             listed_ids_of(&book, ow, &lists[k]),
             resting_ids_of(&book, ow)
@@ -262,7 +262,7 @@ fn crafted_client_ids_and_owners_keep_lookups_working() {
             );
         }
         assert_eq!(
-            lists[k].used, 0,
+            lists[k].len, 0,
             "every cancel by client id clears its entry"
         );
         assert!(resting_ids_of(&book, ow).is_empty());
@@ -318,7 +318,7 @@ fn cancel_all_visits_the_owner_only() {
     assert_eq!(resting_ids_of(&book, &owner(2)).len(), 6);
     assert_eq!(call(&mut book, &mut lists, 100, &mut rec), (6, true));
     assert_eq!(call(&mut book, &mut lists, 100, &mut rec), (0, true));
-    assert_eq!(lists.of(2).used, 0);
+    assert_eq!(lists.of(2).len, 0);
     assert!(rec
         .outs
         .iter()
@@ -376,7 +376,7 @@ fn an_owner_rests_at_most_max_open_orders_in_one_list() {
     let mut ids = fill_list(&mut buf.book(), lists.of(1), 1);
     ids.sort();
     let book = buf.book();
-    assert_eq!(lists.of(1).used, u32::MAX);
+    assert_eq!(lists.of(1).len, MAX_OPEN_ORDERS as u32);
     assert_eq!(listed_ids_of(&book, &owner(1), lists.of(1)), ids);
     assert_eq!(resting_ids_of(&book, &owner(1)), ids);
     // Owner 2 rests 4 lots at 95 that owner 1's bids can take.
@@ -483,7 +483,7 @@ fn an_owner_rests_at_most_max_open_orders_in_one_list() {
         .collect();
     cancelled.sort();
     assert_eq!(cancelled, ids);
-    assert_eq!(lists.of(1).used, 0);
+    assert_eq!(lists.of(1).len, 0);
     assert_eq!(
         book.order_count(OrderSide::Bid) + book.order_count(OrderSide::Ask),
         0
@@ -539,7 +539,7 @@ fn stale_entries_are_reused() {
         .place(&bid, &ctx(1, None), lists.of(1), &mut NoopListener)
         .unwrap()
         .order_id;
-    assert_eq!(lists.of(1).used, u32::MAX);
+    assert_eq!(lists.of(1).len, MAX_OPEN_ORDERS as u32);
     let full = ctx(5, None);
     assert_eq!(
         book.place(
@@ -581,7 +581,7 @@ fn stale_entries_are_reused() {
     assert!(book.find(expiring).unwrap().is_none());
 
     // 7 entries are stale; every bit still set: the list does not learn of them.
-    assert_eq!(lists.of(1).used, u32::MAX);
+    assert_eq!(lists.of(1).len, MAX_OPEN_ORDERS as u32);
     let live = listed_ids_of(&book, &owner(1), lists.of(1));
     assert_eq!(live.len(), MAX_OPEN_ORDERS - 7);
     assert_eq!(live, resting_ids_of(&book, &owner(1)));
@@ -604,7 +604,7 @@ fn stale_entries_are_reused() {
             .place(&o, &ctx(20, None), lists.of(1), &mut NoopListener)
             .unwrap_or_else(|e| panic!("rest {i}: {e:?}"));
         assert_eq!(out.posted_quantity, 1);
-        assert_eq!(lists.of(1).used, u32::MAX);
+        assert_eq!(lists.of(1).len, MAX_OPEN_ORDERS as u32);
         assert_eq!(
             listed_ids_of(&book, &owner(1), lists.of(1)),
             resting_ids_of(&book, &owner(1))
@@ -637,7 +637,7 @@ fn stale_entries_are_reused() {
         .cancel_all(&owner(1), lists.of(1), None, u32::MAX, &mut NoopListener)
         .unwrap();
     assert_eq!((o.cancelled, o.complete), (MAX_OPEN_ORDERS as u32, true));
-    assert_eq!(lists.of(1).used, 0);
+    assert_eq!(lists.of(1).len, 0);
 }
 
 fn fixed_ask_price(o: &Order) -> u64 {
@@ -713,11 +713,11 @@ fn another_owners_list_cannot_touch_its_orders() {
 
     // Owner 2's own list with owner 1's entries copied into its free entries.
     let mut forged = *lists.of(2);
-    assert_eq!(forged.used, 0b11);
+    assert_eq!(forged.len, 2);
     for (k, e) in list1.entries.iter().take(5).enumerate() {
         forged.entries[2 + k] = *e;
-        forged.used |= 1 << (2 + k);
     }
+    forged.len = 7;
     let mut book = buf.book();
     assert_eq!(book.open_orders(&owner(2), &forged).count(), 2);
     assert!(book.find_by_client_id(&owner(2), &forged, 3).is_none());
@@ -785,4 +785,57 @@ fn bounded_visit_counts_skipped_orders() {
         .visit_tradable_bounded(OrderSide::Ask, &ctx(20, None), 1_000, |_| true)
         .unwrap();
     assert!(complete);
+}
+
+/// Client ids that agree in their low 32 bits (the bits a list entry keeps to spare reading
+/// orders): lookups, cancels and the duplicate check still tell them apart by the full id.
+#[test]
+fn client_ids_sharing_their_low_bits_stay_distinct() {
+    let mut buf = Buffer::new(64, 16);
+    let mut lists = Lists::new();
+    let mut book = buf.book();
+    let cids = [7u64, 7 + (1 << 32), 7 + (5 << 32)];
+    let mut ids = Vec::new();
+    for (i, cid) in cids.iter().enumerate() {
+        let mut o = order(1, OrderSide::Bid, OrderType::Limit, 90 - i as u64, 2);
+        o.client_order_id = *cid;
+        let out = book
+            .place(&o, &ctx(1, None), lists.of(1), &mut NoopListener)
+            .unwrap();
+        ids.push(out.order_id);
+    }
+    // The same full id again is a duplicate; another sharing its low bits is not.
+    let mut dup = order(1, OrderSide::Bid, OrderType::Limit, 80, 1);
+    dup.client_order_id = cids[1];
+    let before = buf.0.clone();
+    let mut book = buf.book();
+    assert_eq!(
+        book.place(&dup, &ctx(1, None), lists.of(1), &mut NoopListener),
+        Err(BookError::DuplicateClientOrderId)
+    );
+    assert!(before == buf.0);
+    let mut book = buf.book();
+    for (cid, id) in cids.iter().zip(&ids) {
+        let o = book
+            .find_by_client_id(&owner(1), lists.get(1), *cid)
+            .unwrap();
+        assert_eq!((o.key_hi, o.key_lo), (id.hi, id.lo));
+    }
+    let c = book
+        .cancel_by_client_id(&owner(1), lists.of(1), cids[1], &mut NoopListener)
+        .unwrap();
+    assert_eq!(c.order_id, ids[1]);
+    assert!(book
+        .find_by_client_id(&owner(1), lists.get(1), cids[1])
+        .is_none());
+    assert!(book
+        .find_by_client_id(&owner(1), lists.get(1), cids[0])
+        .is_some());
+    assert!(book
+        .find_by_client_id(&owner(1), lists.get(1), cids[2])
+        .is_some());
+    let r = book
+        .reduce_by_client_id(&owner(1), lists.of(1), cids[2], 1, &mut NoopListener)
+        .unwrap();
+    assert_eq!((r.order_id, r.remaining), (ids[2], 1));
 }

@@ -172,6 +172,6 @@ fn a_better_order_evicts_the_worst_of_a_full_side() {
     // The evicted order's entry in its owner's list is stale (the book does not come back
     // to the list); the new order is in owner 5's.
     assert_eq!(book.open_orders(&owner(4), lists.of(4)).count(), 0);
-    assert_eq!(lists.of(4).used, 1, "the stale entry stays until reused");
+    assert_eq!(lists.of(4).len, 1, "the stale entry stays until reused");
     assert_eq!(listed_ids_of(&book, &owner(5), lists.of(5)), [out.order_id]);
 }

@@ -334,7 +334,7 @@ fn run(
                         if out.posted_quantity > 0 {
                             // It rested: the owner had room in its list.
                             prop_assert!(resting_before < MAX_OPEN_ORDERS);
-                            if list_before.used == u32::MAX {
+                            if list_before.len == MAX_OPEN_ORDERS as u32 {
                                 stats.reused_stale += 1;
                             }
                         } else {
@@ -582,6 +582,8 @@ fn run(
         }
 
         let book = buf.book();
+        // Each side's stored left spine is its fixed tree's.
+        prop_assert!(book.spines_consistent(), "a spine differs from its tree");
         // Not crossed (invariant 4): at the oracle now and at any other oracle price, the best
         // tradable bid is below the best tradable ask. The engine's query agrees.
         for at in [oracle, 85, 93, 100, 107, 115] {

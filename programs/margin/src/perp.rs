@@ -65,6 +65,7 @@ pub fn find_or_create_perp(acc: &mut MarginAccount, market_index: u16) -> Result
         in_use: 1,
         ..PerpPosition::default()
     };
+    acc.perp_open_orders[i] = Default::default();
     Ok(i)
 }
 

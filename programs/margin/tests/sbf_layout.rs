@@ -112,18 +112,17 @@ fn mirrors_match_the_zero_copy_accounts() {
             asks_base_lots,
             loss_snapshot,
             reserved,
-            open_orders,
         ]
     );
     same_layout!(
         layout::PerpOpenOrders,
         real::PerpOpenOrders,
-        [used, padding, entries]
+        [len, padding, entries]
     );
     same_layout!(
         layout::PerpOpenOrderEntry,
         real::PerpOpenOrderEntry,
-        [order_id_lo, slot, padding]
+        [order_id_lo, slot, client_order_id_lo]
     );
     same_layout!(
         layout::MarginAccount,
@@ -138,6 +137,7 @@ fn mirrors_match_the_zero_copy_accounts() {
             reserved,
             tokens,
             perps,
+            perp_open_orders,
         ]
     );
     same_layout!(

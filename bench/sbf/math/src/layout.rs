@@ -89,19 +89,19 @@ pub struct TokenPosition {
 pub struct PerpOpenOrderEntry {
     pub order_id_lo: u64,
     pub slot: u32,
-    pub padding: u32,
+    pub client_order_id_lo: u32,
 }
 
 /// Mirror of `PerpOpenOrders` (520 bytes; the bytes of `carry_book::OpenOrders`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct PerpOpenOrders {
-    pub used: u32,
+    pub len: u32,
     pub padding: u32,
     pub entries: [PerpOpenOrderEntry; 32],
 }
 
-/// Mirror of `PerpPosition` (616 bytes).
+/// Mirror of `PerpPosition` (96 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct PerpPosition {
@@ -115,7 +115,6 @@ pub struct PerpPosition {
     pub asks_base_lots: i64,
     pub loss_snapshot: [u64; 2],
     pub reserved: [u8; 16],
-    pub open_orders: PerpOpenOrders,
 }
 
 /// Token and perp slots of a margin account.
@@ -135,6 +134,7 @@ pub struct MarginAccount {
     pub reserved: [u8; 64],
     pub tokens: [TokenPosition; MAX_TOKEN_POSITIONS],
     pub perps: [PerpPosition; MAX_PERP_POSITIONS],
+    pub perp_open_orders: [PerpOpenOrders; MAX_PERP_POSITIONS],
 }
 pub const MARGIN_ACCOUNT_SIZE: usize = 5480;
 const _: () = assert!(core::mem::size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);

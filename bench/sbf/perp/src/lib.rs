@@ -38,7 +38,7 @@ pub mod layout;
 pub mod perp;
 
 use bytemuck::{Pod, Zeroable};
-use carry_book::{Book, MatchContext, NewOrder, OrderSide, OrderType, SelfTradeMode};
+use carry_book::{Book, MatchContext, NewOrder, OpenOrders, OrderSide, OrderType, SelfTradeMode};
 use layout::{Bank, MarginAccount, PerpMarket};
 use perp::{PerpBookHeader, PerpFail, PlaceArgs, BOOK_OFFSET};
 
@@ -269,7 +269,9 @@ fn rest(acc: &mut Accounts, data: &[u8]) -> u64 {
             min_quote_fill: 0,
             quote_budget: 0,
         };
-        match book.place(&order, &ctx, &mut setup_listener()) {
+        // Setup makers: each place with a list of its own (their accounts are not measured).
+        let mut list = OpenOrders::new();
+        match book.place(&order, &ctx, &mut list, &mut setup_listener()) {
             Ok(o) if o.posted_quantity == e.quantity as u64 => {}
             Ok(_) => return UNEXPECTED,
             Err(e) => return 200 + e as u64,
@@ -314,7 +316,8 @@ fn taker(acc: &mut Accounts, data: &[u8]) -> u64 {
         slot: 0,
         oracle_price: None,
     };
-    match book.place(&order, &ctx, &mut setup_listener()) {
+    // An IOC never rests: its list is not read.
+    match book.place(&order, &ctx, &mut OpenOrders::new(), &mut setup_listener()) {
         Ok(_) => OK,
         Err(e) => 200 + e as u64,
     }

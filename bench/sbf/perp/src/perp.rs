@@ -239,6 +239,7 @@ pub fn find_or_create_perp(acc: &mut MarginAccount, market_index: u16) -> R<usiz
         in_use: 1,
         ..PerpPosition::default()
     };
+    acc.perp_open_orders[i] = Default::default();
     Ok(i)
 }
 
@@ -453,7 +454,13 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
     };
 
     let slot_idx = find_or_create_perp(acc, market.market_index)?;
-    let slot = &mut acc.perps[slot_idx];
+    let MarginAccount {
+        perps,
+        perp_open_orders,
+        ..
+    } = &mut *acc;
+    let slot = &mut perps[slot_idx];
+    let open_orders = &mut perp_open_orders[slot_idx];
     settle_funding(market, slot, env.account_key, env.market_key, env.events)?;
 
     let lots = args.max_base_lots as i64;
@@ -554,7 +561,7 @@ pub fn place_perp_order(i: &mut PlaceIn) -> R<Placed> {
         min_quote_fill: 0,
         quote_budget: 0,
     };
-    let list: &mut carry_book::OpenOrders = bytemuck::cast_mut(&mut slot.open_orders);
+    let list: &mut carry_book::OpenOrders = bytemuck::cast_mut(open_orders);
     let out = book.place(&order, &match_ctx, list, &mut listener)?;
     let first = book.event_count() - out.fills;
     for i in 0..out.fills {

@@ -71,9 +71,14 @@ pub(crate) fn cancel_orders(
             Target::All { .. } => Ok(()),
         };
     };
-    let slot = &mut acc.perps[slot_idx];
+    let MarginAccount {
+        perps,
+        perp_open_orders,
+        ..
+    } = &mut *acc;
+    let slot = &mut perps[slot_idx];
     let complete_all = with_book(book, |book, _| {
-        let list = slot.open_orders.book();
+        let list = perp_open_orders[slot_idx].book();
         let complete = match target {
             Target::Id(id) => {
                 book.cancel(&owner, OrderId::from_u128(id), &mut listener)

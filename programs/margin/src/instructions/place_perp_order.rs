@@ -132,7 +132,13 @@ pub fn handle_place_perp_order(
         let oracle_ticks = u64::try_from(oracle.floor_int() / tick as i128).unwrap_or(u64::MAX);
 
         let slot_idx = find_or_create_perp(&mut acc, market.market_index)?;
-        let slot = &mut acc.perps[slot_idx];
+        let MarginAccount {
+            perps,
+            perp_open_orders,
+            ..
+        } = &mut *acc;
+        let slot = &mut perps[slot_idx];
+        let open_orders = &mut perp_open_orders[slot_idx];
         settle_funding(&market, slot, account_key, market_key)?;
 
         let lots = args.max_base_lots as i64;
@@ -240,7 +246,7 @@ pub fn handle_place_perp_order(
             let order = NewOrder { max_fills, ..order };
             let first = book.event_count();
             let out = book
-                .place(&order, &match_ctx, slot.open_orders.book(), &mut listener)
+                .place(&order, &match_ctx, open_orders.book(), &mut listener)
                 .map_err(book_err)?;
             // The place queued the taker's fills (and other owners' out events, for the crank)
             // after the events already there.

@@ -176,6 +176,7 @@ pub fn settle_position(
     };
     if freed {
         acc.perps[slot_idx] = PerpPosition::default();
+        acc.perp_open_orders[slot_idx] = Default::default();
     }
     emit!(PerpSettlePnlEvent {
         account: account_key,

@@ -61,12 +61,8 @@ pub struct PerpPosition {
     pub loss_snapshot: FixedBytes,
     /// Reserved, zero.
     pub reserved: [u8; 16],
-    /// The account's resting orders on this market's book (at most
-    /// `carry_book::MAX_OPEN_ORDERS`): the engine's owner index, kept here rather than in the
-    /// book. Zero when the slot is taken or freed.
-    pub open_orders: PerpOpenOrders,
 }
-const _: () = assert!(core::mem::size_of::<PerpPosition>() == 96 + PERP_OPEN_ORDERS_SIZE);
+const _: () = assert!(core::mem::size_of::<PerpPosition>() == 96);
 
 /// Bytes of [`PerpOpenOrders`].
 pub const PERP_OPEN_ORDERS_SIZE: usize = 8 + 16 * carry_book::MAX_OPEN_ORDERS;
@@ -76,9 +72,9 @@ pub const PERP_OPEN_ORDERS_SIZE: usize = 8 + 16 * carry_book::MAX_OPEN_ORDERS;
 #[zero_copy]
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PerpOpenOrders {
-    /// Bit `i` set: `entries[i]` was written by a place (its order may since have left the
-    /// book; the engine checks each entry against the book).
-    pub used: u32,
+    /// Entries written, `entries[..len]` (an entry's order may since have left the book; the
+    /// engine checks each entry against the book).
+    pub len: u32,
     /// Explicit padding, zero.
     pub padding: u32,
     /// Where each order rests.
@@ -93,8 +89,8 @@ pub struct PerpOpenOrderEntry {
     pub order_id_lo: u64,
     /// The order's slot in its side's order slab.
     pub slot: u32,
-    /// Explicit padding, zero.
-    pub padding: u32,
+    /// The low 32 bits of the order's client id.
+    pub client_order_id_lo: u32,
 }
 
 const _: () = assert!(core::mem::size_of::<PerpOpenOrders>() == PERP_OPEN_ORDERS_SIZE);
@@ -179,6 +175,11 @@ pub struct MarginAccount {
     pub tokens: [TokenPosition; MAX_TOKEN_POSITIONS],
     /// Perp positions (health reads them; trading fills them, part B of the perp issue).
     pub perps: [PerpPosition; MAX_PERP_POSITIONS],
+    /// `perp_open_orders[i]`: the resting orders of `perps[i]`'s market on its book (at most
+    /// `carry_book::MAX_OPEN_ORDERS`), the engine's owner index, kept here rather than in the
+    /// book (and apart from the positions, which health copies). Emptied when the slot is
+    /// taken or freed.
+    pub perp_open_orders: [PerpOpenOrders; MAX_PERP_POSITIONS],
 }
 
 /// Size of `MarginAccount` without the 8-byte discriminator.

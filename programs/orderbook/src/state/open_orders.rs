@@ -23,8 +23,8 @@ pub struct OpenOrdersAccount {
     pub bump: u8,
     /// Explicit padding, zero.
     pub padding: [u8; 7],
-    /// The bytes of `carry_book::OpenOrders` (a `u32` bit set of used entries, padding, then
-    /// 32 entries of the order id's low word and the order's slot): read them with
+    /// The bytes of `carry_book::OpenOrders` (a `u32` count of entries written, padding, then
+    /// 32 entries of the order id's low word, the order's slot and its client id's low 32 bits): read them with
     /// [`OpenOrdersAccount::orders`].
     pub orders: [u64; OPEN_ORDERS_WORDS],
 }
