@@ -295,3 +295,18 @@ pub fn queued_events(data: &[u8]) -> Result<Vec<carry_book::FillEvent>, DecodeEr
             .collect()
     })
 }
+
+/// The resting orders an owner's open-orders list records, read against the book in a market
+/// (or perp book) account's data: each live order as it rests now (entries whose order left
+/// the book are skipped). `list`: an `OpenOrdersAccount`'s `orders()`, or a margin account's
+/// `perp_open_orders[i].book_ref()`.
+pub fn listed_orders(
+    market_data: &[u8],
+    owner: &Pubkey,
+    list: &carry_book::OpenOrders,
+) -> Result<Vec<carry_book::Order>, DecodeError> {
+    let owner = owner.to_bytes();
+    read_market(market_data, |_, book| {
+        book.open_orders(&owner, list).copied().collect()
+    })
+}

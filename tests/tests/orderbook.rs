@@ -1017,6 +1017,14 @@ async fn open_orders_accounts_are_the_owners_and_bounded() {
         m.open_orders(&mut t, trader).await.orders().len,
         carry_book::MAX_OPEN_ORDERS as u32
     );
+    // The SDK reads them back: each live order as it rests.
+    let data = t.data(&m.market).await;
+    let oo = m.open_orders(&mut t, trader).await;
+    let listed = sdk::listed_orders(&data, &trader, oo.orders()).unwrap();
+    assert_eq!(listed.len() as u64, max);
+    assert!(listed
+        .iter()
+        .all(|o| o.owner == trader.to_bytes() && o.quantity == 1));
     let before = m.open_orders(&mut t, trader).await;
     refused_unchanged!(
         t,
@@ -1052,6 +1060,11 @@ async fn open_orders_accounts_are_the_owners_and_bounded() {
         .unwrap();
     assert_eq!((all.cancelled, all.complete), (max as u32, true));
     assert_eq!(m.open_orders(&mut t, trader).await.orders().len, 0);
+    let data = t.data(&m.market).await;
+    let oo = m.open_orders(&mut t, trader).await;
+    assert!(sdk::listed_orders(&data, &trader, oo.orders())
+        .unwrap()
+        .is_empty());
     // A cancel-all with another owner's account is refused.
     let mut wrong = sdk::cancel_all_orders(m.market, m.authority.pubkey(), trader, None, 5);
     wrong.accounts[2].pubkey = sdk::open_orders_address(&m.market, &alice);

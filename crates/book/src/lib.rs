@@ -4,9 +4,10 @@
 //! step returns a [`BookError`]. The same code runs inside `programs/orderbook` and inside the SBF
 //! compute-unit harness in `bench/sbf`.
 //!
-//! A book lives in one caller-provided byte buffer (an account's data): a [`BookHeader`], then
-//! per side a slab of [`Order`] slots and a slab of critbit [`InnerNode`]s, then a ring buffer
-//! of maker [`FillEvent`]s. See [`layout`]. Each owner's index of its resting orders is not in
+//! A book lives in one caller-provided byte buffer (an account's data): a [`BookHeader`], each
+//! side's fixed-price tree's left [`Spine`] (its best order without a descent), then per side a
+//! slab of [`Order`] slots and a slab of critbit [`InnerNode`]s, then a ring buffer of maker
+//! [`FillEvent`]s. See [`layout`]. Each owner's index of its resting orders is not in
 //! the book: it is an [`OpenOrders`] list the owner's account keeps and the caller passes to
 //! the calls that need it (a resting place, cancel and reduce by client id, cancel-all).
 //!
@@ -18,7 +19,7 @@
 //! first and committed only when it cannot fail, so an error leaves the book unchanged.
 //!
 //! Files, each depending only on those above it: `arith`, `error`, `order` (value types),
-//! `layout` (the bytes); `tree` (critbit price trees); `book` (the buffer's parts, load,
+//! `layout` (the bytes); `tree` (critbit price trees and their left spines); `book` (the buffer's parts, load,
 //! lookups, removal); `open_orders` (an owner's list read against the book); `listener`;
 //! `cursor` (a side in priority order, pegged pricing); `queries`; `events` (the fill ring);
 //! `place`; `cancel`.
@@ -54,8 +55,8 @@ impl TestRng {
 pub use book::Book;
 pub use error::BookError;
 pub use layout::{
-    BookHeader, FillEvent, InnerNode, OpenOrderEntry, OpenOrders, Order, SideHeader, EVENT_FILL,
-    EVENT_OUT, MAX_OPEN_ORDERS,
+    BookHeader, FillEvent, InnerNode, OpenOrderEntry, OpenOrders, Order, SideHeader, Spine,
+    EVENT_FILL, EVENT_OUT, MAX_OPEN_ORDERS,
 };
 pub use listener::{BookListener, NoopListener};
 pub use order::{
