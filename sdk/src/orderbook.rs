@@ -71,6 +71,25 @@ pub fn create_open_orders(payer: Pubkey, market: Pubkey, owner: Pubkey) -> Instr
     )
 }
 
+/// `close_open_orders`, signed by the market's authority: closes `owner`'s open-orders account
+/// on `market` (it must list no resting order) and sends its lamports to `destination`.
+pub fn close_open_orders(
+    market: Pubkey,
+    authority_key: Pubkey,
+    owner: Pubkey,
+    destination: Pubkey,
+) -> Instruction {
+    ix(
+        accounts::CloseOpenOrders {
+            authority: authority_key,
+            market,
+            open_orders: open_orders_address(&market, &owner),
+            destination,
+        },
+        instruction::CloseOpenOrders {},
+    )
+}
+
 /// `place_order`, signed by the market's authority (`args.owner`'s open-orders account must
 /// exist: [`create_open_orders`]).
 pub fn place_order(market: Pubkey, authority_key: Pubkey, args: PlaceOrderArgs) -> Instruction {

@@ -1074,4 +1074,43 @@ async fn open_orders_accounts_are_the_owners_and_bounded() {
         OrderbookError::WrongOpenOrders,
         t.send(&[wrong], &[&m.authority])
     );
+
+    // Closing: refused while an order rests, by another key than the authority, or for
+    // another market's account; then it returns the rent and the owner can start again.
+    m.place(&mut t, bid(trader, 20)).await.unwrap();
+    let dest = Pubkey::new_unique();
+    let oo_key = sdk::open_orders_address(&m.market, &trader);
+    let close = sdk::close_open_orders(m.market, m.authority.pubkey(), trader, dest);
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::OpenOrdersNotEmpty,
+        t.send(std::slice::from_ref(&close), &[&m.authority])
+    );
+    let intruder = Keypair::new();
+    let i = sdk::close_open_orders(m.market, intruder.pubkey(), trader, dest);
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongAuthority,
+        t.send(&[i], &[&intruder])
+    );
+    let mut wrong = close.clone();
+    wrong.accounts[2].pubkey = sdk::open_orders_address(&other.market, &trader);
+    refused_unchanged!(
+        t,
+        m,
+        OrderbookError::WrongOpenOrders,
+        t.send(&[wrong], &[&m.authority])
+    );
+    assert!(t.account(&oo_key).await.is_some());
+    m.cancel_all(&mut t, trader, None, MAX_CANCEL_ALL_PER_CALL)
+        .await
+        .unwrap();
+    let rent = t.account(&oo_key).await.unwrap().lamports;
+    t.send(&[close], &[&m.authority]).await.unwrap();
+    assert!(t.account(&oo_key).await.is_none());
+    assert_eq!(t.account(&dest).await.unwrap().lamports, rent);
+    let s = m.place(&mut t, bid(trader, 20)).await.unwrap();
+    assert_eq!(s.posted_quantity, LOT);
 }

@@ -65,6 +65,8 @@ pub enum OrderbookError {
     TooManyOpenOrders,
     #[msg("the open-orders account is not this owner's on this market")]
     WrongOpenOrders,
+    #[msg("the open-orders account still lists resting orders: cancel them first")]
+    OpenOrdersNotEmpty,
 }
 
 impl From<BookError> for OrderbookError {

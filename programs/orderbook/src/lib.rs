@@ -46,6 +46,12 @@ pub mod carry_orderbook {
         instructions::create_open_orders::handle_create_open_orders(ctx, owner)
     }
 
+    /// Authority only: closes an owner's open-orders account that lists no resting order
+    /// (`OpenOrdersNotEmpty` otherwise), sending its lamports to `destination`.
+    pub fn close_open_orders(ctx: Context<CloseOpenOrders>) -> Result<()> {
+        instructions::close_open_orders::handle_close_open_orders(ctx)
+    }
+
     /// Authority only: places an order for `args.owner`, whose open-orders account records
     /// a resting remainder (`TooManyOpenOrders` when it is full of resting orders). Returns the taker's fill summary
     /// (also as return data) so the caller can settle it atomically; maker fills go to the
