@@ -986,26 +986,19 @@ async fn open_orders_accounts_are_the_owners_and_bounded() {
             &[&m.authority]
         )
     );
-    // Another owner's account on this market.
+    // Another owner's account on this market, and the owner's account on another market.
     m.ensure_open_orders(&mut t, alice).await;
-    let mut wrong = m.place_ix(&m.authority, bid(trader, 50));
-    wrong.accounts[2].pubkey = sdk::open_orders_address(&m.market, &alice);
-    refused_unchanged!(
-        t,
-        m,
-        OrderbookError::WrongOpenOrders,
-        t.send(&[wrong], &[&m.authority])
-    );
-    // The owner's account on another market.
     other.ensure_open_orders(&mut t, trader).await;
-    let mut wrong = m.place_ix(&m.authority, bid(trader, 50));
-    wrong.accounts[2].pubkey = sdk::open_orders_address(&other.market, &trader);
-    refused_unchanged!(
-        t,
-        m,
-        OrderbookError::WrongOpenOrders,
-        t.send(&[wrong], &[&m.authority])
-    );
+    for (market, owner) in [(m.market, alice), (other.market, trader)] {
+        let mut wrong = m.place_ix(&m.authority, bid(trader, 50));
+        wrong.accounts[2].pubkey = sdk::open_orders_address(&market, &owner);
+        refused_unchanged!(
+            t,
+            m,
+            OrderbookError::WrongOpenOrders,
+            t.send(&[wrong], &[&m.authority])
+        );
+    }
 
     // The bound: 32 resting orders, then the next resting place is refused.
     let max = carry_book::MAX_OPEN_ORDERS as u64;

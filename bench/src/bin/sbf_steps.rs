@@ -162,7 +162,7 @@ impl Sim {
     fn list_holding(&mut self, owner: u32, cid: Option<u64>) -> u32 {
         let key = owner_key(owner);
         let lists = self.owner_lists.get(&owner).cloned().unwrap_or_default();
-        let mut book = book_of(&mut self.buf);
+        let book = book_of(&mut self.buf);
         for i in lists {
             let list = &self.lists[i as usize];
             let hit = match cid {
@@ -173,7 +173,6 @@ impl Sim {
                 return i;
             }
         }
-        let _ = &mut book;
         self.list_for(owner)
     }
 

@@ -147,19 +147,7 @@ impl<'a> Book<'a> {
     #[doc(hidden)]
     pub fn spines_consistent(&self) -> bool {
         (0..2).all(|s| {
-            let mut h = self.header.sides[s].fixed_root as u64;
-            let sp = &*self.spines[s];
-            let mut d = 0usize;
-            if h != NIL as u64 {
-                while let Some(n) = self.inners[s].get(h as usize) {
-                    if sp.nodes.get(d).map(|x| *x as u64) != Some(h) {
-                        return false;
-                    }
-                    d += 1;
-                    h = n.children[0] as u64;
-                }
-            }
-            d == sp.len as usize
+            self.spines[s].is_left_spine_of(self.header.sides[s].fixed_root, self.inners[s])
         })
     }
 

@@ -23,17 +23,25 @@ impl MarketAuthority<'_> {
         &self,
         f: impl FnOnce(&Market, &mut Book, &mut EmitListener) -> Result<R>,
     ) -> Result<R> {
-        let info = self.market.to_account_info();
-        let mut data = info.try_borrow_mut_data()?;
-        let (market, mut book) = split_market(&mut data)?;
-        let mut listener = EmitListener {
-            market: info.key(),
-            tick_size: market.tick_size,
-            base_lot_size: market.base_lot_size,
-            evicted_owner: None,
-        };
-        f(market, &mut book, &mut listener)
+        with_market_book(&self.market, f)
     }
+}
+
+/// Runs `f` on `market`'s header, its book, and a listener that emits what the book reports.
+fn with_market_book<R>(
+    market: &AccountLoader<Market>,
+    f: impl FnOnce(&Market, &mut Book, &mut EmitListener) -> Result<R>,
+) -> Result<R> {
+    let info = market.to_account_info();
+    let mut data = info.try_borrow_mut_data()?;
+    let (market, mut book) = split_market(&mut data)?;
+    let mut listener = EmitListener {
+        market: info.key(),
+        tick_size: market.tick_size,
+        base_lot_size: market.base_lot_size,
+        evicted_owner: None,
+    };
+    f(market, &mut book, &mut listener)
 }
 
 /// The market, its authority's signature, and the open-orders account of the owner an
@@ -61,15 +69,8 @@ impl MarketAuthorityOwner<'_> {
     ) -> Result<R> {
         let mut oo = self.open_orders.load_mut()?;
         require_keys_eq!(oo.owner, *owner, OrderbookError::WrongOpenOrders);
-        let info = self.market.to_account_info();
-        let mut data = info.try_borrow_mut_data()?;
-        let (market, mut book) = split_market(&mut data)?;
-        let mut listener = EmitListener {
-            market: info.key(),
-            tick_size: market.tick_size,
-            base_lot_size: market.base_lot_size,
-            evicted_owner: None,
-        };
-        f(market, &mut book, oo.orders_mut(), &mut listener)
+        with_market_book(&self.market, |market, book, listener| {
+            f(market, book, oo.orders_mut(), listener)
+        })
     }
 }
